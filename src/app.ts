@@ -1,0 +1,64 @@
+/**
+ * The composition root: the only module that wires adapters (SQLite store, mailer) to the services and, in later
+ * issues, to the runtime. Everything else receives what it needs.
+ */
+import * as path from 'node:path';
+import { loadDirectory } from './config/load';
+import type { Directory } from './config/schema';
+import { ConferencingService } from './directory/conferencing-service';
+import { PinService } from './directory/pin-service';
+import { DirectoryStore } from './directory/store';
+import { createMailer } from './notify/nodemailer-mailer';
+import type { Clock } from './ports/clock';
+import type { Mailer } from './ports/mailer';
+import type { AdminContext } from './admin/cmdlets';
+
+/** Where the data folder is when `--data` is not given. */
+export const DEFAULT_DATA_DIR = 'data';
+
+/** Everything a command needs, opened on one data folder. */
+export interface App extends AdminContext {
+  directory: Directory;
+  configPath: string;
+  dataDir: string;
+  mailer: Mailer;
+  close(): void;
+}
+
+/** Options for {@link openApp}. */
+export interface OpenAppOptions {
+  /** The directory file; the built-in demo (`config/contoso.yaml`) when undefined. */
+  config?: string;
+  /** The data folder; `./data` when undefined. */
+  data?: string;
+  clock?: Pick<Clock, 'now'>;
+  /** Replaces the configured mailer (tests). */
+  mailer?: Mailer;
+}
+
+/**
+ * Loads the directory file, opens (and on first use imports into) the store, and builds the services.
+ * @throws VaError VA_ERR_CONFIG_NOT_FOUND, VA_ERR_CONFIG_INVALID, VA_ERR_STORE_OPEN
+ */
+export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
+  const { directory, path: configPath } = loadDirectory(opts.config);
+  const dataDir = path.resolve(opts.data ?? DEFAULT_DATA_DIR);
+  const store = DirectoryStore.open(dataDir, { clock: opts.clock, pinHashCost: directory.security.pinHashCost });
+  try {
+    await store.importDirectory(directory, configPath);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const mailer = opts.mailer ?? createMailer(directory.mail, dataDir);
+  return {
+    directory,
+    configPath,
+    dataDir,
+    store,
+    mailer,
+    pins: new PinService(store, mailer),
+    conferencing: new ConferencingService(store, mailer),
+    close: () => store.close(),
+  };
+}

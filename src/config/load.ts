@@ -1,0 +1,85 @@
+/**
+ * Loading the directory file: YAML -> zod-validated {@link Directory}. Every failure names the file, the key path
+ * (`mailboxPolicies[0].minPinLength`) and the rule broken, and never echoes a PIN value.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ErrorCodes, VaError } from '../errors';
+import { DirectorySchema, type Directory } from './schema';
+
+/**
+ * The built-in demo organisation (`config/contoso.yaml`), used when no `--config` is given; found whether running
+ * from `src/` (ts-jest) or `dist/src/` (compiled).
+ */
+export function defaultConfigPath(): string {
+  const candidates = [
+    path.resolve(__dirname, '..', '..', 'config', 'contoso.yaml'),
+    path.resolve(__dirname, '..', '..', '..', 'config', 'contoso.yaml'),
+  ];
+  for (const c of candidates) {
+    try {
+      readFileSync(c);
+      return c;
+    } catch {
+      /* try the next */
+    }
+  }
+  return candidates[0];
+}
+
+/** Formats a zod issue path as `a.b[0].c`. */
+export function formatPath(p: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const seg of p) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out ? `.${String(seg)}` : String(seg);
+  }
+  return out || '(top level)';
+}
+
+/** Turns zod issues into one readable message: one line per issue, `path: rule`. Values are never echoed. */
+export function describeIssues(issues: ReadonlyArray<z.core.$ZodIssue>): string {
+  return issues.map((i) => `${formatPath(i.path)}: ${issueMessage(i)}`).join('\n');
+}
+
+function issueMessage(i: z.core.$ZodIssue): string {
+  if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (i.code === 'invalid_type' && /received undefined/.test(i.message)) return `is required (${i.expected})`;
+  return i.message;
+}
+
+/**
+ * Parses and validates directory YAML text.
+ * @param text the YAML source
+ * @param source a name for messages (the file path)
+ * @throws VaError VA_ERR_CONFIG_INVALID with every problem, each with its key path
+ */
+export function parseDirectory(text: string, source = 'directory'): Directory {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new VaError(ErrorCodes.CONFIG_INVALID, `${source}: not valid YAML: ${doc.errors[0].message}`);
+  }
+  const result = DirectorySchema.safeParse(doc.toJS() ?? {});
+  if (!result.success) {
+    throw new VaError(ErrorCodes.CONFIG_INVALID, `${source}: invalid directory\n${describeIssues(result.error.issues)}`);
+  }
+  return result.data;
+}
+
+/**
+ * Reads and validates a directory file.
+ * @param file path to the YAML file; the built-in demo directory when undefined
+ * @throws VaError VA_ERR_CONFIG_NOT_FOUND when unreadable; VA_ERR_CONFIG_INVALID when invalid
+ */
+export function loadDirectory(file?: string): { directory: Directory; path: string } {
+  const p = path.resolve(file ?? defaultConfigPath());
+  let text: string;
+  try {
+    text = readFileSync(p, 'utf8');
+  } catch (err) {
+    throw new VaError(ErrorCodes.CONFIG_NOT_FOUND, `cannot read the directory file ${p}: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
+  }
+  return { directory: parseDirectory(text, p), path: p };
+}

@@ -1,0 +1,245 @@
+/**
+ * The directory file's schema (YAML, validated with zod). Keys are camelCase; values follow the Exchange / Teams
+ * cmdlets' ranges and defaults (telephony-facts.md §2.4–2.8, cmdlet docs [D-POL] [D-DP] [D-GW] [D-UMMBX] [T-USER]
+ * [T-TEN]). Unknown keys are refused so that a typo is reported rather than silently ignored.
+ */
+import { z } from 'zod';
+
+/** `Unlimited` or a whole number within [min, max]: the shape of PINLifetime and LogonFailuresBeforePINReset. */
+export function unlimitedOr(min: number, max: number) {
+  return z.union([z.literal('Unlimited'), z.number().int().min(min).max(max)]);
+}
+
+/** A string of decimal digits (extensions, PINs, conference IDs). */
+export const digitString = (what: string) => z.string().regex(/^[0-9]+$/, `${what} must contain only the digits 0-9`);
+
+/** A telephone number as dialled: E.164 with optional `+`, or plain digits (access numbers are at most 32 characters, [D-DP]). */
+export const PHONE_NUMBER = /^\+?[0-9]{2,32}$/;
+export const phoneNumber = z.string().regex(PHONE_NUMBER, 'must be a telephone number: digits, optionally starting with +');
+
+export const Locale = z.enum(['en-US', 'fr-FR']);
+export type Locale = z.infer<typeof Locale>;
+
+export const VoipSecurity = z.enum(['Unsecured', 'SIPSecured', 'Secured']);
+export type VoipSecurity = z.infer<typeof VoipSecurity>;
+
+export const GatewayStatus = z.enum(['Enabled', 'Disabled', 'NoNewCalls']);
+export type GatewayStatus = z.infer<typeof GatewayStatus>;
+
+export const SmsNotificationOption = z.enum(['None', 'VoiceMail', 'VoiceMailAndMissedCalls']);
+export type SmsNotificationOption = z.infer<typeof SmsNotificationOption>;
+
+/** UM dial plan ([D-DP], [D-NDP]); defaults are Exchange's. */
+export const DialPlanSchema = z
+  .object({
+    name: z.string().min(1).max(64),
+    numberOfDigitsInExtension: z.number().int().min(1).max(20),
+    accessNumbers: z.array(phoneNumber).default([]),
+    voipSecurity: VoipSecurity.default('Unsecured'),
+    logonFailuresBeforeDisconnect: z.number().int().min(1).max(20).default(3),
+    inputFailuresBeforeDisconnect: z.number().int().min(1).max(20).default(3),
+    maxRecordingDurationMinutes: z.number().int().min(1).max(100).default(20),
+    recordingIdleTimeoutSeconds: z.number().int().min(2).max(10).default(5),
+    defaultLanguage: Locale.default('en-US'),
+  })
+  .strict();
+export type DialPlan = z.infer<typeof DialPlanSchema>;
+
+/** UM IP gateway ([D-GW], [D-NGW]); listed in failover order. */
+export const GatewaySchema = z
+  .object({
+    name: z.string().min(1).max(64),
+    address: z.string().min(1).max(255),
+    port: z.number().int().min(0).max(65535).default(5060),
+    dialPlan: z.string().min(1),
+    messageWaitingIndicatorAllowed: z.boolean().default(true),
+    status: GatewayStatus.default('Enabled'),
+  })
+  .strict();
+export type Gateway = z.infer<typeof GatewaySchema>;
+
+/** UM mailbox policy: PIN, lockout, MWI and SMS settings ([D-POL], telephony-facts.md §2.4). */
+export const MailboxPolicySchema = z
+  .object({
+    name: z.string().min(1).max(64),
+    dialPlan: z.string().min(1),
+    minPinLength: z.number().int().min(4).max(24).default(6),
+    pinLifetimeDays: unlimitedOr(1, 999).default(60),
+    pinHistoryCount: z.number().int().min(1).max(20).default(5),
+    allowCommonPatterns: z.boolean().default(false),
+    logonFailuresBeforePinReset: unlimitedOr(0, 999).default(5),
+    maxLogonAttempts: unlimitedOr(1, 999).default(15),
+    allowMessageWaitingIndicator: z.boolean().default(true),
+    allowSmsNotification: z.boolean().default(true),
+    resetPinText: z.string().max(512).default(''),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (!logonResetBelowLockout(p.logonFailuresBeforePinReset, p.maxLogonAttempts)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['logonFailuresBeforePinReset'],
+        message: 'must be less than maxLogonAttempts (or Unlimited)',
+      });
+    }
+  });
+export type MailboxPolicy = z.infer<typeof MailboxPolicySchema>;
+
+/**
+ * The rule "LogonFailuresBeforePINReset must be less than MaxLogonAttempts" ([D-POL], [E-LOCK]); `Unlimited`
+ * reset always passes; an `Unlimited` lockout admits any finite reset value.
+ */
+export function logonResetBelowLockout(reset: number | 'Unlimited', max: number | 'Unlimited'): boolean {
+  if (reset === 'Unlimited' || max === 'Unlimited') return true;
+  return reset < max;
+}
+
+/** A UM-enabled mailbox as written in the directory file. `pin` is the initial PIN; only its hash is stored. */
+export const MailboxSchema = z
+  .object({
+    identity: z.string().email('must be an e-mail address (the primary SMTP address)'),
+    displayName: z.string().min(1).max(256),
+    extension: digitString('extension'),
+    policy: z.string().min(1),
+    pin: digitString('pin').optional(),
+    pinExpired: z.boolean().default(true),
+    firstTimeUser: z.boolean().default(true),
+    lockedOut: z.boolean().default(false),
+    smsNotificationOption: SmsNotificationOption.default('None'),
+    mobileNumber: phoneNumber.optional(),
+    language: Locale.optional(),
+  })
+  .strict();
+export type MailboxEntry = z.infer<typeof MailboxSchema>;
+
+export const OrganizerSchema = z
+  .object({
+    identity: z.string().email('must be an e-mail address'),
+    displayName: z.string().min(1).optional(),
+    leaderPin: digitString('leaderPin').optional(),
+    allowPstnOnlyMeetings: z.boolean().default(false),
+  })
+  .strict();
+
+export const MeetingSchema = z
+  .object({
+    conferenceId: digitString('conferenceId').min(4).max(12),
+    organizer: z.string().email(),
+    subject: z.string().optional(),
+  })
+  .strict();
+
+/** Teams / Skype dial-in conferencing ([T-USER], [T-TEN], seed 003). */
+export const ConferencingSchema = z
+  .object({
+    accessNumbers: z.array(phoneNumber).default([]),
+    pinLength: z.number().int().min(4).max(12).default(5),
+    automaticallySendEmailsToUsers: z.boolean().default(true),
+    organizers: z.array(OrganizerSchema).default([]),
+    meetings: z.array(MeetingSchema).default([]),
+  })
+  .strict();
+
+/** Mail delivery; without `smtp` mail is written as `.eml` files to `<data>/outbox/`. */
+export const MailSchema = z
+  .object({
+    from: z.string().min(3).default('Voice Access <voice-access@localhost>'),
+    smtp: z
+      .object({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535),
+        secure: z.boolean().default(false),
+        user: z.string().optional(),
+        password: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** Settings that are not directory objects; read from the file on every start (never imported into the store). */
+export const SecuritySchema = z
+  .object({
+    /** log2 of scrypt's cost parameter N for PIN hashes (14 = 16384, node's default). */
+    pinHashCost: z.number().int().min(10).max(20).default(14),
+  })
+  .strict();
+
+const DirectoryObject = z
+  .object({
+    organization: z.string().min(1),
+    defaultLocale: Locale.default('en-US'),
+    dialPlans: z.array(DialPlanSchema).min(1, 'at least one dial plan is needed'),
+    gateways: z.array(GatewaySchema).default([]),
+    mailboxPolicies: z.array(MailboxPolicySchema).default([]),
+    mailboxes: z.array(MailboxSchema).default([]),
+    conferencing: ConferencingSchema.default(() => ConferencingSchema.parse({})),
+    mail: MailSchema.default(() => MailSchema.parse({})),
+    security: SecuritySchema.default(() => SecuritySchema.parse({})),
+  })
+  .strict();
+
+/** The whole directory file, with its cross-references checked. */
+export const DirectorySchema = DirectoryObject.superRefine(checkReferences);
+export type Directory = z.infer<typeof DirectorySchema>;
+
+/** Cross-references: names unique, every reference resolves, extensions fit their dial plan and are unique. */
+function checkReferences(dir: z.infer<typeof DirectoryObject>, ctx: z.RefinementCtx): void {
+  const unique = (list: { name: string }[], key: string) => {
+    const seen = new Set<string>();
+    list.forEach((item, i) => {
+      const k = item.name.toLowerCase();
+      if (seen.has(k)) ctx.addIssue({ code: 'custom', path: [key, i, 'name'], message: `duplicate name "${item.name}"` });
+      seen.add(k);
+    });
+  };
+  unique(dir.dialPlans, 'dialPlans');
+  unique(dir.gateways, 'gateways');
+  unique(dir.mailboxPolicies, 'mailboxPolicies');
+  const plans = new Map(dir.dialPlans.map((p) => [p.name.toLowerCase(), p]));
+  const policies = new Map(dir.mailboxPolicies.map((p) => [p.name.toLowerCase(), p]));
+  dir.gateways.forEach((g, i) => {
+    if (!plans.has(g.dialPlan.toLowerCase()))
+      ctx.addIssue({ code: 'custom', path: ['gateways', i, 'dialPlan'], message: `no dial plan named "${g.dialPlan}"` });
+  });
+  dir.mailboxPolicies.forEach((p, i) => {
+    if (!plans.has(p.dialPlan.toLowerCase()))
+      ctx.addIssue({ code: 'custom', path: ['mailboxPolicies', i, 'dialPlan'], message: `no dial plan named "${p.dialPlan}"` });
+  });
+  const identities = new Set<string>();
+  const extensions = new Map<string, string>();
+  dir.mailboxes.forEach((m, i) => {
+    const id = m.identity.toLowerCase();
+    if (identities.has(id)) ctx.addIssue({ code: 'custom', path: ['mailboxes', i, 'identity'], message: `duplicate identity "${m.identity}"` });
+    identities.add(id);
+    const policy = policies.get(m.policy.toLowerCase());
+    if (!policy) {
+      ctx.addIssue({ code: 'custom', path: ['mailboxes', i, 'policy'], message: `no mailbox policy named "${m.policy}"` });
+      return;
+    }
+    const plan = plans.get(policy.dialPlan.toLowerCase());
+    if (plan && m.extension.length !== plan.numberOfDigitsInExtension)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mailboxes', i, 'extension'],
+        message: `must have ${plan.numberOfDigitsInExtension} digits (dial plan ${plan.name})`,
+      });
+    const key = `${policy.dialPlan.toLowerCase()}/${m.extension}`;
+    if (extensions.has(key))
+      ctx.addIssue({ code: 'custom', path: ['mailboxes', i, 'extension'], message: `extension ${m.extension} is already used by ${extensions.get(key)}` });
+    extensions.set(key, m.identity);
+    if (m.pin !== undefined && m.pin.length < policy.minPinLength)
+      ctx.addIssue({ code: 'custom', path: ['mailboxes', i, 'pin'], message: `must have at least ${policy.minPinLength} digits (policy ${policy.name})` });
+  });
+  const organizers = new Set(dir.conferencing.organizers.map((o) => o.identity.toLowerCase()));
+  dir.conferencing.meetings.forEach((m, i) => {
+    if (!organizers.has(m.organizer.toLowerCase()))
+      ctx.addIssue({ code: 'custom', path: ['conferencing', 'meetings', i, 'organizer'], message: `no organizer "${m.organizer}"` });
+  });
+  const ids = new Set<string>();
+  dir.conferencing.meetings.forEach((m, i) => {
+    if (ids.has(m.conferenceId))
+      ctx.addIssue({ code: 'custom', path: ['conferencing', 'meetings', i, 'conferenceId'], message: `duplicate conference ID ${m.conferenceId}` });
+    ids.add(m.conferenceId);
+  });
+}

@@ -1,0 +1,670 @@
+/**
+ * DirectoryStore: the directory (dial plans, UM IP gateways, UM mailbox policies, mailboxes, voice messages,
+ * conferencing) in SQLite under the data folder. Synchronous (better-sqlite3); every change runs in an IMMEDIATE
+ * transaction so that the CLI and a running server can share the folder. PINs are stored only as hashes
+ * (see `domain/pin-hash.ts`); nothing here accepts or returns a plaintext PIN.
+ */
+import type Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import {
+  ConferencingSchema,
+  DialPlanSchema,
+  GatewaySchema,
+  MailboxPolicySchema,
+  type DialPlan,
+  type Directory,
+  type Gateway,
+  type Locale,
+  type MailboxPolicy,
+  type SmsNotificationOption,
+} from '../config/schema';
+import { describeIssues } from '../config/load';
+import { ErrorCodes, VaError } from '../errors';
+import { hashPin } from '../domain/pin-hash';
+import { isPinExpired } from '../domain/pin-policy';
+import type { Clock } from '../ports/clock';
+import { systemClock } from '../ports/clock';
+import { openDatabase } from './db';
+import type { z } from 'zod';
+
+/** A UM-enabled mailbox as stored. `pinHash` is the scrypt hash; the PIN itself is never stored. */
+export interface Mailbox {
+  identity: string;
+  displayName: string;
+  extension: string;
+  dialPlan: string;
+  policy: string;
+  pinHash: string;
+  /** When the current PIN was set, ms since epoch. */
+  pinSetAt: number;
+  /** The stored PinExpired flag (see {@link DirectoryStore.pinStatus} for the effective value with PINLifetime). */
+  pinExpired: boolean;
+  firstTimeUser: boolean;
+  lockedOut: boolean;
+  /** Sequential failed sign-ins across calls (cleared by a success or an admin PIN reset). */
+  logonFailures: number;
+  smsNotificationOption: SmsNotificationOption;
+  mobileNumber: string | null;
+  /** Mailbox language override; the dial plan's DefaultLanguage when null. */
+  language: Locale | null;
+  greetingFile: string | null;
+  nameFile: string | null;
+}
+
+/** Get-UMMailboxPIN's view of a mailbox ([D-GETPIN], [VOSS] field names). */
+export interface PinStatus {
+  UserID: string;
+  PinExpired: boolean;
+  FirstTimeUser: boolean;
+  LockedOut: boolean;
+}
+
+/** A stored voice message. */
+export interface VoiceMessage {
+  id: string;
+  identity: string;
+  caller: string | null;
+  receivedAt: number;
+  durationMs: number;
+  unheard: boolean;
+  urgent: boolean;
+  audioFile: string;
+}
+
+/** Tenant-wide dial-in conferencing settings ([T-TEN]). */
+export type ConferencingTenantSettings = Pick<z.infer<typeof ConferencingSchema>, 'accessNumbers' | 'pinLength' | 'automaticallySendEmailsToUsers'>;
+
+/** A user enabled for dial-in conferencing ([T-USER]); the leader PIN is kept only as a hash. */
+export interface ConferencingUser {
+  identity: string;
+  displayName: string | null;
+  leaderPinHash: string | null;
+  allowPstnOnlyMeetings: boolean;
+}
+
+/** A scheduled meeting reachable by conference ID. */
+export interface Meeting {
+  conferenceId: string;
+  organizer: string;
+  subject: string | null;
+}
+
+/** Options for {@link DirectoryStore.open}. */
+export interface StoreOptions {
+  /** Time source for PIN set/expiry times; the system clock by default. */
+  clock?: Pick<Clock, 'now'>;
+  /** scrypt cost (log2 N) for new PIN hashes; 14 by default. */
+  pinHashCost?: number;
+}
+
+type Row = Record<string, unknown>;
+
+function toMailbox(r: Row): Mailbox {
+  return {
+    identity: r.identity as string,
+    displayName: r.display_name as string,
+    extension: r.extension as string,
+    dialPlan: r.dial_plan as string,
+    policy: r.policy as string,
+    pinHash: r.pin_hash as string,
+    pinSetAt: r.pin_set_at as number,
+    pinExpired: r.pin_expired === 1,
+    firstTimeUser: r.first_time_user === 1,
+    lockedOut: r.locked_out === 1,
+    logonFailures: r.logon_failures as number,
+    smsNotificationOption: r.sms_notification_option as SmsNotificationOption,
+    mobileNumber: (r.mobile_number as string | null) ?? null,
+    language: (r.language as Locale | null) ?? null,
+    greetingFile: (r.greeting_file as string | null) ?? null,
+    nameFile: (r.name_file as string | null) ?? null,
+  };
+}
+
+function toVoiceMessage(r: Row): VoiceMessage {
+  return {
+    id: r.id as string,
+    identity: r.identity as string,
+    caller: (r.caller as string | null) ?? null,
+    receivedAt: r.received_at as number,
+    durationMs: r.duration_ms as number,
+    unheard: r.unheard === 1,
+    urgent: r.urgent === 1,
+    audioFile: r.audio_file as string,
+  };
+}
+
+function toConferencingUser(r: Row): ConferencingUser {
+  return {
+    identity: r.identity as string,
+    displayName: (r.display_name as string | null) ?? null,
+    leaderPinHash: (r.leader_pin_hash as string | null) ?? null,
+    allowPstnOnlyMeetings: r.allow_pstn_only_meetings === 1,
+  };
+}
+
+function toMeeting(r: Row): Meeting {
+  return { conferenceId: r.conference_id as string, organizer: r.organizer as string, subject: (r.subject as string | null) ?? null };
+}
+
+/** Validates a settings object with a zod schema, naming the entity and the bad key on failure. */
+function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new VaError(ErrorCodes.INVALID_SETTING, `${what}: ${describeIssues(r.error.issues)}`);
+  return r.data;
+}
+
+function notFound(kind: string, name: string): VaError {
+  return new VaError(ErrorCodes.NOT_FOUND, `no ${kind} "${name}"`);
+}
+
+/** Mailbox fields an administrator may change with Set-UMMailbox. */
+export interface MailboxPatch {
+  displayName?: string;
+  smsNotificationOption?: SmsNotificationOption;
+  mobileNumber?: string | null;
+  language?: Locale | null;
+  policy?: string;
+  firstTimeUser?: boolean;
+  greetingFile?: string | null;
+  nameFile?: string | null;
+}
+
+export class DirectoryStore {
+  private readonly clock: Pick<Clock, 'now'>;
+  /** scrypt cost (log2 N) used for new PIN hashes. */
+  readonly pinHashCost: number;
+
+  private constructor(
+    readonly db: Database.Database,
+    readonly dataDir: string,
+    options: StoreOptions,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.pinHashCost = options.pinHashCost ?? 14;
+  }
+
+  /**
+   * Opens the store in a data folder (creating and migrating it when needed).
+   * @throws VaError VA_ERR_STORE_OPEN
+   */
+  static open(dataDir: string, options: StoreOptions = {}): DirectoryStore {
+    return new DirectoryStore(openDatabase(dataDir), dataDir, options);
+  }
+
+  /** Closes the database handle. */
+  close(): void {
+    this.db.close();
+  }
+
+  /** Current time in ms from the store's clock. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction (other writers wait on the busy timeout). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  // ---------------------------------------------------------------- import
+
+  /** True once a directory file has been imported into this store. */
+  isImported(): boolean {
+    return this.db.prepare(`SELECT 1 FROM meta WHERE key = 'imported_at'`).get() !== undefined;
+  }
+
+  /**
+   * Imports a validated directory into an empty store: the first start of a data folder. Later starts keep the
+   * store as the cmdlets left it. Safe against concurrent first starts: only one process imports.
+   * @returns true when this call imported, false when the store already held a directory
+   */
+  async importDirectory(dir: Directory, source: string): Promise<boolean> {
+    if (this.isImported()) return false;
+    const now = this.now();
+    const policies = new Map(dir.mailboxPolicies.map((p) => [p.name.toLowerCase(), p]));
+    // Hash outside the transaction (scrypt is async); a mailbox without an initial PIN gets an unusable hash
+    // until an administrator sets one (Set-UMMailboxPIN), as Exchange requires a PIN to sign in.
+    const pinHashes = await Promise.all(
+      dir.mailboxes.map((m) => (m.pin ? hashPin(m.pin, this.pinHashCost) : Promise.resolve('unset'))),
+    );
+    const leaderHashes = await Promise.all(
+      dir.conferencing.organizers.map((o) => (o.leaderPin ? hashPin(o.leaderPin, this.pinHashCost) : Promise.resolve(null))),
+    );
+    return this.transaction(() => {
+      if (this.isImported()) return false;
+      const insDp = this.db.prepare('INSERT INTO dial_plans (name, settings) VALUES (?, ?)');
+      for (const dp of dir.dialPlans) insDp.run(dp.name, JSON.stringify(dp));
+      const insGw = this.db.prepare('INSERT INTO ip_gateways (name, position, settings) VALUES (?, ?, ?)');
+      dir.gateways.forEach((g, i) => insGw.run(g.name, i, JSON.stringify(g)));
+      const insPol = this.db.prepare('INSERT INTO mailbox_policies (name, settings) VALUES (?, ?)');
+      for (const p of dir.mailboxPolicies) insPol.run(p.name, JSON.stringify(p));
+      dir.mailboxes.forEach((m, i) => {
+        const policy = policies.get(m.policy.toLowerCase())!;
+        this.insertMailbox({
+          identity: m.identity,
+          displayName: m.displayName,
+          extension: m.extension,
+          dialPlan: policy.dialPlan,
+          policy: policy.name,
+          pinHash: pinHashes[i],
+          pinExpired: m.pinExpired,
+          firstTimeUser: m.firstTimeUser,
+          lockedOut: m.lockedOut,
+          smsNotificationOption: m.smsNotificationOption,
+          mobileNumber: m.mobileNumber ?? null,
+          language: m.language ?? null,
+        });
+      });
+      const { organizers, meetings, ...tenant } = dir.conferencing;
+      this.db.prepare('INSERT INTO conferencing_tenant (id, settings) VALUES (1, ?)').run(JSON.stringify(tenant));
+      const insUser = this.db.prepare(
+        'INSERT INTO conferencing_users (identity, display_name, leader_pin_hash, allow_pstn_only_meetings) VALUES (?, ?, ?, ?)',
+      );
+      organizers.forEach((o, i) => insUser.run(o.identity, o.displayName ?? null, leaderHashes[i], o.allowPstnOnlyMeetings ? 1 : 0));
+      const insMeeting = this.db.prepare('INSERT INTO meetings (conference_id, organizer, subject) VALUES (?, ?, ?)');
+      for (const m of meetings) insMeeting.run(m.conferenceId, m.organizer, m.subject ?? null);
+      const insMeta = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      insMeta.run('imported_at', String(now));
+      insMeta.run('imported_from', source);
+      insMeta.run('organization', dir.organization);
+      insMeta.run('default_locale', dir.defaultLocale);
+      return true;
+    });
+  }
+
+  /** A value from the meta table (organization, default_locale, imported_from, imported_at). */
+  meta(key: string): string | undefined {
+    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return r?.value;
+  }
+
+  // ---------------------------------------------------------------- dial plans
+
+  listDialPlans(): DialPlan[] {
+    return (this.db.prepare('SELECT settings FROM dial_plans ORDER BY name').all() as Row[]).map((r) =>
+      DialPlanSchema.parse(JSON.parse(r.settings as string)),
+    );
+  }
+
+  /** @throws VaError VA_ERR_NOT_FOUND */
+  getDialPlan(name: string): DialPlan {
+    const r = this.db.prepare('SELECT settings FROM dial_plans WHERE name = ?').get(name) as Row | undefined;
+    if (!r) throw notFound('UM dial plan', name);
+    return DialPlanSchema.parse(JSON.parse(r.settings as string));
+  }
+
+  /**
+   * Changes a dial plan's settings (Set-UMDialPlan); the name cannot change.
+   * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_INVALID_SETTING (names the key)
+   */
+  updateDialPlan(name: string, patch: Partial<DialPlan>): DialPlan {
+    return this.transaction(() => {
+      const current = this.getDialPlan(name);
+      const next = validated(DialPlanSchema, { ...current, ...patch, name: current.name }, `UM dial plan ${current.name}`);
+      if (next.numberOfDigitsInExtension !== current.numberOfDigitsInExtension) {
+        const n = this.db.prepare('SELECT count(*) AS n FROM mailboxes WHERE dial_plan = ?').get(current.name) as { n: number };
+        if (n.n > 0)
+          throw new VaError(ErrorCodes.INVALID_SETTING, `UM dial plan ${current.name}: NumberOfDigitsInExtension cannot change while ${n.n} mailboxes use it`);
+      }
+      this.db.prepare('UPDATE dial_plans SET settings = ? WHERE name = ?').run(JSON.stringify(next), current.name);
+      return next;
+    });
+  }
+
+  // ---------------------------------------------------------------- UM IP gateways
+
+  /** All UM IP gateways in failover order. */
+  listGateways(): Gateway[] {
+    return (this.db.prepare('SELECT settings FROM ip_gateways ORDER BY position, name').all() as Row[]).map((r) =>
+      GatewaySchema.parse(JSON.parse(r.settings as string)),
+    );
+  }
+
+  /** @throws VaError VA_ERR_NOT_FOUND */
+  getGateway(name: string): Gateway {
+    const r = this.db.prepare('SELECT settings FROM ip_gateways WHERE name = ?').get(name) as Row | undefined;
+    if (!r) throw notFound('UM IP gateway', name);
+    return GatewaySchema.parse(JSON.parse(r.settings as string));
+  }
+
+  /**
+   * Adds a UM IP gateway at the end of the failover order (New-UMIPGateway).
+   * @throws VaError VA_ERR_ALREADY_EXISTS, VA_ERR_NOT_FOUND (dial plan), VA_ERR_INVALID_SETTING
+   */
+  newGateway(gateway: Partial<Gateway> & Pick<Gateway, 'name' | 'address' | 'dialPlan'>): Gateway {
+    return this.transaction(() => {
+      const g = validated(GatewaySchema, gateway, `UM IP gateway ${gateway.name}`);
+      if (this.db.prepare('SELECT 1 FROM ip_gateways WHERE name = ?').get(g.name))
+        throw new VaError(ErrorCodes.ALREADY_EXISTS, `a UM IP gateway named "${g.name}" already exists`);
+      g.dialPlan = this.getDialPlan(g.dialPlan).name;
+      const pos = this.db.prepare('SELECT coalesce(max(position), -1) + 1 AS p FROM ip_gateways').get() as { p: number };
+      this.db.prepare('INSERT INTO ip_gateways (name, position, settings) VALUES (?, ?, ?)').run(g.name, pos.p, JSON.stringify(g));
+      return g;
+    });
+  }
+
+  /**
+   * Changes a gateway (Set-UMIPGateway); a new `name` renames it.
+   * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_ALREADY_EXISTS, VA_ERR_INVALID_SETTING
+   */
+  updateGateway(name: string, patch: Partial<Gateway>): Gateway {
+    return this.transaction(() => {
+      const current = this.getGateway(name);
+      const next = validated(GatewaySchema, { ...current, ...patch }, `UM IP gateway ${current.name}`);
+      if (patch.dialPlan !== undefined) next.dialPlan = this.getDialPlan(next.dialPlan).name;
+      if (next.name.toLowerCase() !== current.name.toLowerCase() && this.db.prepare('SELECT 1 FROM ip_gateways WHERE name = ?').get(next.name))
+        throw new VaError(ErrorCodes.ALREADY_EXISTS, `a UM IP gateway named "${next.name}" already exists`);
+      this.db.prepare('UPDATE ip_gateways SET name = ?, settings = ? WHERE name = ?').run(next.name, JSON.stringify(next), current.name);
+      return next;
+    });
+  }
+
+  /** Removes a gateway (Remove-UMIPGateway). @throws VaError VA_ERR_NOT_FOUND */
+  removeGateway(name: string): void {
+    const r = this.db.prepare('DELETE FROM ip_gateways WHERE name = ?').run(name);
+    if (r.changes === 0) throw notFound('UM IP gateway', name);
+  }
+
+  // ---------------------------------------------------------------- UM mailbox policies
+
+  listPolicies(): MailboxPolicy[] {
+    return (this.db.prepare('SELECT settings FROM mailbox_policies ORDER BY name').all() as Row[]).map((r) =>
+      MailboxPolicySchema.parse(JSON.parse(r.settings as string)),
+    );
+  }
+
+  /** @throws VaError VA_ERR_NOT_FOUND */
+  getPolicy(name: string): MailboxPolicy {
+    const r = this.db.prepare('SELECT settings FROM mailbox_policies WHERE name = ?').get(name) as Row | undefined;
+    if (!r) throw notFound('UM mailbox policy', name);
+    return MailboxPolicySchema.parse(JSON.parse(r.settings as string));
+  }
+
+  /**
+   * Changes a policy (Set-UMMailboxPolicy); name and dial plan cannot change. The combined settings are validated,
+   * so LogonFailuresBeforePINReset must stay below MaxLogonAttempts.
+   * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_INVALID_SETTING (names the key and rule)
+   */
+  updatePolicy(name: string, patch: Partial<MailboxPolicy>): MailboxPolicy {
+    return this.transaction(() => {
+      const current = this.getPolicy(name);
+      const next = validated(
+        MailboxPolicySchema,
+        { ...current, ...patch, name: current.name, dialPlan: current.dialPlan },
+        `UM mailbox policy ${current.name}`,
+      );
+      this.db.prepare('UPDATE mailbox_policies SET settings = ? WHERE name = ?').run(JSON.stringify(next), current.name);
+      return next;
+    });
+  }
+
+  // ---------------------------------------------------------------- mailboxes
+
+  private insertMailbox(m: Omit<Mailbox, 'pinSetAt' | 'logonFailures' | 'greetingFile' | 'nameFile'>): void {
+    const now = this.now();
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO mailboxes (identity, display_name, extension, dial_plan, policy, pin_hash, pin_set_at, pin_expired,
+             first_time_user, locked_out, sms_notification_option, mobile_number, language)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          m.identity,
+          m.displayName,
+          m.extension,
+          m.dialPlan,
+          m.policy,
+          m.pinHash,
+          now,
+          m.pinExpired ? 1 : 0,
+          m.firstTimeUser ? 1 : 0,
+          m.lockedOut ? 1 : 0,
+          m.smsNotificationOption,
+          m.mobileNumber,
+          m.language,
+        );
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' || (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new VaError(ErrorCodes.ALREADY_EXISTS, `${m.identity}: the mailbox or extension ${m.extension} already exists in ${m.dialPlan}`);
+      }
+      throw err;
+    }
+    if (m.pinHash !== 'unset') this.db.prepare('INSERT INTO pin_history (identity, pin_hash, set_at) VALUES (?, ?, ?)').run(m.identity, m.pinHash, now);
+  }
+
+  /** All UM-enabled mailboxes, by identity. */
+  listMailboxes(): Mailbox[] {
+    return (this.db.prepare('SELECT * FROM mailboxes ORDER BY identity').all() as Row[]).map(toMailbox);
+  }
+
+  /** The mailbox, or undefined. Identity is case-insensitive. */
+  findMailbox(identity: string): Mailbox | undefined {
+    const r = this.db.prepare('SELECT * FROM mailboxes WHERE identity = ?').get(identity) as Row | undefined;
+    return r ? toMailbox(r) : undefined;
+  }
+
+  /** @throws VaError VA_ERR_NOT_FOUND */
+  getMailbox(identity: string): Mailbox {
+    const m = this.findMailbox(identity);
+    if (!m) throw notFound('UM-enabled mailbox', identity);
+    return m;
+  }
+
+  /** The mailbox with this extension, in one dial plan or (when omitted) any. */
+  findMailboxByExtension(extension: string, dialPlan?: string): Mailbox | undefined {
+    const r = (
+      dialPlan
+        ? this.db.prepare('SELECT * FROM mailboxes WHERE extension = ? AND dial_plan = ?').get(extension, dialPlan)
+        : this.db.prepare('SELECT * FROM mailboxes WHERE extension = ? ORDER BY identity LIMIT 1').get(extension)
+    ) as Row | undefined;
+    return r ? toMailbox(r) : undefined;
+  }
+
+  /** The mailbox whose mobile number or extension equals a caller's number (for the own-phone shortcut). */
+  findMailboxByCaller(callerNumber: string): Mailbox | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM mailboxes WHERE mobile_number = ? OR extension = ? ORDER BY identity LIMIT 1')
+      .get(callerNumber, callerNumber) as Row | undefined;
+    return r ? toMailbox(r) : undefined;
+  }
+
+  /**
+   * UM-enables a mailbox (Enable-UMMailbox). The extension must have the dial plan's digit count.
+   * @throws VaError VA_ERR_NOT_FOUND (policy), VA_ERR_ALREADY_EXISTS, VA_ERR_INVALID_SETTING (extension length)
+   */
+  enableMailbox(m: {
+    identity: string;
+    displayName: string;
+    extension: string;
+    policy: string;
+    pinHash: string;
+    pinExpired: boolean;
+  }): Mailbox {
+    return this.transaction(() => {
+      const policy = this.getPolicy(m.policy);
+      const plan = this.getDialPlan(policy.dialPlan);
+      if (!/^[0-9]+$/.test(m.extension) || m.extension.length !== plan.numberOfDigitsInExtension)
+        throw new VaError(ErrorCodes.INVALID_SETTING, `Extensions: must be ${plan.numberOfDigitsInExtension} digits (dial plan ${plan.name})`);
+      this.insertMailbox({
+        ...m,
+        dialPlan: plan.name,
+        policy: policy.name,
+        firstTimeUser: true,
+        lockedOut: false,
+        smsNotificationOption: 'None',
+        mobileNumber: null,
+        language: null,
+      });
+      return this.getMailbox(m.identity);
+    });
+  }
+
+  /** Removes UM from a mailbox (Disable-UMMailbox); its PIN history goes too, voice messages stay. */
+  disableMailbox(identity: string): void {
+    const r = this.db.prepare('DELETE FROM mailboxes WHERE identity = ?').run(identity);
+    if (r.changes === 0) throw notFound('UM-enabled mailbox', identity);
+  }
+
+  /**
+   * Changes per-mailbox settings (Set-UMMailbox, first-time setup, greeting files).
+   * @throws VaError VA_ERR_NOT_FOUND
+   */
+  updateMailbox(identity: string, patch: MailboxPatch): Mailbox {
+    return this.transaction(() => {
+      const current = this.getMailbox(identity);
+      const cols: Record<keyof MailboxPatch, string> = {
+        displayName: 'display_name',
+        smsNotificationOption: 'sms_notification_option',
+        mobileNumber: 'mobile_number',
+        language: 'language',
+        policy: 'policy',
+        firstTimeUser: 'first_time_user',
+        greetingFile: 'greeting_file',
+        nameFile: 'name_file',
+      };
+      if (patch.policy !== undefined) {
+        const p = this.getPolicy(patch.policy);
+        if (p.dialPlan.toLowerCase() !== current.dialPlan.toLowerCase())
+          throw new VaError(ErrorCodes.INVALID_SETTING, `UMMailboxPolicy: ${p.name} belongs to dial plan ${p.dialPlan}, not ${current.dialPlan}`);
+        patch = { ...patch, policy: p.name };
+      }
+      for (const [k, v] of Object.entries(patch) as [keyof MailboxPatch, unknown][]) {
+        if (v === undefined) continue;
+        const value = typeof v === 'boolean' ? (v ? 1 : 0) : v;
+        this.db.prepare(`UPDATE mailboxes SET ${cols[k]} = ? WHERE identity = ?`).run(value, current.identity);
+      }
+      return this.getMailbox(identity);
+    });
+  }
+
+  /** The effective PIN state of a mailbox, PINLifetime included ([D-GETPIN]). */
+  pinStatus(m: Mailbox): PinStatus {
+    const policy = this.getPolicy(m.policy);
+    return {
+      UserID: m.identity,
+      PinExpired: isPinExpired(m.pinExpired, m.pinSetAt, policy.pinLifetimeDays, this.now()),
+      FirstTimeUser: m.firstTimeUser,
+      LockedOut: m.lockedOut,
+    };
+  }
+
+  /** The last `count` PIN hashes of a mailbox, newest first (the current PIN included). */
+  pinHistory(identity: string, count: number): string[] {
+    return (
+      this.db.prepare('SELECT pin_hash FROM pin_history WHERE identity = ? ORDER BY id DESC LIMIT ?').all(identity, count) as Row[]
+    ).map((r) => r.pin_hash as string);
+  }
+
+  /**
+   * Stores a new PIN hash: sets PinExpired, clears the failure count, sets or clears the lockout, and appends to
+   * the PIN history (trimmed to the 20 newest, PINHistoryCount's maximum).
+   */
+  setPinHash(identity: string, pinHash: string, opts: { expired: boolean; lockedOut: boolean }): void {
+    this.transaction(() => {
+      const m = this.getMailbox(identity);
+      const now = this.now();
+      this.db
+        .prepare('UPDATE mailboxes SET pin_hash = ?, pin_set_at = ?, pin_expired = ?, locked_out = ?, logon_failures = 0 WHERE identity = ?')
+        .run(pinHash, now, opts.expired ? 1 : 0, opts.lockedOut ? 1 : 0, m.identity);
+      this.db.prepare('INSERT INTO pin_history (identity, pin_hash, set_at) VALUES (?, ?, ?)').run(m.identity, pinHash, now);
+      this.db
+        .prepare('DELETE FROM pin_history WHERE identity = ? AND id NOT IN (SELECT id FROM pin_history WHERE identity = ? ORDER BY id DESC LIMIT 20)')
+        .run(m.identity, m.identity);
+    });
+  }
+
+  /** Sets or clears the lockout without touching the PIN. */
+  setLockedOut(identity: string, lockedOut: boolean): void {
+    const r = this.db
+      .prepare('UPDATE mailboxes SET locked_out = ?, logon_failures = CASE WHEN ? = 0 THEN 0 ELSE logon_failures END WHERE identity = ?')
+      .run(lockedOut ? 1 : 0, lockedOut ? 1 : 0, identity);
+    if (r.changes === 0) throw notFound('UM-enabled mailbox', identity);
+  }
+
+  /**
+   * Atomically applies `decide` to the current failure count and stores its result: the read and the write are one
+   * IMMEDIATE transaction, so concurrent calls never lose a failure.
+   */
+  updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T): T {
+    return this.transaction(() => {
+      const m = this.getMailbox(identity);
+      const out = decide(m);
+      this.db
+        .prepare('UPDATE mailboxes SET logon_failures = ?, locked_out = ? WHERE identity = ?')
+        .run(out.failures, (out.lockedOut ?? m.lockedOut) ? 1 : 0, m.identity);
+      return out;
+    });
+  }
+
+  // ---------------------------------------------------------------- voice messages
+
+  /** A mailbox's voice messages: unheard first, newest first within each group. */
+  listVoiceMessages(identity: string): VoiceMessage[] {
+    return (
+      this.db.prepare('SELECT * FROM voice_messages WHERE identity = ? ORDER BY unheard DESC, received_at DESC, id').all(identity) as Row[]
+    ).map(toVoiceMessage);
+  }
+
+  /** Stores a voice message row (the audio file must already be on disk). @returns the new message */
+  addVoiceMessage(m: Omit<VoiceMessage, 'id' | 'unheard'> & { unheard?: boolean }): VoiceMessage {
+    const id = randomUUID();
+    this.db
+      .prepare('INSERT INTO voice_messages (id, identity, caller, received_at, duration_ms, unheard, urgent, audio_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(id, m.identity, m.caller, m.receivedAt, m.durationMs, m.unheard === false ? 0 : 1, m.urgent ? 1 : 0, m.audioFile);
+    return { ...m, id, unheard: m.unheard !== false };
+  }
+
+  // ---------------------------------------------------------------- conferencing
+
+  getTenantSettings(): ConferencingTenantSettings {
+    const r = this.db.prepare('SELECT settings FROM conferencing_tenant WHERE id = 1').get() as Row | undefined;
+    const raw = r ? JSON.parse(r.settings as string) : {};
+    const { organizers: _o, meetings: _m, ...tenant } = ConferencingSchema.parse(raw);
+    return tenant;
+  }
+
+  /** Set-CsOnlineDialInConferencingTenantSettings. @throws VaError VA_ERR_INVALID_SETTING */
+  updateTenantSettings(patch: Partial<ConferencingTenantSettings>): ConferencingTenantSettings {
+    return this.transaction(() => {
+      const next = validated(ConferencingSchema, { ...this.getTenantSettings(), ...patch }, 'dial-in conferencing tenant settings');
+      const { organizers: _o, meetings: _m, ...tenant } = next;
+      this.db.prepare('INSERT OR REPLACE INTO conferencing_tenant (id, settings) VALUES (1, ?)').run(JSON.stringify(tenant));
+      return tenant;
+    });
+  }
+
+  listConferencingUsers(): ConferencingUser[] {
+    return (this.db.prepare('SELECT * FROM conferencing_users ORDER BY identity').all() as Row[]).map(toConferencingUser);
+  }
+
+  /** @throws VaError VA_ERR_NOT_FOUND */
+  getConferencingUser(identity: string): ConferencingUser {
+    const r = this.db.prepare('SELECT * FROM conferencing_users WHERE identity = ?').get(identity) as Row | undefined;
+    if (!r) throw notFound('dial-in conferencing user', identity);
+    return toConferencingUser(r);
+  }
+
+  /** Changes a conferencing user's leader PIN hash and/or AllowPSTNOnlyMeetings. @throws VaError VA_ERR_NOT_FOUND */
+  updateConferencingUser(identity: string, patch: { leaderPinHash?: string; allowPstnOnlyMeetings?: boolean }): ConferencingUser {
+    return this.transaction(() => {
+      const u = this.getConferencingUser(identity);
+      if (patch.leaderPinHash !== undefined)
+        this.db.prepare('UPDATE conferencing_users SET leader_pin_hash = ? WHERE identity = ?').run(patch.leaderPinHash, u.identity);
+      if (patch.allowPstnOnlyMeetings !== undefined)
+        this.db.prepare('UPDATE conferencing_users SET allow_pstn_only_meetings = ? WHERE identity = ?').run(patch.allowPstnOnlyMeetings ? 1 : 0, u.identity);
+      return this.getConferencingUser(identity);
+    });
+  }
+
+  /** The meetings an organizer scheduled. */
+  listMeetingsOf(organizer: string): Meeting[] {
+    return (this.db.prepare('SELECT * FROM meetings WHERE organizer = ? ORDER BY conference_id').all(organizer) as Row[]).map(toMeeting);
+  }
+
+  /** The meeting with this conference ID, or undefined. */
+  findMeeting(conferenceId: string): Meeting | undefined {
+    const r = this.db.prepare('SELECT * FROM meetings WHERE conference_id = ?').get(conferenceId) as Row | undefined;
+    return r ? toMeeting(r) : undefined;
+  }
+}

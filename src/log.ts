@@ -1,0 +1,37 @@
+/**
+ * Logging: pino, one child logger per call (`callId`, `flow`), as jambonz does. A PIN, a digit string entered in a
+ * PIN state, or a PIN hash must never reach a log: these keys are redacted at any depth pino can address, and
+ * callers must log digits only under the key `digits` (redacted) — never inside a message string.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/** Keys whose values are replaced by `[redacted]` wherever they appear (top level and one or two levels down). */
+export const SECRET_KEYS = ['pin', 'newPin', 'confirmPin', 'leaderPin', 'pinHash', 'leaderPinHash', 'digits', 'password'] as const;
+
+/** pino redact paths for {@link SECRET_KEYS}. */
+export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+/** Options for {@link createLogger}. */
+export interface LoggerOptions {
+  /** pino level; `VA_LOG_LEVEL` or `info` by default. */
+  level?: string;
+  /** Where lines go; stdout by default. */
+  destination?: DestinationStream;
+}
+
+/** Creates the process's root logger with redaction. */
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: opts.level ?? process.env.VA_LOG_LEVEL ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { name: 'voice-access' },
+    },
+    opts.destination,
+  );
+}
+
+/** The child logger for one call. */
+export function callLogger(root: Logger, callId: string, flow: string): Logger {
+  return root.child({ callId, flow });
+}

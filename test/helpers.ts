@@ -1,0 +1,43 @@
+/** Shared test helpers: temporary folders, small directory files, captured CLI output. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { CliIo } from '../src/cli/main';
+
+/** The repository root. */
+export const ROOT = path.resolve(__dirname, '..');
+
+/** A fresh temporary folder. */
+export function tempDir(prefix = 'va-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/**
+ * Writes a directory file: the demo organisation with `patch` applied (a function that edits the parsed YAML),
+ * a cheap PIN hash cost for speed unless the patch sets one.
+ * @returns the file's path
+ */
+export function writeConfig(dir: string, patch: (doc: any) => void = () => {}): string {
+  const doc = parse(readFileSync(path.join(ROOT, 'config', 'contoso.yaml'), 'utf8'));
+  doc.security = { pinHashCost: 10 };
+  patch(doc);
+  const file = path.join(dir, 'directory.yaml');
+  writeFileSync(file, stringify(doc));
+  return file;
+}
+
+/** A CliIo that keeps what was written. */
+export function captureIo(): CliIo & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    out(t: string) {
+      io.stdout += t;
+    },
+    err(t: string) {
+      io.stderr += t;
+    },
+  };
+  return io;
+}
