@@ -395,7 +395,7 @@ export const CMDLETS: readonly Cmdlet[] = [
         throw new VaError(ErrorCodes.CLI_PARAMETER, 'Set-CsOnlineDialInConferencingUser: -SendEmailToAddress needs -SendEmail');
       const r = await ctx.conferencing.setUser(p.Identity as string, {
         resetLeaderPin: p.ResetLeaderPIN === true,
-        sendEmail: p.SendEmail === true ? true : undefined,
+        sendEmail: p.SendEmail as boolean | undefined,
         sendEmailToAddress: p.SendEmailToAddress as string | undefined,
         allowPstnOnlyMeetings: p.AllowPSTNOnlyMeetings as boolean | undefined,
       });

@@ -61,20 +61,22 @@ export class PinService {
    * policy rules (length, patterns, extension tail) or generates one, stores its hash, clears the failure count,
    * sets PinExpired (default true) and the lockout (default: unlocked), and mails the PIN (default on).
    * Validation happens before any change: a refused PIN changes nothing.
-   * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_PIN_POLICY (says which rule), VA_ERR_MAIL_SEND (the PIN was changed)
+   * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_PIN_POLICY (says which rule), VA_ERR_MAIL_SEND (nothing was changed)
    */
   async setPin(identity: string, opts: SetPinOptions = {}): Promise<SetPinResult> {
     const m = this.store.getMailbox(identity);
     const policy = this.store.getPolicy(m.policy);
     const pin = choosePin(opts.pin, policy, m.extension);
     const hash = await hashPin(pin, this.store.pinHashCost);
-    this.store.setPinHash(m.identity, hash, { expired: opts.pinExpired ?? true, lockedOut: opts.lockedOut ?? false });
     const result: SetPinResult = { identity: m.identity, generated: opts.pin === undefined };
+    // Mail first: when delivery fails nothing has changed, so a generated PIN that nobody received never
+    // replaces the PIN the user knows.
     if (opts.sendEmail ?? true) {
       const to = opts.notifyEmail ?? m.identity;
       await this.mailPin(m, policy.resetPinText, pin, to, opts.pinExpired ?? true);
       result.emailedTo = to;
     }
+    this.store.setPinHash(m.identity, hash, { expired: opts.pinExpired ?? true, lockedOut: opts.lockedOut ?? false });
     return result;
   }
 
@@ -145,13 +147,14 @@ export class PinService {
     if (out.action === 'reset') {
       const pinNew = generatePin(policy, m.extension);
       const hash = await hashPin(pinNew, this.store.pinHashCost);
-      // Keep the running failure count: the lockout still comes at MaxLogonAttempts (logon-failures.ts).
+      // Mail first (a PIN nobody received must not replace the old one; VA_ERR_MAIL_SEND propagates), then store,
+      // keeping the running failure count: the lockout still comes at MaxLogonAttempts (logon-failures.ts).
+      await this.mailPin(m, policy.resetPinText, pinNew, m.identity, true);
       this.store.transaction(() => {
         const failures = this.store.getMailbox(m.identity).logonFailures;
         this.store.setPinHash(m.identity, hash, { expired: true, lockedOut: false });
         this.store.updateLogonFailures(m.identity, () => ({ failures }));
       });
-      await this.mailPin(m, policy.resetPinText, pinNew, m.identity, true);
     }
     return { outcome: 'failed', failures: out.failures, action: out.action };
   }
