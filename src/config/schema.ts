@@ -165,6 +165,16 @@ export const SecuritySchema = z
   })
   .strict();
 
+/** Timeouts and repeats of every IVR wait (telephony-facts.md §5.6: first digit 10 s; between digits). */
+export const IvrSchema = z
+  .object({
+    firstDigitTimeoutSeconds: z.number().min(1).max(60).default(10),
+    interDigitTimeoutSeconds: z.number().min(1).max(30).default(5),
+    /** Unanswered prompts are repeated this many times before a goodbye. */
+    maxPromptRepeats: z.number().int().min(1).max(10).default(3),
+  })
+  .strict();
+
 const DirectoryObject = z
   .object({
     organization: z.string().min(1),
@@ -176,6 +186,7 @@ const DirectoryObject = z
     conferencing: ConferencingSchema.default(() => ConferencingSchema.parse({})),
     mail: MailSchema.default(() => MailSchema.parse({})),
     security: SecuritySchema.default(() => SecuritySchema.parse({})),
+    ivr: IvrSchema.default(() => IvrSchema.parse({})),
   })
   .strict();
 

@@ -615,6 +615,43 @@ export class DirectoryStore {
     return { ...m, id, unheard: m.unheard !== false };
   }
 
+  /** Marks a message heard or unheard. @returns false when no such message of that mailbox exists */
+  setMessageHeard(identity: string, id: string, heard: boolean): boolean {
+    return this.db.prepare('UPDATE voice_messages SET unheard = ? WHERE id = ? AND identity = ?').run(heard ? 0 : 1, id, identity).changes > 0;
+  }
+
+  /** Deletes a message row. @returns the deleted message (its audio file is the caller's to remove), or undefined */
+  deleteVoiceMessage(identity: string, id: string): VoiceMessage | undefined {
+    return this.transaction(() => {
+      const r = this.db.prepare('SELECT * FROM voice_messages WHERE id = ? AND identity = ?').get(id, identity) as Row | undefined;
+      if (!r) return undefined;
+      this.db.prepare('DELETE FROM voice_messages WHERE id = ?').run(id);
+      return toVoiceMessage(r);
+    });
+  }
+
+  /** Counts for MWI (RFC 3842 `Voice-Message: new/old (urgentNew/urgentOld)`). */
+  messageCounts(identity: string): { newMessages: number; oldMessages: number; urgentNew: number; urgentOld: number } {
+    const r = this.db
+      .prepare(
+        `SELECT coalesce(sum(unheard), 0) AS n, coalesce(sum(1 - unheard), 0) AS o,
+                coalesce(sum(unheard * urgent), 0) AS un, coalesce(sum((1 - unheard) * urgent), 0) AS uo
+           FROM voice_messages WHERE identity = ?`,
+      )
+      .get(identity) as { n: number; o: number; un: number; uo: number };
+    return { newMessages: r.n, oldMessages: r.o, urgentNew: r.un, urgentOld: r.uo };
+  }
+
+  /** Records a missed call: the caller hung up without leaving a message (for missed-call notifications). */
+  addMissedCall(identity: string, caller: string | null): void {
+    this.db.prepare('INSERT INTO missed_calls (identity, caller, at) VALUES (?, ?, ?)').run(identity, caller, this.now());
+  }
+
+  /** A mailbox's missed calls, newest first. */
+  listMissedCalls(identity: string): { caller: string | null; at: number }[] {
+    return this.db.prepare('SELECT caller, at FROM missed_calls WHERE identity = ? ORDER BY id DESC').all(identity) as { caller: string | null; at: number }[];
+  }
+
   // ---------------------------------------------------------------- conferencing
 
   getTenantSettings(): ConferencingTenantSettings {

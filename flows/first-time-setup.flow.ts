@@ -1,0 +1,60 @@
+/**
+ * First-time setup, after the forced PIN change of a first-time user ([E-NAV], [S1]; order per telephony-facts.md
+ * §2.9 ASSUMPTION: PIN first, then name, then greeting): record the spoken name, then the personal greeting; each may
+ * be skipped with `*`. FirstTimeUser becomes false when the setup completes (even with both skipped).
+ */
+import { setup } from 'xstate';
+import type { Locale } from '../src/config/schema';
+import { channelEffects, directoryEffects, type DialPlanInfo, type IvrSettings } from '../src/flow-kit/effects';
+import { recordingFlow } from './recording.flow';
+
+export interface FirstTimeSetupInput {
+  identity: string;
+  locale: Locale;
+  settings: IvrSettings;
+  dialPlan: DialPlanInfo;
+}
+
+export const firstTimeSetupFlow = setup({
+  types: { context: {} as FirstTimeSetupInput, input: {} as FirstTimeSetupInput },
+  actors: { recording: recordingFlow, play: channelEffects.play, completeFirstTimeSetup: directoryEffects.completeFirstTimeSetup },
+}).createMachine({
+  id: 'firstTimeSetup',
+  context: ({ input }) => input,
+  initial: 'name',
+  states: {
+    name: {
+      invoke: {
+        src: 'recording',
+        input: ({ context }) => ({ ...context, purpose: 'name' as const, allowSkip: true }),
+        onDone: 'greeting',
+        onError: 'greeting',
+      },
+    },
+    greeting: {
+      invoke: {
+        src: 'recording',
+        input: ({ context }) => ({ ...context, purpose: 'greeting' as const, allowSkip: true }),
+        onDone: 'completing',
+        onError: 'completing',
+      },
+    },
+    completing: {
+      invoke: {
+        src: 'completeFirstTimeSetup',
+        input: ({ context }) => ({ identity: context.identity }),
+        onDone: 'complete',
+        onError: 'done',
+      },
+    },
+    complete: {
+      invoke: {
+        src: 'play',
+        input: ({ context }) => ({ prompts: ['setup-complete'], locale: context.locale }),
+        onDone: 'done',
+        onError: 'done',
+      },
+    },
+    done: { type: 'final' },
+  },
+});

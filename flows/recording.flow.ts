@@ -1,0 +1,108 @@
+/**
+ * Record a spoken name or the personal greeting, then review it: `#` stops, `1` accepts, `2` records again
+ * (OVA recording grammar, [E-NAV]); `*` before saying anything skips when skipping is allowed (first-time setup).
+ * Output: `{ saved }`.
+ */
+import { assign, setup } from 'xstate';
+import type { Locale } from '../src/config/schema';
+import { channelEffects, directoryEffects, type DialPlanInfo, type IvrSettings } from '../src/flow-kit/effects';
+import { collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
+import type { CollectResult, PromptItem, RecordResult } from '../src/flow-kit/media-types';
+
+/** Longest greeting: MaxGreetingDuration's default, 5 minutes ([D-POL]); a spoken name is at most 10 s. */
+export const MAX_GREETING_MS = 5 * 60_000;
+export const MAX_NAME_MS = 10_000;
+
+export interface RecordingInput {
+  identity: string;
+  locale: Locale;
+  settings: IvrSettings;
+  dialPlan: DialPlanInfo;
+  purpose: 'greeting' | 'name';
+  allowSkip: boolean;
+}
+
+interface Ctx extends RecordingInput {
+  file: string | null;
+  noInputs: number;
+  preface: PromptItem[];
+  saved: boolean;
+}
+
+const recorded = (e: unknown) => outputOf<RecordResult>(e);
+const collected = (e: unknown) => outputOf<CollectResult>(e);
+
+export const recordingFlow = setup({
+  types: { context: {} as Ctx, input: {} as RecordingInput, output: {} as { saved: boolean } },
+  actors: { record: channelEffects.record, collect: channelEffects.collect, play: channelEffects.play, saveRecording: directoryEffects.saveRecording },
+  guards: { repeatsLeft: ({ context }) => context.noInputs + 1 < context.settings.maxPromptRepeats },
+}).createMachine({
+  id: 'recording',
+  context: ({ input }) => ({ ...input, file: null, noInputs: 0, preface: [], saved: false }),
+  initial: 'recording',
+  states: {
+    recording: {
+      invoke: {
+        src: 'record',
+        input: ({ context }) => ({
+          prompts: [...context.preface, context.purpose === 'name' ? 'record-name' : 'record-greeting'],
+          locale: context.locale,
+          purpose: context.purpose,
+          beep: true,
+          maxMs: context.purpose === 'name' ? MAX_NAME_MS : MAX_GREETING_MS,
+          silenceMs: context.dialPlan.recordingIdleMs,
+          terminators: context.allowSkip ? '#*' : '#',
+        }),
+        onDone: [
+          { guard: ({ event }) => recorded(event).reason === 'hangup', target: 'skipped' },
+          { guard: ({ context, event }) => context.allowSkip && recorded(event).terminator === '*' && !recorded(event).heardSpeech, target: 'skipped' },
+          { guard: ({ event }) => recorded(event).file !== null, target: 'review', actions: assign({ file: ({ event }) => recorded(event).file, noInputs: 0 }) },
+          {
+            guard: 'repeatsLeft',
+            target: 'recording',
+            reenter: true,
+            actions: assign({ noInputs: ({ context }) => context.noInputs + 1, preface: () => ['no-input'] as PromptItem[] }),
+          },
+          { target: 'skipped' },
+        ],
+        onError: 'skipped',
+      },
+    },
+    review: {
+      invoke: {
+        src: 'collect',
+        input: ({ context }) => collectRequest(context.settings, context.locale, ['recording-review'], { max: 1, flush: true }),
+        onDone: [
+          { guard: ({ event }) => collected(event).digits === '1', target: 'saving' },
+          { guard: ({ event }) => collected(event).digits === '2', target: 'recording', actions: assign({ preface: () => [] as PromptItem[], file: null }) },
+          { guard: ({ event }) => collected(event).reason === 'hangup', target: 'skipped' },
+          {
+            guard: ({ context, event }) => isNoInput(collected(event)) && context.noInputs + 1 >= context.settings.maxPromptRepeats,
+            target: 'skipped',
+          },
+          { target: 'review', reenter: true, actions: assign({ noInputs: ({ context }) => context.noInputs + 1 }) },
+        ],
+        onError: 'skipped',
+      },
+    },
+    saving: {
+      invoke: {
+        src: 'saveRecording',
+        input: ({ context }) => ({ identity: context.identity, purpose: context.purpose, file: context.file! }),
+        onDone: { target: 'confirmSaved', actions: assign({ saved: true }) },
+        onError: 'skipped',
+      },
+    },
+    confirmSaved: {
+      invoke: {
+        src: 'play',
+        input: ({ context }) => ({ prompts: ['recording-saved'], locale: context.locale }),
+        onDone: 'done',
+        onError: 'done',
+      },
+    },
+    skipped: { type: 'final' },
+    done: { type: 'final' },
+  },
+  output: ({ context }) => ({ saved: context.saved }),
+});

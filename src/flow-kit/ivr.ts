@@ -1,0 +1,44 @@
+/**
+ * Small helpers shared by every flow: the common shapes of a flow's input, reading actor outputs from done events,
+ * and the request builders for the two waits every IVR repeats (collect digits, play then continue).
+ */
+import type { Locale } from '../config/schema';
+import type { IvrSettings } from './effects';
+import type { CollectRequest, CollectResult, PromptItem } from './media-types';
+
+/** Shape of an actor's done event, without depending on xstate's generic event types. */
+export interface DoneEvent<T> {
+  type: string;
+  output: T;
+}
+
+/** The output of the actor whose completion caused the current transition. */
+export function outputOf<T>(event: unknown): T {
+  return (event as DoneEvent<T>).output;
+}
+
+/** A collect request with the flow's configured timeouts. */
+export function collectRequest(
+  settings: IvrSettings,
+  locale: Locale,
+  prompts: PromptItem[],
+  opts: { max: number; terminators?: string; flush?: boolean },
+): CollectRequest {
+  return {
+    prompts,
+    locale,
+    max: opts.max,
+    terminators: opts.terminators,
+    flush: opts.flush,
+    firstDigitTimeoutMs: settings.firstDigitTimeoutMs,
+    interDigitTimeoutMs: settings.interDigitTimeoutMs,
+  };
+}
+
+/** True when a collect ended with nothing typed: a no-input. */
+export function isNoInput(r: CollectResult): boolean {
+  return r.reason === 'timeout' && r.digits === '';
+}
+
+/** The default IVR settings (first digit 10 s, between digits 5 s, 3 repeats; telephony-facts.md §5.6). */
+export const DEFAULT_IVR_SETTINGS: IvrSettings = { firstDigitTimeoutMs: 10_000, interDigitTimeoutMs: 5_000, maxPromptRepeats: 3 };

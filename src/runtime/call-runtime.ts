@@ -1,0 +1,253 @@
+/**
+ * CallRuntime: runs one flow for each call. It routes the call (`domain/routing.ts`), answers it, provides the
+ * flow's named effects from the call's {@link CallChannel} and the directory services, forwards the caller's
+ * hang-up to the flow, hangs up when the flow ends, and reports every voice-message count change.
+ * Signalling adapters (simulator, embedded SIP, drachtio) only deliver {@link IncomingCall}s to {@link handleCall}.
+ */
+import { unlink } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { createActor, fromPromise, type AnyStateMachine } from 'xstate';
+import type { Locale } from '../config/schema';
+import type { ConferencingService } from '../directory/conferencing-service';
+import type { PinService } from '../directory/pin-service';
+import type { DirectoryStore, Mailbox } from '../directory/store';
+import { routeCall, type Route } from '../domain/routing';
+import type { DialPlanInfo, IvrSettings, MailboxInfo, MeetingInfo, PinChangeOutcome, SignInOutcome } from '../flow-kit/effects';
+import type { CollectRequest, PlayRequest, RecordRequest } from '../flow-kit/media-types';
+import { callLogger } from '../log';
+import type { CallChannel, IncomingCall } from '../ports/call-channel';
+import type { Clock } from '../ports/clock';
+import { composeFlows } from './flows';
+import { MeetingRooms } from './meeting-rooms';
+
+/** What the runtime needs. */
+export interface CallRuntimeDeps {
+  store: DirectoryStore;
+  pins: PinService;
+  conferencing: ConferencingService;
+  clock: Clock;
+  ivr: IvrSettings;
+  logger: Logger;
+  /** Where recordings are written (`<data>/recordings`). */
+  recordingsDir: string;
+}
+
+/** How a call went, for transcripts, tests and logs. */
+export interface CallRecord {
+  callId: string;
+  flow: 'sign-in' | 'call-answering' | 'conference' | 'rejected';
+  /** The flow's result (`signed-out`, `locked-out`, `message-left`, `missed-call`, ...), or why it was rejected. */
+  result: string;
+  /** The mailbox the call was about, when known. */
+  identity: string | null;
+}
+
+/** The dial plan settings a flow needs, from the store. */
+export function dialPlanInfo(store: DirectoryStore, name: string): DialPlanInfo {
+  const d = store.getDialPlan(name);
+  return {
+    name: d.name,
+    numberOfDigitsInExtension: d.numberOfDigitsInExtension,
+    logonFailuresBeforeDisconnect: d.logonFailuresBeforeDisconnect,
+    inputFailuresBeforeDisconnect: d.inputFailuresBeforeDisconnect,
+    maxRecordingMs: d.maxRecordingDurationMinutes * 60_000,
+    recordingIdleMs: d.recordingIdleTimeoutSeconds * 1000,
+    locale: d.defaultLanguage,
+  };
+}
+
+/** A mailbox as a flow sees it (no PIN hash), with its effective language. */
+export function mailboxInfo(store: DirectoryStore, m: Mailbox): MailboxInfo {
+  return {
+    identity: m.identity,
+    displayName: m.displayName,
+    extension: m.extension,
+    locale: m.language ?? store.getDialPlan(m.dialPlan).defaultLanguage,
+    lockedOut: m.lockedOut,
+    greetingFile: m.greetingFile,
+    nameFile: m.nameFile,
+  };
+}
+
+export class CallRuntime {
+  /** Meetings started, lobbies and members, shared by every call of this process. */
+  readonly meetings = new MeetingRooms();
+  private readonly countListeners: ((identity: string) => void)[] = [];
+
+  constructor(private readonly deps: CallRuntimeDeps) {}
+
+  /** Adds a listener for voice-message count changes (`counts.changed`, for MWI). */
+  onCountsChanged(listener: (identity: string) => void): void {
+    this.countListeners.push(listener);
+  }
+
+  private countsChanged(identity: string): void {
+    for (const l of this.countListeners) l(identity);
+  }
+
+  /** Routes a call without running it (signalling adapters reject unknown numbers before answering). */
+  route(call: Pick<IncomingCall, 'to' | 'diversion'>): Route {
+    const { store } = this.deps;
+    return routeCall(call.to, call.diversion, {
+      dialPlans: store.listDialPlans(),
+      conferencingNumbers: store.getTenantSettings().accessNumbers,
+      mailboxByExtension: (ext) => store.findMailboxByExtension(ext)?.identity ?? null,
+    });
+  }
+
+  /**
+   * Routes one call and runs its flow to the end, then hangs up (when the caller has not).
+   * @returns how it went; never rejects (a failing flow is logged and the call is ended)
+   */
+  async handleCall(call: IncomingCall): Promise<CallRecord> {
+    const { channel } = call;
+    const route = this.route(call);
+    const flowName = route.flow === 'unknown' ? 'rejected' : route.flow;
+    const log = callLogger(this.deps.logger, channel.callId, flowName);
+    if (route.flow === 'unknown') {
+      log.info({ to: call.to }, 'no flow for the dialled number');
+      await channel.hangup('not-found');
+      return { callId: channel.callId, flow: 'rejected', result: 'unknown-number', identity: null };
+    }
+    let machine: AnyStateMachine;
+    let input: unknown;
+    try {
+      ({ machine, input } = this.prepare(route, call));
+    } catch (err) {
+      log.error({ err }, 'cannot prepare the call');
+      await channel.hangup('error');
+      return { callId: channel.callId, flow: route.flow, result: 'error', identity: null };
+    }
+    await channel.answer();
+    log.info({ from: call.from, to: call.to, diversion: call.diversion }, 'call answered');
+    const actor = createActor(machine, { input });
+    const done = new Promise<{ result: string; identity: string | null }>((resolve) => {
+      actor.subscribe({
+        complete: () => {
+          const out = (actor.getSnapshot().output ?? {}) as { result?: string; identity?: string | null };
+          resolve({ result: out.result ?? 'done', identity: out.identity ?? null });
+        },
+        error: (err) => {
+          log.error({ err }, 'the flow failed');
+          resolve({ result: 'error', identity: null });
+        },
+      });
+    });
+    channel.onHangup(() => actor.send({ type: 'CALLER_HANGUP' }));
+    actor.start();
+    if (channel.ended) actor.send({ type: 'CALLER_HANGUP' });
+    const out = await done;
+    if (!channel.ended) await channel.hangup('normal');
+    log.info({ result: out.result }, 'call ended');
+    return { callId: channel.callId, flow: route.flow, result: out.result, identity: out.identity };
+  }
+
+  /** Chooses the flow and its input, with every effect provided. */
+  private prepare(route: Exclude<Route, { flow: 'unknown' }>, call: IncomingCall): { machine: AnyStateMachine; input: unknown } {
+    const { store, ivr } = this.deps;
+    const flows = composeFlows(this.effects(call.channel), (identity) => this.countsChanged(identity));
+    switch (route.flow) {
+      case 'sign-in': {
+        const dialPlan = dialPlanInfo(store, route.dialPlan);
+        const own = call.from ? store.findMailboxByCaller(call.from.replace(/^\+/, '')) ?? store.findMailboxByCaller(call.from) : undefined;
+        const callerMailbox = own && own.dialPlan.toLowerCase() === dialPlan.name.toLowerCase() ? mailboxInfo(store, own) : null;
+        return { machine: flows.signIn, input: { settings: ivr, dialPlan, caller: call.from, callerMailbox } };
+      }
+      case 'call-answering': {
+        const m = store.getMailbox(route.identity);
+        return {
+          machine: flows.callAnswering,
+          input: { mailbox: mailboxInfo(store, m), caller: call.from, settings: ivr, dialPlan: dialPlanInfo(store, m.dialPlan) },
+        };
+      }
+      case 'conference': {
+        const locale = (store.meta('default_locale') ?? 'en-US') as Locale;
+        return { machine: flows.conferenceJoin, input: { settings: ivr, locale, caller: call.from } };
+      }
+    }
+  }
+
+  /** Every named effect of `flow-kit/effects.ts`, bound to one call. */
+  private effects(channel: CallChannel) {
+    const { store, pins, conferencing } = this.deps;
+    const meetings = this.meetings;
+    const meetingInfo = (conferenceId: string): MeetingInfo | null => {
+      const m = store.findMeeting(conferenceId);
+      if (!m) return null;
+      const organizer = store.getConferencingUser(m.organizer);
+      return { conferenceId, organizer: m.organizer, allowPstnOnlyMeetings: organizer.allowPstnOnlyMeetings, started: meetings.isStarted(conferenceId) };
+    };
+    return {
+      play: fromPromise(({ input, signal }: { input: PlayRequest; signal: AbortSignal }) => channel.play(input, signal)),
+      collect: fromPromise(({ input, signal }: { input: CollectRequest; signal: AbortSignal }) => channel.collect(input, signal)),
+      record: fromPromise(({ input, signal }: { input: RecordRequest; signal: AbortSignal }) => channel.record(input, signal)),
+      joinConference: fromPromise(async ({ input, signal }: { input: { room: string; role: 'organizer' | 'participant' }; signal: AbortSignal }) => {
+        meetings.joined(input.room);
+        try {
+          return await channel.joinConference(input.room, input.role, signal);
+        } finally {
+          meetings.left(input.room);
+        }
+      }),
+      lookupExtension: fromPromise(async ({ input }: { input: { extension: string; dialPlan: string } }) => {
+        const m = store.findMailboxByExtension(input.extension, input.dialPlan);
+        return m ? mailboxInfo(store, m) : null;
+      }),
+      signIn: fromPromise(async ({ input }: { input: { identity: string; pin: string } }): Promise<SignInOutcome> => {
+        const r = await pins.signIn(input.identity, input.pin);
+        if (r.outcome === 'ok') return { outcome: 'ok', mustChangePin: r.mustChangePin, firstTimeUser: r.firstTimeUser };
+        if (r.outcome === 'locked') return { outcome: 'locked' };
+        return { outcome: 'failed', action: r.action };
+      }),
+      changePin: fromPromise(async ({ input }: { input: { identity: string; pin: string } }): Promise<PinChangeOutcome> => {
+        const v = await pins.changePin(input.identity, input.pin);
+        if (!v) return { ok: true };
+        const policy = store.getPolicy(store.getMailbox(input.identity).policy);
+        return { ok: false, rule: v.rule, minPinLength: policy.minPinLength, historyCount: policy.pinHistoryCount };
+      }),
+      completeFirstTimeSetup: fromPromise(async ({ input }: { input: { identity: string } }) => {
+        store.updateMailbox(input.identity, { firstTimeUser: false });
+      }),
+      saveRecording: fromPromise(async ({ input }: { input: { identity: string; purpose: 'greeting' | 'name'; file: string } }) => {
+        const before = store.getMailbox(input.identity);
+        const old = input.purpose === 'greeting' ? before.greetingFile : before.nameFile;
+        store.updateMailbox(input.identity, input.purpose === 'greeting' ? { greetingFile: input.file } : { nameFile: input.file });
+        if (old && old !== input.file) await unlink(old).catch(() => undefined);
+      }),
+      listMessages: fromPromise(async ({ input }: { input: { identity: string } }) =>
+        store.listVoiceMessages(input.identity).map((v) => ({
+          id: v.id,
+          caller: v.caller,
+          receivedAt: v.receivedAt,
+          durationMs: v.durationMs,
+          unheard: v.unheard,
+          urgent: v.urgent,
+          file: v.audioFile,
+        })),
+      ),
+      setMessageHeard: fromPromise(async ({ input }: { input: { identity: string; id: string; heard: boolean } }) => {
+        store.setMessageHeard(input.identity, input.id, input.heard);
+      }),
+      deleteMessage: fromPromise(async ({ input }: { input: { identity: string; id: string } }) => {
+        const gone = store.deleteVoiceMessage(input.identity, input.id);
+        if (gone) await unlink(gone.audioFile).catch(() => undefined);
+      }),
+      storeMessage: fromPromise(async ({ input }: { input: { identity: string; caller: string | null; file: string; durationMs: number } }) => {
+        store.addVoiceMessage({ identity: input.identity, caller: input.caller, receivedAt: store.now(), durationMs: input.durationMs, urgent: false, audioFile: input.file });
+      }),
+      recordMissedCall: fromPromise(async ({ input }: { input: { identity: string; caller: string | null } }) => {
+        store.addMissedCall(input.identity, input.caller);
+      }),
+      findMeeting: fromPromise(async ({ input }: { input: { conferenceId: string } }) => meetingInfo(input.conferenceId)),
+      verifyLeaderPin: fromPromise(async ({ input }: { input: { conferenceId: string; pin: string } }) => {
+        const m = store.findMeeting(input.conferenceId);
+        if (!m || !/^[0-9]{1,24}$/.test(input.pin)) return false;
+        return conferencing.verifyLeaderPin(m.organizer, input.pin);
+      }),
+      startMeeting: fromPromise(async ({ input }: { input: { conferenceId: string } }) => meetings.start(input.conferenceId)),
+      waitForMeetingStart: fromPromise(({ input, signal }: { input: { conferenceId: string }; signal: AbortSignal }) =>
+        meetings.waitForStart(input.conferenceId, signal),
+      ),
+    };
+  }
+}
