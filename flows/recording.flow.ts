@@ -56,7 +56,11 @@ export const recordingFlow = setup({
         onDone: [
           { guard: ({ event }) => recorded(event).reason === 'hangup', target: 'skipped' },
           { guard: ({ context, event }) => context.allowSkip && recorded(event).terminator === '*' && !recorded(event).heardSpeech, target: 'skipped' },
-          { guard: ({ event }) => recorded(event).file !== null, target: 'review', actions: assign({ file: ({ event }) => recorded(event).file, noInputs: 0 }) },
+          {
+            guard: ({ event }) => recorded(event).file !== null,
+            target: 'review',
+            actions: assign({ file: ({ event }) => recorded(event).file, noInputs: 0, preface: () => [] as PromptItem[] }),
+          },
           {
             guard: 'repeatsLeft',
             target: 'recording',
@@ -71,16 +75,21 @@ export const recordingFlow = setup({
     review: {
       invoke: {
         src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, ['recording-review'], { max: 1, flush: true }),
+        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'recording-review'], { max: 1, flush: true }),
         onDone: [
           { guard: ({ event }) => collected(event).digits === '1', target: 'saving' },
           { guard: ({ event }) => collected(event).digits === '2', target: 'recording', actions: assign({ preface: () => [] as PromptItem[], file: null }) },
           { guard: ({ event }) => collected(event).reason === 'hangup', target: 'skipped' },
+          // Neither 1 nor 2 (no input or another key): ask again, a bounded number of times, then discard.
+          { guard: ({ context }) => context.noInputs + 1 >= context.settings.maxPromptRepeats, target: 'skipped' },
           {
-            guard: ({ context, event }) => isNoInput(collected(event)) && context.noInputs + 1 >= context.settings.maxPromptRepeats,
-            target: 'skipped',
+            target: 'review',
+            reenter: true,
+            actions: assign({
+              noInputs: ({ context }) => context.noInputs + 1,
+              preface: ({ event }) => [isNoInput(collected(event)) ? 'no-input' : 'invalid-choice'] as PromptItem[],
+            }),
           },
-          { target: 'review', reenter: true, actions: assign({ noInputs: ({ context }) => context.noInputs + 1 }) },
         ],
         onError: 'skipped',
       },
