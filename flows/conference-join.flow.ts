@@ -111,7 +111,7 @@ export const conferenceJoinFlow = setup({
     leaderPin: {
       invoke: {
         src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'conf-enter-leader-pin'], { max: 12, terminators: '#' }),
+        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'conf-enter-leader-pin'], { max: 12, terminators: '#', secret: true }),
         onDone: { target: 'verifyingPin' },
         onError: 'error',
       },

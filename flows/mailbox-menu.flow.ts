@@ -39,7 +39,7 @@ interface Ctx extends MailboxMenuInput {
   noInputs: number;
   inputFailures: number;
   preface: PromptItem[];
-  result: 'signed-out' | 'no-input' | 'too-many-input-failures' | 'pin-not-changed' | 'error';
+  result: 'signed-out' | 'hung-up' | 'no-input' | 'too-many-input-failures' | 'pin-not-changed' | 'error';
 }
 
 /** The summary sentence: "You have N new voice message(s)." or "You have no new voice messages." */
@@ -83,6 +83,7 @@ export const mailboxMenuFlow = setup({
     countNoInput: assign({ noInputs: ({ context }) => context.noInputs + 1, preface: () => ['no-input'] as PromptItem[] }),
     countInvalid: assign({ inputFailures: ({ context }) => context.inputFailures + 1, noInputs: 0, preface: () => ['invalid-choice'] as PromptItem[] }),
     inputSeen: assign({ noInputs: 0, preface: () => [] as PromptItem[] }),
+    noteHangup: assign({ result: 'hung-up' as const }),
     /** Named effect: the runtime provides it (to notify MWI); by default it is emitted to the actor's listeners. */
     countsChanged: emit(({ context }) => ({ type: 'counts.changed' as const, identity: context.mailbox.identity })),
   },
@@ -112,7 +113,7 @@ export const mailboxMenuFlow = setup({
         src: 'collect',
         input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'main-menu'], { max: 1 }),
         onDone: [
-          { guard: 'hungUp', target: 'done' },
+          { guard: 'hungUp', target: 'done', actions: 'noteHangup' },
           { guard: key('1'), target: 'voiceMailLoading', actions: 'inputSeen' },
           { guard: key('6'), target: 'personalOptions', actions: 'inputSeen' },
           { guard: key('0'), target: 'mainMenu', reenter: true, actions: 'inputSeen' },
@@ -173,7 +174,7 @@ export const mailboxMenuFlow = setup({
         src: 'collect',
         input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'voicemail-menu'], { max: 1 }),
         onDone: [
-          { guard: 'hungUp', target: 'done' },
+          { guard: 'hungUp', target: 'done', actions: 'noteHangup' },
           { guard: key('#'), target: 'nextMessage', actions: 'inputSeen' },
           { guard: key('7'), target: 'deleting', actions: 'inputSeen' },
           { guard: key('9'), target: 'markingUnheard', actions: 'inputSeen' },
@@ -252,7 +253,7 @@ export const mailboxMenuFlow = setup({
         src: 'collect',
         input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'personal-options-menu'], { max: 1 }),
         onDone: [
-          { guard: 'hungUp', target: 'done' },
+          { guard: 'hungUp', target: 'done', actions: 'noteHangup' },
           { guard: key('2'), target: 'recordingGreeting', actions: 'inputSeen' },
           { guard: key('3'), target: 'changingPin', actions: 'inputSeen' },
           { guard: key('0'), target: 'personalOptions', reenter: true, actions: 'inputSeen' },

@@ -76,7 +76,7 @@ export const pinChangeFlow = setup({
       invoke: {
         src: 'collect',
         input: ({ context }) =>
-          collectRequest(context.settings, context.locale, [...context.complaint, 'enter-new-pin'], { max: 24, terminators: '#', flush: true }),
+          collectRequest(context.settings, context.locale, [...context.complaint, 'enter-new-pin'], { max: 24, terminators: '#', flush: true, secret: true }),
         onDone: [
           {
             guard: ({ event }) => isNoInput(outputOf<CollectResult>(event)) || outputOf<CollectResult>(event).digits === '',
@@ -94,7 +94,7 @@ export const pinChangeFlow = setup({
     confirm: {
       invoke: {
         src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, ['reenter-new-pin'], { max: 24, terminators: '#' }),
+        input: ({ context }) => collectRequest(context.settings, context.locale, ['reenter-new-pin'], { max: 24, terminators: '#', secret: true }),
         onDone: [
           {
             guard: ({ context, event }) => outputOf<CollectResult>(event).digits !== context.firstEntry,

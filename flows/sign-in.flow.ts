@@ -176,7 +176,7 @@ export const signInFlow = setup({
       invoke: {
         src: 'collect',
         input: ({ context }) =>
-          collectRequest(context.settings, context.locale, [...context.preface, 'enter-pin-own-mailbox'], { max: 24, terminators: '#*' }),
+          collectRequest(context.settings, context.locale, [...context.preface, 'enter-pin-own-mailbox'], { max: 24, terminators: '#*', secret: true }),
         onDone: [
           {
             guard: ({ event }) => collected(event).terminator === '*' && collected(event).digits === '',
@@ -199,7 +199,7 @@ export const signInFlow = setup({
     pin: {
       invoke: {
         src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'enter-pin'], { max: 24, terminators: '#' }),
+        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'enter-pin'], { max: 24, terminators: '#', secret: true }),
         onDone: [
           { guard: ({ event }) => isNoInput(collected(event)), target: 'pinNoInput' },
           { target: 'checkingPin', actions: 'inputSeen' },
@@ -311,7 +311,10 @@ export const signInFlow = setup({
       invoke: {
         src: 'mailboxMenu',
         input: ({ context }) => ({ mailbox: context.mailbox!, locale: context.locale, settings: context.settings, dialPlan: context.dialPlan }),
-        onDone: { target: 'goodbye', actions: assign({ result: 'signed-out' }) },
+        onDone: [
+          { guard: ({ event }) => outputOf<{ result: string }>(event).result === 'hung-up', target: 'hungUp' },
+          { target: 'goodbye', actions: assign({ result: ({ event }) => outputOf<{ result: SignInResult }>(event).result }) },
+        ],
         onError: 'error',
       },
     },

@@ -23,6 +23,8 @@ export const ErrorCodes = {
   CLI_PARAMETER: 'VA_ERR_CLI_PARAMETER',
   /** A setting combination is refused (e.g. LogonFailuresBeforePINReset not below MaxLogonAttempts). */
   INVALID_SETTING: 'VA_ERR_INVALID_SETTING',
+  /** A scenario file cannot be read or breaks the scenario format; the message names the file and key path. */
+  SIM_SCENARIO_INVALID: 'VA_ERR_SIM_SCENARIO_INVALID',
   /** An e-mail could not be delivered (SMTP refused, or the outbox folder is not writable). */
   MAIL_SEND: 'VA_ERR_MAIL_SEND',
 } as const;

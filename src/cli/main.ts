@@ -1,7 +1,8 @@
 /**
  * The `voice-access` command line: the administrator's cmdlets (`voice-access Get-UMMailboxPIN -Identity x`), with
- * `--json`, `--data DIR` and `--config FILE` on every command. Exit codes: 0 success, 1 the operation failed,
- * 2 the command line was wrong (nothing was changed then).
+ * `--json`, `--data DIR` and `--config FILE` on every command, and `simulate` (scenario files on the simulator, parsed
+ * with commander in `simulate.ts`). Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong
+ * (nothing was changed then).
  */
 import { CMDLETS, findCmdlet } from '../admin/cmdlets';
 import { formatList } from '../admin/ps-format';
@@ -51,6 +52,23 @@ export function extractGlobalOptions(argv: readonly string[]): { options: Global
   return { options, rest };
 }
 
+/**
+ * When the command is `simulate`, the arguments for it (everything but the word `simulate`, global options
+ * included: the simulate command parses `--data`, `--config`, `--json` itself); otherwise null.
+ */
+export function simulateArgs(argv: readonly string[]): string[] | null {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--data' || a === '--config') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return a.toLowerCase() === 'simulate' ? [...argv.slice(0, i), ...argv.slice(i + 1)] : null;
+  }
+  return null;
+}
+
 function usage(): string {
   const names = CMDLETS.map((c) => `  ${c.name.padEnd(46)} ${c.synopsis}`).join('\n');
   return `voice-access: an Outlook-Voice-Access-style IVR and simulator
@@ -58,11 +76,15 @@ function usage(): string {
 Usage:
   voice-access <Cmdlet> [-Parameter value ...] [--json] [--data DIR] [--config FILE]
   voice-access <Cmdlet> --help
+  voice-access simulate FILE... [--config FILE] [--data DIR] [--junit OUT.xml] [--json]
 
 Options on every command:
   --data DIR      the data folder (SQLite store, outbox, recordings); default ./data
   --config FILE   the directory file imported on first use; default: the built-in demo config/contoso.yaml
   --json          print JSON instead of PowerShell's list format
+
+Commands:
+  simulate FILE...   run scenario files (scripted calls) on the in-process simulator; voice-access simulate --help
 
 Cmdlets:
 ${names}
@@ -82,6 +104,11 @@ function cmdletHelp(name: string): string {
  * @returns the process exit code
  */
 export async function main(argv: readonly string[], io: CliIo = stdio): Promise<number> {
+  const sim = simulateArgs(argv);
+  if (sim) {
+    const { runSimulateCli } = await import('./simulate');
+    return runSimulateCli(sim, io);
+  }
   let parsed: ReturnType<typeof extractGlobalOptions>;
   try {
     parsed = extractGlobalOptions(argv);

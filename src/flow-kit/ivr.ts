@@ -22,9 +22,10 @@ export function collectRequest(
   settings: IvrSettings,
   locale: Locale,
   prompts: PromptItem[],
-  opts: { max: number; terminators?: string; flush?: boolean },
+  opts: { max: number; terminators?: string; flush?: boolean; secret?: boolean },
 ): CollectRequest {
   return {
+    secret: opts.secret,
     prompts,
     locale,
     max: opts.max,

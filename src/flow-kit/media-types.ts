@@ -48,6 +48,11 @@ export interface CollectRequest {
   interDigitTimeoutMs: number;
   /** Discard digits typed before this request. */
   flush?: boolean;
+  /**
+   * The digits are a secret (a PIN or leader PIN): channels must never log, trace or show them (DESIGN.md
+   * "Conventions": never log a digit string entered in a PIN state).
+   */
+  secret?: boolean;
 }
 
 /** What was collected. */

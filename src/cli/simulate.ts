@@ -1,0 +1,143 @@
+/**
+ * `voice-access simulate FILE... [--config FILE] [--data DIR] [--junit OUT.xml] [--json]`: runs scenario files on
+ * the in-process simulator (issue 3, "Simulator"), prints each call's transcript and a summary line
+ * `N passed, M failed`, and exits 1 when any scenario fails (2 for a wrong command line).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { formatClock, formatTranscript, runScenario, type ScenarioReport } from '../sim/runner';
+import type { CliIo } from './main';
+
+/** The outcome of one scenario file: its report, or why it could not run. */
+export interface SimulationResult {
+  file: string;
+  report?: ScenarioReport;
+  /** Why the scenario could not run (invalid scenario or directory file). */
+  error?: string;
+  realMs: number;
+}
+
+/** Options of the `simulate` command. */
+export interface SimulateOptions {
+  config?: string;
+  data?: string;
+  junit?: string;
+  json?: boolean;
+}
+
+/**
+ * Runs scenario files one after the other.
+ * @param files scenario paths; @param opts `--config`, `--data` (shared by every file when given)
+ * @returns one result per file, in order; never throws for a failing or invalid scenario
+ */
+export async function simulate(files: readonly string[], opts: SimulateOptions = {}): Promise<SimulationResult[]> {
+  const results: SimulationResult[] = [];
+  for (const file of files) {
+    const t0 = Date.now();
+    try {
+      const report = await runScenario(file, { config: opts.config, data: opts.data });
+      results.push({ file, report, realMs: Date.now() - t0 });
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      results.push({ file, error: e.code ? `${e.code}: ${e.message}` : e.message, realMs: Date.now() - t0 });
+    }
+  }
+  return results;
+}
+
+/** True when the scenario ran and every expectation held. */
+export const passed = (r: SimulationResult) => r.report?.passed === true;
+
+/** The text printed for one scenario: transcripts, mails, then PASS/FAIL with the failures. */
+export function formatResult(r: SimulationResult): string {
+  if (!r.report) return `FAIL ${r.file}\n  ${r.error!.replace(/\n/g, '\n  ')}\n`;
+  const rep = r.report;
+  const lines: string[] = [`=== ${rep.name} (${path.relative(process.cwd(), rep.file) || rep.file})`];
+  for (const c of rep.calls) lines.push(formatTranscript(c));
+  for (const m of rep.mails) lines.push(`mail ${formatClock(m.at)} to ${m.to}: "${m.subject}"`);
+  for (const n of rep.notes) lines.push(`note: ${n}`);
+  const timing = `(${formatClock(rep.virtualMs)} virtual, ${rep.realMs} ms real)`;
+  if (rep.passed) lines.push(`PASS ${rep.name} ${timing}`);
+  else lines.push(`FAIL ${rep.name} ${timing}`, ...rep.failures.map((f) => `  - ${f}`));
+  return `${lines.join('\n')}\n`;
+}
+
+const xml = (s: string) =>
+  s
+    // XML 1.0 allows neither most control characters nor lone surrogates.
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+
+/**
+ * JUnit XML for a run: one `<testsuite>`, one `<testcase>` per scenario file (name = the scenario's `name`,
+ * classname = the file), a `<failure>` listing every failed step and expectation (or an `<error>` when the scenario
+ * could not run), and the transcripts in `<system-out>`.
+ */
+export function toJUnitXml(results: readonly SimulationResult[]): string {
+  const failures = results.filter((r) => r.report && !r.report.passed).length;
+  const errors = results.filter((r) => !r.report).length;
+  const total = results.reduce((s, r) => s + r.realMs, 0) / 1000;
+  const cases = results.map((r) => {
+    const classname = xml(path.relative(process.cwd(), r.file) || r.file);
+    const name = xml(r.report?.name ?? path.basename(r.file));
+    const head = `  <testcase classname="${classname}" name="${name}" time="${(r.realMs / 1000).toFixed(3)}">`;
+    const body: string[] = [];
+    if (!r.report) body.push(`    <error message="${xml(r.error!.split('\n')[0])}">${xml(r.error!)}</error>`);
+    else if (!r.report.passed) {
+      body.push(`    <failure message="${xml(r.report.failures[0])}" type="expectation">${xml(r.report.failures.join('\n'))}</failure>`);
+    }
+    if (r.report) body.push(`    <system-out>${xml(r.report.calls.map(formatTranscript).join('\n'))}</system-out>`);
+    return [head, ...body, '  </testcase>'].join('\n');
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuite name="voice-access simulate" tests="${results.length}" failures="${failures}" errors="${errors}" skipped="0" time="${total.toFixed(3)}">`,
+    ...cases,
+    '</testsuite>',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The `simulate` command line (commander).
+ * @param args the arguments after `simulate`; @param io where output goes
+ * @returns 0 when every scenario passed, 1 when any failed or could not run, 2 for a wrong command line
+ */
+export async function runSimulateCli(args: readonly string[], io: CliIo): Promise<number> {
+  let code = 0;
+  const program = new Command('voice-access simulate')
+    .description('Run scenario files (scripted calls) on the in-process simulator with a virtual clock.')
+    .argument('<files...>', 'scenario files (YAML)')
+    .option('--config <file>', "directory file to use instead of each scenario's config (and of the built-in demo)")
+    .option('--data <dir>', 'data folder to run on, shared by every scenario (default: a throw-away folder per scenario)')
+    .option('--junit <file>', 'also write a JUnit XML report')
+    .option('--json', 'print the reports as JSON instead of transcripts')
+    .exitOverride()
+    .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
+    .action(async (files: string[], opts: SimulateOptions) => {
+      const results = await simulate(files, opts);
+      if (opts.json) io.out(`${JSON.stringify(results, null, 2)}\n`);
+      else for (const r of results) io.out(`${formatResult(r)}\n`);
+      const ok = results.filter(passed).length;
+      const summary = `${ok} passed, ${results.length - ok} failed`;
+      if (opts.json) io.err(`${summary}\n`);
+      else io.out(`${summary}\n`);
+      if (opts.junit) {
+        const out = path.resolve(opts.junit);
+        mkdirSync(path.dirname(out), { recursive: true });
+        writeFileSync(out, toJUnitXml(results));
+      }
+      code = ok === results.length ? 0 : 1;
+    });
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  return code;
+}

@@ -1,0 +1,606 @@
+/**
+ * The scenario runner (issue 3, "Simulator"): runs a scenario file's scripted calls against the real flows and
+ * store on a {@link VirtualClock}, then checks its expectations. Nothing here waits on real time: calls, prompts,
+ * timeouts, `wait:` steps and `advance:` are all virtual, so a call costs milliseconds and a 60-day PIN lifetime
+ * costs nothing.
+ *
+ * How a run goes:
+ * 1. The scenario is loaded and validated (errors name the file and the key path).
+ * 2. An App is opened on `data` (kept) or on a throw-away folder seeded from the directory file (removed after),
+ *    with the VirtualClock as the store's clock and a mailer that records every mail in memory and still delivers it
+ *    through the configured mailer (the outbox gets its `.eml`).
+ * 3. A CallRuntime is built on the same clock. Each call starts at its `start:` offset on a {@link SimCallChannel};
+ *    calls run concurrently on the one clock; each call's steps run as a scripted caller (see {@link runSteps}).
+ *    When a call's steps run out and the call is still up, the caller hangs up.
+ * 4. The clock is driven until every call has ended (bounded by the scenario's `timeout:` after the last call's
+ *    start), then `advance:` is applied, then the expectations are checked.
+ *
+ * Determinism: the clock moves only when the program is idle. Work that a macrotask turn cannot drain (scrypt PIN
+ * hashes in the thread pool, mail delivery, file removal) is tracked: the PIN and conferencing services and the
+ * mailer count their pending promises, and a call whose flow runs but waits on no channel operation counts as busy.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { openApp, type App } from '../app';
+import type { Directory } from '../config/schema';
+import type { IvrSettings } from '../flow-kit/effects';
+import { createLogger } from '../log';
+import { createMailer } from '../notify/nodemailer-mailer';
+import type { Mailer, MailMessage } from '../ports/mailer';
+import { PromptCatalog } from '../prompts/catalog';
+import { CallRuntime, type CallRecord } from '../runtime/call-runtime';
+import { findCmdlet } from '../admin/cmdlets';
+import { parseParams } from '../admin/ps-params';
+import { ErrorCodes, VaError } from '../errors';
+import { formatDuration, loadScenario, type Expectation, type Scenario, type ScenarioCall, type Step } from './scenario';
+import { SimCallChannel, type ChannelEvent } from './sim-call-channel';
+import { DEFAULT_VIRTUAL_START, VirtualClock } from './virtual-clock';
+
+/** Options for {@link runScenario}. */
+export interface RunScenarioOptions {
+  /** A data folder to run on (kept, and shared by every scenario run on it); a throw-away folder when undefined. */
+  data?: string;
+  /** A directory file that replaces the scenario's `config:` (and the built-in demo). */
+  config?: string;
+  /** Keep the throw-away data folder (its path is in the report). */
+  keepData?: boolean;
+  /** Logger for the runtime; silent unless `VA_LOG_LEVEL` is set (then to stderr). */
+  logger?: Logger;
+  /** The prompt catalog (the repository's by default). */
+  catalog?: PromptCatalog;
+}
+
+/** One line of a call's transcript. */
+export interface TranscriptLine {
+  /** Virtual ms since the scenario started. */
+  at: number;
+  who: 'ivr' | 'caller' | 'sim';
+  text: string;
+}
+
+/** A prompt a caller heard start. */
+export interface HeardLine {
+  /** Virtual ms since the scenario started. */
+  at: number;
+  id: string | null;
+  text: string;
+}
+
+export interface CallReport {
+  id: string;
+  from: string | null;
+  to: string;
+  diversion?: string;
+  /** The runtime's record of the call, or null when it did not end. */
+  record: CallRecord | null;
+  transcript: TranscriptLine[];
+  heard: HeardLine[];
+  /** This call's step failures (also in the report's `failures`). */
+  failures: string[];
+}
+
+/** A mail sent during the run (its body is not kept in the report: a PIN-reset mail carries a PIN). */
+export interface SentMail {
+  /** Virtual ms since the scenario started. */
+  at: number;
+  to: string;
+  subject: string;
+}
+
+/** A mail as the expectations see it. */
+interface CapturedMail extends SentMail {
+  text: string;
+}
+
+export interface ScenarioReport {
+  file: string;
+  name: string;
+  passed: boolean;
+  /** Every failed step and expectation, each naming the call and step or the expectation. */
+  failures: string[];
+  calls: CallReport[];
+  mails: SentMail[];
+  /** Voice-message count changes the runtime reported (virtual ms since start, mailbox). */
+  countsChanged: { at: number; identity: string }[];
+  /** Remarks of the simulator itself (e.g. it waited long in real time for work outside a call channel). */
+  notes: string[];
+  /** Virtual time the scenario took (calls and `advance:`), ms. */
+  virtualMs: number;
+  /** Real time the run took, ms (for information only). */
+  realMs: number;
+  /** The data folder, when it was given or kept; null when it was removed. */
+  dataDir: string | null;
+}
+
+/** IVR timeouts from the directory's `ivr:` section (seconds) as the runtime's settings (ms). */
+export function ivrSettingsOf(directory: Directory): IvrSettings {
+  const ivr = directory.ivr;
+  return {
+    firstDigitTimeoutMs: Math.round(ivr.firstDigitTimeoutSeconds * 1_000),
+    interDigitTimeoutMs: Math.round(ivr.interDigitTimeoutSeconds * 1_000),
+    maxPromptRepeats: ivr.maxPromptRepeats,
+  };
+}
+
+/** Formats virtual ms since the start as `m:ss.mmm`, `h:mm:ss.mmm` or `Nd h:mm:ss.mmm`. */
+export function formatClock(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  let rest = ms - days * 86_400_000;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const s = Math.floor(rest / 1_000);
+  const milli = rest - s * 1_000;
+  const tail = `${String(s).padStart(2, '0')}.${String(milli).padStart(3, '0')}`;
+  if (days > 0) return `${days}d ${h}:${String(m).padStart(2, '0')}:${tail}`;
+  if (h > 0) return `${h}:${String(m).padStart(2, '0')}:${tail}`;
+  return `${m}:${tail}`;
+}
+
+/** Counts promises in flight, so the clock waits for real asynchronous work. */
+class Activity {
+  inFlight = 0;
+
+  /** Wraps an object so that every method returning a promise counts while it is pending. */
+  track<T extends object>(target: T): T {
+    return new Proxy(target, {
+      get: (obj, key, receiver) => {
+        const v = Reflect.get(obj, key, receiver);
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          const r = (v as (...a: unknown[]) => unknown).apply(obj, args);
+          return r instanceof Promise ? this.count(r) : r;
+        };
+      },
+    });
+  }
+
+  count<T>(p: Promise<T>): Promise<T> {
+    this.inFlight++;
+    return p.finally(() => {
+      this.inFlight--;
+    });
+  }
+}
+
+/** A call of the scenario as it runs. */
+interface LiveCall {
+  spec: ScenarioCall;
+  channel: SimCallChannel | null;
+  /** The flow runs (handleCall has not settled). */
+  running: boolean;
+  /** handleCall and the script have both settled. */
+  finished: boolean;
+  /** The flow kept the clock waiting too long (see VirtualClockOptions.stallMs); it is no longer waited for. */
+  stalled: boolean;
+  record: CallRecord | null;
+  failures: string[];
+}
+
+/**
+ * Runs one scenario file.
+ * @param file the scenario (YAML)
+ * @param options see {@link RunScenarioOptions}
+ * @returns the report: per-call transcripts and results, mails, and every failure (a failing expectation does not
+ *   throw)
+ * @throws ScenarioError when the scenario is unreadable or invalid; VaError when the directory file is
+ *   (VA_ERR_CONFIG_*), or the store cannot be opened
+ */
+export async function runScenario(file: string, options: RunScenarioOptions = {}): Promise<ScenarioReport> {
+  const realStart = Date.now();
+  const catalog = options.catalog ?? PromptCatalog.load();
+  const scenario = loadScenario(file, catalog);
+  const dataDir = options.data ? path.resolve(options.data) : mkdtempSync(path.join(tmpdir(), 'va-sim-'));
+  const start = scenario.startTime ?? (options.data ? Date.now() : DEFAULT_VIRTUAL_START);
+  const activity = new Activity();
+  const calls: LiveCall[] = scenario.calls.map((spec) => ({ spec, channel: null, running: false, finished: false, stalled: false, record: null, failures: [] }));
+  const notes: string[] = [];
+  /** A call whose flow runs but waits on no channel operation: it is doing real work the clock must wait for. */
+  const flowBusy = (c: LiveCall) => c.running && !c.stalled && c.channel !== null && !c.channel.hasPendingOperation;
+  const clock = new VirtualClock(start, {
+    isBusy: () => activity.inFlight > 0 || calls.some(flowBusy),
+    onStall: () => {
+      const stalled = calls.filter(flowBusy);
+      for (const c of stalled) c.stalled = true;
+      const who = stalled.length > 0 ? ` (call${stalled.length > 1 ? 's' : ''} ${stalled.map((c) => c.spec.id).join(', ')}: no longer waited for)` : '';
+      notes.push(`at ${formatClock(clock.now() - start)} the simulator waited 10 s of real time for work outside the call channels${who}; virtual time moved on`);
+    },
+  });
+  const rel = () => clock.now() - start;
+
+  const mails: CapturedMail[] = [];
+  let delivery: Mailer | null = null;
+  const mailer: Mailer = {
+    send: (m: MailMessage) =>
+      activity.count(
+        (async () => {
+          mails.push({ at: rel(), to: m.to, subject: m.subject, text: m.text });
+          if (delivery) await delivery.send(m);
+        })(),
+      ),
+  };
+
+  let app: App | undefined;
+  const failures: string[] = [];
+  const countsChanged: { at: number; identity: string }[] = [];
+  let virtualMs = 0;
+  try {
+    app = await openApp({ config: options.config ?? scenario.config, data: dataDir, clock, mailer });
+    delivery = createMailer(app.directory.mail, app.dataDir);
+    const logger = options.logger ?? createLogger({ level: process.env.VA_LOG_LEVEL ?? 'silent', destination: process.stderr });
+    const runtime = new CallRuntime({
+      store: app.store,
+      pins: activity.track(app.pins),
+      conferencing: activity.track(app.conferencing),
+      clock,
+      ivr: ivrSettingsOf(app.directory),
+      logger,
+      recordingsDir: path.join(app.dataDir, 'recordings'),
+    });
+    runtime.onCountsChanged((identity) => countsChanged.push({ at: rel(), identity }));
+
+    const startCall = (call: LiveCall) => {
+      const channel = new SimCallChannel({ callId: call.spec.id, clock, catalog, recordingsDir: path.join(app!.dataDir, 'recordings') });
+      call.channel = channel;
+      call.running = true;
+      const incoming = { channel, from: call.spec.from, to: call.spec.to, diversion: call.spec.diversion, sourceAddress: call.spec.source };
+      const flow = runtime.handleCall(incoming).then(
+        (record) => {
+          call.record = record;
+        },
+        (err: unknown) => {
+          call.failures.push(`call ${call.spec.id}: the runtime failed: ${(err as Error).message}`);
+        },
+      );
+      void flow.finally(() => {
+        call.running = false;
+      });
+      const script = runSteps(call, channel, clock, start).catch((err: unknown) => {
+        call.failures.push(`call ${call.spec.id}: the scripted caller failed: ${(err as Error).message}`);
+      });
+      void Promise.all([flow, script]).then(() => {
+        call.finished = true;
+      });
+    };
+    for (const call of calls) clock.setTimeout(() => startCall(call), call.spec.startMs);
+
+    // Administrators' cmdlets at their points of the clock, on the same store (e.g. an unlock between calls).
+    let adminDone = 0;
+    scenario.admin.forEach((action, i) => {
+      clock.setTimeout(() => {
+        void activity
+          .count(runAdminAction(app!, action.args))
+          .then(
+            (summary) => notes.push(`admin at ${formatClock(rel())}: ${action.label} -> ${summary}`),
+            (err: unknown) => {
+              const e = err as Error & { code?: string };
+              failures.push(`admin[${i}] (${action.label}): ${e.code ? `${e.code}: ` : ''}${e.message}`);
+            },
+          )
+          .finally(() => adminDone++);
+      }, action.atMs);
+    });
+
+    const allDone = () => calls.every((c) => c.finished) && adminDone === scenario.admin.length;
+    const lastStart = Math.max(...calls.map((c) => c.spec.startMs), ...scenario.admin.map((a) => a.atMs));
+    const ended = await clock.advanceUntil(allDone, lastStart + scenario.timeoutMs);
+    if (!ended) {
+      const stuck = calls.filter((c) => !c.finished);
+      const why = clock.nextTimerAt() === undefined ? 'nothing was left to happen (no timer pending)' : `not within the scenario's timeout of ${formatDuration(scenario.timeoutMs)}`;
+      for (const c of stuck) {
+        c.failures.push(`call ${c.spec.id}: the call did not end: ${why}; the caller hangs up`);
+        c.channel?.annotate('sim', 'the call did not end: the caller hangs up');
+        c.channel?.callerHangup();
+      }
+      if (!(await clock.advanceUntil(allDone, 60_000))) {
+        for (const c of calls.filter((x) => !x.finished)) c.failures.push(`call ${c.spec.id}: the flow did not finish even after the caller hung up`);
+      }
+    }
+    if (scenario.advanceMs > 0) await clock.advance(scenario.advanceMs);
+    await clock.settle();
+    virtualMs = rel();
+    for (const c of calls) failures.push(...c.failures);
+    failures.push(...checkExpectations(scenario, app, calls, mails));
+  } finally {
+    app?.close();
+    if (!options.data && !options.keepData) rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const reports = calls.map((c) => callReport(c, start));
+  return {
+    file: scenario.file,
+    name: scenario.name,
+    passed: failures.length === 0,
+    failures,
+    calls: reports,
+    mails: mails.map(({ at, to, subject }) => ({ at, to, subject })),
+    countsChanged,
+    notes,
+    virtualMs,
+    realMs: Date.now() - realStart,
+    dataDir: options.data || options.keepData ? dataDir : null,
+  };
+}
+
+/**
+ * Runs one cmdlet line (`Set-UMMailboxPIN -Identity x -Pin 1234 -PinExpired $false`) against the scenario's app.
+ * @returns a one-line summary of its output
+ * @throws VaError for an unknown cmdlet, bad parameters, or a failing cmdlet
+ */
+async function runAdminAction(app: App, args: string[]): Promise<string> {
+  const [name, ...rest] = args;
+  const cmdlet = findCmdlet(name);
+  if (!cmdlet) throw new VaError(ErrorCodes.CLI_UNKNOWN_COMMAND, `'${name}' is not a cmdlet`);
+  const output = await cmdlet.run(app, parseParams(cmdlet.name, cmdlet.params, rest));
+  return output.length === 0 ? 'ok' : `${output.length} object${output.length > 1 ? 's' : ''}`;
+}
+
+// ------------------------------------------------------------------ the scripted caller
+
+const idOf = (p: { id: string | null }) => p.id ?? '[recording]';
+/** ms as seconds for transcripts: `1.786s`, `3s`. */
+const secs = (ms: number) => `${ms / 1000}s`;
+
+/**
+ * Runs a call's steps as the caller (exact semantics, as the README documents them):
+ * - `expectPrompt`: passes when a prompt with that id starts after the previously matched prompt (one that started
+ *   before this step counts); waits up to `within` (default 60 s) otherwise. Fails at once when the call ends.
+ * - `dtmf`: presses the keys, the first at once and the next `gap` apart (default 150 ms); the step takes
+ *   (n - 1) x gap. Fails when the call has ended before every key was pressed.
+ * - `wait`: lets the duration pass (less when the call ends meanwhile). Never fails.
+ * - `speak`: the caller talks for the duration (what a recording picks up); the step takes that long. Fails when
+ *   the call has ended.
+ * - `hangup`: the caller hangs up. Fails when the call has already ended.
+ * - `expectRecording`: passes when the IVR starts recording (after its prompts and beep), counting recordings not
+ *   yet matched (one that started before this step counts); waits up to `within` (default 60 s). Prompts heard
+ *   before that point can no longer be matched by a later `expectPrompt`.
+ * - `expectHangup`: waits up to `within` (default 60 s) for the IVR to end the call.
+ * After the first failing step the rest are skipped. When the steps end and the call is still up, the caller hangs up.
+ */
+async function runSteps(call: LiveCall, ch: SimCallChannel, clock: VirtualClock, start: number): Promise<void> {
+  const say = (who: 'caller' | 'sim', text: string) => ch.annotate(who, text);
+  const ended = () => (ch.endedBy === 'ivr' ? `the IVR hung up at ${formatClock(ch.endedAt! - start)}` : `the caller hung up at ${formatClock(ch.endedAt! - start)}`);
+  /** Next heard-log index an expectPrompt may match. */
+  let cursor = 0;
+  /** Recordings already matched by expectRecording. */
+  let recordings = 0;
+  const heardSince = (from: number) => {
+    const ids = ch.heard.slice(from).map(idOf);
+    return ids.length > 0 ? `heard instead: ${ids.join(', ')}` : 'heard nothing';
+  };
+
+  const steps = call.spec.steps;
+  for (let i = 0; i < steps.length; i++) {
+    const step: Step = steps[i];
+    const fail = (why: string) => {
+      const msg = `call ${call.spec.id}, step ${i + 1} (${step.label}): ${why}`;
+      call.failures.push(msg);
+      say('sim', `FAILED step ${i + 1} (${step.label}): ${why}`);
+    };
+    let ok = true;
+    switch (step.kind) {
+      case 'expectPrompt': {
+        const r = await ch.waitForPrompt(step.id, cursor, step.withinMs);
+        if (r === 'timeout') {
+          fail(`not heard within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`);
+          ok = false;
+        } else if (r === 'ended') {
+          fail(`not heard: the call ended (${ended()}); ${heardSince(cursor)}`);
+          ok = false;
+        } else cursor = r.index + 1;
+        break;
+      }
+      case 'dtmf': {
+        if (ch.ended) {
+          fail(`the call had already ended (${ended()})`);
+          ok = false;
+          break;
+        }
+        say('caller', `presses ${step.digits}${step.digits.length > 1 ? ` (${formatDuration(step.gapMs)} apart)` : ''}`);
+        const sent = await ch.pressDigits(step.digits, step.gapMs);
+        if (sent < step.digits.length) {
+          fail(`only ${sent} of ${step.digits.length} keys were pressed: ${ended()}`);
+          ok = false;
+        }
+        break;
+      }
+      case 'wait':
+        await ch.sleepWhileUp(step.ms);
+        break;
+      case 'speak':
+        if (ch.ended) {
+          fail(`the call had already ended (${ended()})`);
+          ok = false;
+          break;
+        }
+        await ch.speak(step.ms);
+        break;
+      case 'hangup':
+        if (ch.ended) {
+          fail(`the call had already ended (${ended()})`);
+          ok = false;
+        } else ch.callerHangup();
+        break;
+      case 'expectRecording': {
+        const r = await ch.waitForRecording(recordings, step.withinMs);
+        if (r === 'timeout') {
+          fail(`the IVR did not start recording within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`);
+          ok = false;
+        } else if (r === 'ended') {
+          fail(`the IVR did not start recording: the call ended (${ended()}); ${heardSince(cursor)}`);
+          ok = false;
+        } else {
+          recordings += 1;
+          cursor = Math.max(cursor, ch.heardIndexAtRecording(recordings - 1));
+        }
+        break;
+      }
+      case 'expectHangup': {
+        const r = await ch.waitForEnd(step.withinMs);
+        if (r === 'timeout') {
+          fail(`the IVR did not hang up within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`);
+          ok = false;
+        } else if (r === 'caller') {
+          fail(`the caller hung up, not the IVR (${ended()})`);
+          ok = false;
+        }
+        break;
+      }
+    }
+    if (!ok) {
+      if (!ch.ended) {
+        say('sim', 'the script stops after the failure: the caller hangs up');
+        ch.callerHangup();
+      }
+      return;
+    }
+  }
+  if (!ch.ended) {
+    say('sim', 'end of the steps: the caller hangs up');
+    ch.callerHangup();
+  }
+}
+
+// ------------------------------------------------------------------ transcripts
+
+function channelLine(e: ChannelEvent, start: number): TranscriptLine | null {
+  const at = e.at - start;
+  switch (e.type) {
+    case 'answer':
+      return { at, who: 'ivr', text: 'answers' };
+    case 'prompt': {
+      const p = e.prompt;
+      const cut = p.stoppedBy ? ` (cut after ${secs(p.heardMs!)}: ${p.stoppedBy})` : '';
+      return { at, who: 'ivr', text: `plays ${idOf(p)} "${p.text}"${cut}` };
+    }
+    case 'skipped':
+      return { at, who: 'ivr', text: `skips ${e.ids.map((id) => id ?? '[recording]').join(', ')} (type-ahead)` };
+    case 'dtmf':
+      return null; // the script's "presses" line says it
+    case 'speech':
+      return { at, who: 'caller', text: `speaks for ${secs(e.durationMs)}` };
+    case 'collected': {
+      const r = e.result;
+      // A PIN state's digits are never shown (DESIGN.md: never log a digit string entered in a PIN state).
+      const digits = e.secret ? '*'.repeat(r.digits.length) : r.digits;
+      return { at, who: 'ivr', text: `got digits "${digits}" (${r.reason}${r.terminator ? ` ${r.terminator}` : ''})` };
+    }
+    case 'record-start':
+      return { at, who: 'ivr', text: `records (${e.purpose})` };
+    case 'recorded': {
+      const r = e.result;
+      const what = r.file ? `${secs(r.durationMs)} of audio` : 'nothing';
+      return { at, who: 'ivr', text: `recorded ${what} (${r.reason}${r.terminator ? ` ${r.terminator}` : ''})` };
+    }
+    case 'conference':
+      return { at, who: 'ivr', text: `joins the caller to conference ${e.room} as ${e.role}` };
+    case 'hangup':
+      return e.by === 'ivr' ? { at, who: 'ivr', text: `hangs up${e.cause ? ` (${e.cause})` : ''}` } : { at, who: 'caller', text: 'hangs up' };
+    case 'note':
+      return { at, who: e.who ?? 'sim', text: e.text };
+  }
+}
+
+function callReport(c: LiveCall, start: number): CallReport {
+  const ch = c.channel;
+  const lines: TranscriptLine[] = [];
+  if (ch) for (const e of ch.events) {
+    const l = channelLine(e, start);
+    if (l) lines.push(l);
+  }
+  return {
+    id: c.spec.id,
+    from: c.spec.from,
+    to: c.spec.to,
+    diversion: c.spec.diversion,
+    record: c.record,
+    transcript: lines,
+    heard: ch ? ch.heard.map((h) => ({ at: h.at - start, id: h.id, text: h.text })) : [],
+    failures: c.failures,
+  };
+}
+
+/** Formats a call's transcript for people: a header, one line per event, the result. */
+export function formatTranscript(call: CallReport): string {
+  const head = `call ${call.id}: ${call.from ?? 'anonymous'} -> ${call.to}${call.diversion ? ` (diverted from ${call.diversion})` : ''}`;
+  const body = call.transcript.map((l) => `  ${formatClock(l.at).padStart(10)}  ${l.who.padEnd(6)} ${l.text}`);
+  const r = call.record;
+  const tail = r ? `  result: ${r.result} (${r.flow}${r.identity ? `, ${r.identity}` : ''})` : '  result: (the call did not end)';
+  return [head, ...body, tail].join('\n');
+}
+
+// ------------------------------------------------------------------ expectations
+
+function describeExpectation(e: Expectation): string {
+  switch (e.kind) {
+    case 'mailbox':
+      return `mailbox ${e.identity}`;
+    case 'email':
+      return `email to ${e.to}${e.subject ? ` with subject containing "${e.subject}"` : ''}${e.contains ? ` containing "${e.contains}"` : ''}`;
+    case 'result':
+      return `result of call ${e.call}`;
+    case 'missedCalls':
+      return `missed calls of ${e.identity}`;
+  }
+}
+
+function checkExpectations(scenario: Scenario, app: App, calls: LiveCall[], mails: CapturedMail[]): string[] {
+  const out: string[] = [];
+  scenario.expect.forEach((e, i) => {
+    const problems: string[] = [];
+    const is = (what: string, actual: unknown, expected: unknown) => {
+      if (expected !== undefined && actual !== expected) problems.push(`${what} is ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
+    };
+    switch (e.kind) {
+      case 'mailbox': {
+        const m = app.store.findMailbox(e.identity);
+        if (!m) {
+          problems.push('no such mailbox');
+          break;
+        }
+        const st = app.store.pinStatus(m);
+        is('pinExpired', st.PinExpired, e.pinExpired);
+        is('firstTimeUser', st.FirstTimeUser, e.firstTimeUser);
+        is('lockedOut', st.LockedOut, e.lockedOut);
+        if (e.voiceMessages) {
+          const list = app.store.listVoiceMessages(m.identity);
+          is('voiceMessages.total', list.length, e.voiceMessages.total);
+          is('voiceMessages.unheard', list.filter((v) => v.unheard).length, e.voiceMessages.unheard);
+        }
+        is('greetingRecorded', m.greetingFile !== null, e.greetingRecorded);
+        is('nameRecorded', m.nameFile !== null, e.nameRecorded);
+        break;
+      }
+      case 'email': {
+        const to = mails.filter((m) => m.to.toLowerCase() === e.to.toLowerCase());
+        const matching = to.filter(
+          (m) => (!e.subject || m.subject.includes(e.subject)) && (!e.contains || m.subject.includes(e.contains) || m.text.includes(e.contains)),
+        );
+        const sent = mails.length === 0 ? 'no mail was sent' : `mails sent: ${mails.map((m) => `to ${m.to} "${m.subject}"`).join('; ')}`;
+        if (e.count !== undefined) {
+          if (matching.length !== e.count) problems.push(`${matching.length} such mail${matching.length === 1 ? '' : 's'}, expected ${e.count}; ${sent}`);
+        } else if (matching.length === 0) problems.push(`no such mail; ${sent}`);
+        break;
+      }
+      case 'result': {
+        const c = calls.find((x) => x.spec.id === e.call)!;
+        if (!c.record) problems.push('the call has no result (it did not end)');
+        else is('the result', c.record.result, e.is);
+        break;
+      }
+      case 'missedCalls': {
+        if (!app.store.findMailbox(e.identity)) {
+          problems.push('no such mailbox');
+          break;
+        }
+        is('the count', app.store.listMissedCalls(e.identity).length, e.count);
+        break;
+      }
+    }
+    for (const p of problems) out.push(`expect[${i}] (${describeExpectation(e)}): ${p}`);
+  });
+  return out;
+}

@@ -1,0 +1,450 @@
+/**
+ * Scenario files: scripted calls for the simulator (issue 3, "Simulator"), YAML validated with zod. Every problem
+ * is reported with the file and the key path (`calls[0].steps[3].dtmf`), like the directory file's errors.
+ *
+ * ```yaml
+ * name: david signs in
+ * config: ../config/contoso.yaml   # optional, relative to this file; the built-in demo when absent
+ * startTime: 2025-01-06T09:00:00Z  # optional: the virtual clock's start (ISO 8601)
+ * timeout: 4h                      # optional: how long the calls may take after the last one starts (default 4h)
+ * calls:
+ *   - id: david
+ *     from: "+14255550112"         # optional; absent or "anonymous": the number is withheld
+ *     to: "+14255550100"
+ *     diversion: "51235"           # optional
+ *     source: 127.0.0.1            # optional signalling source address (UM IP gateway checks)
+ *     start: 0s                    # optional offset
+ *     steps:
+ *       - expectPrompt: enter-pin-own-mailbox     # or { id, within }, or with a sibling `within: 2m`
+ *       - dtmf: "739164#"                         # or { digits, gap }, or with a sibling `gap: 300ms`
+ *       - wait: 2s
+ *       - speak: { seconds: 3 }                   # or a duration: `speak: 2500ms`
+ *       - hangup: true                            # last step only
+ *       - expectRecording: true                   # or { within }: the IVR starts recording (after the beep)
+ *       - expectHangup: { within: 30s }           # or `expectHangup: true` (60 s); last step only
+ * advance: 60d
+ * expect:
+ *   - mailbox: david@contoso.com
+ *     pinExpired: false
+ *     voiceMessages: { total: 1, unheard: 1 }
+ *   - email: { to: david@contoso.com, contains: PIN, count: 1 }
+ *   - result: { call: david, is: signed-out }
+ *   - missedCalls: { identity: david@contoso.com, count: 1 }
+ * ```
+ * Durations are a number with a unit (`ms`, `s`, `m`, `h`, `d`), possibly compound (`1m30s`); `0` is allowed.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { describeIssues } from '../config/load';
+import { ErrorCodes, VaError } from '../errors';
+import { PromptCatalog, TONES } from '../prompts/catalog';
+import { DTMF_KEYS } from './sim-call-channel';
+
+/** Error code of an unreadable or invalid scenario file. */
+export const SCENARIO_INVALID = ErrorCodes.SIM_SCENARIO_INVALID;
+
+/** A scenario file that cannot be read or breaks the format; the message names the file and the key path. */
+export class ScenarioError extends VaError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.SIM_SCENARIO_INVALID, message, options);
+    this.name = 'ScenarioError';
+  }
+}
+
+/** Default bound of `expectPrompt`, `expectRecording` and `expectHangup`, virtual ms. */
+export const DEFAULT_WITHIN_MS = 60_000;
+/** Default gap between the keys of a `dtmf` step, virtual ms. */
+export const DEFAULT_DTMF_GAP_MS = 150;
+/** Default bound for the calls of a scenario to end, counted from the last call's start, virtual ms. */
+export const DEFAULT_SCENARIO_TIMEOUT_MS = 4 * 3_600_000;
+
+/** One step of a scripted caller, normalised. `label` is how the file wrote it, for messages. */
+export type Step =
+  | { kind: 'expectPrompt'; id: string; withinMs: number; label: string }
+  | { kind: 'dtmf'; digits: string; gapMs: number; label: string }
+  | { kind: 'wait'; ms: number; label: string }
+  | { kind: 'speak'; ms: number; label: string }
+  | { kind: 'hangup'; label: string }
+  | { kind: 'expectHangup'; withinMs: number; label: string }
+  | { kind: 'expectRecording'; withinMs: number; label: string };
+
+export interface ScenarioCall {
+  id: string;
+  /** The caller's number, or null when withheld. */
+  from: string | null;
+  to: string;
+  diversion?: string;
+  source?: string;
+  /** Offset from the scenario's start, virtual ms. */
+  startMs: number;
+  steps: Step[];
+}
+
+export type Expectation =
+  | {
+      kind: 'mailbox';
+      identity: string;
+      pinExpired?: boolean;
+      firstTimeUser?: boolean;
+      lockedOut?: boolean;
+      voiceMessages?: { total?: number; unheard?: number };
+      greetingRecorded?: boolean;
+      nameRecorded?: boolean;
+    }
+  | { kind: 'email'; to: string; contains?: string; subject?: string; count?: number }
+  | { kind: 'result'; call: string; is: string }
+  | { kind: 'missedCalls'; identity: string; count: number };
+
+/** An administrator's cmdlet run at a point of the scenario's clock (e.g. an unlock between two calls). */
+export interface AdminAction {
+  /** Offset from the scenario's start, virtual ms. */
+  atMs: number;
+  /** The cmdlet and its arguments, as on the command line. */
+  args: string[];
+  label: string;
+}
+
+export interface Scenario {
+  /** The scenario file (absolute). */
+  file: string;
+  name: string;
+  /** The directory file (absolute), or undefined for the built-in demo. */
+  config?: string;
+  /** The virtual clock's start, ms since the epoch, when the file sets one. */
+  startTime?: number;
+  /** How long the calls may take after the last one starts, virtual ms. */
+  timeoutMs: number;
+  /** Virtual ms to move the clock on after the calls (0 when absent). */
+  advanceMs: number;
+  calls: ScenarioCall[];
+  admin: AdminAction[];
+  expect: Expectation[];
+}
+
+// ------------------------------------------------------------------ durations
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Parses a duration: a number with a unit (`150ms`, `2s`, `1.5s`, `5m`, `13h`, `60d`), possibly compound
+ * (`1m30s`), or the number 0.
+ * @returns ms, or undefined when the text is not a duration
+ */
+export function parseDuration(value: unknown): number | undefined {
+  if (value === 0) return 0;
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    if (!m) return undefined;
+    total += Number(m[1]) * UNIT_MS[m[2]];
+    pos = re.lastIndex;
+  }
+  return pos > 0 ? Math.round(total) : undefined;
+}
+
+/** Formats ms as an exact duration: seconds below 2 minutes (`150ms`, `1.5s`, `60s`), else the largest exact unit (`5m`, `13h`, `60d`). */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const) {
+    if (ms >= Math.max(size, 120_000) && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  if (ms >= 1_000 && ms % 100 === 0) return `${ms / 1_000}s`;
+  return `${ms}ms`;
+}
+
+const DURATION_HELP = 'must be a duration such as 150ms, 2s, 1m30s, 13h or 60d';
+
+const Duration = z.unknown().transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: DURATION_HELP });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const Digits = z.string().regex(new RegExp(`^[${DTMF_KEYS.replace('*', '\\*')}]+$`), `must be keys from ${DTMF_KEYS}`);
+
+// ------------------------------------------------------------------ steps
+
+const STEP_KINDS = ['expectPrompt', 'dtmf', 'wait', 'speak', 'hangup', 'expectHangup', 'expectRecording'] as const;
+type StepKind = (typeof STEP_KINDS)[number];
+/** Keys allowed beside each step's own key. */
+const SIBLINGS: Record<StepKind, string[]> = {
+  expectPrompt: ['within'],
+  dtmf: ['gap'],
+  wait: [],
+  speak: [],
+  hangup: [],
+  expectHangup: ['within'],
+  expectRecording: ['within'],
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Validates `value` with `schema`, re-adding its issues under `prefix`; undefined when invalid. */
+function sub<T>(schema: z.ZodType<T>, value: unknown, ctx: z.RefinementCtx, prefix: (string | number)[]): T | undefined {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ ...(issue as object), path: [...prefix, ...issue.path] } as never);
+  return undefined;
+}
+
+function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string): undefined {
+  ctx.addIssue({ code: 'custom', path, message });
+  return undefined;
+}
+
+function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet<string>): Step | undefined {
+  const kinds = isObject(raw) ? (Object.keys(raw).filter((k) => (STEP_KINDS as readonly string[]).includes(k)) as StepKind[]) : [];
+  if (!isObject(raw) || kinds.length !== 1) {
+    const found = isObject(raw) ? Object.keys(raw) : [];
+    return issue(
+      ctx,
+      [],
+      `must be one step: one of ${STEP_KINDS.join(', ')}${found.length ? ` (found ${found.map((k) => `"${k}"`).join(', ')})` : ''}`,
+    );
+  }
+  const kind = kinds[0];
+  for (const k of Object.keys(raw)) {
+    if (k !== kind && !SIBLINGS[kind].includes(k)) issue(ctx, [k], `unknown key "${k}" in a ${kind} step${SIBLINGS[kind].length ? ` (allowed beside it: ${SIBLINGS[kind].join(', ')})` : ''}`);
+  }
+  const v = raw[kind];
+  const durationAt = (value: unknown, p: (string | number)[], fallback: number): number | undefined =>
+    value === undefined ? fallback : (sub(Duration, value, ctx, p) as number | undefined);
+  switch (kind) {
+    case 'expectPrompt': {
+      const obj = isObject(v) ? v : { id: v };
+      const parsed = sub(z.object({ id: z.string().min(1), within: z.unknown().optional() }).strict(), obj, ctx, isObject(v) ? [kind] : []);
+      if (!parsed) return undefined;
+      if (isObject(v) && raw.within !== undefined) return issue(ctx, ['within'], 'give within either inside expectPrompt or beside it, not both');
+      const withinMs = isObject(v) ? durationAt(parsed.within, [kind, 'within'], DEFAULT_WITHIN_MS) : durationAt(raw.within, ['within'], DEFAULT_WITHIN_MS);
+      if (withinMs === undefined) return undefined;
+      if (!knownPrompts.has(parsed.id)) return issue(ctx, isObject(v) ? [kind, 'id'] : [kind], `unknown prompt id "${parsed.id}"`);
+      return { kind, id: parsed.id, withinMs, label: `${kind}: ${parsed.id}` };
+    }
+    case 'dtmf': {
+      if (typeof v === 'number') return issue(ctx, [kind], `must be a quoted string of keys, e.g. "${v}" (YAML reads ${v} as a number)`);
+      const obj = isObject(v) ? v : { digits: v };
+      const parsed = sub(z.object({ digits: Digits, gap: z.unknown().optional() }).strict(), obj, ctx, [kind]);
+      if (!parsed) return undefined;
+      const gapMs = isObject(v) ? durationAt(parsed.gap, [kind, 'gap'], DEFAULT_DTMF_GAP_MS) : durationAt(raw.gap, ['gap'], DEFAULT_DTMF_GAP_MS);
+      if (gapMs === undefined) return undefined;
+      return { kind, digits: parsed.digits, gapMs, label: `${kind}: ${parsed.digits}` };
+    }
+    case 'wait': {
+      const ms = sub(Duration, v, ctx, [kind]);
+      return ms === undefined ? undefined : { kind, ms, label: `${kind}: ${formatDuration(ms)}` };
+    }
+    case 'speak': {
+      let ms: number | undefined;
+      if (isObject(v)) {
+        const parsed = sub(z.object({ seconds: z.number().positive().max(86_400) }).strict(), v, ctx, [kind]);
+        ms = parsed === undefined ? undefined : Math.round(parsed.seconds * 1_000);
+      } else ms = sub(Duration, v, ctx, [kind]);
+      if (ms === undefined) return undefined;
+      if (ms <= 0) return issue(ctx, [kind], 'must be longer than 0');
+      return { kind, ms, label: `${kind}: ${formatDuration(ms)}` };
+    }
+    case 'hangup':
+      if (v !== true) return issue(ctx, [kind], 'must be true');
+      return { kind, label: 'hangup' };
+    case 'expectHangup':
+    case 'expectRecording': {
+      if (v !== true && !isObject(v)) return issue(ctx, [kind], 'must be true or { within: <duration> }');
+      const parsed = isObject(v) ? sub(z.object({ within: z.unknown().optional() }).strict(), v, ctx, [kind]) : {};
+      if (!parsed) return undefined;
+      if (isObject(v) && raw.within !== undefined) return issue(ctx, ['within'], `give within either inside ${kind} or beside it, not both`);
+      const withinMs = isObject(v) ? durationAt(parsed.within, [kind, 'within'], DEFAULT_WITHIN_MS) : durationAt(raw.within, ['within'], DEFAULT_WITHIN_MS);
+      if (withinMs === undefined) return undefined;
+      return { kind, withinMs, label: `${kind}: within ${formatDuration(withinMs)}` };
+    }
+  }
+}
+
+// ------------------------------------------------------------------ expectations
+
+const Count = z.number().int().min(0);
+const MailboxExpect = z
+  .object({
+    mailbox: z.string().email('must be a mailbox identity (e-mail address)'),
+    pinExpired: z.boolean().optional(),
+    firstTimeUser: z.boolean().optional(),
+    lockedOut: z.boolean().optional(),
+    voiceMessages: z.object({ total: Count.optional(), unheard: Count.optional() }).strict().optional(),
+    greetingRecorded: z.boolean().optional(),
+    nameRecorded: z.boolean().optional(),
+  })
+  .strict();
+const EmailExpect = z
+  .object({
+    email: z
+      .object({ to: z.string().min(1), contains: z.string().min(1).optional(), subject: z.string().min(1).optional(), count: Count.optional() })
+      .strict(),
+  })
+  .strict();
+const ResultExpect = z.object({ result: z.object({ call: z.string().min(1), is: z.string().min(1) }).strict() }).strict();
+const MissedExpect = z.object({ missedCalls: z.object({ identity: z.string().min(1), count: Count }).strict() }).strict();
+const EXPECT_KINDS = ['mailbox', 'email', 'result', 'missedCalls'] as const;
+
+function parseExpectation(raw: unknown, ctx: z.RefinementCtx): Expectation | undefined {
+  const kinds = isObject(raw) ? Object.keys(raw).filter((k) => (EXPECT_KINDS as readonly string[]).includes(k)) : [];
+  if (!isObject(raw) || kinds.length !== 1) return issue(ctx, [], `must be one expectation: one of ${EXPECT_KINDS.join(', ')}`);
+  switch (kinds[0]) {
+    case 'mailbox': {
+      const e = sub(MailboxExpect, raw, ctx, []);
+      if (!e) return undefined;
+      const { mailbox, ...rest } = e;
+      return { kind: 'mailbox', identity: mailbox, ...rest };
+    }
+    case 'email': {
+      const e = sub(EmailExpect, raw, ctx, []);
+      return e && { kind: 'email', ...e.email };
+    }
+    case 'result': {
+      const e = sub(ResultExpect, raw, ctx, []);
+      return e && { kind: 'result', ...e.result };
+    }
+    default: {
+      const e = sub(MissedExpect, raw, ctx, []);
+      return e && { kind: 'missedCalls', ...e.missedCalls };
+    }
+  }
+}
+
+// ------------------------------------------------------------------ the file
+
+/** A telephone number or extension: a string, so that YAML keeps `+` and leading zeros. */
+const QuotedNumber = z.unknown().transform((v, ctx) => {
+  if (typeof v === 'string' && v.length > 0) return v;
+  ctx.addIssue({
+    code: 'custom',
+    message: typeof v === 'number' ? `must be a quoted string, e.g. "${v}" (YAML reads an unquoted number and drops + and leading zeros)` : 'must be a non-empty string',
+  });
+  return z.NEVER;
+});
+
+function scenarioSchema(knownPrompts: ReadonlySet<string>) {
+  const StepSchema = z.unknown().transform((raw, ctx) => parseStep(raw, ctx, knownPrompts) ?? z.NEVER);
+  const CallSchema = z
+    .object({
+      id: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"'),
+      from: QuotedNumber.optional(),
+      to: QuotedNumber,
+      diversion: QuotedNumber.optional(),
+      source: z.string().min(1).optional(),
+      start: Duration.optional(),
+      steps: z.array(StepSchema).default([]),
+    })
+    .strict()
+    .superRefine((c, ctx) => {
+      c.steps.forEach((s, i) => {
+        if ((s.kind === 'hangup' || s.kind === 'expectHangup') && i !== c.steps.length - 1)
+          ctx.addIssue({ code: 'custom', path: ['steps', i], message: `${s.kind} must be the last step (the call is over after it)` });
+      });
+    });
+  return z
+    .object({
+      name: z.string().min(1),
+      config: z.string().min(1).optional(),
+      startTime: z
+        .string()
+        .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 date and time, e.g. 2025-01-06T09:00:00Z')
+        .optional(),
+      timeout: Duration.optional(),
+      calls: z.array(CallSchema).min(1, 'at least one call is needed'),
+      advance: Duration.optional(),
+      admin: z
+        .array(
+          z
+            .object({
+              at: Duration,
+              run: z.union([
+                z.string().min(1).transform((t) => t.trim().split(/\s+/)),
+                z.array(z.union([z.string(), z.number().transform(String)])).min(1),
+              ]),
+            })
+            .strict(),
+        )
+        .default([]),
+      expect: z.array(z.unknown().transform((raw, ctx) => parseExpectation(raw, ctx) ?? z.NEVER)).default([]),
+    })
+    .strict()
+    .superRefine((s, ctx) => {
+      const ids = new Set<string>();
+      s.calls.forEach((c, i) => {
+        if (ids.has(c.id)) ctx.addIssue({ code: 'custom', path: ['calls', i, 'id'], message: `duplicate call id "${c.id}"` });
+        ids.add(c.id);
+      });
+      s.expect.forEach((e, i) => {
+        if (e.kind === 'result' && !ids.has(e.call))
+          ctx.addIssue({ code: 'custom', path: ['expect', i, 'result', 'call'], message: `no call with id "${e.call}"` });
+      });
+    });
+}
+
+/**
+ * Parses and validates scenario YAML.
+ * @param text the YAML source; @param file the scenario's path (for messages and to resolve `config`)
+ * @param catalog prompt ids allowed in `expectPrompt` (the repository's catalog by default)
+ * @throws ScenarioError naming the file and every bad key path
+ */
+export function parseScenario(text: string, file: string, catalog: PromptCatalog = PromptCatalog.load()): Scenario {
+  const abs = path.resolve(file);
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) throw new ScenarioError(`${abs}: not valid YAML: ${doc.errors[0].message}`);
+  const known = new Set<string>([...catalog.ids(catalog.localeNames[0]), ...TONES.map((t) => `tone:${t}`)]);
+  const r = scenarioSchema(known).safeParse(doc.toJS() ?? {});
+  if (!r.success) throw new ScenarioError(`${abs}: invalid scenario\n${describeIssues(r.error.issues)}`);
+  const s = r.data;
+  return {
+    file: abs,
+    name: s.name,
+    config: s.config === undefined ? undefined : path.resolve(path.dirname(abs), s.config),
+    startTime: s.startTime === undefined ? undefined : Date.parse(s.startTime),
+    timeoutMs: s.timeout ?? DEFAULT_SCENARIO_TIMEOUT_MS,
+    advanceMs: s.advance ?? 0,
+    calls: s.calls.map((c) => {
+      const from = c.from;
+      const call: ScenarioCall = {
+        id: c.id,
+        from: from === undefined || from.toLowerCase() === 'anonymous' ? null : from,
+        to: c.to,
+        startMs: c.start ?? 0,
+        steps: c.steps,
+      };
+      if (c.diversion !== undefined) call.diversion = c.diversion;
+      if (c.source !== undefined) call.source = c.source;
+      return call;
+    }),
+    // The label is printed: a PIN given to a cmdlet is masked as the CLI's own output never shows one.
+    admin: s.admin.map((a) => ({ atMs: a.at, args: a.run, label: a.run.join(' ').replace(/(-Pin\s+)\S+/gi, '$1*****') })),
+    expect: s.expect,
+  };
+}
+
+/**
+ * Reads and validates a scenario file.
+ * @throws ScenarioError when the file cannot be read or is invalid (the message names the file and key paths)
+ */
+export function loadScenario(file: string, catalog?: PromptCatalog): Scenario {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw new ScenarioError(`cannot read the scenario file ${abs}: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
+  }
+  return parseScenario(text, abs, catalog);
+}
