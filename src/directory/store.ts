@@ -174,6 +174,11 @@ export class DirectoryStore {
   /** scrypt cost (log2 N) used for new PIN hashes. */
   readonly pinHashCost: number;
 
+  /** Prepared statements by SQL text: preparing costs more than running most of these queries. */
+  private readonly statements = new Map<string, Database.Statement>();
+  /** Parsed settings by their stored JSON, so repeated reads of a policy or dial plan skip JSON and zod. */
+  private readonly parsed = new Map<string, unknown>();
+
   private constructor(
     readonly db: Database.Database,
     readonly dataDir: string,
@@ -196,21 +201,52 @@ export class DirectoryStore {
     this.db.close();
   }
 
+  /** The prepared statement for `text`, prepared once per store. */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
+  /**
+   * Parses stored settings JSON with a schema, once per kind and distinct JSON text (a change stores new JSON, so
+   * the cache never serves stale settings). The result is frozen: callers copy before changing.
+   */
+  private settings<T extends object>(kind: string, schema: { parse(v: unknown): T }, json: string): T {
+    const key = `${kind}|${json}`;
+    let v = this.parsed.get(key) as T | undefined;
+    if (v === undefined) {
+      v = Object.freeze(schema.parse(JSON.parse(json)));
+      if (this.parsed.size > 1000) this.parsed.clear();
+      this.parsed.set(key, v);
+    }
+    return v;
+  }
+
   /** Current time in ms from the store's clock. */
   now(): number {
     return this.clock.now();
   }
 
+  /** One reusable transaction wrapper (better-sqlite3 prepares BEGIN/COMMIT per wrapper; nested calls use savepoints). */
+  private readonly tx = (() => {
+    let wrapper: ((fn: () => unknown) => unknown) & { immediate(fn: () => unknown): unknown };
+    return () => (wrapper ??= this.db.transaction((fn: () => unknown) => fn()) as typeof wrapper);
+  })();
+
   /** Runs `fn` in one IMMEDIATE transaction (other writers wait on the busy timeout). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.tx().immediate(fn) as T;
   }
 
   // ---------------------------------------------------------------- import
 
   /** True once a directory file has been imported into this store. */
   isImported(): boolean {
-    return this.db.prepare(`SELECT 1 FROM meta WHERE key = 'imported_at'`).get() !== undefined;
+    return this.sql(`SELECT 1 FROM meta WHERE key = 'imported_at'`).get() !== undefined;
   }
 
   /**
@@ -232,11 +268,11 @@ export class DirectoryStore {
     );
     return this.transaction(() => {
       if (this.isImported()) return false;
-      const insDp = this.db.prepare('INSERT INTO dial_plans (name, settings) VALUES (?, ?)');
+      const insDp = this.sql('INSERT INTO dial_plans (name, settings) VALUES (?, ?)');
       for (const dp of dir.dialPlans) insDp.run(dp.name, JSON.stringify(dp));
-      const insGw = this.db.prepare('INSERT INTO ip_gateways (name, position, settings) VALUES (?, ?, ?)');
+      const insGw = this.sql('INSERT INTO ip_gateways (name, position, settings) VALUES (?, ?, ?)');
       dir.gateways.forEach((g, i) => insGw.run(g.name, i, JSON.stringify(g)));
-      const insPol = this.db.prepare('INSERT INTO mailbox_policies (name, settings) VALUES (?, ?)');
+      const insPol = this.sql('INSERT INTO mailbox_policies (name, settings) VALUES (?, ?)');
       for (const p of dir.mailboxPolicies) insPol.run(p.name, JSON.stringify(p));
       dir.mailboxes.forEach((m, i) => {
         const policy = policies.get(m.policy.toLowerCase())!;
@@ -256,14 +292,14 @@ export class DirectoryStore {
         });
       });
       const { organizers, meetings, ...tenant } = dir.conferencing;
-      this.db.prepare('INSERT INTO conferencing_tenant (id, settings) VALUES (1, ?)').run(JSON.stringify(tenant));
-      const insUser = this.db.prepare(
+      this.sql('INSERT INTO conferencing_tenant (id, settings) VALUES (1, ?)').run(JSON.stringify(tenant));
+      const insUser = this.sql(
         'INSERT INTO conferencing_users (identity, display_name, leader_pin_hash, allow_pstn_only_meetings) VALUES (?, ?, ?, ?)',
       );
       organizers.forEach((o, i) => insUser.run(o.identity, o.displayName ?? null, leaderHashes[i], o.allowPstnOnlyMeetings ? 1 : 0));
-      const insMeeting = this.db.prepare('INSERT INTO meetings (conference_id, organizer, subject) VALUES (?, ?, ?)');
+      const insMeeting = this.sql('INSERT INTO meetings (conference_id, organizer, subject) VALUES (?, ?, ?)');
       for (const m of meetings) insMeeting.run(m.conferenceId, m.organizer, m.subject ?? null);
-      const insMeta = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      const insMeta = this.sql('INSERT INTO meta (key, value) VALUES (?, ?)');
       insMeta.run('imported_at', String(now));
       insMeta.run('imported_from', source);
       insMeta.run('organization', dir.organization);
@@ -274,23 +310,23 @@ export class DirectoryStore {
 
   /** A value from the meta table (organization, default_locale, imported_from, imported_at). */
   meta(key: string): string | undefined {
-    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    const r = this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return r?.value;
   }
 
   // ---------------------------------------------------------------- dial plans
 
   listDialPlans(): DialPlan[] {
-    return (this.db.prepare('SELECT settings FROM dial_plans ORDER BY name').all() as Row[]).map((r) =>
-      DialPlanSchema.parse(JSON.parse(r.settings as string)),
+    return (this.sql('SELECT settings FROM dial_plans ORDER BY name').all() as Row[]).map((r) =>
+      this.settings('DialPlanSchema', DialPlanSchema, r.settings as string),
     );
   }
 
   /** @throws VaError VA_ERR_NOT_FOUND */
   getDialPlan(name: string): DialPlan {
-    const r = this.db.prepare('SELECT settings FROM dial_plans WHERE name = ?').get(name) as Row | undefined;
+    const r = this.sql('SELECT settings FROM dial_plans WHERE name = ?').get(name) as Row | undefined;
     if (!r) throw notFound('UM dial plan', name);
-    return DialPlanSchema.parse(JSON.parse(r.settings as string));
+    return this.settings('DialPlanSchema', DialPlanSchema, r.settings as string);
   }
 
   /**
@@ -302,11 +338,11 @@ export class DirectoryStore {
       const current = this.getDialPlan(name);
       const next = validated(DialPlanSchema, { ...current, ...patch, name: current.name }, `UM dial plan ${current.name}`);
       if (next.numberOfDigitsInExtension !== current.numberOfDigitsInExtension) {
-        const n = this.db.prepare('SELECT count(*) AS n FROM mailboxes WHERE dial_plan = ?').get(current.name) as { n: number };
+        const n = this.sql('SELECT count(*) AS n FROM mailboxes WHERE dial_plan = ?').get(current.name) as { n: number };
         if (n.n > 0)
           throw new VaError(ErrorCodes.INVALID_SETTING, `UM dial plan ${current.name}: NumberOfDigitsInExtension cannot change while ${n.n} mailboxes use it`);
       }
-      this.db.prepare('UPDATE dial_plans SET settings = ? WHERE name = ?').run(JSON.stringify(next), current.name);
+      this.sql('UPDATE dial_plans SET settings = ? WHERE name = ?').run(JSON.stringify(next), current.name);
       return next;
     });
   }
@@ -315,16 +351,16 @@ export class DirectoryStore {
 
   /** All UM IP gateways in failover order. */
   listGateways(): Gateway[] {
-    return (this.db.prepare('SELECT settings FROM ip_gateways ORDER BY position, name').all() as Row[]).map((r) =>
-      GatewaySchema.parse(JSON.parse(r.settings as string)),
+    return (this.sql('SELECT settings FROM ip_gateways ORDER BY position, name').all() as Row[]).map((r) =>
+      this.settings('GatewaySchema', GatewaySchema, r.settings as string),
     );
   }
 
   /** @throws VaError VA_ERR_NOT_FOUND */
   getGateway(name: string): Gateway {
-    const r = this.db.prepare('SELECT settings FROM ip_gateways WHERE name = ?').get(name) as Row | undefined;
+    const r = this.sql('SELECT settings FROM ip_gateways WHERE name = ?').get(name) as Row | undefined;
     if (!r) throw notFound('UM IP gateway', name);
-    return GatewaySchema.parse(JSON.parse(r.settings as string));
+    return this.settings('GatewaySchema', GatewaySchema, r.settings as string);
   }
 
   /**
@@ -334,11 +370,11 @@ export class DirectoryStore {
   newGateway(gateway: Partial<Gateway> & Pick<Gateway, 'name' | 'address' | 'dialPlan'>): Gateway {
     return this.transaction(() => {
       const g = validated(GatewaySchema, gateway, `UM IP gateway ${gateway.name}`);
-      if (this.db.prepare('SELECT 1 FROM ip_gateways WHERE name = ?').get(g.name))
+      if (this.sql('SELECT 1 FROM ip_gateways WHERE name = ?').get(g.name))
         throw new VaError(ErrorCodes.ALREADY_EXISTS, `a UM IP gateway named "${g.name}" already exists`);
       g.dialPlan = this.getDialPlan(g.dialPlan).name;
-      const pos = this.db.prepare('SELECT coalesce(max(position), -1) + 1 AS p FROM ip_gateways').get() as { p: number };
-      this.db.prepare('INSERT INTO ip_gateways (name, position, settings) VALUES (?, ?, ?)').run(g.name, pos.p, JSON.stringify(g));
+      const pos = this.sql('SELECT coalesce(max(position), -1) + 1 AS p FROM ip_gateways').get() as { p: number };
+      this.sql('INSERT INTO ip_gateways (name, position, settings) VALUES (?, ?, ?)').run(g.name, pos.p, JSON.stringify(g));
       return g;
     });
   }
@@ -352,32 +388,32 @@ export class DirectoryStore {
       const current = this.getGateway(name);
       const next = validated(GatewaySchema, { ...current, ...patch }, `UM IP gateway ${current.name}`);
       if (patch.dialPlan !== undefined) next.dialPlan = this.getDialPlan(next.dialPlan).name;
-      if (next.name.toLowerCase() !== current.name.toLowerCase() && this.db.prepare('SELECT 1 FROM ip_gateways WHERE name = ?').get(next.name))
+      if (next.name.toLowerCase() !== current.name.toLowerCase() && this.sql('SELECT 1 FROM ip_gateways WHERE name = ?').get(next.name))
         throw new VaError(ErrorCodes.ALREADY_EXISTS, `a UM IP gateway named "${next.name}" already exists`);
-      this.db.prepare('UPDATE ip_gateways SET name = ?, settings = ? WHERE name = ?').run(next.name, JSON.stringify(next), current.name);
+      this.sql('UPDATE ip_gateways SET name = ?, settings = ? WHERE name = ?').run(next.name, JSON.stringify(next), current.name);
       return next;
     });
   }
 
   /** Removes a gateway (Remove-UMIPGateway). @throws VaError VA_ERR_NOT_FOUND */
   removeGateway(name: string): void {
-    const r = this.db.prepare('DELETE FROM ip_gateways WHERE name = ?').run(name);
+    const r = this.sql('DELETE FROM ip_gateways WHERE name = ?').run(name);
     if (r.changes === 0) throw notFound('UM IP gateway', name);
   }
 
   // ---------------------------------------------------------------- UM mailbox policies
 
   listPolicies(): MailboxPolicy[] {
-    return (this.db.prepare('SELECT settings FROM mailbox_policies ORDER BY name').all() as Row[]).map((r) =>
-      MailboxPolicySchema.parse(JSON.parse(r.settings as string)),
+    return (this.sql('SELECT settings FROM mailbox_policies ORDER BY name').all() as Row[]).map((r) =>
+      this.settings('MailboxPolicySchema', MailboxPolicySchema, r.settings as string),
     );
   }
 
   /** @throws VaError VA_ERR_NOT_FOUND */
   getPolicy(name: string): MailboxPolicy {
-    const r = this.db.prepare('SELECT settings FROM mailbox_policies WHERE name = ?').get(name) as Row | undefined;
+    const r = this.sql('SELECT settings FROM mailbox_policies WHERE name = ?').get(name) as Row | undefined;
     if (!r) throw notFound('UM mailbox policy', name);
-    return MailboxPolicySchema.parse(JSON.parse(r.settings as string));
+    return this.settings('MailboxPolicySchema', MailboxPolicySchema, r.settings as string);
   }
 
   /**
@@ -393,7 +429,7 @@ export class DirectoryStore {
         { ...current, ...patch, name: current.name, dialPlan: current.dialPlan },
         `UM mailbox policy ${current.name}`,
       );
-      this.db.prepare('UPDATE mailbox_policies SET settings = ? WHERE name = ?').run(JSON.stringify(next), current.name);
+      this.sql('UPDATE mailbox_policies SET settings = ? WHERE name = ?').run(JSON.stringify(next), current.name);
       return next;
     });
   }
@@ -403,8 +439,7 @@ export class DirectoryStore {
   private insertMailbox(m: Omit<Mailbox, 'pinSetAt' | 'logonFailures' | 'greetingFile' | 'nameFile'>): void {
     const now = this.now();
     try {
-      this.db
-        .prepare(
+      this.sql(
           `INSERT INTO mailboxes (identity, display_name, extension, dial_plan, policy, pin_hash, pin_set_at, pin_expired,
              first_time_user, locked_out, sms_notification_option, mobile_number, language)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -430,17 +465,17 @@ export class DirectoryStore {
       }
       throw err;
     }
-    if (m.pinHash !== 'unset') this.db.prepare('INSERT INTO pin_history (identity, pin_hash, set_at) VALUES (?, ?, ?)').run(m.identity, m.pinHash, now);
+    if (m.pinHash !== 'unset') this.sql('INSERT INTO pin_history (identity, pin_hash, set_at) VALUES (?, ?, ?)').run(m.identity, m.pinHash, now);
   }
 
   /** All UM-enabled mailboxes, by identity. */
   listMailboxes(): Mailbox[] {
-    return (this.db.prepare('SELECT * FROM mailboxes ORDER BY identity').all() as Row[]).map(toMailbox);
+    return (this.sql('SELECT * FROM mailboxes ORDER BY identity').all() as Row[]).map(toMailbox);
   }
 
   /** The mailbox, or undefined. Identity is case-insensitive. */
   findMailbox(identity: string): Mailbox | undefined {
-    const r = this.db.prepare('SELECT * FROM mailboxes WHERE identity = ?').get(identity) as Row | undefined;
+    const r = this.sql('SELECT * FROM mailboxes WHERE identity = ?').get(identity) as Row | undefined;
     return r ? toMailbox(r) : undefined;
   }
 
@@ -455,16 +490,15 @@ export class DirectoryStore {
   findMailboxByExtension(extension: string, dialPlan?: string): Mailbox | undefined {
     const r = (
       dialPlan
-        ? this.db.prepare('SELECT * FROM mailboxes WHERE extension = ? AND dial_plan = ?').get(extension, dialPlan)
-        : this.db.prepare('SELECT * FROM mailboxes WHERE extension = ? ORDER BY identity LIMIT 1').get(extension)
+        ? this.sql('SELECT * FROM mailboxes WHERE extension = ? AND dial_plan = ?').get(extension, dialPlan)
+        : this.sql('SELECT * FROM mailboxes WHERE extension = ? ORDER BY identity LIMIT 1').get(extension)
     ) as Row | undefined;
     return r ? toMailbox(r) : undefined;
   }
 
   /** The mailbox whose mobile number or extension equals a caller's number (for the own-phone shortcut). */
   findMailboxByCaller(callerNumber: string): Mailbox | undefined {
-    const r = this.db
-      .prepare('SELECT * FROM mailboxes WHERE mobile_number = ? OR extension = ? ORDER BY identity LIMIT 1')
+    const r = this.sql('SELECT * FROM mailboxes WHERE mobile_number = ? OR extension = ? ORDER BY identity LIMIT 1')
       .get(callerNumber, callerNumber) as Row | undefined;
     return r ? toMailbox(r) : undefined;
   }
@@ -502,7 +536,7 @@ export class DirectoryStore {
 
   /** Removes UM from a mailbox (Disable-UMMailbox); its PIN history goes too, voice messages stay. */
   disableMailbox(identity: string): void {
-    const r = this.db.prepare('DELETE FROM mailboxes WHERE identity = ?').run(identity);
+    const r = this.sql('DELETE FROM mailboxes WHERE identity = ?').run(identity);
     if (r.changes === 0) throw notFound('UM-enabled mailbox', identity);
   }
 
@@ -532,7 +566,7 @@ export class DirectoryStore {
       for (const [k, v] of Object.entries(patch) as [keyof MailboxPatch, unknown][]) {
         if (v === undefined) continue;
         const value = typeof v === 'boolean' ? (v ? 1 : 0) : v;
-        this.db.prepare(`UPDATE mailboxes SET ${cols[k]} = ? WHERE identity = ?`).run(value, current.identity);
+        this.sql(`UPDATE mailboxes SET ${cols[k]} = ? WHERE identity = ?`).run(value, current.identity);
       }
       return this.getMailbox(identity);
     });
@@ -552,7 +586,7 @@ export class DirectoryStore {
   /** The last `count` PIN hashes of a mailbox, newest first (the current PIN included). */
   pinHistory(identity: string, count: number): string[] {
     return (
-      this.db.prepare('SELECT pin_hash FROM pin_history WHERE identity = ? ORDER BY id DESC LIMIT ?').all(identity, count) as Row[]
+      this.sql('SELECT pin_hash FROM pin_history WHERE identity = ? ORDER BY id DESC LIMIT ?').all(identity, count) as Row[]
     ).map((r) => r.pin_hash as string);
   }
 
@@ -564,20 +598,17 @@ export class DirectoryStore {
     this.transaction(() => {
       const m = this.getMailbox(identity);
       const now = this.now();
-      this.db
-        .prepare('UPDATE mailboxes SET pin_hash = ?, pin_set_at = ?, pin_expired = ?, locked_out = ?, logon_failures = 0 WHERE identity = ?')
+      this.sql('UPDATE mailboxes SET pin_hash = ?, pin_set_at = ?, pin_expired = ?, locked_out = ?, logon_failures = 0 WHERE identity = ?')
         .run(pinHash, now, opts.expired ? 1 : 0, opts.lockedOut ? 1 : 0, m.identity);
-      this.db.prepare('INSERT INTO pin_history (identity, pin_hash, set_at) VALUES (?, ?, ?)').run(m.identity, pinHash, now);
-      this.db
-        .prepare('DELETE FROM pin_history WHERE identity = ? AND id NOT IN (SELECT id FROM pin_history WHERE identity = ? ORDER BY id DESC LIMIT 20)')
+      this.sql('INSERT INTO pin_history (identity, pin_hash, set_at) VALUES (?, ?, ?)').run(m.identity, pinHash, now);
+      this.sql('DELETE FROM pin_history WHERE identity = ? AND id NOT IN (SELECT id FROM pin_history WHERE identity = ? ORDER BY id DESC LIMIT 20)')
         .run(m.identity, m.identity);
     });
   }
 
   /** Sets or clears the lockout without touching the PIN. */
   setLockedOut(identity: string, lockedOut: boolean): void {
-    const r = this.db
-      .prepare('UPDATE mailboxes SET locked_out = ?, logon_failures = CASE WHEN ? = 0 THEN 0 ELSE logon_failures END WHERE identity = ?')
+    const r = this.sql('UPDATE mailboxes SET locked_out = ?, logon_failures = CASE WHEN ? = 0 THEN 0 ELSE logon_failures END WHERE identity = ?')
       .run(lockedOut ? 1 : 0, lockedOut ? 1 : 0, identity);
     if (r.changes === 0) throw notFound('UM-enabled mailbox', identity);
   }
@@ -590,8 +621,7 @@ export class DirectoryStore {
     return this.transaction(() => {
       const m = this.getMailbox(identity);
       const out = decide(m);
-      this.db
-        .prepare('UPDATE mailboxes SET logon_failures = ?, locked_out = ? WHERE identity = ?')
+      this.sql('UPDATE mailboxes SET logon_failures = ?, locked_out = ? WHERE identity = ?')
         .run(out.failures, (out.lockedOut ?? m.lockedOut) ? 1 : 0, m.identity);
       return out;
     });
@@ -602,38 +632,36 @@ export class DirectoryStore {
   /** A mailbox's voice messages: unheard first, newest first within each group. */
   listVoiceMessages(identity: string): VoiceMessage[] {
     return (
-      this.db.prepare('SELECT * FROM voice_messages WHERE identity = ? ORDER BY unheard DESC, received_at DESC, id').all(identity) as Row[]
+      this.sql('SELECT * FROM voice_messages WHERE identity = ? ORDER BY unheard DESC, received_at DESC, id').all(identity) as Row[]
     ).map(toVoiceMessage);
   }
 
   /** Stores a voice message row (the audio file must already be on disk). @returns the new message */
   addVoiceMessage(m: Omit<VoiceMessage, 'id' | 'unheard'> & { unheard?: boolean }): VoiceMessage {
     const id = randomUUID();
-    this.db
-      .prepare('INSERT INTO voice_messages (id, identity, caller, received_at, duration_ms, unheard, urgent, audio_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO voice_messages (id, identity, caller, received_at, duration_ms, unheard, urgent, audio_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(id, m.identity, m.caller, m.receivedAt, m.durationMs, m.unheard === false ? 0 : 1, m.urgent ? 1 : 0, m.audioFile);
     return { ...m, id, unheard: m.unheard !== false };
   }
 
   /** Marks a message heard or unheard. @returns false when no such message of that mailbox exists */
   setMessageHeard(identity: string, id: string, heard: boolean): boolean {
-    return this.db.prepare('UPDATE voice_messages SET unheard = ? WHERE id = ? AND identity = ?').run(heard ? 0 : 1, id, identity).changes > 0;
+    return this.sql('UPDATE voice_messages SET unheard = ? WHERE id = ? AND identity = ?').run(heard ? 0 : 1, id, identity).changes > 0;
   }
 
   /** Deletes a message row. @returns the deleted message (its audio file is the caller's to remove), or undefined */
   deleteVoiceMessage(identity: string, id: string): VoiceMessage | undefined {
     return this.transaction(() => {
-      const r = this.db.prepare('SELECT * FROM voice_messages WHERE id = ? AND identity = ?').get(id, identity) as Row | undefined;
+      const r = this.sql('SELECT * FROM voice_messages WHERE id = ? AND identity = ?').get(id, identity) as Row | undefined;
       if (!r) return undefined;
-      this.db.prepare('DELETE FROM voice_messages WHERE id = ?').run(id);
+      this.sql('DELETE FROM voice_messages WHERE id = ?').run(id);
       return toVoiceMessage(r);
     });
   }
 
   /** Counts for MWI (RFC 3842 `Voice-Message: new/old (urgentNew/urgentOld)`). */
   messageCounts(identity: string): { newMessages: number; oldMessages: number; urgentNew: number; urgentOld: number } {
-    const r = this.db
-      .prepare(
+    const r = this.sql(
         `SELECT coalesce(sum(unheard), 0) AS n, coalesce(sum(1 - unheard), 0) AS o,
                 coalesce(sum(unheard * urgent), 0) AS un, coalesce(sum((1 - unheard) * urgent), 0) AS uo
            FROM voice_messages WHERE identity = ?`,
@@ -644,20 +672,19 @@ export class DirectoryStore {
 
   /** Records a missed call: the caller hung up without leaving a message (for missed-call notifications). */
   addMissedCall(identity: string, caller: string | null): void {
-    this.db.prepare('INSERT INTO missed_calls (identity, caller, at) VALUES (?, ?, ?)').run(identity, caller, this.now());
+    this.sql('INSERT INTO missed_calls (identity, caller, at) VALUES (?, ?, ?)').run(identity, caller, this.now());
   }
 
   /** A mailbox's missed calls, newest first. */
   listMissedCalls(identity: string): { caller: string | null; at: number }[] {
-    return this.db.prepare('SELECT caller, at FROM missed_calls WHERE identity = ? ORDER BY id DESC').all(identity) as { caller: string | null; at: number }[];
+    return this.sql('SELECT caller, at FROM missed_calls WHERE identity = ? ORDER BY id DESC').all(identity) as { caller: string | null; at: number }[];
   }
 
   // ---------------------------------------------------------------- conferencing
 
   getTenantSettings(): ConferencingTenantSettings {
-    const r = this.db.prepare('SELECT settings FROM conferencing_tenant WHERE id = 1').get() as Row | undefined;
-    const raw = r ? JSON.parse(r.settings as string) : {};
-    const { organizers: _o, meetings: _m, ...tenant } = ConferencingSchema.parse(raw);
+    const r = this.sql('SELECT settings FROM conferencing_tenant WHERE id = 1').get() as Row | undefined;
+    const { organizers: _o, meetings: _m, ...tenant } = this.settings('ConferencingSchema', ConferencingSchema, (r?.settings as string | undefined) ?? '{}');
     return tenant;
   }
 
@@ -666,18 +693,18 @@ export class DirectoryStore {
     return this.transaction(() => {
       const next = validated(ConferencingSchema, { ...this.getTenantSettings(), ...patch }, 'dial-in conferencing tenant settings');
       const { organizers: _o, meetings: _m, ...tenant } = next;
-      this.db.prepare('INSERT OR REPLACE INTO conferencing_tenant (id, settings) VALUES (1, ?)').run(JSON.stringify(tenant));
+      this.sql('INSERT OR REPLACE INTO conferencing_tenant (id, settings) VALUES (1, ?)').run(JSON.stringify(tenant));
       return tenant;
     });
   }
 
   listConferencingUsers(): ConferencingUser[] {
-    return (this.db.prepare('SELECT * FROM conferencing_users ORDER BY identity').all() as Row[]).map(toConferencingUser);
+    return (this.sql('SELECT * FROM conferencing_users ORDER BY identity').all() as Row[]).map(toConferencingUser);
   }
 
   /** @throws VaError VA_ERR_NOT_FOUND */
   getConferencingUser(identity: string): ConferencingUser {
-    const r = this.db.prepare('SELECT * FROM conferencing_users WHERE identity = ?').get(identity) as Row | undefined;
+    const r = this.sql('SELECT * FROM conferencing_users WHERE identity = ?').get(identity) as Row | undefined;
     if (!r) throw notFound('dial-in conferencing user', identity);
     return toConferencingUser(r);
   }
@@ -687,21 +714,21 @@ export class DirectoryStore {
     return this.transaction(() => {
       const u = this.getConferencingUser(identity);
       if (patch.leaderPinHash !== undefined)
-        this.db.prepare('UPDATE conferencing_users SET leader_pin_hash = ? WHERE identity = ?').run(patch.leaderPinHash, u.identity);
+        this.sql('UPDATE conferencing_users SET leader_pin_hash = ? WHERE identity = ?').run(patch.leaderPinHash, u.identity);
       if (patch.allowPstnOnlyMeetings !== undefined)
-        this.db.prepare('UPDATE conferencing_users SET allow_pstn_only_meetings = ? WHERE identity = ?').run(patch.allowPstnOnlyMeetings ? 1 : 0, u.identity);
+        this.sql('UPDATE conferencing_users SET allow_pstn_only_meetings = ? WHERE identity = ?').run(patch.allowPstnOnlyMeetings ? 1 : 0, u.identity);
       return this.getConferencingUser(identity);
     });
   }
 
   /** The meetings an organizer scheduled. */
   listMeetingsOf(organizer: string): Meeting[] {
-    return (this.db.prepare('SELECT * FROM meetings WHERE organizer = ? ORDER BY conference_id').all(organizer) as Row[]).map(toMeeting);
+    return (this.sql('SELECT * FROM meetings WHERE organizer = ? ORDER BY conference_id').all(organizer) as Row[]).map(toMeeting);
   }
 
   /** The meeting with this conference ID, or undefined. */
   findMeeting(conferenceId: string): Meeting | undefined {
-    const r = this.db.prepare('SELECT * FROM meetings WHERE conference_id = ?').get(conferenceId) as Row | undefined;
+    const r = this.sql('SELECT * FROM meetings WHERE conference_id = ?').get(conferenceId) as Row | undefined;
     return r ? toMeeting(r) : undefined;
   }
 }

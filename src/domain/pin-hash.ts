@@ -4,15 +4,19 @@
  * carries its own parameters, so hashes made with another cost still verify:
  * `scrypt$<log2 N>$<r>$<p>$<salt base64>$<hash base64>`.
  */
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 const BLOCK_SIZE = 8;
 const PARALLELISM = 1;
 
+/** Below this cost a hash takes microseconds: computing it inline beats a round trip through the thread pool. */
+const INLINE_BELOW_LOG2N = 10;
+
 function derive(pin: string, salt: Buffer, log2N: number, r: number, p: number): Promise<Buffer> {
   const N = 2 ** log2N;
+  if (log2N < INLINE_BELOW_LOG2N) return Promise.resolve(scryptSync(pin, salt, KEY_LENGTH, { N, r, p }));
   return new Promise((resolve, reject) =>
     scrypt(pin, salt, KEY_LENGTH, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))),
   );

@@ -6,7 +6,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { createActor, fromPromise, type AnyStateMachine } from 'xstate';
+import { createActor, fromPromise, type AnyStateMachine, type InspectionEvent, type StateValue } from 'xstate';
 import type { Locale } from '../config/schema';
 import type { ConferencingService } from '../directory/conferencing-service';
 import type { PinService } from '../directory/pin-service';
@@ -30,6 +30,8 @@ export interface CallRuntimeDeps {
   logger: Logger;
   /** Where recordings are written (`<data>/recordings`). */
   recordingsDir: string;
+  /** Called with `flowId.state` whenever a call's flow (or a child flow) enters a new state; for transcripts. */
+  onFlowState?: (callId: string, state: string) => void;
 }
 
 /** How a call went, for transcripts, tests and logs. */
@@ -69,12 +71,42 @@ export function mailboxInfo(store: DirectoryStore, m: Mailbox): MailboxInfo {
   };
 }
 
+/** An xstate inspector reporting each actor's state value when it changes, as `flowId.state.sub`. */
+function stateObserver(callId: string, report: (callId: string, state: string) => void) {
+  const last = new Map<string, string>();
+  return (ev: InspectionEvent) => {
+    if (ev.type !== '@xstate.snapshot') return;
+    const snap = ev.snapshot as { value?: StateValue; machine?: { id: string } };
+    if (snap.value === undefined || !snap.machine) return;
+    const flat = (v: StateValue): string => (typeof v === 'string' ? v : Object.entries(v).map(([k, sub]) => `${k}.${flat(sub as StateValue)}`).join(','));
+    const state = `${snap.machine.id}.${flat(snap.value)}`;
+    if (last.get(ev.actorRef.sessionId) === state) return;
+    last.set(ev.actorRef.sessionId, state);
+    report(callId, state);
+  };
+}
+
+/** The actor system of a call's flow tree: the key under which its channel is found. */
+type ActorSystemKey = object;
+
 export class CallRuntime {
   /** Meetings started, lobbies and members, shared by every call of this process. */
   readonly meetings = new MeetingRooms();
   private readonly countListeners: ((identity: string) => void)[] = [];
+  /** Each running call's channel, by the actor system its flows run in (a flow and its child flows share one). */
+  private readonly channels = new WeakMap<ActorSystemKey, CallChannel>();
+  /** The flows, composed once: effects find the call's channel through the actor system. */
+  private readonly flows: ReturnType<typeof composeFlows>;
 
-  constructor(private readonly deps: CallRuntimeDeps) {}
+  constructor(private readonly deps: CallRuntimeDeps) {
+    this.flows = composeFlows(this.effects(), (identity) => this.countsChanged(identity));
+  }
+
+  private channelOf(system: ActorSystemKey): CallChannel {
+    const ch = this.channels.get(system);
+    if (!ch) throw new Error('no call channel for this flow');
+    return ch;
+  }
 
   /** Adds a listener for voice-message count changes (`counts.changed`, for MWI). */
   onCountsChanged(listener: (identity: string) => void): void {
@@ -120,7 +152,8 @@ export class CallRuntime {
     }
     await channel.answer();
     log.info({ from: call.from, to: call.to, diversion: call.diversion }, 'call answered');
-    const actor = createActor(machine, { input });
+    const actor = createActor(machine, { input, inspect: this.deps.onFlowState ? stateObserver(channel.callId, this.deps.onFlowState) : undefined });
+    this.channels.set(actor.system, channel);
     const done = new Promise<{ result: string; identity: string | null }>((resolve) => {
       actor.subscribe({
         complete: () => {
@@ -145,7 +178,7 @@ export class CallRuntime {
   /** Chooses the flow and its input, with every effect provided. */
   private prepare(route: Exclude<Route, { flow: 'unknown' }>, call: IncomingCall): { machine: AnyStateMachine; input: unknown } {
     const { store, ivr } = this.deps;
-    const flows = composeFlows(this.effects(call.channel), (identity) => this.countsChanged(identity));
+    const flows = this.flows;
     switch (route.flow) {
       case 'sign-in': {
         const dialPlan = dialPlanInfo(store, route.dialPlan);
@@ -167,8 +200,8 @@ export class CallRuntime {
     }
   }
 
-  /** Every named effect of `flow-kit/effects.ts`, bound to one call. */
-  private effects(channel: CallChannel) {
+  /** Every named effect of `flow-kit/effects.ts`; channel effects act on the channel of the calling flow's call. */
+  private effects() {
     const { store, pins, conferencing } = this.deps;
     const meetings = this.meetings;
     const meetingInfo = (conferenceId: string): MeetingInfo | null => {
@@ -178,17 +211,25 @@ export class CallRuntime {
       return { conferenceId, organizer: m.organizer, allowPstnOnlyMeetings: organizer.allowPstnOnlyMeetings, started: meetings.isStarted(conferenceId) };
     };
     return {
-      play: fromPromise(({ input, signal }: { input: PlayRequest; signal: AbortSignal }) => channel.play(input, signal)),
-      collect: fromPromise(({ input, signal }: { input: CollectRequest; signal: AbortSignal }) => channel.collect(input, signal)),
-      record: fromPromise(({ input, signal }: { input: RecordRequest; signal: AbortSignal }) => channel.record(input, signal)),
-      joinConference: fromPromise(async ({ input, signal }: { input: { room: string; role: 'organizer' | 'participant' }; signal: AbortSignal }) => {
+      play: fromPromise(({ input, signal, system }: { input: PlayRequest; signal: AbortSignal; system: ActorSystemKey }) =>
+        this.channelOf(system).play(input, signal),
+      ),
+      collect: fromPromise(({ input, signal, system }: { input: CollectRequest; signal: AbortSignal; system: ActorSystemKey }) =>
+        this.channelOf(system).collect(input, signal),
+      ),
+      record: fromPromise(({ input, signal, system }: { input: RecordRequest; signal: AbortSignal; system: ActorSystemKey }) =>
+        this.channelOf(system).record(input, signal),
+      ),
+      joinConference: fromPromise(
+        async ({ input, signal, system }: { input: { room: string; role: 'organizer' | 'participant' }; signal: AbortSignal; system: ActorSystemKey }) => {
         meetings.joined(input.room);
         try {
-          return await channel.joinConference(input.room, input.role, signal);
+          return await this.channelOf(system).joinConference(input.room, input.role, signal);
         } finally {
           meetings.left(input.room);
         }
-      }),
+      },
+      ),
       lookupExtension: fromPromise(async ({ input }: { input: { extension: string; dialPlan: string } }) => {
         const m = store.findMailboxByExtension(input.extension, input.dialPlan);
         return m ? mailboxInfo(store, m) : null;

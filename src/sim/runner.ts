@@ -56,7 +56,7 @@ export interface RunScenarioOptions {
 export interface TranscriptLine {
   /** Virtual ms since the scenario started. */
   at: number;
-  who: 'ivr' | 'caller' | 'sim';
+  who: 'ivr' | 'caller' | 'sim' | 'flow';
   text: string;
 }
 
@@ -197,13 +197,20 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
   const start = scenario.startTime ?? (options.data ? Date.now() : DEFAULT_VIRTUAL_START);
   const activity = new Activity();
   const calls: LiveCall[] = scenario.calls.map((spec) => ({ spec, channel: null, running: false, finished: false, stalled: false, record: null, failures: [] }));
+  const callsById = new Map(calls.map((c) => [c.spec.id, c]));
   const notes: string[] = [];
   /** A call whose flow runs but waits on no channel operation: it is doing real work the clock must wait for. */
   const flowBusy = (c: LiveCall) => c.running && !c.stalled && c.channel !== null && !c.channel.hasPendingOperation;
+  /** Calls whose flow is running: the busy check looks only at these (a load scenario has thousands of calls). */
+  const running = new Set<LiveCall>();
+  const anyFlowBusy = () => {
+    for (const c of running) if (flowBusy(c)) return true;
+    return false;
+  };
   const clock = new VirtualClock(start, {
-    isBusy: () => activity.inFlight > 0 || calls.some(flowBusy),
+    isBusy: () => activity.inFlight > 0 || anyFlowBusy(),
     onStall: () => {
-      const stalled = calls.filter(flowBusy);
+      const stalled = [...running].filter(flowBusy);
       for (const c of stalled) c.stalled = true;
       const who = stalled.length > 0 ? ` (call${stalled.length > 1 ? 's' : ''} ${stalled.map((c) => c.spec.id).join(', ')}: no longer waited for)` : '';
       notes.push(`at ${formatClock(clock.now() - start)} the simulator waited 10 s of real time for work outside the call channels${who}; virtual time moved on`);
@@ -239,6 +246,8 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
       ivr: ivrSettingsOf(app.directory),
       logger,
       recordingsDir: path.join(app.dataDir, 'recordings'),
+      // Flow states go into the transcript, beside what the caller heard.
+      onFlowState: (callId, state) => callsById.get(callId)?.channel?.annotate('flow', `state ${state}`),
     });
     runtime.onCountsChanged((identity) => countsChanged.push({ at: rel(), identity }));
 
@@ -246,6 +255,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
       const channel = new SimCallChannel({ callId: call.spec.id, clock, catalog, recordingsDir: path.join(app!.dataDir, 'recordings') });
       call.channel = channel;
       call.running = true;
+      running.add(call);
       const incoming = { channel, from: call.spec.from, to: call.spec.to, diversion: call.spec.diversion, sourceAddress: call.spec.source };
       const flow = runtime.handleCall(incoming).then(
         (record) => {
@@ -257,6 +267,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
       );
       void flow.finally(() => {
         call.running = false;
+        running.delete(call);
       });
       const script = runSteps(call, channel, clock, start).catch((err: unknown) => {
         call.failures.push(`call ${call.spec.id}: the scripted caller failed: ${(err as Error).message}`);
@@ -399,7 +410,9 @@ async function runSteps(call: LiveCall, ch: SimCallChannel, clock: VirtualClock,
           ok = false;
           break;
         }
-        say('caller', `presses ${step.digits}${step.digits.length > 1 ? ` (${formatDuration(step.gapMs)} apart)` : ''}`);
+        // Keys pressed while the IVR collects a PIN are masked, terminators kept: transcripts never show a PIN.
+        const shown = ch.collectingSecret ? step.digits.replace(/[0-9A-D]/g, '*') : step.digits;
+        say('caller', `presses ${shown}${step.digits.length > 1 ? ` (${formatDuration(step.gapMs)} apart)` : ''}`);
         const sent = await ch.pressDigits(step.digits, step.gapMs);
         if (sent < step.digits.length) {
           fail(`only ${sent} of ${step.digits.length} keys were pressed: ${ended()}`);
@@ -586,9 +599,12 @@ function checkExpectations(scenario: Scenario, app: App, calls: LiveCall[], mail
         break;
       }
       case 'result': {
-        const c = calls.find((x) => x.spec.id === e.call)!;
-        if (!c.record) problems.push('the call has no result (it did not end)');
-        else is('the result', c.record.result, e.is);
+        // A repeated call's expectation holds for every copy.
+        for (const c of calls.filter((x) => x.spec.id === e.call || x.spec.template === e.call)) {
+          const who = c.spec.template ? `call ${c.spec.id}: ` : '';
+          if (!c.record) problems.push(`${who}the call has no result (it did not end)`);
+          else is(`${who}the result`, c.record.result, e.is);
+        }
         break;
       }
       case 'missedCalls': {

@@ -80,6 +80,8 @@ export interface ScenarioCall {
   /** Offset from the scenario's start, virtual ms. */
   startMs: number;
   steps: Step[];
+  /** For a copy made by `repeat`, the id written in the file (copies are `<id>#1`, `<id>#2`, ...). */
+  template?: string;
 }
 
 export type Expectation =
@@ -206,6 +208,12 @@ function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string)
   return undefined;
 }
 
+// Step shapes, built once (building a zod schema costs far more than using it: a load scenario has thousands of steps).
+const PromptStep = z.object({ id: z.string().min(1), within: z.unknown().optional() }).strict();
+const DtmfStep = z.object({ digits: Digits, gap: z.unknown().optional() }).strict();
+const SpeakStep = z.object({ seconds: z.number().positive().max(86_400) }).strict();
+const WithinStep = z.object({ within: z.unknown().optional() }).strict();
+
 function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet<string>): Step | undefined {
   const kinds = isObject(raw) ? (Object.keys(raw).filter((k) => (STEP_KINDS as readonly string[]).includes(k)) as StepKind[]) : [];
   if (!isObject(raw) || kinds.length !== 1) {
@@ -226,7 +234,7 @@ function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet
   switch (kind) {
     case 'expectPrompt': {
       const obj = isObject(v) ? v : { id: v };
-      const parsed = sub(z.object({ id: z.string().min(1), within: z.unknown().optional() }).strict(), obj, ctx, isObject(v) ? [kind] : []);
+      const parsed = sub(PromptStep, obj, ctx, isObject(v) ? [kind] : []);
       if (!parsed) return undefined;
       if (isObject(v) && raw.within !== undefined) return issue(ctx, ['within'], 'give within either inside expectPrompt or beside it, not both');
       const withinMs = isObject(v) ? durationAt(parsed.within, [kind, 'within'], DEFAULT_WITHIN_MS) : durationAt(raw.within, ['within'], DEFAULT_WITHIN_MS);
@@ -237,7 +245,7 @@ function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet
     case 'dtmf': {
       if (typeof v === 'number') return issue(ctx, [kind], `must be a quoted string of keys, e.g. "${v}" (YAML reads ${v} as a number)`);
       const obj = isObject(v) ? v : { digits: v };
-      const parsed = sub(z.object({ digits: Digits, gap: z.unknown().optional() }).strict(), obj, ctx, [kind]);
+      const parsed = sub(DtmfStep, obj, ctx, [kind]);
       if (!parsed) return undefined;
       const gapMs = isObject(v) ? durationAt(parsed.gap, [kind, 'gap'], DEFAULT_DTMF_GAP_MS) : durationAt(raw.gap, ['gap'], DEFAULT_DTMF_GAP_MS);
       if (gapMs === undefined) return undefined;
@@ -250,7 +258,7 @@ function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet
     case 'speak': {
       let ms: number | undefined;
       if (isObject(v)) {
-        const parsed = sub(z.object({ seconds: z.number().positive().max(86_400) }).strict(), v, ctx, [kind]);
+        const parsed = sub(SpeakStep, v, ctx, [kind]);
         ms = parsed === undefined ? undefined : Math.round(parsed.seconds * 1_000);
       } else ms = sub(Duration, v, ctx, [kind]);
       if (ms === undefined) return undefined;
@@ -263,7 +271,7 @@ function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet
     case 'expectHangup':
     case 'expectRecording': {
       if (v !== true && !isObject(v)) return issue(ctx, [kind], 'must be true or { within: <duration> }');
-      const parsed = isObject(v) ? sub(z.object({ within: z.unknown().optional() }).strict(), v, ctx, [kind]) : {};
+      const parsed = isObject(v) ? sub(WithinStep, v, ctx, [kind]) : {};
       if (!parsed) return undefined;
       if (isObject(v) && raw.within !== undefined) return issue(ctx, ['within'], `give within either inside ${kind} or beside it, not both`);
       const withinMs = isObject(v) ? durationAt(parsed.within, [kind, 'within'], DEFAULT_WITHIN_MS) : durationAt(raw.within, ['within'], DEFAULT_WITHIN_MS);
@@ -345,6 +353,8 @@ function scenarioSchema(knownPrompts: ReadonlySet<string>) {
       diversion: QuotedNumber.optional(),
       source: z.string().min(1).optional(),
       start: Duration.optional(),
+      /** Load scenarios: the same call `count` times, one every `every` (default 1s) from `start`. */
+      repeat: z.object({ count: z.number().int().min(1).max(1_000_000), every: Duration.optional() }).strict().optional(),
       steps: z.array(StepSchema).default([]),
     })
     .strict()
@@ -415,7 +425,7 @@ export function parseScenario(text: string, file: string, catalog: PromptCatalog
     startTime: s.startTime === undefined ? undefined : Date.parse(s.startTime),
     timeoutMs: s.timeout ?? DEFAULT_SCENARIO_TIMEOUT_MS,
     advanceMs: s.advance ?? 0,
-    calls: s.calls.map((c) => {
+    calls: s.calls.flatMap((c) => {
       const from = c.from;
       const call: ScenarioCall = {
         id: c.id,
@@ -426,7 +436,9 @@ export function parseScenario(text: string, file: string, catalog: PromptCatalog
       };
       if (c.diversion !== undefined) call.diversion = c.diversion;
       if (c.source !== undefined) call.source = c.source;
-      return call;
+      if (!c.repeat) return [call];
+      const every = c.repeat.every ?? 1000;
+      return Array.from({ length: c.repeat.count }, (_, i) => ({ ...call, id: `${c.id}#${i + 1}`, template: c.id, startMs: call.startMs + i * every }));
     }),
     // The label is printed: a PIN given to a cmdlet is masked as the CLI's own output never shows one.
     admin: s.admin.map((a) => ({ atMs: a.at, args: a.run, label: a.run.join(' ').replace(/(-Pin\s+)\S+/gi, '$1*****') })),

@@ -82,7 +82,7 @@ export type ChannelEvent =
   | { at: number; type: 'recorded'; result: RecordResult }
   | { at: number; type: 'conference'; room: string; role: ConferenceRole }
   | { at: number; type: 'hangup'; by: 'caller' | 'ivr'; cause?: string }
-  | { at: number; type: 'note'; text: string; who?: 'caller' | 'sim' };
+  | { at: number; type: 'note'; text: string; who?: 'caller' | 'sim' | 'flow' };
 
 /** Options for {@link SimCallChannel}. */
 export interface SimCallChannelOptions {
@@ -158,6 +158,8 @@ export class SimCallChannel implements CallChannel {
   private _answered = false;
   private typeAhead: string[] = [];
   private active: Operation<unknown> | null = null;
+  /** Is the IVR collecting a secret (a PIN) right now? Transcripts then mask what the caller presses. */
+  private secretCollect = false;
   private speech: SpeechSegment[] = [];
   private recordings = 0;
 
@@ -230,6 +232,7 @@ export class SimCallChannel implements CallChannel {
     if (request.flush) this.typeAhead = [];
     const terminators = request.terminators ?? '';
     let digits = '';
+    this.secretCollect = request.secret === true;
     const result = await this.begin<CollectResult>(
       'collect',
       signal,
@@ -286,6 +289,7 @@ export class SimCallChannel implements CallChannel {
         }
       },
     );
+    this.secretCollect = false;
     this.log({ at: this.clock.now(), type: 'collected', result, secret: request.secret === true });
     return result;
   }
@@ -410,6 +414,11 @@ export class SimCallChannel implements CallChannel {
   }
 
   /** Is an IVR operation pending (the IVR is waiting on the caller or the clock)? */
+  /** True while the IVR collects a secret (a PIN or leader PIN). */
+  get collectingSecret(): boolean {
+    return this.secretCollect && this.active !== null;
+  }
+
   get hasPendingOperation(): boolean {
     return this.active !== null;
   }
@@ -489,7 +498,7 @@ export class SimCallChannel implements CallChannel {
   }
 
   /** Adds a line to the event log (a scripted caller's actions and findings), at the current virtual time. */
-  annotate(who: 'caller' | 'sim', text: string): void {
+  annotate(who: 'caller' | 'sim' | 'flow', text: string): void {
     this.log({ at: this.clock.now(), type: 'note', text, who });
   }
 

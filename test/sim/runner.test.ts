@@ -49,7 +49,7 @@ describe('runScenario', () => {
     expect(call.heard[0]).toEqual({ at: 0, id: 'welcome', text: 'Welcome to Voice Access.' });
     const text = formatTranscript(call);
     expect(text).toContain('call david: +14255550999 -> +14255550100');
-    expect(text).toContain('caller presses 739164# (150ms apart)');
+    expect(text).toContain('caller presses ******# (150ms apart)');
     expect(text).toContain('plays main-menu "For voice mail, press 1.');
     expect(text).toContain('result: signed-out (sign-in, david@contoso.com)');
     expect(report.virtualMs).toBeGreaterThan(3_000);
@@ -322,5 +322,27 @@ describe('voice-access simulate', () => {
     const io3 = captureIo();
     expect(await main(['Get-UMMailboxPIN', '-Identity', 'david@contoso.com', '--data', path.join(dir, 'data'), '--json'], io3)).toBe(0);
     expect(JSON.parse(io3.stdout)).toMatchObject([{ UserID: 'david@contoso.com' }]);
+  });
+});
+
+describe('transcripts and load scenarios', () => {
+  it('show flow states and never a PIN', async () => {
+    const dir = tempDir('va-run-');
+    const report = await runScenario(scenario(dir, 'pin-masked', DAVID_SIGNS_IN));
+    const text = formatTranscript(report.calls[0]);
+    expect(text).toContain('flow   state signIn.pin');
+    expect(text).toContain('flow   state mailboxMenu.mainMenu');
+    expect(text).toContain('got digits "******" (terminator #)');
+    expect(text).toContain('caller presses ******#');
+    expect(text).not.toContain('739164');
+  });
+
+  it('repeat runs a call many times on one clock; a result expectation covers every copy', async () => {
+    const dir = tempDir('va-run-');
+    const body = DAVID_SIGNS_IN.replace('    to: "+14255550100"\n', '    to: "+14255550100"\n    repeat: { count: 3, every: 2s }\n');
+    const report = await runScenario(scenario(dir, 'repeat', body));
+    expect(report.failures).toEqual([]);
+    expect(report.calls.map((c) => c.id)).toEqual(['david#1', 'david#2', 'david#3']);
+    expect(report.calls.every((c) => c.record?.result === 'signed-out')).toBe(true);
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * Simulated sign-ins per second on the virtual clock (issue 3 target: at least 5,000 per second on one core).
+ * Each call: welcome, extension, PIN (a real scrypt check against the store), the summary, the main menu, `*`,
+ * goodbye — the sign-in scenario, run through `runScenario` like any tester's file.
+ * Printed beside the target and beside a reference measured in the same run: the same flow on the same clock with
+ * the PIN service's hash at node's default cost, to show what the hash alone costs.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { runScenario } from '../src/sim/runner';
+import { flowEngineSignIns } from './flow-engine-bench';
+
+const TARGET_PER_SECOND = 5000;
+
+function scenarioYaml(calls: number, spacingMs: number): string {
+  return `name: bench sign-ins
+config: directory.yaml
+timeout: 1h
+calls:
+  - id: c
+    from: "+14255550123"
+    to: "+14255550100"
+    repeat: { count: ${calls}, every: ${spacingMs}ms }
+    steps:
+      - expectPrompt: enter-extension
+      - dtmf: "51235"
+      - expectPrompt: enter-pin
+      - dtmf: "739164#"
+      - expectPrompt: main-menu
+      - dtmf: "*"
+      - expectHangup: true
+expect:
+  - result: { call: c, is: signed-out }
+`;
+}
+
+/** Runs `calls` simulated sign-ins with the given PIN hash cost. @returns sign-ins per real second */
+export async function measureSignIns(calls: number, pinHashCost: number): Promise<{ perSecond: number; realMs: number; failures: number }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'va-bench-'));
+  try {
+    const config = parse(readFileSync(path.join(__dirname, '..', '..', 'config', 'contoso.yaml'), 'utf8'));
+    config.security = { pinHashCost };
+    writeFileSync(path.join(dir, 'directory.yaml'), stringify(config));
+    const file = path.join(dir, 'bench.yaml');
+    writeFileSync(file, scenarioYaml(calls, 50));
+    const t0 = performance.now();
+    const report = await runScenario(file);
+    const realMs = performance.now() - t0;
+    const failures = report.calls.filter((c) => c.record?.result !== 'signed-out').length;
+    return { perSecond: (calls * 1000) / realMs, realMs, failures };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Prints the figures. */
+export async function runSimBench(calls = Number(process.env.BENCH_SIM_CALLS ?? 2000)): Promise<void> {
+  await measureSignIns(50, 4); // warm-up: JIT, prompt catalog
+  const cheap = await measureSignIns(calls, 4);
+  const real = await measureSignIns(Math.max(50, Math.round(calls / 20)), 14);
+  const engine = await flowEngineSignIns(calls);
+  const f = (n: number) => Math.round(n).toLocaleString('en-US');
+  console.log('simulated sign-ins on the virtual clock (one process, one core):');
+  console.log(`  pinHashCost 4 (simulation store):   ${f(cheap.perSecond)}/s over ${calls} calls, ${cheap.failures} failed; target ${f(TARGET_PER_SECOND)}/s, ratio ${(cheap.perSecond / TARGET_PER_SECOND).toFixed(2)}`);
+  console.log(`  pinHashCost 14 (reference, default): ${f(real.perSecond)}/s; the hash costs ${(cheap.perSecond / real.perSecond).toFixed(1)}x`);
+  console.log(`  reference: the sign-in flow alone on xstate, effects answered at once: ${f(engine)}/s; simulator/engine ratio ${(cheap.perSecond / engine).toFixed(2)}`);
+}
+
+if (require.main === module) void runSimBench();
