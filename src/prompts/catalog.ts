@@ -244,7 +244,9 @@ export class PromptCatalog {
     const h = d.getUTCHours();
     const m = d.getUTCMinutes();
     if (locale === 'fr-FR') {
-      out.push(this.lookup(cat, `number-${h}`, locale), this.lookup(cat, 'hours', locale));
+      // "heure" is feminine: 1 h is "une heure" and 21 h "vingt et une heures", not the cardinals "un", "vingt et un".
+      if (h === 1 || h === 21) out.push(this.lookup(cat, `hour-${h}`, locale));
+      else out.push(this.lookup(cat, `number-${h}`, locale), this.lookup(cat, 'hours', locale));
       if (m !== 0) out.push(this.lookup(cat, `number-${m}`, locale));
       return;
     }

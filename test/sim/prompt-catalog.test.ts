@@ -63,6 +63,9 @@ describe('PromptCatalog', () => {
     expect(ids([{ time: at(9, 5) }], 'fr-FR')).toEqual(['number-9', 'hours', 'number-5']);
     expect(ids([{ time: at(14, 0) }], 'fr-FR')).toEqual(['number-14', 'hours']);
     expect(ids([{ time: at(0, 30) }], 'fr-FR')).toEqual(['number-0', 'hours', 'number-30']);
+    // "heure" is feminine: une heure, vingt et une heures.
+    expect(ids([{ time: at(1, 10) }], 'fr-FR')).toEqual(['hour-1', 'number-10']);
+    expect(ids([{ time: at(21, 0) }], 'fr-FR')).toEqual(['hour-21']);
     expect(catalog.render([{ time: at(14, 30) }], 'fr-FR').map((p) => p.text)).toEqual(['quatorze', 'heures', 'trente']);
   });
 
