@@ -10,7 +10,7 @@
 import { assign, setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
 import { channelEffects, conferenceEffects, type CallEvent, type IvrSettings, type MeetingInfo } from '../src/flow-kit/effects';
-import { collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
+import { announce, collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
 import type { CollectResult, ConferenceRole, PromptItem } from '../src/flow-kit/media-types';
 
 /** Leader PIN tries before the call ends (Asterisk ConfBridge and FreeSWITCH `pin-retries`, §3.2–3.3). */
@@ -88,14 +88,7 @@ export const conferenceJoinFlow = setup({
         onError: 'error',
       },
     },
-    unknownConference: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['conf-id-invalid'], locale: context.locale, bargeIn: false }),
-        onDone: { target: 'goodbye', actions: assign({ result: 'unknown-conference' }) },
-        onError: 'error',
-      },
-    },
+    unknownConference: { entry: assign({ result: 'unknown-conference' }), ...announce(['conf-id-invalid'], 'goodbye') },
     organizerQuestion: {
       invoke: {
         src: 'collect',
@@ -132,14 +125,7 @@ export const conferenceJoinFlow = setup({
         onError: 'error',
       },
     },
-    leaderPinFailed: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['conf-leader-pin-incorrect'], locale: context.locale, bargeIn: false }),
-        onDone: { target: 'goodbye', actions: assign({ result: 'leader-pin-failed' }) },
-        onError: 'error',
-      },
-    },
+    leaderPinFailed: { entry: assign({ result: 'leader-pin-failed' }), ...announce(['conf-leader-pin-incorrect'], 'goodbye') },
     starting: {
       invoke: {
         src: 'startMeeting',
@@ -178,14 +164,7 @@ export const conferenceJoinFlow = setup({
         onError: 'error',
       },
     },
-    goodbye: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['goodbye'], locale: context.locale, bargeIn: false }),
-        onDone: 'done',
-        onError: 'done',
-      },
-    },
+    goodbye: announce(['goodbye'], 'done'),
     error: { entry: assign({ result: 'error' }), type: 'final' },
     hungUp: { entry: assign({ result: ({ context }) => (context.result === 'error' ? 'hung-up' : context.result) }), type: 'final' },
     done: { type: 'final' },

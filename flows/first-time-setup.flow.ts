@@ -6,6 +6,7 @@
 import { setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
 import { channelEffects, directoryEffects, type DialPlanInfo, type IvrSettings } from '../src/flow-kit/effects';
+import { announce } from '../src/flow-kit/ivr';
 import { recordingFlow } from './recording.flow';
 
 export interface FirstTimeSetupInput {
@@ -47,14 +48,7 @@ export const firstTimeSetupFlow = setup({
         onError: 'done',
       },
     },
-    complete: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['setup-complete'], locale: context.locale }),
-        onDone: 'done',
-        onError: 'done',
-      },
-    },
+    complete: announce(['setup-complete'], 'done'),
     done: { type: 'final' },
   },
 });

@@ -21,7 +21,7 @@ import {
   type MailboxInfo,
   type MessageInfo,
 } from '../src/flow-kit/effects';
-import { collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
+import { announce, collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
 import type { CollectResult, PromptItem } from '../src/flow-kit/media-types';
 import { pinChangeFlow } from './pin-change.flow';
 import { recordingFlow } from './recording.flow';
@@ -139,14 +139,7 @@ export const mailboxMenuFlow = setup({
         onError: 'error',
       },
     },
-    noMessages: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['no-messages'], locale: context.locale }),
-        onDone: 'mainMenu',
-        onError: 'error',
-      },
-    },
+    noMessages: announce(['no-messages'], 'mainMenu', { bargeIn: true }),
     playingMessage: {
       invoke: {
         src: 'play',
@@ -196,14 +189,7 @@ export const mailboxMenuFlow = setup({
         { target: 'noMoreMessages' },
       ],
     },
-    noMoreMessages: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['no-more-messages'], locale: context.locale }),
-        onDone: 'mainMenu',
-        onError: 'error',
-      },
-    },
+    noMoreMessages: announce(['no-more-messages'], 'mainMenu', { bargeIn: true }),
     deleting: {
       invoke: {
         src: 'deleteMessage',
@@ -218,14 +204,7 @@ export const mailboxMenuFlow = setup({
         onError: 'error',
       },
     },
-    deleted: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['message-deleted'], locale: context.locale }),
-        onDone: 'nextMessage',
-        onError: 'error',
-      },
-    },
+    deleted: announce(['message-deleted'], 'nextMessage', { bargeIn: true }),
     markingUnheard: {
       invoke: {
         src: 'setMessageHeard',
@@ -240,14 +219,7 @@ export const mailboxMenuFlow = setup({
         onError: 'error',
       },
     },
-    markedUnheard: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['message-marked-unheard'], locale: context.locale }),
-        onDone: 'nextMessage',
-        onError: 'error',
-      },
-    },
+    markedUnheard: announce(['message-marked-unheard'], 'nextMessage', { bargeIn: true }),
     personalOptions: {
       invoke: {
         src: 'collect',
@@ -297,15 +269,7 @@ export const mailboxMenuFlow = setup({
         onError: 'error',
       },
     },
-    tooManyInputFailures: {
-      entry: assign({ result: 'too-many-input-failures' }),
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['invalid-choice', 'try-later'], locale: context.locale, bargeIn: false }),
-        onDone: 'done',
-        onError: 'done',
-      },
-    },
+    tooManyInputFailures: { entry: assign({ result: 'too-many-input-failures' }), ...announce(['invalid-choice', 'try-later'], 'done') },
     error: { entry: assign({ result: 'error' }), type: 'final' },
     done: { type: 'final' },
   },

@@ -7,7 +7,7 @@
 import { assign, setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
 import { channelEffects, directoryEffects, type IvrSettings, type PinChangeOutcome } from '../src/flow-kit/effects';
-import { collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
+import { announce, collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
 import type { CollectResult, PromptItem } from '../src/flow-kit/media-types';
 
 /** Failed tries (violation, mismatch, no input) before the change is abandoned. */
@@ -133,14 +133,7 @@ export const pinChangeFlow = setup({
         { target: 'notChanged', actions: 'countFailure' },
       ],
     },
-    changed: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['pin-changed'], locale: context.locale }),
-        onDone: 'done',
-        onError: 'done',
-      },
-    },
+    changed: announce(['pin-changed'], 'done', { bargeIn: true }),
     notChanged: {
       invoke: {
         src: 'play',

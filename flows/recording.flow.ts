@@ -6,7 +6,7 @@
 import { assign, setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
 import { channelEffects, directoryEffects, type DialPlanInfo, type IvrSettings } from '../src/flow-kit/effects';
-import { collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
+import { announce, collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
 import type { CollectResult, PromptItem, RecordResult } from '../src/flow-kit/media-types';
 
 /** Longest greeting: MaxGreetingDuration's default, 5 minutes ([D-POL]); a spoken name is at most 10 s. */
@@ -102,14 +102,7 @@ export const recordingFlow = setup({
         onError: 'skipped',
       },
     },
-    confirmSaved: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['recording-saved'], locale: context.locale }),
-        onDone: 'done',
-        onError: 'done',
-      },
-    },
+    confirmSaved: announce(['recording-saved'], 'done', { bargeIn: true }),
     skipped: { type: 'final' },
     done: { type: 'final' },
   },

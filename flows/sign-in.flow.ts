@@ -22,7 +22,7 @@ import {
   type MailboxInfo,
   type SignInOutcome,
 } from '../src/flow-kit/effects';
-import { collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
+import { announce, collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
 import type { CollectResult, PromptItem } from '../src/flow-kit/media-types';
 import { firstTimeSetupFlow } from './first-time-setup.flow';
 import { mailboxMenuFlow } from './mailbox-menu.flow';
@@ -163,14 +163,7 @@ export const signInFlow = setup({
         { target: 'extension', actions: assign({ preface: () => ['extension-invalid'] as PromptItem[] }) },
       ],
     },
-    tooManyInputFailures: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['extension-invalid', 'try-later'], locale: context.locale, bargeIn: false }),
-        onDone: { target: 'goodbye', actions: assign({ result: 'too-many-input-failures' }) },
-        onError: 'error',
-      },
-    },
+    tooManyInputFailures: { entry: assign({ result: 'too-many-input-failures' }), ...announce(['extension-invalid', 'try-later'], 'goodbye') },
     ownMailboxPin: {
       entry: assign({ mailbox: ({ context }) => context.callerMailbox }),
       invoke: {
@@ -246,30 +239,9 @@ export const signInFlow = setup({
         onError: 'error',
       },
     },
-    tooManyLogonFailures: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['pin-incorrect', 'try-later'], locale: context.locale, bargeIn: false }),
-        onDone: { target: 'goodbye', actions: assign({ result: 'too-many-logon-failures' }) },
-        onError: 'error',
-      },
-    },
-    lockedOut: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['mailbox-locked'], locale: context.locale, bargeIn: false }),
-        onDone: { target: 'goodbye', actions: assign({ result: 'locked-out' }) },
-        onError: 'error',
-      },
-    },
-    pinReset: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['pin-reset-sent'], locale: context.locale, bargeIn: false }),
-        onDone: { target: 'goodbye', actions: assign({ result: 'pin-reset' }) },
-        onError: 'error',
-      },
-    },
+    tooManyLogonFailures: { entry: assign({ result: 'too-many-logon-failures' }), ...announce(['pin-incorrect', 'try-later'], 'goodbye') },
+    lockedOut: { entry: assign({ result: 'locked-out' }), ...announce(['mailbox-locked'], 'goodbye') },
+    pinReset: { entry: assign({ result: 'pin-reset' }), ...announce(['pin-reset-sent'], 'goodbye') },
     signedIn: {
       always: [
         { guard: ({ context }) => context.mustChangePin, target: 'changingPin' },
@@ -318,14 +290,7 @@ export const signInFlow = setup({
         onError: 'error',
       },
     },
-    goodbye: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['goodbye'], locale: context.locale, bargeIn: false }),
-        onDone: 'done',
-        onError: 'done',
-      },
-    },
+    goodbye: announce(['goodbye'], 'done'),
     error: { entry: assign({ result: 'error' }), type: 'final' },
     hungUp: { entry: assign({ result: 'hung-up' }), type: 'final' },
     done: { type: 'final' },

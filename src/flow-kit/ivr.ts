@@ -43,3 +43,21 @@ export function isNoInput(r: CollectResult): boolean {
 
 /** The default IVR settings (first digit 10 s, between digits 5 s, 3 repeats; telephony-facts.md §5.6). */
 export const DEFAULT_IVR_SETTINGS: IvrSettings = { firstDigitTimeoutMs: 10_000, interDigitTimeoutMs: 5_000, maxPromptRepeats: 3 };
+
+/**
+ * A state that plays announcements and then moves on: to `next` when they end, and also when playing fails (an
+ * announcement that cannot be played must not stop the call from ending or going on). Barge-in is off unless asked
+ * for: most are the sentences a caller must hear (goodbye, "your mailbox is locked").
+ * @param prompts what to say; @param next the state to go to afterwards
+ * @param opts `bargeIn: true` for confirmations a caller may skip ("message deleted"); the key is kept as type-ahead
+ */
+export function announce<T extends string>(prompts: readonly PromptItem[], next: T, opts: { bargeIn?: boolean } = {}) {
+  return {
+    invoke: {
+      src: 'play' as const,
+      input: ({ context }: { context: { locale: Locale } }) => ({ prompts: [...prompts], locale: context.locale, bargeIn: opts.bargeIn ?? false }),
+      onDone: next,
+      onError: next,
+    },
+  };
+}
