@@ -157,6 +157,8 @@ export const conferenceJoinFlow = setup({
       },
     },
     inMeeting: {
+      // Hanging up is how a caller leaves a meeting.
+      on: { CALLER_HANGUP: { target: 'done', actions: assign({ result: 'left' }) } },
       invoke: {
         src: 'joinConference',
         input: ({ context }) => ({ room: context.meeting!.conferenceId, role: context.role }),

@@ -27,8 +27,11 @@
  * - joinConference: resolves `hangup` when the call ends, `stopped` on abort (a subclass with a conference bridge mixes the audio).
  * - After either side ends the call every pending and later operation resolves at once with `hangup`.
  * - A new operation while one is pending stops the old one as an abort would (and notes it in the log).
- * - `onHangup` listeners run one macrotask after the caller hangs up, so a pending operation's `hangup` result
- *   reaches the flow first (hanging up is how callers end a voice message).
+ * - `onHangup` listeners are called synchronously when the caller hangs up, before the `hangup` results of pending
+ *   operations reach their awaiting code (those settle as promises, a microtask later). A flow therefore learns of
+ *   the hang-up first and never mistakes an operation's `hangup` result for input (an empty collect); a flow that
+ *   must finish what it was doing (call answering keeps a message the caller ended by hanging up) handles the event
+ *   in that state and then receives the operation's result.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -208,6 +211,9 @@ export abstract class IvrChannel implements CallChannel {
   /** Called when recording starts (after the prompts and the beep): a live channel starts capturing audio. */
   protected onRecordingStart(): void {}
 
+  /** Called when recording ends, before `recordingWav` (which is called only when there was speech). */
+  protected onRecordingEnd(): void {}
+
   /** Called by `answer()` before the answer is logged: a SIP channel sends its 200 OK. */
   protected async onAnswer(): Promise<void> {}
 
@@ -253,14 +259,14 @@ export abstract class IvrChannel implements CallChannel {
     this.active?.onSpeech();
   }
 
-  /** The caller hung up (BYE): pending operations resolve `hangup`; `onHangup` listeners run one macrotask later. */
+  /**
+   * The caller hung up (BYE): pending operations resolve `hangup` and the `onHangup` listeners are called at once,
+   * before those results reach the code awaiting them.
+   */
   protected remoteHangup(): void {
     if (this._ended) return;
     this.end('caller');
-    const listeners = this.hangupListeners.slice();
-    setImmediate(() => {
-      for (const l of listeners) l();
-    });
+    for (const l of this.hangupListeners.slice()) l();
   }
 
   // ================================================================== IVR side (CallChannel)
@@ -475,7 +481,7 @@ export abstract class IvrChannel implements CallChannel {
     this.end('ivr', cause);
   }
 
-  /** Registers a listener for the caller hanging up (called once, one macrotask after the hang-up). */
+  /** Registers a listener for the caller hanging up (called once, synchronously, at the hang-up). */
   onHangup(listener: () => void): void {
     this.hangupListeners.push(listener);
   }
@@ -750,6 +756,7 @@ export abstract class IvrChannel implements CallChannel {
 
   /** Ends a recording at `tEnd`: measures the speech in [t0, tEnd], writes the WAV when there was any. */
   private finishRecording(purpose: string, t0: number, tEnd: number, reason: RecordResult['reason'], terminator?: string): RecordResult {
+    this.onRecordingEnd();
     const parts: SpeechSegment[] = [];
     for (const s of this.speech) {
       const start = Math.max(s.start, t0);

@@ -6,7 +6,9 @@
  * - Operations run one at a time per call. Each returns a promise that settles exactly once.
  * - Digits typed while a prompt plays barge in (when `bargeIn`) and are kept for the next `collect` (type-ahead).
  * - After the caller hangs up, every pending and later operation resolves at once with reason `hangup`
- *   (a recording in progress is finished and kept: hanging up is how callers end a voice message).
+ *   (a recording in progress is finished and kept: hanging up is how callers end a voice message). The `onHangup`
+ *   listeners are called synchronously at the hang-up, before those results reach the awaiting code, so a flow
+ *   learns of the hang-up before it could mistake a `hangup` result for input.
  * - An operation whose `signal` aborts stops promptly and resolves with reason `stopped` (play, conference) or with
  *   what it has (collect: `timeout`; record: the audio so far).
  * - All timeouts use the channel's injected Clock.
