@@ -25,6 +25,20 @@ export const ErrorCodes = {
   INVALID_SETTING: 'VA_ERR_INVALID_SETTING',
   /** A scenario file cannot be read or breaks the scenario format; the message names the file and key path. */
   SIM_SCENARIO_INVALID: 'VA_ERR_SIM_SCENARIO_INVALID',
+  /** SIP could not listen on the address and port (`--sip-host`, `--sip-port`): in use, or not a local address. */
+  SIP_BIND: 'VA_ERR_SIP_BIND',
+  /** No free even UDP port is left in the RTP port range (`--rtp-ports`). */
+  MEDIA_NO_PORT: 'VA_ERR_MEDIA_NO_PORT',
+  /** An RTP socket could not be bound for another reason than "in use" (e.g. the host is not a local address). */
+  MEDIA_BIND: 'VA_ERR_MEDIA_BIND',
+  /** A WAV file cannot be read or converted to 8 kHz mono 16-bit PCM. */
+  MEDIA_WAV_UNSUPPORTED: 'VA_ERR_MEDIA_WAV_UNSUPPORTED',
+  /** A media argument is out of range (a key that is not DTMF, a negative duration, a bad port range). */
+  MEDIA_ARGUMENT: 'VA_ERR_MEDIA_ARGUMENT',
+  /** The RTP session or engine is closed. */
+  MEDIA_CLOSED: 'VA_ERR_MEDIA_CLOSED',
+  /** DTMF could not be sent as RFC 4733: the peer's SDP offered no telephone-event payload type. */
+  MEDIA_NO_TELEPHONE_EVENT: 'VA_ERR_MEDIA_NO_TELEPHONE_EVENT',
   /** An e-mail could not be delivered (SMTP refused, or the outbox folder is not writable). */
   MAIL_SEND: 'VA_ERR_MAIL_SEND',
 } as const;

@@ -1,0 +1,283 @@
+/**
+ * The RTP engine: allocates a UDP port per call and drives every call's sending from ONE shared 20 ms tick
+ * (DESIGN.md "Media": thousands of calls stay cheap; no timer per call).
+ *
+ * Pacing (DESIGN.md "Known pitfalls": Node timers drift): the tick is scheduled against absolute deadlines
+ * (`deadline += 20 ms`, `performance.now()`), never with an accumulating `setInterval`. Each run is recorded as its
+ * distance from its deadline ({@link MediaEngine.tickStats}). A tick that fires up to 1 ms early runs (Node's timer
+ * clock has 1 ms granularity). When the event loop was blocked, the missed deadlines are run at once, up to 5
+ * (100 ms of audio, which a jitter buffer absorbs); beyond that the schedule restarts from now and the skipped
+ * ticks are counted, so a long stall shortens the audio instead of bursting it.
+ *
+ * The tick runs only while at least one session is open.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import pino, { type Logger } from 'pino';
+import type { Clock } from '../ports/clock';
+import { MediaError, MediaErrorCodes } from './errors';
+import { MsHistogram } from './histogram';
+import { PACKET_MS, RtpSession, type RtpSessionOptions } from './rtp-session';
+
+export { RtpSession } from './rtp-session';
+export type { Playback, Recording, RemoteMedia, RtpSessionEvents, RtpSessionOptions, SessionDtmf } from './rtp-session';
+
+/** Options of {@link MediaEngine.start}. */
+export interface MediaEngineOptions {
+  /** Local IP address to bind RTP sockets on (also what the SDP should announce). */
+  host: string;
+  /**
+   * Lowest and highest UDP port for RTP; sessions get even ports (RFC 3550 §11) in this range. `0`/`0` means "any
+   * free port the system chooses" (possibly odd): for tests.
+   */
+  portMin: number;
+  portMax: number;
+  /** SO_RCVBUF asked for each socket, bytes (default 1 MiB; Linux caps it at `net.core.rmem_max`). */
+  recvBufferSize?: number;
+  /** Logger (default: silent). */
+  logger?: Logger;
+  /**
+   * Clock for DTMF timeouts, VAD and latching (default: a monotonic clock on `performance.now()` and Node timers).
+   * Pacing always uses `performance.now()`.
+   */
+  clock?: Clock;
+  /** Defaults for every session's options (see {@link RtpSessionOptions}). */
+  session?: RtpSessionOptions;
+}
+
+/** Statistics of the shared tick: how far each run was from its deadline, ms. */
+export interface TickStats {
+  /** Deadlines run so far. */
+  ticks: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Deadlines dropped after a stall longer than the catch-up limit. */
+  skipped: number;
+}
+
+/** A monotonic {@link Clock}: wall-clock epoch at start, then `performance.now()`; Node timers. */
+export const monotonicClock: Clock = {
+  now: () => performance.timeOrigin + performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+const MAX_CATCH_UP = 5;
+const EARLY_TOLERANCE_MS = 1;
+
+/** The RTP engine; see the module comment. */
+export class MediaEngine {
+  private readonly host: string;
+  private readonly portMin: number;
+  private readonly portMax: number;
+  private readonly recvBufferSize: number;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly sessionDefaults: RtpSessionOptions;
+  private readonly sessions = new Set<RtpSession>();
+  private readonly usedPorts = new Set<number>();
+  private cursor = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private deadline = 0;
+  private readonly tickHist = new MsHistogram(0.05, 100);
+  private skipped = 0;
+  private stopped = false;
+
+  private constructor(opts: MediaEngineOptions) {
+    this.host = opts.host;
+    this.portMin = opts.portMin;
+    this.portMax = opts.portMax;
+    this.recvBufferSize = opts.recvBufferSize ?? 1024 * 1024;
+    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.clock = opts.clock ?? monotonicClock;
+    this.sessionDefaults = opts.session ?? {};
+  }
+
+  /**
+   * Creates an engine (no socket is bound until {@link MediaEngine.openSession}).
+   * @throws MediaError `VA_ERR_MEDIA_ARGUMENT` when the host is empty, the range is not 0/0 or within 1..65535
+   *         with portMin <= portMax and at least one even port, or recvBufferSize is not positive
+   */
+  static async start(opts: MediaEngineOptions): Promise<MediaEngine> {
+    const bad = (m: string) => new MediaError(MediaErrorCodes.ARGUMENT, m);
+    if (!opts || typeof opts.host !== 'string' || opts.host === '') throw bad('media engine host is empty');
+    const { portMin, portMax } = opts;
+    const anyPort = portMin === 0 && portMax === 0;
+    if (!anyPort) {
+      if (!Number.isInteger(portMin) || !Number.isInteger(portMax) || portMin < 1 || portMax > 65535 || portMin > portMax) {
+        throw bad(`RTP port range ${portMin}-${portMax} is invalid (1..65535, min <= max)`);
+      }
+      if (portMin === portMax && portMin % 2 === 1) throw bad(`RTP port range ${portMin}-${portMax} has no even port`);
+    }
+    if (opts.recvBufferSize !== undefined && !(opts.recvBufferSize > 0)) throw bad('recvBufferSize must be positive');
+    return new MediaEngine(opts);
+  }
+
+  /** Open sessions. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** How late (or, within 1 ms, early) each tick ran against its deadline, ms: p50, p99 and max since start. */
+  tickStats(): TickStats {
+    return {
+      ticks: this.tickHist.count,
+      p50Ms: this.tickHist.percentile(50),
+      p99Ms: this.tickHist.percentile(99),
+      maxMs: this.tickHist.max,
+      skipped: this.skipped,
+    };
+  }
+
+  /** Starts {@link MediaEngine.tickStats} afresh (e.g. after a benchmark's warm-up). */
+  resetTickStats(): void {
+    this.tickHist.reset();
+    this.skipped = 0;
+  }
+
+  /**
+   * Binds a UDP socket on a free even port of the range (round robin, so a port just freed is not reused at once)
+   * and returns its session.
+   * @param opts per-session options, over the engine's defaults
+   * @throws MediaError `VA_ERR_MEDIA_NO_PORT` when every even port of the range is taken (by us or others),
+   *         `VA_ERR_MEDIA_BIND` when binding fails otherwise (e.g. the host is not a local address),
+   *         `VA_ERR_MEDIA_CLOSED` after {@link MediaEngine.stop}
+   */
+  async openSession(opts: RtpSessionOptions = {}): Promise<RtpSession> {
+    if (this.stopped) throw new MediaError(MediaErrorCodes.CLOSED, 'media engine is stopped');
+    const { socket, port } = await this.bindPort();
+    if (this.stopped) {
+      socket.close();
+      this.usedPorts.delete(port);
+      throw new MediaError(MediaErrorCodes.CLOSED, 'media engine is stopped');
+    }
+    const session = new RtpSession(
+      {
+        socket,
+        localAddress: this.host,
+        localPort: port,
+        clock: this.clock,
+        logger: this.log.child({ rtpPort: port }),
+        onClose: (s) => {
+          this.sessions.delete(s);
+          this.usedPorts.delete(port);
+          if (this.sessions.size === 0) this.stopTick();
+        },
+      },
+      { ...this.sessionDefaults, ...opts },
+    );
+    this.sessions.add(session);
+    this.startTick();
+    return session;
+  }
+
+  /** Closes every session and stops the tick. Idempotent; the engine cannot be used afterwards. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const s of [...this.sessions]) s.close();
+    this.stopTick();
+  }
+
+  private async bindPort(): Promise<{ socket: Socket; port: number }> {
+    if (this.portMin === 0 && this.portMax === 0) {
+      try {
+        const socket = await this.tryBind(0);
+        return { socket, port: socket.address().port };
+      } catch (err) {
+        throw new MediaError(MediaErrorCodes.BIND, `cannot bind RTP socket on ${this.host}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    const first = this.portMin % 2 === 0 ? this.portMin : this.portMin + 1;
+    const count = Math.floor((this.portMax - first) / 2) + 1;
+    for (let i = 0; i < count; i++) {
+      const idx = (this.cursor + i) % count;
+      const port = first + 2 * idx;
+      if (this.usedPorts.has(port)) continue;
+      this.usedPorts.add(port);
+      try {
+        const socket = await this.tryBind(port);
+        this.cursor = (idx + 1) % count;
+        return { socket, port };
+      } catch (err) {
+        this.usedPorts.delete(port);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES') continue;
+        throw new MediaError(MediaErrorCodes.BIND, `cannot bind RTP socket on ${this.host}:${port}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    }
+    throw new MediaError(
+      MediaErrorCodes.NO_PORT,
+      `no free even RTP port in ${this.portMin}-${this.portMax} on ${this.host} (${this.sessions.size} sessions open)`,
+    );
+  }
+
+  private tryBind(port: number): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = createSocket({ type: isIPv6(this.host) ? 'udp6' : 'udp4', recvBufferSize: this.recvBufferSize });
+      const onError = (err: Error) => {
+        socket.removeListener('listening', onListening);
+        try {
+          socket.close();
+        } catch {
+          // never bound
+        }
+        reject(err);
+      };
+      const onListening = () => {
+        socket.removeListener('error', onError);
+        resolve(socket);
+      };
+      socket.once('error', onError);
+      socket.once('listening', onListening);
+      socket.bind({ port, address: this.host, exclusive: true });
+    });
+  }
+
+  private startTick(): void {
+    if (this.timer) return;
+    this.deadline = performance.now() + PACKET_MS;
+    this.schedule();
+  }
+
+  private stopTick(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(): void {
+    const delay = Math.max(0, this.deadline - performance.now());
+    this.timer = setTimeout(this.onTick, Math.floor(delay));
+  }
+
+  private readonly onTick = (): void => {
+    this.timer = null;
+    if (this.sessions.size === 0) return;
+    let now = performance.now();
+    let rounds = 0;
+    while (now >= this.deadline - EARLY_TOLERANCE_MS && rounds < MAX_CATCH_UP) {
+      this.tickHist.record(Math.abs(now - this.deadline));
+      for (const s of this.sessions) {
+        try {
+          s.tick();
+        } catch (err) {
+          this.log.error({ err, rtpPort: s.localPort }, 'rtp session tick failed');
+        }
+      }
+      this.deadline += PACKET_MS;
+      rounds++;
+      now = performance.now();
+    }
+    if (now - this.deadline > PACKET_MS) {
+      // Still behind after catching up: start afresh from now.
+      const behind = Math.floor((now - this.deadline) / PACKET_MS);
+      this.skipped += behind;
+      this.deadline += behind * PACKET_MS;
+      this.log.warn({ skipped: behind }, 'rtp tick fell behind, skipped ticks');
+    }
+    if (this.sessions.size > 0) this.schedule();
+  };
+}

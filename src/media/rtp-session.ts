@@ -1,0 +1,719 @@
+/**
+ * One call's RTP stream: a UDP socket bound by {@link MediaEngine.openSession}, driven by the engine's shared
+ * 20 ms tick (no timer of its own).
+ *
+ * Sending (RFC 3550 §5.1, RFC 3551 §4.5.14): G.711 in the remote's payload type, 160 samples (20 ms) per packet,
+ * one packet per tick; random initial SSRC, sequence number and timestamp; the timestamp advances 160 per tick
+ * whether or not a packet is sent (it is a media clock); the marker bit is set on the first audio packet after a
+ * pause (RFC 3551 §4.1). When nothing plays, nothing is sent (no comfort noise): it costs nothing at scale, the
+ * marker bit tells the remote's jitter buffer where talkspurts start, and the caller's side keeps any NAT binding
+ * open with its own stream. While on hold (`setSending(false)`) playback keeps its pace but no packet leaves, so a
+ * flow's prompt timing does not depend on the caller's hold button.
+ *
+ * Receiving: any packet time (a 30 ms PCMA packet decodes to 240 samples), decoded by the packet's own payload type
+ * (0 or 8) whatever was negotiated; CN (13) is accepted as silence; telephone-event packets (the negotiated
+ * payload type, or any dynamic type 96-127 carrying exactly 4 bytes: a capture replayed with another payload type
+ * than the SDP says; only G.711 and telephone-event are ever negotiated) go to an RFC 4733 receiver whatever their
+ * SSRC or sequence number (see `rfc4733.ts`); anything else is ignored and never latched on.
+ *
+ * Latching (symmetric RTP, as behind NAT): we send to the SDP address until RTP arrives from another address:port;
+ * from then on we send where the caller's RTP really comes from. To stop a third party from stealing the stream
+ * (Asterisk's "RTP bleed"), a new source is latched only when the current one has been quiet for `latchQuietMs`
+ * (100 ms) or has never sent anything. The first change is logged at info, later ones at warn.
+ *
+ * DTMF, merged and de-duplicated into one `dtmf` event:
+ * - RFC 4733 digits as the receiver reports them (one per press, see `rfc4733.ts`).
+ * - In-band digits (Goertzel, see `goertzel.ts`), reported when the tone ends. In-band detection is suspended while
+ *   RFC 4733 is being received: from any telephone-event packet until `rfc4733HoldoffMs` (2 s) after the last one,
+ *   or while an event is open, since a gateway that sends telephone-events often leaves the tone in the audio too.
+ *   The detector reports a tone only after it ended, by which time the event packets of the same press have
+ *   arrived, so this alone removes the duplicate. As a second guard, a digit from one transport is dropped when
+ *   the other transport already reported the same digit with overlapping time (±300 ms).
+ * - SIP INFO digits handed in by the signalling layer with {@link RtpSession.injectInfoDtmf}: they suspend in-band
+ *   detection the same way. Phones that send both INFO and RFC 4733 for one key exist (a misconfiguration): a digit
+ *   from one of the two is dropped when the other already reported the same digit within ±1 s (INFO may be sent at
+ *   key-down or key-up). Matching is one to one, so "55" typed quickly on such a phone is still two digits, and a
+ *   flash sent by INFO does not hide RFC 4733 digits.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Socket, RemoteInfo } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Clock } from '../ports/clock';
+import { MediaError, MediaErrorCodes } from './errors';
+import { G711_SAMPLE_RATE, decodeG711, encodeG711, type G711PayloadType } from './g711';
+import { DtmfDetector } from './goertzel';
+import { MsHistogram } from './histogram';
+import { DtmfEventReceiver, DtmfEventSender, type DtmfPacketPlan, type ReceivedDtmf } from './rfc4733';
+import { parseRtp, serializeRtp, type RtpPacket } from './rtp-packet';
+
+/** Samples per packet we send (20 ms at 8 kHz). */
+export const SAMPLES_PER_PACKET = 160;
+/** The send interval and the engine's tick, ms. */
+export const PACKET_MS = 20;
+const PT_CN = 13;
+
+/** Where and how to send, from the remote SDP. */
+export interface RemoteMedia {
+  /** IP address of the remote's `c=` line. */
+  address: string;
+  /** Port of the remote's audio `m=` line. */
+  port: number;
+  /** The G.711 payload type agreed in the answer: 0 PCMU or 8 PCMA. */
+  payloadType: 0 | 8;
+  /** The remote's `telephone-event/8000` payload type (RFC 4733 §7.1.1), or null when not offered. */
+  telephoneEventPt: number | null;
+}
+
+/** A digit, whatever transport carried it. */
+export interface SessionDtmf {
+  /** `0`-`9`, `*`, `#`, `A`-`D`, or `!` (flash). */
+  digit: string;
+  source: 'rfc4733' | 'inband' | 'info';
+  /** Key press length, ms. */
+  durationMs: number;
+}
+
+/** A prompt queued by {@link RtpSession.play}. */
+export interface Playback {
+  /** Resolves `'done'` when the last sample was sent, `'stopped'` after {@link Playback.stop} or close. */
+  readonly done: Promise<'done' | 'stopped'>;
+  /** Stops it (and drops it from the queue if it has not started). Idempotent. */
+  stop(): void;
+  /** How much of it has been played so far, ms. */
+  readonly playedMs: number;
+}
+
+/** A recording started by {@link RtpSession.startRecording}. */
+export interface Recording {
+  /**
+   * Ends the recording (idempotent: later calls return the same audio).
+   * @returns the caller's decoded audio at 8 kHz from the first packet received after the start, each packet placed
+   *          by its RTP timestamp so that lost packets and silence-suppressed gaps are zeros
+   */
+  stop(): Int16Array;
+  /** Audio captured so far, ms. */
+  readonly durationMs: number;
+}
+
+/** Events of an {@link RtpSession}. */
+export type RtpSessionEvents = {
+  /** A key press (merged and de-duplicated across transports). */
+  dtmf: [SessionDtmf];
+  /** Voice activity of the caller's audio: true at onset, false after the hangover. */
+  voice: [boolean];
+  /** We now send to this address (latching). */
+  latch: [{ address: string; port: number }];
+  /** The session closed. */
+  close: [];
+};
+
+/** Per-session options, see {@link MediaEngine.openSession}. Defaults in brackets. */
+export interface RtpSessionOptions {
+  /** Run the in-band DTMF detector on the caller's audio [true]. */
+  inbandDtmf?: boolean;
+  /** RFC 4733 lost-end timeout, ms [150]. */
+  dtmfTimeoutMs?: number;
+  /** In-band detection stays suspended this long after the last telephone-event packet (or INFO digit), ms [2000]. */
+  rfc4733HoldoffMs?: number;
+  /** Frame level above which the caller is talking, dBov [-40]. */
+  vadThresholdDbov?: number;
+  /** Voiced audio needed to report voice, ms [40]. */
+  vadOnsetMs?: number;
+  /** Quiet audio (or no packets) needed to report the end of voice, ms [300]. */
+  vadHangoverMs?: number;
+  /** A new source address is latched only after the current one was quiet this long, ms [100]. */
+  latchQuietMs?: number;
+  /** Longest recording kept, ms; later audio is dropped [3 600 000]. */
+  maxRecordingMs?: number;
+}
+
+/** What the engine gives a session. @internal */
+export interface RtpSessionDeps {
+  socket: Socket;
+  localAddress: string;
+  localPort: number;
+  clock: Clock;
+  logger: Logger;
+  onClose: (s: RtpSession) => void;
+}
+
+class PlaybackImpl implements Playback {
+  pos = 0;
+  finished = false;
+  readonly done: Promise<'done' | 'stopped'>;
+  private resolve!: (r: 'done' | 'stopped') => void;
+
+  constructor(readonly pcm: Int16Array) {
+    this.done = new Promise((r) => (this.resolve = r));
+  }
+
+  get playedMs(): number {
+    return (this.pos * 1000) / G711_SAMPLE_RATE;
+  }
+
+  stop(): void {
+    this.finish('stopped');
+  }
+
+  finish(r: 'done' | 'stopped'): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.resolve(r);
+  }
+}
+
+class RecordingImpl implements Recording {
+  private buf = new Int16Array(G711_SAMPLE_RATE * 4);
+  private length = 0;
+  private ssrc: number | null = null;
+  private baseTs = 0;
+  private basePos = 0;
+  private result: Int16Array | null = null;
+
+  constructor(
+    private readonly maxSamples: number,
+    private readonly onStop: (r: RecordingImpl) => void,
+  ) {}
+
+  get durationMs(): number {
+    return ((this.result?.length ?? this.length) * 1000) / G711_SAMPLE_RATE;
+  }
+
+  write(ssrc: number, ts: number, pcm: Int16Array): void {
+    if (this.result) return;
+    if (this.ssrc !== ssrc) {
+      this.ssrc = ssrc;
+      this.baseTs = ts;
+      this.basePos = this.length;
+    }
+    let pos = this.basePos + ((ts - this.baseTs) | 0);
+    // A timestamp far behind (over 2 s) or ahead (over 30 s) is a broken or restarted stream: continue at the end.
+    if (pos < 0 || pos < this.length - 2 * G711_SAMPLE_RATE || pos > this.length + 30 * G711_SAMPLE_RATE) {
+      this.baseTs = ts;
+      this.basePos = this.length;
+      pos = this.length;
+    }
+    const end = Math.min(pos + pcm.length, this.maxSamples);
+    if (end <= pos) return;
+    if (end > this.buf.length) {
+      let cap = this.buf.length;
+      while (cap < end) cap *= 2;
+      const next = new Int16Array(Math.min(cap, this.maxSamples));
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    this.buf.set(pcm.subarray(0, end - pos), pos);
+    if (end > this.length) this.length = end;
+  }
+
+  stop(): Int16Array {
+    if (!this.result) {
+      this.result = this.buf.slice(0, this.length);
+      this.buf = new Int16Array(0);
+      this.onStop(this);
+    }
+    return this.result;
+  }
+}
+
+interface DtmfSend {
+  plan: DtmfPacketPlan[];
+  next: number;
+  timestamp: number;
+  resolve: () => void;
+}
+
+interface DigitRecord {
+  digit: string;
+  start: number;
+  end: number;
+  matched: boolean;
+}
+
+/** A random 32-bit value for the initial SSRC, sequence number and timestamp (RFC 3550 §5.1: random, to make known-plaintext attacks on encryption harder). */
+const RANDOM_U32 = () => randomBytes(4).readUInt32BE(0);
+/** Overlap slack when pairing an in-band digit with an out-of-band one, ms. */
+const DEDUP_SLACK_MS = 300;
+/** Overlap slack when pairing a SIP INFO digit with an RFC 4733 or in-band one, ms. */
+const INFO_SLACK_MS = 1000;
+
+/** One call's RTP stream; see the module comment. Created by {@link MediaEngine.openSession}. */
+export class RtpSession extends EventEmitter<RtpSessionEvents> {
+  /** The local address the socket is bound to. */
+  readonly localAddress: string;
+  /** The local (even) UDP port. */
+  readonly localPort: number;
+
+  private readonly socket: Socket;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly onCloseCb: (s: RtpSession) => void;
+  private readonly opts: Required<RtpSessionOptions>;
+  private closed = false;
+  private remote: RemoteMedia | null = null;
+  private target: { address: string; port: number } | null = null;
+  private targetLastHeard = -Infinity;
+  private latchCount = 0;
+  private sending = true;
+
+  // sender
+  private readonly ssrc = RANDOM_U32();
+  private seq = RANDOM_U32() & 0xffff;
+  private ts = RANDOM_U32();
+  private talking = false;
+  private readonly frame = new Int16Array(SAMPLES_PER_PACKET);
+  private readonly encoded = new Uint8Array(SAMPLES_PER_PACKET);
+  private readonly queue: PlaybackImpl[] = [];
+  private readonly dtmfQueue: DtmfSend[] = [];
+  private readonly dtmfSender = new DtmfEventSender();
+  private lastSendAt: number | null = null;
+  private readonly sendDeviation = new MsHistogram(0.1, 100);
+
+  // receiver
+  private packetsInCount = 0;
+  private packetsOutCount = 0;
+  private packetsIgnoredCount = 0;
+  private readonly recordings = new Set<RecordingImpl>();
+  private readonly rx: DtmfEventReceiver;
+  private readonly detector: DtmfDetector | null;
+  private detectorSuspended = false;
+  private detectorPending = false;
+  private lastAudioAt = -Infinity;
+  private lastInfoAt = -Infinity;
+  private dualTransportLogged = false;
+  private tePtMismatchLogged = false;
+  private readonly rfcDigits: DigitRecord[] = [];
+  private readonly inbandDigits: DigitRecord[] = [];
+  private readonly infoDigits: DigitRecord[] = [];
+  // VAD
+  private voice = false;
+  private voicedSamples = 0;
+  private quietSamples = 0;
+  private sendErrors = 0;
+
+  /** @internal use {@link MediaEngine.openSession} */
+  constructor(deps: RtpSessionDeps, opts: RtpSessionOptions = {}) {
+    super();
+    this.socket = deps.socket;
+    this.localAddress = deps.localAddress;
+    this.localPort = deps.localPort;
+    this.clock = deps.clock;
+    this.log = deps.logger;
+    this.onCloseCb = deps.onClose;
+    this.opts = {
+      inbandDtmf: opts.inbandDtmf ?? true,
+      dtmfTimeoutMs: opts.dtmfTimeoutMs ?? 150,
+      rfc4733HoldoffMs: opts.rfc4733HoldoffMs ?? 2000,
+      vadThresholdDbov: opts.vadThresholdDbov ?? -40,
+      vadOnsetMs: opts.vadOnsetMs ?? 40,
+      vadHangoverMs: opts.vadHangoverMs ?? 300,
+      latchQuietMs: opts.latchQuietMs ?? 100,
+      maxRecordingMs: opts.maxRecordingMs ?? 3_600_000,
+    };
+    this.rx = new DtmfEventReceiver({
+      clock: this.clock,
+      timeoutMs: this.opts.dtmfTimeoutMs,
+      onDigit: (d) => this.onRfc4733Digit(d),
+    });
+    this.detector = this.opts.inbandDtmf ? new DtmfDetector() : null;
+    this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    this.socket.on('error', (err) => this.onSocketError(err));
+  }
+
+  /** Counters: packets received (accepted RTP) and sent, and the p99/max deviation of our send interval from 20 ms. */
+  get stats(): {
+    packetsIn: number;
+    packetsOut: number;
+    packetsIgnored: number;
+    sendIntervalP99DeviationMs: number;
+    sendIntervalMaxDeviationMs: number;
+  } {
+    return {
+      packetsIn: this.packetsInCount,
+      packetsOut: this.packetsOutCount,
+      packetsIgnored: this.packetsIgnoredCount,
+      sendIntervalP99DeviationMs: this.sendDeviation.percentile(99),
+      sendIntervalMaxDeviationMs: this.sendDeviation.max,
+    };
+  }
+
+  /** The send-interval deviation histogram (|interval - 20 ms| between consecutive packets). @internal for benchmarks */
+  get sendIntervalHistogram(): MsHistogram {
+    return this.sendDeviation;
+  }
+
+  /** True after {@link RtpSession.close}. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Where packets go now (the SDP address, or the latched source), or null before {@link RtpSession.setRemote}. */
+  get remoteTarget(): { address: string; port: number } | null {
+    return this.target ? { ...this.target } : null;
+  }
+
+  /**
+   * Sets the remote media from the SDP (offer or answer; again on a re-INVITE). Sending goes to its address until
+   * the caller's RTP is seen coming from elsewhere (latching, see the module comment).
+   * @throws MediaError `VA_ERR_MEDIA_ARGUMENT` for a port outside 1..65535, a payload type other than 0/8, or a
+   *         telephone-event payload type outside 0..127 (or equal to the audio's)
+   */
+  setRemote(r: RemoteMedia): void {
+    if (!r || typeof r.address !== 'string' || r.address === '') throw this.argError('remote address is empty');
+    if (!Number.isInteger(r.port) || r.port < 1 || r.port > 65535) throw this.argError(`remote port ${r.port} out of range`);
+    if (r.payloadType !== 0 && r.payloadType !== 8) throw this.argError(`payload type ${r.payloadType} is not 0 or 8`);
+    const te = r.telephoneEventPt;
+    if (te !== null && (!Number.isInteger(te) || te < 0 || te > 127 || te === 0 || te === 8 || te === PT_CN)) {
+      throw this.argError(`telephone-event payload type ${te} is invalid`);
+    }
+    const changed = !this.remote || this.remote.address !== r.address || this.remote.port !== r.port;
+    this.remote = { ...r };
+    if (changed) {
+      this.target = { address: r.address, port: r.port };
+      this.targetLastHeard = -Infinity;
+    }
+  }
+
+  /** Turns sending on or off (off while the caller holds us: re-INVITE with `a=sendonly` or `a=inactive`). */
+  setSending(on: boolean): void {
+    this.sending = on;
+    if (!on) this.talking = false;
+  }
+
+  /**
+   * Queues audio to send after what is already queued.
+   * @param pcm 8 kHz 16-bit mono samples (e.g. from `readWavPcm`); not copied, do not modify while it plays
+   * @returns its {@link Playback}; on a closed session, one already `'stopped'`
+   */
+  play(pcm: Int16Array): Playback {
+    const pb = new PlaybackImpl(pcm);
+    if (this.closed) pb.finish('stopped');
+    else this.queue.push(pb);
+    return pb;
+  }
+
+  /** Stops every queued and playing prompt (barge-in). */
+  stopPlayback(): void {
+    for (const pb of this.queue.splice(0)) pb.finish('stopped');
+  }
+
+  /** Starts capturing the caller's audio (see {@link Recording}). Several recordings may run at once. */
+  startRecording(): Recording {
+    const rec = new RecordingImpl(Math.round((this.opts.maxRecordingMs * G711_SAMPLE_RATE) / 1000), (r) => this.recordings.delete(r));
+    if (!this.closed) this.recordings.add(rec);
+    return rec;
+  }
+
+  /**
+   * Sends one digit as RFC 4733 telephone-events (marker on the first packet, an update every 20 ms, the end
+   * packet three times, all with the event's start timestamp: RFC 4733 §2.5.1), after digits already queued.
+   * Audio playback pauses while it is sent. For our own network caller.
+   * @param digit `0`-`9`, `*`, `#`, `A`-`D` or `!`
+   * @param durationMs key press length, 1..8000 ms
+   * @returns resolves when the last end packet was sent (or the session closed meanwhile)
+   * @throws (rejects) MediaError `VA_ERR_MEDIA_NO_TELEPHONE_EVENT` when the remote SDP has no telephone-event,
+   *         `VA_ERR_MEDIA_ARGUMENT` for a bad digit or duration, `VA_ERR_MEDIA_CLOSED` after close
+   */
+  sendDtmf(digit: string, durationMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(new MediaError(MediaErrorCodes.CLOSED, 'RTP session is closed'));
+    if (!this.remote || this.remote.telephoneEventPt === null) {
+      return Promise.reject(new MediaError(MediaErrorCodes.NO_TELEPHONE_EVENT, 'the remote offered no telephone-event payload type'));
+    }
+    let plan: DtmfPacketPlan[];
+    try {
+      plan = this.dtmfSender.plan(digit, durationMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<void>((resolve) => this.dtmfQueue.push({ plan, next: 0, timestamp: 0, resolve }));
+  }
+
+  /**
+   * Hands in a digit the signalling layer received in a SIP INFO (`parseInfoDtmf`), so that it is merged and
+   * de-duplicated with the RTP transports and emitted as a `dtmf` event with source `info`.
+   * @param digit as parsed; @param durationMs as parsed (ms)
+   */
+  injectInfoDtmf(digit: string, durationMs: number): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    this.lastInfoAt = now;
+    const start = now - durationMs;
+    if (this.matchOther(this.rfcDigits, digit, start, now, INFO_SLACK_MS)) return this.dualTransport();
+    if (this.matchOther(this.inbandDigits, digit, start, now, INFO_SLACK_MS)) return;
+    this.remember(this.infoDigits, digit, start, now);
+    this.emitDtmf({ digit, source: 'info', durationMs });
+  }
+
+  /** Closes the socket, stops playbacks (`'stopped'`), settles pending `sendDtmf` calls and stops the DTMF timers. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopPlayback();
+    for (const d of this.dtmfQueue.splice(0)) d.resolve();
+    this.rx.close();
+    this.recordings.clear();
+    try {
+      this.socket.close();
+    } catch {
+      // already closed
+    }
+    this.onCloseCb(this);
+    this.emit('close');
+  }
+
+  /**
+   * One 20 ms step, called by the engine's shared tick: sends at most one packet and advances the media clock.
+   * @internal
+   */
+  tick(): void {
+    if (this.closed) return;
+    let sent = false;
+    const dtmf = this.dtmfQueue[0];
+    if (dtmf) {
+      if (dtmf.next === 0) dtmf.timestamp = this.ts;
+      const p = dtmf.plan[dtmf.next++];
+      const te = this.remote?.telephoneEventPt;
+      if (te != null) sent = this.send(p.marker, te, dtmf.timestamp, p.payload);
+      if (dtmf.next >= dtmf.plan.length) {
+        this.dtmfQueue.shift();
+        dtmf.resolve();
+      }
+      this.talking = false;
+    } else if (this.fillFrame()) {
+      const pt = (this.remote?.payloadType ?? 0) as G711PayloadType;
+      encodeG711(this.frame, pt, this.encoded);
+      sent = this.send(!this.talking, pt, this.ts, this.encoded);
+      this.talking = sent;
+    } else {
+      this.talking = false;
+    }
+    if (!sent) this.lastSendAt = null;
+    this.ts = (this.ts + SAMPLES_PER_PACKET) >>> 0;
+    this.housekeeping();
+  }
+
+  /** Fills `frame` from the play queue; false when nothing is playing. */
+  private fillFrame(): boolean {
+    let filled = 0;
+    while (filled < SAMPLES_PER_PACKET && this.queue.length > 0) {
+      const pb = this.queue[0];
+      if (pb.finished) {
+        this.queue.shift();
+        continue;
+      }
+      const n = Math.min(SAMPLES_PER_PACKET - filled, pb.pcm.length - pb.pos);
+      if (n > 0) {
+        this.frame.set(pb.pcm.subarray(pb.pos, pb.pos + n), filled);
+        pb.pos += n;
+        filled += n;
+      }
+      if (pb.pos >= pb.pcm.length) {
+        this.queue.shift();
+        pb.finish('done');
+      }
+    }
+    if (filled === 0) return false;
+    this.frame.fill(0, filled);
+    return true;
+  }
+
+  private send(marker: boolean, pt: number, ts: number, payload: Uint8Array): boolean {
+    if (!this.sending || !this.target) return false;
+    const buf = serializeRtp({ marker, payloadType: pt, sequenceNumber: this.seq, timestamp: ts, ssrc: this.ssrc }, payload);
+    this.seq = (this.seq + 1) & 0xffff;
+    try {
+      this.socket.send(buf, this.target.port, this.target.address);
+    } catch (err) {
+      this.onSocketError(err as Error);
+      return false;
+    }
+    this.packetsOutCount++;
+    const perfNow = performance.now();
+    if (this.lastSendAt !== null) this.sendDeviation.record(Math.abs(perfNow - this.lastSendAt - PACKET_MS));
+    this.lastSendAt = perfNow;
+    return true;
+  }
+
+  private housekeeping(): void {
+    const now = this.clock.now();
+    if (this.voice && now - this.lastAudioAt >= this.opts.vadHangoverMs) this.setVoice(false);
+    if (this.detectorPending && this.detector && now - this.lastAudioAt >= 100) {
+      this.detectorPending = false;
+      for (const d of this.detector.flush()) this.onInbandDigit(d.digit, d.durationMs, now);
+    }
+  }
+
+  private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.closed) return;
+    const p = parseRtp(msg);
+    if (!p) {
+      this.packetsIgnoredCount++;
+      return;
+    }
+    const pt = p.payloadType;
+    const tePt = this.remote?.telephoneEventPt ?? null;
+    const isAudio = pt === 0 || pt === 8;
+    let isTe = tePt !== null && pt === tePt;
+    if (!isTe && pt >= 96 && pt <= 127 && p.payload.length === 4) {
+      // A 4-byte payload on a dynamic type we did not agree on: a telephone-event with another payload type
+      // than negotiated (e.g. a replayed capture). Only G.711 and telephone-event are ever negotiated.
+      isTe = true;
+      if (!this.tePtMismatchLogged) {
+        this.tePtMismatchLogged = true;
+        this.log.info({ payloadType: pt, negotiated: tePt }, 'telephone-event on an unexpected payload type, accepted');
+      }
+    }
+    if (!isTe && !isAudio && pt !== PT_CN) {
+      this.packetsIgnoredCount++;
+      return;
+    }
+    this.packetsInCount++;
+    const now = this.clock.now();
+    this.latch(rinfo, now);
+    if (isTe) this.rx.receive(p, p.payload);
+    else if (isAudio) this.onAudio(p, pt as G711PayloadType, now);
+    else this.onQuiet(now); // CN: the caller is silent
+  }
+
+  private latch(rinfo: RemoteInfo, now: number): void {
+    const t = this.target;
+    if (t && t.address === rinfo.address && t.port === rinfo.port) {
+      this.targetLastHeard = now;
+      return;
+    }
+    if (!this.remote) return; // nothing negotiated yet: nothing to send anyway
+    if (now - this.targetLastHeard < this.opts.latchQuietMs) return; // the current source is alive
+    const from = t ? `${t.address}:${t.port}` : 'none';
+    this.target = { address: rinfo.address, port: rinfo.port };
+    this.targetLastHeard = now;
+    this.latchCount++;
+    const fields = { from, to: `${rinfo.address}:${rinfo.port}`, localPort: this.localPort };
+    if (this.latchCount === 1) this.log.info(fields, 'rtp latched to the source of the caller\'s RTP');
+    else this.log.warn(fields, 'rtp source changed, latched again');
+    this.emit('latch', { address: rinfo.address, port: rinfo.port });
+  }
+
+  private onAudio(p: RtpPacket, pt: G711PayloadType, now: number): void {
+    const pcm = decodeG711(p.payload, pt);
+    if (pcm.length === 0) return;
+    this.lastAudioAt = now;
+    for (const rec of this.recordings) rec.write(p.ssrc >>> 0, p.timestamp >>> 0, pcm);
+    this.vad(pcm);
+    if (this.detector) this.inband(pcm, now);
+  }
+
+  private onQuiet(now: number): void {
+    this.lastAudioAt = now;
+    if (this.voice) {
+      this.quietSamples += SAMPLES_PER_PACKET;
+      if (this.quietSamples * 1000 >= this.opts.vadHangoverMs * G711_SAMPLE_RATE) this.setVoice(false);
+    }
+    this.voicedSamples = 0;
+  }
+
+  private vad(pcm: Int16Array): void {
+    let e = 0;
+    for (let i = 0; i < pcm.length; i++) e += pcm[i] * pcm[i];
+    const db = 10 * Math.log10(e / pcm.length / (32768 * 32768) + 1e-12);
+    if (db >= this.opts.vadThresholdDbov) {
+      this.quietSamples = 0;
+      this.voicedSamples += pcm.length;
+      if (!this.voice && this.voicedSamples * 1000 >= this.opts.vadOnsetMs * G711_SAMPLE_RATE) this.setVoice(true);
+    } else {
+      this.voicedSamples = 0;
+      if (this.voice) {
+        this.quietSamples += pcm.length;
+        if (this.quietSamples * 1000 >= this.opts.vadHangoverMs * G711_SAMPLE_RATE) this.setVoice(false);
+      }
+    }
+  }
+
+  private setVoice(on: boolean): void {
+    if (this.voice === on) return;
+    this.voice = on;
+    this.quietSamples = 0;
+    this.voicedSamples = 0;
+    this.emit('voice', on);
+  }
+
+  private outOfBandActive(now: number): boolean {
+    const last = Math.max(this.rx.lastPacketAt, this.lastInfoAt);
+    return this.rx.active || now - last < this.opts.rfc4733HoldoffMs;
+  }
+
+  private inband(pcm: Int16Array, now: number): void {
+    const det = this.detector!;
+    if (this.outOfBandActive(now)) {
+      if (!this.detectorSuspended) {
+        det.reset();
+        this.detectorSuspended = true;
+        this.detectorPending = false;
+      }
+      return;
+    }
+    if (this.detectorSuspended) {
+      det.reset();
+      this.detectorSuspended = false;
+    }
+    this.detectorPending = true;
+    for (const d of det.feed(pcm)) this.onInbandDigit(d.digit, d.durationMs, now);
+  }
+
+  private onInbandDigit(digit: string, durationMs: number, now: number): void {
+    if (this.outOfBandActive(now)) return;
+    // The tone ended about 40 ms (the detector's gap) before it is reported.
+    const end = now - 40;
+    const start = end - durationMs;
+    if (this.matchOther(this.rfcDigits, digit, start, end, DEDUP_SLACK_MS)) return;
+    if (this.matchOther(this.infoDigits, digit, start, end, INFO_SLACK_MS)) return;
+    this.remember(this.inbandDigits, digit, start, end);
+    this.emitDtmf({ digit, source: 'inband', durationMs });
+  }
+
+  private onRfc4733Digit(d: ReceivedDtmf): void {
+    if (this.closed) return;
+    if (this.matchOther(this.infoDigits, d.digit, d.startedAt, d.reportedAt, INFO_SLACK_MS)) return this.dualTransport();
+    if (this.matchOther(this.inbandDigits, d.digit, d.startedAt, d.reportedAt, DEDUP_SLACK_MS)) return;
+    this.remember(this.rfcDigits, d.digit, d.startedAt, d.reportedAt);
+    this.emitDtmf({ digit: d.digit, source: 'rfc4733', durationMs: d.durationMs });
+  }
+
+  private dualTransport(): void {
+    if (this.dualTransportLogged) return;
+    this.dualTransportLogged = true;
+    this.log.warn('the caller sends each digit both as SIP INFO and as RFC 4733; counting each press once');
+  }
+
+  /** Finds the oldest unmatched digit of another transport overlapping [start, end] (± slack, ms); marks it matched. */
+  private matchOther(list: DigitRecord[], digit: string, start: number, end: number, slack: number): boolean {
+    for (const r of list) {
+      if (!r.matched && r.digit === digit && r.start - slack <= end && start <= r.end + slack) {
+        r.matched = true;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private remember(list: DigitRecord[], digit: string, start: number, end: number): void {
+    list.push({ digit, start, end, matched: false });
+    if (list.length > 8) list.shift();
+  }
+
+  private emitDtmf(e: SessionDtmf): void {
+    this.emit('dtmf', e);
+  }
+
+  private onSocketError(err: Error): void {
+    this.sendErrors++;
+    const fields = { err: err.message, localPort: this.localPort };
+    if (this.sendErrors === 1) this.log.warn(fields, 'rtp socket error');
+    else this.log.debug(fields, 'rtp socket error');
+  }
+
+  private argError(msg: string): MediaError {
+    return new MediaError(MediaErrorCodes.ARGUMENT, msg);
+  }
+}
