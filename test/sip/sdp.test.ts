@@ -1,0 +1,114 @@
+import { parse } from 'sdp-transform';
+import { answerOffer, createOffer, mirror } from '../../src/sip/embedded/sdp';
+import * as offers from './helpers/offers';
+
+const local = { address: '127.0.0.1', port: 40000, sessionId: '123', sessionVersion: 1 };
+
+function audioOf(answer: string) {
+  const sdp = parse(answer);
+  return { sdp, audio: sdp.media.find((m) => m.type === 'audio' && m.port !== 0)! };
+}
+
+describe('answerOffer', () => {
+  test('SIPp default offer: PCMU, no telephone-event, sendrecv', () => {
+    const r = answerOffer(offers.SIPP_DEFAULT, local)!;
+    expect(r.remote).toEqual({ address: '127.0.0.1', port: 6000, payloadType: 0, telephoneEventPt: null, direction: 'sendrecv', ptime: null });
+    const { sdp, audio } = audioOf(r.answer);
+    expect(sdp.connection?.ip).toBe('127.0.0.1');
+    expect(sdp.origin.sessionId).toBe(123);
+    expect(audio.port).toBe(40000);
+    expect(String(audio.payloads)).toBe('0');
+    expect(audio.rtp).toEqual([{ payload: 0, codec: 'PCMU', rate: 8000 }]);
+    expect(audio.fmtp).toEqual([]);
+    expect(audio.ptime).toBe(20);
+    expect(audio.direction).toBe('sendrecv');
+    expect(r.answer).toMatch(/\r\n$/);
+  });
+
+  test('baresip offer: G.711 chosen in the offerer order after codecs we lack, its telephone-event type', () => {
+    const r = answerOffer(offers.BARESIP, local)!;
+    expect(r.remote).toMatchObject({ address: '192.168.1.20', port: 10636, payloadType: 0, telephoneEventPt: 101, direction: 'sendrecv' });
+    const { audio } = audioOf(r.answer);
+    expect(audio.payloads).toBe('0 101');
+    expect(r.answer).toContain('a=rtpmap:101 telephone-event/8000\r\n');
+    expect(r.answer).toContain('a=fmtp:101 0-15\r\n');
+    expect(r.answer).toContain('a=ptime:20\r\n');
+    expect(r.answer).toContain('a=sendrecv\r\n');
+  });
+
+  test('PCMA-only offer with telephone-event 100', () => {
+    const r = answerOffer(offers.PCMA_ONLY, local)!;
+    expect(r.remote).toMatchObject({ address: '10.0.0.5', port: 6010, payloadType: 8, telephoneEventPt: 100, ptime: 20 });
+    expect(r.answer).toContain('m=audio 40000 RTP/AVP 8 100\r\n');
+    expect(r.answer).toContain('a=rtpmap:8 PCMA/8000\r\n');
+    expect(r.answer).toContain('a=fmtp:100 0-15\r\n');
+  });
+
+  test('no telephone-event: PCMA first in the offer wins; the answer has no telephone-event; remote ptime kept', () => {
+    const r = answerOffer(offers.NO_TELEPHONE_EVENT, local)!;
+    expect(r.remote).toMatchObject({ payloadType: 8, telephoneEventPt: null, ptime: 30 });
+    expect(r.answer).not.toContain('telephone-event');
+    expect(r.answer).toContain('m=audio 40000 RTP/AVP 8\r\n');
+  });
+
+  test('hold with a=sendonly: we answer recvonly', () => {
+    const r = answerOffer(offers.HOLD_SENDONLY, local)!;
+    expect(r.remote.direction).toBe('sendonly');
+    expect(audioOf(r.answer).audio.direction).toBe('recvonly');
+  });
+
+  test('hold with c=0.0.0.0 (RFC 2543): offerer does not receive, so sendonly; we answer recvonly', () => {
+    const r = answerOffer(offers.HOLD_ZERO_ADDRESS, local)!;
+    expect(r.remote).toMatchObject({ address: '0.0.0.0', direction: 'sendonly', payloadType: 0, telephoneEventPt: 101 });
+    expect(audioOf(r.answer).audio.direction).toBe('recvonly');
+  });
+
+  test('no G.711: null (the caller answers 488)', () => {
+    expect(answerOffer(offers.NO_G711, local)).toBeNull();
+  });
+
+  test('SRTP-only and garbage: null', () => {
+    expect(answerOffer(offers.SRTP_ONLY, local)).toBeNull();
+    expect(answerOffer('this is not sdp', local)).toBeNull();
+    expect(answerOffer('', local)).toBeNull();
+  });
+
+  test('audio + video: video refused with port 0, m-line order kept, media-level c= used, mid kept', () => {
+    const r = answerOffer(offers.AUDIO_AND_VIDEO, local)!;
+    expect(r.remote).toMatchObject({ address: '10.2.2.3', port: 5000, payloadType: 0, telephoneEventPt: 101 });
+    const sdp = parse(r.answer);
+    expect(sdp.media.map((m) => [m.type, m.port])).toEqual([
+      ['video', 0],
+      ['audio', 40000],
+    ]);
+    expect(sdp.media[1].mid).toBe('a');
+  });
+
+  test('LF-only line ends are accepted; IPv6 local address writes IP6', () => {
+    const r = answerOffer(offers.PCMA_ONLY.replace(/\r\n/g, '\n'), { address: '::1', port: 40002 })!;
+    expect(r.remote.payloadType).toBe(8);
+    expect(r.answer).toContain('c=IN IP6 ::1\r\n');
+  });
+
+  test('session version and id are ours to keep across re-INVITE answers', () => {
+    const a1 = answerOffer(offers.BARESIP, { ...local, sessionVersion: 1 })!.answer;
+    const a2 = answerOffer(offers.HOLD_SENDONLY, { ...local, sessionVersion: 2 })!.answer;
+    expect(parse(a1).origin).toMatchObject({ sessionId: 123, sessionVersion: 1, username: 'voice-access' });
+    expect(parse(a2).origin).toMatchObject({ sessionId: 123, sessionVersion: 2 });
+  });
+});
+
+describe('createOffer and mirror', () => {
+  test('our own offer answers itself', () => {
+    const offer = createOffer({ address: '127.0.0.1', port: 41000 });
+    const r = answerOffer(offer, local)!;
+    expect(r.remote).toMatchObject({ address: '127.0.0.1', port: 41000, payloadType: 0, telephoneEventPt: 101, direction: 'sendrecv' });
+  });
+
+  test('mirror', () => {
+    expect(mirror('sendonly')).toBe('recvonly');
+    expect(mirror('recvonly')).toBe('sendonly');
+    expect(mirror('inactive')).toBe('inactive');
+    expect(mirror('sendrecv')).toBe('sendrecv');
+  });
+});
