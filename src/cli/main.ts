@@ -56,7 +56,7 @@ export function extractGlobalOptions(argv: readonly string[]): { options: Global
  * When the command is `simulate`, the arguments for it (everything but the word `simulate`, global options
  * included: the simulate command parses `--data`, `--config`, `--json` itself); otherwise null.
  */
-export function simulateArgs(argv: readonly string[]): string[] | null {
+export function subcommandArgs(argv: readonly string[], name: string): string[] | null {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--data' || a === '--config') {
@@ -64,7 +64,7 @@ export function simulateArgs(argv: readonly string[]): string[] | null {
       continue;
     }
     if (a.startsWith('-')) continue;
-    return a.toLowerCase() === 'simulate' ? [...argv.slice(0, i), ...argv.slice(i + 1)] : null;
+    return a.toLowerCase() === name ? [...argv.slice(0, i), ...argv.slice(i + 1)] : null;
   }
   return null;
 }
@@ -76,6 +76,7 @@ function usage(): string {
 Usage:
   voice-access <Cmdlet> [-Parameter value ...] [--json] [--data DIR] [--config FILE]
   voice-access <Cmdlet> --help
+  voice-access serve [--config FILE] [--data DIR] [--sip-host 127.0.0.1] [--sip-port 5060] [--rtp-ports 20000-29999]
   voice-access simulate FILE... [--config FILE] [--data DIR] [--junit OUT.xml] [--json]
 
 Options on every command:
@@ -104,10 +105,15 @@ function cmdletHelp(name: string): string {
  * @returns the process exit code
  */
 export async function main(argv: readonly string[], io: CliIo = stdio): Promise<number> {
-  const sim = simulateArgs(argv);
+  const sim = subcommandArgs(argv, 'simulate');
   if (sim) {
     const { runSimulateCli } = await import('./simulate');
     return runSimulateCli(sim, io);
+  }
+  const serve = subcommandArgs(argv, 'serve');
+  if (serve) {
+    const { runServeCli } = await import('./serve');
+    return runServeCli(serve, io);
   }
   let parsed: ReturnType<typeof extractGlobalOptions>;
   try {

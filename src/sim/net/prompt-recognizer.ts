@@ -1,0 +1,197 @@
+/**
+ * Recognises catalog prompts in the audio a caller receives, so a scenario run over the network checks what the
+ * caller actually hears (issue 4, "Scenarios over the network").
+ *
+ * The IVR sends each prompt's WAV samples as G.711; on loopback nothing is lost, so the caller decodes exactly
+ * decode(encode(samples)). A prompt's start is found by its fingerprint: the first {@link FINGERPRINT_SAMPLES}
+ * samples after its leading silence, as they come out of a G.711 round trip in the call's codec. The received stream
+ * is scanned with a rolling hash (Rabin-Karp), so a prompt is found wherever it starts, packet-aligned or not.
+ * Many prompts begin alike ("Please enter your PIN" / "Please enter your new PIN"), so a hit opens a match that
+ * follows every prompt with that beginning, sample by sample, and drops those the audio leaves. It is reported
+ * when one prompt is left, when a prompt has played to its end, or when the audio leaves them all (a prompt cut
+ * short by barge-in: every prompt that fitted so far is reported). Prompts with the same audio (`digit-1` and
+ * `number-1` are both "one") are one candidate: a match lists every id that sounds like it.
+ */
+import { decodeG711, encodeG711, type G711PayloadType } from '../../media/g711';
+import { readWavPcm } from '../../media/wav';
+import type { PromptCatalog } from '../../prompts/catalog';
+
+/** Samples a fingerprint covers: 20 ms at 8 kHz. */
+export const FINGERPRINT_SAMPLES = 160;
+
+/** A prompt heard in the received audio. */
+export interface RecognizedPrompt {
+  /** Every prompt id whose audio starts this way (`tone:beep`, `tone:music-on-hold` for the tones). */
+  ids: string[];
+  /** Where it starts in the received stream, in samples from the first sample fed. */
+  atSample: number;
+}
+
+const BASE = 257;
+const MOD = 2_147_483_629; // a prime below 2^31: products stay exact in doubles
+
+/** Leading samples that decode to (near) silence are skipped, so every fingerprint starts on sound. */
+function firstSound(pcm: Int16Array): number {
+  for (let i = 0; i < pcm.length; i++) if (Math.abs(pcm[i]) > 64) return i;
+  return pcm.length;
+}
+
+function hashOf(values: Int16Array, from: number, n: number): number {
+  let h = 0;
+  for (let i = 0; i < n; i++) h = (h * BASE + (values[from + i] & 0xffff)) % MOD;
+  return h;
+}
+
+interface Candidate {
+  ids: string[];
+  /** The prompt as received, from its first sound on. */
+  audio: Int16Array;
+  /** Samples of leading silence before the first sound (to report where the prompt began). */
+  lead: number;
+}
+
+/** A fingerprint: the candidates whose first sound is these samples. */
+interface Fingerprint {
+  samples: Int16Array;
+  candidates: Candidate[];
+}
+
+/** A match being followed: where its first sound was, and the candidates that still fit. */
+interface OpenMatch {
+  /** Stream position (samples fed) of the first sound. */
+  start: number;
+  alive: Candidate[];
+}
+
+export class PromptRecognizer {
+  private readonly byHash = new Map<number, Fingerprint[]>();
+  /** BASE^(n-1) mod MOD, to remove the oldest sample from the rolling hash. */
+  private readonly topPower: number;
+  private readonly window: Int16Array;
+  private filled = 0;
+  private pos = 0;
+  private hash = 0;
+  /** Samples fed so far. */
+  private fed = 0;
+  private open: OpenMatch[] = [];
+
+  /**
+   * @param catalog the prompt catalog; @param locales the locales whose prompts to recognise
+   * @param payloadType the call's codec (the round trip decides the exact samples received)
+   */
+  constructor(catalog: PromptCatalog, locales: readonly string[], payloadType: G711PayloadType) {
+    let p = 1;
+    for (let i = 0; i < FINGERPRINT_SAMPLES - 1; i++) p = (p * BASE) % MOD;
+    this.topPower = p;
+    this.window = new Int16Array(FINGERPRINT_SAMPLES);
+    const files = new Map<string, string[]>();
+    for (const locale of locales) {
+      for (const id of catalog.ids(locale)) {
+        const file = catalog.render([id], locale)[0].file;
+        files.set(file, [...(files.get(file) ?? []), id]);
+      }
+      for (const tone of ['beep', 'music-on-hold'] as const) files.set(catalog.render([{ tone }], locale)[0].file, [`tone:${tone}`]);
+    }
+    const byAudio = new Map<string, Candidate>();
+    const byPrefix = new Map<string, Fingerprint>();
+    for (const [file, ids] of files) {
+      const heard = decodeG711(encodeG711(readWavPcm(file), payloadType), payloadType);
+      const lead = firstSound(heard);
+      if (heard.length - lead < FINGERPRINT_SAMPLES) continue;
+      const audio = heard.slice(lead);
+      const audioKey = audio.join(',');
+      const same = byAudio.get(audioKey);
+      if (same) {
+        for (const id of ids) if (!same.ids.includes(id)) same.ids.push(id);
+        continue;
+      }
+      const candidate: Candidate = { ids: [...new Set(ids)], audio, lead };
+      byAudio.set(audioKey, candidate);
+      const samples = audio.slice(0, FINGERPRINT_SAMPLES);
+      const prefixKey = samples.join(',');
+      const fp = byPrefix.get(prefixKey);
+      if (fp) fp.candidates.push(candidate);
+      else {
+        const created: Fingerprint = { samples, candidates: [candidate] };
+        byPrefix.set(prefixKey, created);
+        const h = hashOf(samples, 0, FINGERPRINT_SAMPLES);
+        this.byHash.set(h, [...(this.byHash.get(h) ?? []), created]);
+      }
+    }
+  }
+
+  /** How many distinct prompt sounds are known. */
+  get size(): number {
+    let n = 0;
+    for (const list of this.byHash.values()) for (const fp of list) n += fp.candidates.length;
+    return n;
+  }
+
+  /**
+   * Feeds received audio, in order (missing packets as zeros).
+   * @returns the prompts recognised with this audio, in order of their start
+   */
+  feed(pcm: Int16Array): RecognizedPrompt[] {
+    const out: RecognizedPrompt[] = [];
+    const n = FINGERPRINT_SAMPLES;
+    for (let i = 0; i < pcm.length; i++) {
+      const v = pcm[i];
+      this.follow(v, out);
+      if (this.filled === n) {
+        const oldest = this.window[this.pos] & 0xffff;
+        this.hash = (this.hash - ((oldest * this.topPower) % MOD) + MOD) % MOD;
+      } else this.filled++;
+      this.hash = (this.hash * BASE + (v & 0xffff)) % MOD;
+      this.window[this.pos] = v;
+      this.pos = (this.pos + 1) % n;
+      this.fed++;
+      if (this.filled < n) continue;
+      const hits = this.byHash.get(this.hash);
+      if (!hits) continue;
+      for (const fp of hits) if (this.windowEquals(fp.samples)) this.open.push({ start: this.fed - n, alive: [...fp.candidates] });
+      this.settle(out);
+    }
+    return out;
+  }
+
+  /** Checks sample `v` (at stream position `fed`) against every open match's candidates. */
+  private follow(v: number, out: RecognizedPrompt[]): void {
+    if (this.open.length === 0) return;
+    for (const m of this.open) {
+      const offset = this.fed - m.start;
+      if (offset < FINGERPRINT_SAMPLES) continue; // the fingerprint itself was compared already
+      const fits = m.alive.filter((c) => offset >= c.audio.length || c.audio[offset] === v);
+      if (fits.length === 0) {
+        // The audio left every candidate: a prompt cut short, or the next prompt. Report those that fitted.
+        this.report(m, m.alive, out);
+        m.alive = [];
+      } else m.alive = fits;
+    }
+    this.settle(out);
+  }
+
+  /** Reports the matches that are decided: one candidate left, or a candidate played to its end. */
+  private settle(out: RecognizedPrompt[]): void {
+    for (const m of this.open) {
+      if (m.alive.length === 0) continue;
+      const offset = this.fed - m.start;
+      const complete = m.alive.filter((c) => offset >= c.audio.length);
+      if (m.alive.length === 1 || complete.length > 0) {
+        this.report(m, complete.length > 0 ? complete : m.alive, out);
+        m.alive = [];
+      }
+    }
+    this.open = this.open.filter((m) => m.alive.length > 0);
+  }
+
+  private report(m: OpenMatch, candidates: Candidate[], out: RecognizedPrompt[]): void {
+    if (candidates.length === 0) return;
+    const ids = [...new Set(candidates.flatMap((c) => c.ids))];
+    out.push({ ids, atSample: m.start - Math.min(...candidates.map((c) => c.lead)) });
+  }
+  private windowEquals(samples: Int16Array): boolean {
+    const n = FINGERPRINT_SAMPLES;
+    for (let k = 0; k < n; k++) if (this.window[(this.pos + k) % n] !== samples[k]) return false;
+    return true;
+  }
+}
