@@ -52,6 +52,8 @@ import { parseRtp, serializeRtp, type RtpPacket } from './rtp-packet';
 export const SAMPLES_PER_PACKET = 160;
 /** The send interval and the engine's tick, ms. */
 export const PACKET_MS = 20;
+/** Longest timestamp gap the `audio` event fills with zeros: 1 s (longer gaps are pauses of the sender). */
+export const AUDIO_GAP_FILL_MAX_SAMPLES = 8000;
 const PT_CN = 13;
 
 /** Where and how to send, from the remote SDP. */
@@ -103,6 +105,14 @@ export type RtpSessionEvents = {
   dtmf: [SessionDtmf];
   /** Voice activity of the caller's audio: true at onset, false after the hangover. */
   voice: [boolean];
+  /**
+   * The remote's decoded audio (8 kHz samples), in order: each G.711 packet's samples, preceded by zeros for a gap
+   * in its RTP timestamps of up to {@link AUDIO_GAP_FILL_MAX_SAMPLES} (lost packets). A longer gap (the sender paused:
+   * no comfort noise), a new SSRC or a timestamp jump backwards of more than 2 s starts afresh without zeros; a packet
+   * that is late or repeated (its place in the stream was passed on already) is dropped. Costs nothing while nobody
+   * listens.
+   */
+  audio: [Int16Array];
   /** We now send to this address (latching). */
   latch: [{ address: string; port: number }];
   /** The session closed. */
@@ -292,6 +302,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private voicedSamples = 0;
   private quietSamples = 0;
   private sendErrors = 0;
+  // `audio` event: the stream position passed on so far
+  private audioSsrc: number | null = null;
+  private audioNextTs = 0;
 
   /** @internal use {@link MediaEngine.openSession} */
   constructor(deps: RtpSessionDeps, opts: RtpSessionOptions = {}) {
@@ -444,6 +457,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (this.matchOther(this.inbandDigits, digit, start, now, INFO_SLACK_MS)) return;
     this.remember(this.infoDigits, digit, start, now);
     this.emitDtmf({ digit, source: 'info', durationMs });
+  }
+
+  /** Starts the send-interval statistics afresh (see {@link MediaEngine.resetTickStats}). */
+  resetSendStats(): void {
+    this.sendDeviation.reset();
+    this.lastSendAt = null;
   }
 
   /** Closes the socket, stops playbacks (`'stopped'`), settles pending `sendDtmf` calls and stops the DTMF timers. Idempotent. */
@@ -600,8 +619,21 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (pcm.length === 0) return;
     this.lastAudioAt = now;
     for (const rec of this.recordings) rec.write(p.ssrc >>> 0, p.timestamp >>> 0, pcm);
+    if (this.listenerCount('audio') > 0) this.emitAudio(p.ssrc >>> 0, p.timestamp >>> 0, pcm);
     this.vad(pcm);
     if (this.detector) this.inband(pcm, now);
+  }
+
+  /** Passes a packet's samples on in stream order (see the `audio` event). */
+  private emitAudio(ssrc: number, ts: number, pcm: Int16Array): void {
+    if (this.audioSsrc === ssrc) {
+      const gap = (ts - this.audioNextTs) | 0;
+      if (gap < 0 && gap >= -2 * AUDIO_GAP_FILL_MAX_SAMPLES) return; // late or repeated: its place was passed on
+      if (gap > 0 && gap <= AUDIO_GAP_FILL_MAX_SAMPLES) this.emit('audio', new Int16Array(gap));
+    }
+    this.audioSsrc = ssrc;
+    this.audioNextTs = (ts + pcm.length) >>> 0;
+    this.emit('audio', pcm);
   }
 
   private onQuiet(now: number): void {

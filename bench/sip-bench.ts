@@ -1,0 +1,155 @@
+/**
+ * Real-call benchmarks (issue 4, "Benchmark"; figures, never assertions), all on 127.0.0.1 with SIPp as the caller:
+ *
+ * 1. Call setup rate: SIPp's `uac` (INVITE/200/ACK/BYE) against `serve` calling the access number (the sign-in flow
+ *    starts on every call), stepping the rate up until a step has a failed call; the highest clean rate is printed
+ *    beside two references measured in the same run: a bare UAS on the same `sip` package (200 to INVITE and BYE,
+ *    nothing else: the stack's own ceiling) and SIPp's own `-sn uas`. Target: at least 0.5 of the bare UAS.
+ * 2. Concurrent calls hearing prompts: N calls held for a while, each hearing the sign-in prompts as RTP; printed:
+ *    failed calls, the shared tick's lateness and the RTP send interval's p99 deviation from 20 ms (target: 500
+ *    calls within 5 ms), and memory per call (RSS growth divided by calls).
+ *
+ * The server runs in this process (`startServer`), SIPp in child processes; every run is bounded in calls and time.
+ * Usage: `node --expose-gc dist/bench/sip-bench.js` (`BENCH_SIP_STEP_SECONDS`, default 5; `BENCH_SIP_CONCURRENT`,
+ * default "100 250 500").
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { startServer } from '../src/cli/serve';
+import { createLogger } from '../src/log';
+import { startBareUas } from '../src/sip/embedded/bare-uas';
+import { findFreeSipPort } from '../src/sip/embedded/free-port';
+
+const SIPP = process.env.SIPP_BIN ?? '/usr/bin/sipp';
+const STEP_SECONDS = Number(process.env.BENCH_SIP_STEP_SECONDS ?? 5);
+const RATES = [100, 200, 400, 700, 1000, 1400, 1800, 2400, 3000, 3600, 4500, 6000, 8000, 10000];
+
+interface SippResult {
+  successful: number;
+  failed: number;
+  code: number | null;
+}
+
+function lastCount(screen: string, name: string): number {
+  const re = new RegExp(`${name}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`, 'g');
+  let m: RegExpExecArray | null;
+  let last = 0;
+  while ((m = re.exec(screen))) last = Number(m[1]);
+  return last;
+}
+
+/** Runs SIPp's uac: `calls` calls at `rate`/s (plus `-d` hold time), bounded by SIPp's timeout and a hard kill. */
+async function sippUac(port: number, service: string, calls: number, rate: number, holdMs: number, limit = calls): Promise<SippResult> {
+  const local = await findFreeSipPort('127.0.0.1');
+  const media = await findFreeSipPort('127.0.0.1');
+  const seconds = Math.ceil(calls / rate + holdMs / 1000) + 15;
+  const args = ['-sn', 'uac', '-s', service, '-m', String(calls), '-r', String(rate), '-l', String(limit), '-d', String(holdMs), '-t', 'u1', '-i', '127.0.0.1', '-p', String(local), '-mp', String(media), '-buff_size', String(8 << 20), '-nostdin', '-timeout', `${seconds}s`, '-timeout_error', '-max_recv_loops', '5000', `127.0.0.1:${port}`];
+  const dir = mkdtempSync(path.join(tmpdir(), 'va-bench-sipp-'));
+  const child = spawn(SIPP, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out = (out + d).slice(-100_000)));
+  child.stderr.resume();
+  const code = await new Promise<number | null>((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), (seconds + 10) * 1000);
+    child.on('exit', (c) => {
+      clearTimeout(kill);
+      resolve(c);
+    });
+  });
+  rmSync(dir, { recursive: true, force: true });
+  return { successful: lastCount(out, 'Successful call'), failed: lastCount(out, 'Failed call'), code };
+}
+
+/** Steps the rate up; the highest rate whose step had every call succeed, calls/s. */
+async function maxCleanRate(port: number, service: string): Promise<number> {
+  let best = 0;
+  for (const rate of RATES) {
+    const calls = rate * STEP_SECONDS;
+    const r = await sippUac(port, service, calls, rate, 0);
+    const clean = r.failed === 0 && r.successful === calls;
+    console.log(`    ${rate} calls/s: ${r.successful}/${calls} ok, ${r.failed} failed`);
+    if (!clean) break;
+    best = rate;
+  }
+  return best;
+}
+
+/** UDP receive errors so far (the kernel dropping packets before anyone read them). */
+function rcvbufErrors(): number {
+  const snmp = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  if (snmp.length < 2) return 0;
+  const names = snmp[0].split(/\s+/);
+  const values = snmp[1].split(/\s+/);
+  return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
+}
+
+function benchConfig(dir: string): string {
+  const doc = parse(readFileSync(path.join(__dirname, '..', '..', 'config', 'contoso.yaml'), 'utf8'));
+  const file = path.join(dir, 'directory.yaml');
+  writeFileSync(file, stringify(doc));
+  return file;
+}
+
+/** Runs both benchmarks and prints the figures. */
+export async function runSipBench(): Promise<void> {
+  const f = (n: number) => Math.round(n).toLocaleString('en-US');
+  const dropsBefore = rcvbufErrors();
+  const dir = mkdtempSync(path.join(tmpdir(), 'va-bench-serve-'));
+  const server = await startServer({
+    config: benchConfig(dir),
+    data: path.join(dir, 'data'),
+    sipHost: '127.0.0.1',
+    sipPort: 0,
+    rtpPortMin: 20000,
+    rtpPortMax: 39999,
+    logger: createLogger({ level: 'warn' }),
+  });
+  try {
+    console.log('concurrent calls hearing prompts (held 15 s each; the sign-in prompts play as RTP):');
+    const sizes = (process.env.BENCH_SIP_CONCURRENT ?? '100 250 500').split(/\s+/).map(Number).filter((n) => n > 0);
+    for (const n of sizes) {
+      global.gc?.();
+      const rssBefore = process.memoryUsage().rss;
+      const run = sippUac(server.sip.port, '14255550100', n, Math.max(50, Math.ceil(n / 2)), 15_000, n);
+      // Measure while every call is up and hearing prompts: from 1 s after the last call started, for 6 s.
+      await new Promise((r) => setTimeout(r, Math.ceil((n / Math.max(50, Math.ceil(n / 2))) * 1000) + 1000));
+      server.media.resetTickStats();
+      await new Promise((r) => setTimeout(r, 6000));
+      const send = server.media.sendIntervalStats();
+      const tick = server.media.tickStats();
+      const rssDuring = process.memoryUsage().rss;
+      const r = await run;
+      console.log(
+        `  ${n} calls: ${r.successful} ok, ${r.failed} failed; ${send.sessions} RTP sessions sending; send interval p99 deviation ${send.p99Ms.toFixed(1)} ms (worst call ${send.worstSessionP99Ms.toFixed(1)} ms; target 5 ms at 500); tick lateness p99 ${tick.p99Ms.toFixed(1)} ms; memory ${f((rssDuring - rssBefore) / 1024 / Math.max(1, send.sessions))} KiB per call`,
+      );
+    }
+    console.log('call setup rate (SIPp uac -> INVITE/200/ACK/BYE, UDP, stepping the rate up):');
+
+    const barePort = await findFreeSipPort('127.0.0.1');
+    const bare = startBareUas('127.0.0.1', barePort);
+    console.log('  bare sip UAS (reference):');
+    const bareRate = await maxCleanRate(barePort, 'bench');
+    bare.stop();
+
+    const sippUasPort = await findFreeSipPort('127.0.0.1');
+    const uas = spawn(SIPP, ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(sippUasPort), '-buff_size', String(8 << 20), '-nostdin', '-bg'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 500));
+    console.log("  SIPp's own UAS (reference):");
+    const sippRate = await maxCleanRate(sippUasPort, 'bench');
+    uas.kill('SIGKILL');
+    spawn('pkill', ['-f', `sipp -sn uas -i 127.0.0.1 -p ${sippUasPort}`]);
+
+    console.log('  voice-access serve (the access number: the sign-in flow runs on each call):');
+    const ours = await maxCleanRate(server.sip.port, '14255550100');
+    console.log(`  => serve ${f(ours)} calls/s; bare sip UAS ${f(bareRate)} (ratio ${(ours / Math.max(1, bareRate)).toFixed(2)}, target 0.50); SIPp UAS ${f(sippRate)} (ratio ${(ours / Math.max(1, sippRate)).toFixed(2)})`);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`kernel UDP receive-buffer drops during the run (RcvbufErrors): ${rcvbufErrors() - dropsBefore}`);
+}
+
+if (require.main === module) void runSipBench();
