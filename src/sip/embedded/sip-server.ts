@@ -577,6 +577,8 @@ class Core {
 
   /** RFC 3261 §8.2 checks on a parsed request; null when it may proceed. */
   private validate(rq: SipRequest, remote: SipFlow): { status: number; reason?: string; headers?: Record<string, unknown> } | null {
+    // RFC 3261 §21.5.7 (505 Version Not Supported): only SIP/2.0 is spoken.
+    if (rq.version !== undefined && rq.version !== '2.0') return { status: 505, reason: 'Version Not Supported' };
     const cl = rq.headers['content-length'];
     if (cl !== undefined && (!Number.isInteger(cl) || cl < 0)) return { status: 400, reason: 'Bad Content-Length' };
     // Over UDP the package cuts the body to what arrived: a shorter body means the datagram was truncated (§18.3).
@@ -701,6 +703,7 @@ class Core {
   /** Sends a response to `rq` (our To tag added when the request has none, except for 100). */
   respond(rq: SipRequest, status: number, reason?: string, headers?: Record<string, unknown>, toTag?: string, content?: string): SipResponse {
     const rs = sipPackage().makeResponse(rq, status, reason ?? REASONS[status] ?? '');
+    rs.version = '2.0'; // our responses are SIP/2.0 even to a request that claims another version
     if (status > 100 && !tagOf(rq.headers.to)) rs.headers.to = withTag(rq.headers.to, toTag ?? newTag());
     rs.headers.server = this.opts.userAgent;
     if (headers) Object.assign(rs.headers, headers);

@@ -30,7 +30,7 @@ export interface SippRun {
 }
 
 export interface SippOptions {
-  /** `-sn <name>` built-in scenario, or `-sf` with a file in test/sip/sipp/. */
+  /** `-sn <name>` built-in scenario, or `-sf` with a file in test/sip/sipp/ (or an absolute path). */
   scenario: { builtin: string } | { file: string };
   target: { address: string; port: number };
   /** `-s`: the user part of the Request-URI. */
@@ -46,6 +46,8 @@ export interface SippOptions {
   timeoutS?: number;
   /** Hard kill of the child. */
   killAfterMs?: number;
+  /** SIPp's working directory (where relative `rtp_stream` files are read); a fresh temporary one by default. */
+  cwd?: string;
 }
 
 /** Runs SIPp once; resolves when it exits (or is killed). */
@@ -58,7 +60,7 @@ export async function runSipp(o: SippOptions): Promise<SippRun> {
   const errorFile = path.join(dir, 'errors.log');
   const calls = o.calls ?? 1;
   const args = [
-    ...('builtin' in o.scenario ? ['-sn', o.scenario.builtin] : ['-sf', path.join(SCENARIOS, o.scenario.file)]),
+    ...('builtin' in o.scenario ? ['-sn', o.scenario.builtin] : ['-sf', path.resolve(SCENARIOS, o.scenario.file)]),
     '-m', String(calls),
     '-r', String(o.rate ?? 10),
     '-l', String(Math.max(1, calls)),
@@ -77,7 +79,7 @@ export async function runSipp(o: SippOptions): Promise<SippRun> {
     ...(o.extra ?? []),
     `${o.target.address}:${o.target.port}`,
   ];
-  const child = spawn(SIPP, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  const child = spawn(SIPP, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: o.cwd ?? dir });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout = (stdout + d).slice(-200_000)));

@@ -1,0 +1,111 @@
+/**
+ * Audio for the end-to-end tests: a voice-like test signal the callers "speak" (generated, deterministic), and the
+ * energy measurements used to check what was recorded or heard. 8 kHz mono 16-bit PCM throughout.
+ */
+
+export const RATE = 8000;
+
+/**
+ * A voice-like signal: noise band-passed around 600 Hz (the voice band, no tones, so no in-band DTMF detector can
+ * mistake it for a key) with a syllable-like envelope at 4 Hz that never drops below 45 %, so the caller is heard as
+ * talking without a break. About -20 dBFS RMS. Deterministic for a seed.
+ */
+export function speechLike(seconds: number, seed = 1): Int16Array {
+  const n = Math.round(seconds * RATE);
+  const out = new Int16Array(n);
+  let s = seed >>> 0 || 1;
+  const noise = () => {
+    // xorshift32
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 0x1_0000_0000 - 0.5;
+  };
+  // RBJ band-pass (constant skirt gain), f0 600 Hz, Q 0.8.
+  const w0 = (2 * Math.PI * 600) / RATE;
+  const alpha = Math.sin(w0) / (2 * 0.8);
+  const a0 = 1 + alpha;
+  const b0 = alpha / a0;
+  const b2 = -alpha / a0;
+  const a1 = (-2 * Math.cos(w0)) / a0;
+  const a2 = (1 - alpha) / a0;
+  let x1 = 0;
+  let x2 = 0;
+  let y1 = 0;
+  let y2 = 0;
+  for (let i = 0; i < n; i++) {
+    const x = noise();
+    const y = b0 * x + b2 * x2 - a1 * y1 - a2 * y2;
+    x2 = x1;
+    x1 = x;
+    y2 = y1;
+    y1 = y;
+    const env = 0.45 + 0.55 * Math.abs(Math.sin((2 * Math.PI * 2 * i) / RATE));
+    out[i] = Math.max(-32768, Math.min(32767, Math.round(y * env * 40_000)));
+  }
+  return out;
+}
+
+/** Root mean square of samples (0 for none). */
+export function rms(pcm: Int16Array, from = 0, to = pcm.length): number {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += pcm[i] * pcm[i];
+  return to > from ? Math.sqrt(sum / (to - from)) : 0;
+}
+
+/** RMS of consecutive windows of `winMs`. */
+export function envelope(pcm: Int16Array, winMs: number): number[] {
+  const win = Math.round((winMs * RATE) / 1000);
+  const out: number[] = [];
+  for (let i = 0; i + win <= pcm.length; i += win) out.push(rms(pcm, i, i + win));
+  return out;
+}
+
+/** A stretch of sound, ms from the start of the audio. */
+export interface Span {
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * The first sound in the audio, by its energy envelope (5 ms windows): from the first window louder than `soundRms`
+ * to the start of the first quiet stretch (every window at most `quietRms`) of at least `gapMs` after it, or the
+ * end of the audio. Null when nothing is louder than `soundRms`.
+ */
+export function firstSound(pcm: Int16Array, o: { soundRms?: number; quietRms?: number; gapMs?: number } = {}): Span | null {
+  const winMs = 5;
+  const soundRms = o.soundRms ?? 200;
+  const quietRms = o.quietRms ?? 20;
+  const gapWins = Math.ceil((o.gapMs ?? 70) / winMs);
+  const env = envelope(pcm, winMs);
+  const start = env.findIndex((r) => r > soundRms);
+  if (start < 0) return null;
+  let quiet = 0;
+  for (let i = start; i < env.length; i++) {
+    quiet = env[i] <= quietRms ? quiet + 1 : 0;
+    if (quiet >= gapWins) return { startMs: start * winMs, endMs: (i - quiet + 1) * winMs };
+  }
+  return { startMs: start * winMs, endMs: env.length * winMs };
+}
+
+/** The share (0..1) of `winMs` windows louder than `soundRms`. */
+export function soundShare(pcm: Int16Array, soundRms = 200, winMs = 20): number {
+  const env = envelope(pcm, winMs);
+  return env.length ? env.filter((r) => r > soundRms).length / env.length : 0;
+}
+
+/**
+ * Where the sound of a whole clip lies (5 ms windows): from the first window louder than `soundRms` to the end of
+ * the last window louder than `quietRms` (leading and trailing silence left out). Null when nothing is loud.
+ */
+export function soundSpan(pcm: Int16Array, o: { soundRms?: number; quietRms?: number } = {}): Span | null {
+  const winMs = 5;
+  const env = envelope(pcm, winMs);
+  const start = env.findIndex((r) => r > (o.soundRms ?? 200));
+  if (start < 0) return null;
+  let last = start;
+  for (let i = start; i < env.length; i++) if (env[i] > (o.quietRms ?? 20)) last = i;
+  return { startMs: start * winMs, endMs: (last + 1) * winMs };
+}
