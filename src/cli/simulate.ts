@@ -2,11 +2,20 @@
  * `voice-access simulate FILE... [--config FILE] [--data DIR] [--junit OUT.xml] [--json]`: runs scenario files on
  * the in-process simulator (issue 3, "Simulator"), prints each call's transcript and a summary line
  * `N passed, M failed`, and exits 1 when any scenario fails (2 for a wrong command line).
+ *
+ * With `--target udp:HOST:PORT` (or `tcp:`) the same files run over the network against a running server, as a SIP
+ * caller with RTP (issue 4, "Scenarios over the network"; `src/sim/net/README.md`): `--data` is then the server's
+ * data folder (state expectations, admin cmdlets, time travel), `--server-log FILE` its log (call results),
+ * `--max-wait` the longest `wait` step (default 60s; `none` runs waits for real), `--local-address` our address.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { NET_DEFAULT_MAX_WAIT_MS, parseTarget, runScenarioOverNetwork } from '../sim/net/net-runner';
+import { ServerLogFile } from '../sim/net/server-log';
 import { formatClock, formatTranscript, runScenario, type ScenarioReport } from '../sim/runner';
+import { formatDuration, parseDuration } from '../sim/scenario';
+import type { SipTarget } from '../sip/embedded/sip-client';
 import type { CliIo } from './main';
 
 /** The outcome of one scenario file: its report, or why it could not run. */
@@ -24,19 +33,37 @@ export interface SimulateOptions {
   data?: string;
   junit?: string;
   json?: boolean;
+  /** Run over the network against this server instead of in-process. */
+  target?: SipTarget;
+  /** Over the network: the server's log file (JSON lines), for call results. */
+  serverLog?: string;
+  /** Over the network: the longest `wait` step, ms (Infinity: none). */
+  maxWaitMs?: number;
+  /** Over the network: our address for SIP and RTP. */
+  localAddress?: string;
 }
 
 /**
- * Runs scenario files one after the other.
- * @param files scenario paths; @param opts `--config`, `--data` (shared by every file when given)
+ * Runs scenario files one after the other, in-process or (with `target`) over the network.
+ * @param files scenario paths; @param opts `--config`, `--data` (shared by every file when given), the network options
  * @returns one result per file, in order; never throws for a failing or invalid scenario
  */
 export async function simulate(files: readonly string[], opts: SimulateOptions = {}): Promise<SimulationResult[]> {
   const results: SimulationResult[] = [];
+  const serverLog = opts.serverLog ? new ServerLogFile(path.resolve(opts.serverLog)) : undefined;
   for (const file of files) {
     const t0 = Date.now();
     try {
-      const report = await runScenario(file, { config: opts.config, data: opts.data });
+      const report = opts.target
+        ? await runScenarioOverNetwork(file, {
+            target: opts.target,
+            data: opts.data,
+            config: opts.config,
+            results: serverLog,
+            maxWaitMs: opts.maxWaitMs,
+            localAddress: opts.localAddress,
+          })
+        : await runScenario(file, { config: opts.config, data: opts.data });
       results.push({ file, report, realMs: Date.now() - t0 });
     } catch (err) {
       const e = err as Error & { code?: string };
@@ -102,6 +129,21 @@ export function toJUnitXml(results: readonly SimulationResult[]): string {
   ].join('\n');
 }
 
+function targetOption(v: string): SipTarget {
+  try {
+    return parseTarget(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function maxWaitOption(v: string): number {
+  if (v.trim().toLowerCase() === 'none') return Infinity;
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new InvalidArgumentError('must be a duration such as 30s or 2m, or none');
+  return ms;
+}
+
 /**
  * The `simulate` command line (commander).
  * @param args the arguments after `simulate`; @param io where output goes
@@ -110,15 +152,31 @@ export function toJUnitXml(results: readonly SimulationResult[]): string {
 export async function runSimulateCli(args: readonly string[], io: CliIo): Promise<number> {
   let code = 0;
   const program = new Command('voice-access simulate')
-    .description('Run scenario files (scripted calls) on the in-process simulator with a virtual clock.')
+    .description(
+      'Run scenario files (scripted calls) on the in-process simulator with a virtual clock, or with --target over the network against a running server.',
+    )
     .argument('<files...>', 'scenario files (YAML)')
     .option('--config <file>', "directory file to use instead of each scenario's config (and of the built-in demo)")
-    .option('--data <dir>', 'data folder to run on, shared by every scenario (default: a throw-away folder per scenario)')
+    .option(
+      '--data <dir>',
+      "data folder to run on, shared by every scenario (default: a throw-away folder per scenario); with --target: the server's data folder",
+    )
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('--json', 'print the reports as JSON instead of transcripts')
+    .option('--target <transport:host:port>', 'run over the network as a SIP caller with RTP: udp:HOST:PORT or tcp:HOST:PORT', targetOption)
+    .option('--server-log <file>', "with --target: the server's log (JSON lines), to check result expectations")
+    .option('--max-wait <duration>', `with --target: the longest wait step (default ${formatDuration(NET_DEFAULT_MAX_WAIT_MS)}; none: waits run for real)`, maxWaitOption)
+    .option('--local-address <ip>', 'with --target: our address for SIP and RTP (default: the one that routes to the target)')
     .exitOverride()
     .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
-    .action(async (files: string[], opts: SimulateOptions) => {
+    .action(async (files: string[], cli: Omit<SimulateOptions, 'maxWaitMs'> & { maxWait?: number }) => {
+      const { maxWait, ...rest } = cli;
+      const opts: SimulateOptions = maxWait === undefined ? rest : { ...rest, maxWaitMs: maxWait };
+      if (!opts.target && (opts.serverLog !== undefined || opts.maxWaitMs !== undefined || opts.localAddress !== undefined)) {
+        io.err('error: --server-log, --max-wait and --local-address need --target\n');
+        code = 2;
+        return;
+      }
       const results = await simulate(files, opts);
       if (opts.json) io.out(`${JSON.stringify(results, null, 2)}\n`);
       else for (const r of results) io.out(`${formatResult(r)}\n`);

@@ -34,6 +34,8 @@ import { CallRuntime, type CallRecord } from '../runtime/call-runtime';
 import { findCmdlet } from '../admin/cmdlets';
 import { parseParams } from '../admin/ps-params';
 import { ErrorCodes, VaError } from '../errors';
+import type { DirectoryStore } from '../directory/store';
+import type { CallerSide } from './caller-side';
 import { formatDuration, loadScenario, type Expectation, type Scenario, type ScenarioCall, type Step } from './scenario';
 import { SimCallChannel, type ChannelEvent } from './sim-call-channel';
 import { DEFAULT_VIRTUAL_START, VirtualClock } from './virtual-clock';
@@ -79,6 +81,8 @@ export interface CallReport {
   heard: HeardLine[];
   /** This call's step failures (also in the report's `failures`). */
   failures: string[];
+  /** Why `record` is null when the call did end (over the network: the result is the server's). */
+  resultNote?: string;
 }
 
 /** A mail sent during the run (its body is not kept in the report: a PIN-reset mail carries a PIN). */
@@ -90,7 +94,7 @@ export interface SentMail {
 }
 
 /** A mail as the expectations see it. */
-interface CapturedMail extends SentMail {
+export interface CapturedMail extends SentMail {
   text: string;
 }
 
@@ -269,7 +273,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
         call.running = false;
         running.delete(call);
       });
-      const script = runSteps(call, channel, clock, start).catch((err: unknown) => {
+      const script = runSteps(call, channel, start).catch((err: unknown) => {
         call.failures.push(`call ${call.spec.id}: the scripted caller failed: ${(err as Error).message}`);
       });
       void Promise.all([flow, script]).then(() => {
@@ -314,7 +318,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     await clock.settle();
     virtualMs = rel();
     for (const c of calls) failures.push(...c.failures);
-    failures.push(...checkExpectations(scenario, app, calls, mails));
+    failures.push(...checkExpectations(scenario, { store: app.store, mails, calls }).failures);
   } finally {
     app?.close();
     if (!options.data && !options.keepData) rmSync(dataDir, { recursive: true, force: true });
@@ -341,7 +345,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
  * @returns a one-line summary of its output
  * @throws VaError for an unknown cmdlet, bad parameters, or a failing cmdlet
  */
-async function runAdminAction(app: App, args: string[]): Promise<string> {
+export async function runAdminAction(app: App, args: string[]): Promise<string> {
   const [name, ...rest] = args;
   const cmdlet = findCmdlet(name);
   if (!cmdlet) throw new VaError(ErrorCodes.CLI_UNKNOWN_COMMAND, `'${name}' is not a cmdlet`);
@@ -352,6 +356,15 @@ async function runAdminAction(app: App, args: string[]): Promise<string> {
 // ------------------------------------------------------------------ the scripted caller
 
 const idOf = (p: { id: string | null }) => p.id ?? '[recording]';
+
+/** Options of {@link runSteps}. */
+export interface StepOptions {
+  /**
+   * `wait` steps longer than this wait this long only, and the transcript says so (the network runner caps waits,
+   * see `net/README`); no cap when undefined.
+   */
+  maxWaitMs?: number;
+}
 /** ms as seconds for transcripts: `1.786s`, `3s`. */
 const secs = (ms: number) => `${ms / 1000}s`;
 
@@ -370,8 +383,14 @@ const secs = (ms: number) => `${ms / 1000}s`;
  *   before that point can no longer be matched by a later `expectPrompt`.
  * - `expectHangup`: waits up to `within` (default 60 s) for the IVR to end the call.
  * After the first failing step the rest are skipped. When the steps end and the call is still up, the caller hangs up.
+ * The steps run against a {@link CallerSide}: the in-process {@link SimCallChannel} or the network caller.
  */
-async function runSteps(call: LiveCall, ch: SimCallChannel, clock: VirtualClock, start: number): Promise<void> {
+export async function runSteps(
+  call: { spec: ScenarioCall; failures: string[] },
+  ch: CallerSide,
+  start: number,
+  options: StepOptions = {},
+): Promise<void> {
   const say = (who: 'caller' | 'sim', text: string) => ch.annotate(who, text);
   const ended = () => (ch.endedBy === 'ivr' ? `the IVR hung up at ${formatClock(ch.endedAt! - start)}` : `the caller hung up at ${formatClock(ch.endedAt! - start)}`);
   /** Next heard-log index an expectPrompt may match. */
@@ -412,17 +431,23 @@ async function runSteps(call: LiveCall, ch: SimCallChannel, clock: VirtualClock,
         }
         // Keys pressed while the IVR collects a PIN are masked, terminators kept: transcripts never show a PIN.
         const shown = ch.collectingSecret ? step.digits.replace(/[0-9A-D]/g, '*') : step.digits;
-        say('caller', `presses ${shown}${step.digits.length > 1 ? ` (${formatDuration(step.gapMs)} apart)` : ''}`);
-        const sent = await ch.pressDigits(step.digits, step.gapMs);
+        const via = step.via === 'info' ? ' by SIP INFO' : '';
+        say('caller', `presses ${shown}${step.digits.length > 1 ? ` (${formatDuration(step.gapMs)} apart)` : ''}${via}`);
+        const sent = await ch.pressDigits(step.digits, step.gapMs, step.via);
         if (sent < step.digits.length) {
           fail(`only ${sent} of ${step.digits.length} keys were pressed: ${ended()}`);
           ok = false;
         }
         break;
       }
-      case 'wait':
-        await ch.sleepWhileUp(step.ms);
+      case 'wait': {
+        const cap = options.maxWaitMs;
+        if (cap !== undefined && step.ms > cap) {
+          say('sim', `waits ${formatDuration(cap)} instead of ${formatDuration(step.ms)} (the longest wait of this run)`);
+          await ch.sleepWhileUp(cap);
+        } else await ch.sleepWhileUp(step.ms);
         break;
+      }
       case 'speak':
         if (ch.ended) {
           fail(`the call had already ended (${ended()})`);
@@ -541,7 +566,7 @@ export function formatTranscript(call: CallReport): string {
   const head = `call ${call.id}: ${call.from ?? 'anonymous'} -> ${call.to}${call.diversion ? ` (diverted from ${call.diversion})` : ''}`;
   const body = call.transcript.map((l) => `  ${formatClock(l.at).padStart(10)}  ${l.who.padEnd(6)} ${l.text}`);
   const r = call.record;
-  const tail = r ? `  result: ${r.result} (${r.flow}${r.identity ? `, ${r.identity}` : ''})` : '  result: (the call did not end)';
+  const tail = r ? `  result: ${r.result} (${r.flow}${r.identity ? `, ${r.identity}` : ''})` : `  result: (${call.resultNote ?? 'the call did not end'})`;
   return [head, ...body, tail].join('\n');
 }
 
@@ -560,26 +585,55 @@ function describeExpectation(e: Expectation): string {
   }
 }
 
-function checkExpectations(scenario: Scenario, app: App, calls: LiveCall[], mails: CapturedMail[]): string[] {
+/** Where the expectations read what happened; what a source cannot provide fails (or, for results, is skipped) with its reason. */
+export interface ExpectationSources {
+  /** The store after the run, or why there is none (mailbox and missedCalls expectations then fail with it). */
+  store: DirectoryStore | { unavailable: string };
+  /** The mails sent during the run, or why they are unknown (email expectations then fail with it). */
+  mails: CapturedMail[] | { unavailable: string };
+  /** Every call (repeat copies included) with its record (null: the call did not end, or its result is unknown). */
+  calls: readonly { spec: ScenarioCall; record: CallRecord | null }[];
+  /** Why call results cannot be known: `result` expectations are then skipped, with this in the notes. */
+  resultsUnavailable?: string;
+}
+
+/**
+ * Checks a scenario's expectations.
+ * @returns every failed expectation (`expect[i] (what): problem`), and notes for expectations that were skipped
+ */
+export function checkExpectations(scenario: Scenario, sources: ExpectationSources): { failures: string[]; notes: string[] } {
   const out: string[] = [];
+  const notes: string[] = [];
+  const calls = sources.calls;
+  const storeOrWhy = sources.store;
+  const mailsOrWhy = sources.mails;
   scenario.expect.forEach((e, i) => {
     const problems: string[] = [];
     const is = (what: string, actual: unknown, expected: unknown) => {
       if (expected !== undefined && actual !== expected) problems.push(`${what} is ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
     };
+    const unavailable = (src: object): string | undefined => ('unavailable' in src ? (src as { unavailable: string }).unavailable : undefined);
+    const noStore = unavailable(storeOrWhy);
+    const noMails = unavailable(mailsOrWhy);
+    const store = storeOrWhy as DirectoryStore;
+    const mails = mailsOrWhy as CapturedMail[];
     switch (e.kind) {
       case 'mailbox': {
-        const m = app.store.findMailbox(e.identity);
+        if (noStore) {
+          problems.push(noStore);
+          break;
+        }
+        const m = store.findMailbox(e.identity);
         if (!m) {
           problems.push('no such mailbox');
           break;
         }
-        const st = app.store.pinStatus(m);
+        const st = store.pinStatus(m);
         is('pinExpired', st.PinExpired, e.pinExpired);
         is('firstTimeUser', st.FirstTimeUser, e.firstTimeUser);
         is('lockedOut', st.LockedOut, e.lockedOut);
         if (e.voiceMessages) {
-          const list = app.store.listVoiceMessages(m.identity);
+          const list = store.listVoiceMessages(m.identity);
           is('voiceMessages.total', list.length, e.voiceMessages.total);
           is('voiceMessages.unheard', list.filter((v) => v.unheard).length, e.voiceMessages.unheard);
         }
@@ -588,6 +642,10 @@ function checkExpectations(scenario: Scenario, app: App, calls: LiveCall[], mail
         break;
       }
       case 'email': {
+        if (noMails) {
+          problems.push(noMails);
+          break;
+        }
         const to = mails.filter((m) => m.to.toLowerCase() === e.to.toLowerCase());
         const matching = to.filter(
           (m) => (!e.subject || m.subject.includes(e.subject)) && (!e.contains || m.subject.includes(e.contains) || m.text.includes(e.contains)),
@@ -599,6 +657,10 @@ function checkExpectations(scenario: Scenario, app: App, calls: LiveCall[], mail
         break;
       }
       case 'result': {
+        if (sources.resultsUnavailable) {
+          notes.push(`expect[${i}] (${describeExpectation(e)}) not checked: ${sources.resultsUnavailable}`);
+          break;
+        }
         // A repeated call's expectation holds for every copy.
         for (const c of calls.filter((x) => x.spec.id === e.call || x.spec.template === e.call)) {
           const who = c.spec.template ? `call ${c.spec.id}: ` : '';
@@ -608,15 +670,19 @@ function checkExpectations(scenario: Scenario, app: App, calls: LiveCall[], mail
         break;
       }
       case 'missedCalls': {
-        if (!app.store.findMailbox(e.identity)) {
+        if (noStore) {
+          problems.push(noStore);
+          break;
+        }
+        if (!store.findMailbox(e.identity)) {
           problems.push('no such mailbox');
           break;
         }
-        is('the count', app.store.listMissedCalls(e.identity).length, e.count);
+        is('the count', store.listMissedCalls(e.identity).length, e.count);
         break;
       }
     }
     for (const p of problems) out.push(`expect[${i}] (${describeExpectation(e)}): ${p}`);
   });
-  return out;
+  return { failures: out, notes };
 }

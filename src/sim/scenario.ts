@@ -16,7 +16,7 @@
  *     start: 0s                    # optional offset
  *     steps:
  *       - expectPrompt: enter-pin-own-mailbox     # or { id, within }, or with a sibling `within: 2m`
- *       - dtmf: "739164#"                         # or { digits, gap }, or with a sibling `gap: 300ms`
+ *       - dtmf: "739164#"                         # or { digits, gap, via }, or with siblings `gap: 300ms`, `via: info`
  *       - wait: 2s
  *       - speak: { seconds: 3 }                   # or a duration: `speak: 2500ms`
  *       - hangup: true                            # last step only
@@ -40,6 +40,7 @@ import { z } from 'zod';
 import { describeIssues } from '../config/load';
 import { ErrorCodes, VaError } from '../errors';
 import { PromptCatalog, TONES } from '../prompts/catalog';
+import type { DtmfVia } from './caller-side';
 import { DTMF_KEYS } from './sim-call-channel';
 
 /** Error code of an unreadable or invalid scenario file. */
@@ -63,7 +64,14 @@ export const DEFAULT_SCENARIO_TIMEOUT_MS = 4 * 3_600_000;
 /** One step of a scripted caller, normalised. `label` is how the file wrote it, for messages. */
 export type Step =
   | { kind: 'expectPrompt'; id: string; withinMs: number; label: string }
-  | { kind: 'dtmf'; digits: string; gapMs: number; label: string }
+  | {
+      kind: 'dtmf';
+      digits: string;
+      gapMs: number;
+      /** Over the network: RFC 4733 telephone-events (the default) or SIP INFO; set only when the file gives it. */
+      via?: DtmfVia;
+      label: string;
+    }
   | { kind: 'wait'; ms: number; label: string }
   | { kind: 'speak'; ms: number; label: string }
   | { kind: 'hangup'; label: string }
@@ -185,7 +193,7 @@ type StepKind = (typeof STEP_KINDS)[number];
 /** Keys allowed beside each step's own key. */
 const SIBLINGS: Record<StepKind, string[]> = {
   expectPrompt: ['within'],
-  dtmf: ['gap'],
+  dtmf: ['gap', 'via'],
   wait: [],
   speak: [],
   hangup: [],
@@ -210,7 +218,8 @@ function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string)
 
 // Step shapes, built once (building a zod schema costs far more than using it: a load scenario has thousands of steps).
 const PromptStep = z.object({ id: z.string().min(1), within: z.unknown().optional() }).strict();
-const DtmfStep = z.object({ digits: Digits, gap: z.unknown().optional() }).strict();
+const DtmfVia = z.enum(['rfc4733', 'info']);
+const DtmfStep = z.object({ digits: Digits, gap: z.unknown().optional(), via: DtmfVia.optional() }).strict();
 const SpeakStep = z.object({ seconds: z.number().positive().max(86_400) }).strict();
 const WithinStep = z.object({ within: z.unknown().optional() }).strict();
 
@@ -249,7 +258,11 @@ function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet
       if (!parsed) return undefined;
       const gapMs = isObject(v) ? durationAt(parsed.gap, [kind, 'gap'], DEFAULT_DTMF_GAP_MS) : durationAt(raw.gap, ['gap'], DEFAULT_DTMF_GAP_MS);
       if (gapMs === undefined) return undefined;
-      return { kind, digits: parsed.digits, gapMs, label: `${kind}: ${parsed.digits}` };
+      if (isObject(v) && raw.via !== undefined) return issue(ctx, ['via'], 'give via either inside dtmf or beside it, not both');
+      const via = isObject(v) ? parsed.via : raw.via === undefined ? undefined : sub(DtmfVia, raw.via, ctx, ['via']);
+      if (!isObject(v) && raw.via !== undefined && via === undefined) return undefined;
+      if (via === undefined) return { kind, digits: parsed.digits, gapMs, label: `${kind}: ${parsed.digits}` };
+      return { kind, digits: parsed.digits, gapMs, via, label: `${kind}: ${parsed.digits} via ${via}` };
     }
     case 'wait': {
       const ms = sub(Duration, v, ctx, [kind]);

@@ -5,7 +5,9 @@
  * and recordings are synthesised WAV files (speech as low-level noise, silence as zeros), written atomically.
  */
 import { DTMF_KEYS, IvrChannel, type IvrChannelOptions, type SpeechSegment } from '../channel/ivr-channel';
+import { encodeWav } from '../media/wav';
 import type { RenderedPrompt } from '../prompts/catalog';
+import type { CallerSide } from './caller-side';
 
 export { DTMF_KEYS, type ChannelEvent, type HeardPrompt, type OperationKind } from '../channel/ivr-channel';
 
@@ -13,7 +15,7 @@ export { DTMF_KEYS, type ChannelEvent, type HeardPrompt, type OperationKind } fr
 export type SimCallChannelOptions = IvrChannelOptions;
 
 /** The simulator's call channel: the IVR side implements {@link CallChannel}; the caller side is for scripts and tests. */
-export class SimCallChannel extends IvrChannel {
+export class SimCallChannel extends IvrChannel implements CallerSide {
   protected startPrompt(prompt: RenderedPrompt, onEnd: () => void): () => void {
     const h = this.clock.setTimeout(onEnd, prompt.durationMs);
     return () => this.clock.clearTimeout(h);
@@ -39,7 +41,8 @@ export class SimCallChannel extends IvrChannel {
   }
 
   /**
-   * The caller presses keys: the first now, the next ones `gapMs` apart (no wait after the last).
+   * The caller presses keys: the first now, the next ones `gapMs` apart (no wait after the last). How the keys
+   * travel (a `dtmf` step's `via`) makes no difference in-process.
    * @param digits keys `0-9 * # A-D`; @param gapMs virtual ms between keys (default 150)
    * @returns how many keys were delivered (fewer when the call ended meanwhile)
    * @throws Error for a character that is not a key (before any key is pressed)
@@ -81,30 +84,15 @@ export const RECORDING_SAMPLE_RATE = 8000;
  */
 export function synthesizeWav(durationMs: number, speech: readonly SpeechSegment[]): Buffer {
   const perMs = RECORDING_SAMPLE_RATE / 1000;
-  const samples = Math.round(durationMs * perMs);
-  const dataBytes = samples * 2;
-  const buf = Buffer.alloc(44 + dataBytes);
-  buf.write('RIFF', 0, 'ascii');
-  buf.writeUInt32LE(36 + dataBytes, 4);
-  buf.write('WAVE', 8, 'ascii');
-  buf.write('fmt ', 12, 'ascii');
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20); // PCM
-  buf.writeUInt16LE(1, 22); // mono
-  buf.writeUInt32LE(RECORDING_SAMPLE_RATE, 24);
-  buf.writeUInt32LE(RECORDING_SAMPLE_RATE * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36, 'ascii');
-  buf.writeUInt32LE(dataBytes, 40);
+  const pcm = new Int16Array(Math.round(durationMs * perMs));
   let seed = 0x2545f491;
   for (const s of speech) {
     const from = Math.round(s.start * perMs);
-    const to = Math.min(samples, Math.round(s.end * perMs));
+    const to = Math.min(pcm.length, Math.round(s.end * perMs));
     for (let i = from; i < to; i++) {
       seed = (Math.imul(seed, 1664525) + 1013904223) | 0;
-      buf.writeInt16LE((seed >> 16) % 2000, 44 + 2 * i);
+      pcm[i] = (seed >> 16) % 2000;
     }
   }
-  return buf;
+  return encodeWav(pcm, RECORDING_SAMPLE_RATE);
 }

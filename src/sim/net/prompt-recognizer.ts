@@ -10,7 +10,8 @@
  * follows every prompt with that beginning, sample by sample, and drops those the audio leaves. It is reported
  * when one prompt is left, when a prompt has played to its end, or when the audio leaves them all (a prompt cut
  * short by barge-in: every prompt that fitted so far is reported). Prompts with the same audio (`digit-1` and
- * `number-1` are both "one") are one candidate: a match lists every id that sounds like it.
+ * `number-1` are both "one") are one candidate: a match lists every id that sounds like it (with its locale). The
+ * fingerprint tables are built once per catalog folder, locales and codec, and shared by every recognizer.
  */
 import { decodeG711, encodeG711, type G711PayloadType } from '../../media/g711';
 import { readWavPcm } from '../../media/wav';
@@ -23,8 +24,12 @@ export const FINGERPRINT_SAMPLES = 160;
 export interface RecognizedPrompt {
   /** Every prompt id whose audio starts this way (`tone:beep`, `tone:music-on-hold` for the tones). */
   ids: string[];
+  /** The same, with the locale of each (a tone's locale is the first locale it was found in). */
+  sources: { id: string; locale: string }[];
   /** Where it starts in the received stream, in samples from the first sample fed. */
   atSample: number;
+  /** The length of the longest candidate's audio (leading silence included), samples. */
+  lengthSamples: number;
 }
 
 const BASE = 257;
@@ -44,6 +49,7 @@ function hashOf(values: Int16Array, from: number, n: number): number {
 
 interface Candidate {
   ids: string[];
+  sources: { id: string; locale: string }[];
   /** The prompt as received, from its first sound on. */
   audio: Int16Array;
   /** Samples of leading silence before the first sound (to report where the prompt began). */
@@ -63,8 +69,63 @@ interface OpenMatch {
   alive: Candidate[];
 }
 
+/** What a recognizer looks up: fingerprints by hash. Built once per catalog, locales and codec, then shared. */
+interface Tables {
+  byHash: Map<number, Fingerprint[]>;
+  /** BASE^(n-1) mod MOD, to remove the oldest sample from the rolling hash. */
+  topPower: number;
+}
+
+const tablesCache = new Map<string, Tables>();
+
+function buildTables(catalog: PromptCatalog, locales: readonly string[], payloadType: G711PayloadType): Tables {
+  const byHash = new Map<number, Fingerprint[]>();
+  let p = 1;
+  for (let i = 0; i < FINGERPRINT_SAMPLES - 1; i++) p = (p * BASE) % MOD;
+  const files = new Map<string, { id: string; locale: string }[]>();
+  const add = (file: string, id: string, locale: string) => {
+    const list = files.get(file) ?? [];
+    if (!list.some((x) => x.id === id)) list.push({ id, locale });
+    files.set(file, list);
+  };
+  for (const locale of locales) {
+    for (const id of catalog.ids(locale)) add(catalog.render([id], locale)[0].file, id, locale);
+    for (const tone of ['beep', 'music-on-hold'] as const) add(catalog.render([{ tone }], locale)[0].file, `tone:${tone}`, locale);
+  }
+  const byAudio = new Map<string, Candidate>();
+  const byPrefix = new Map<string, Fingerprint>();
+  for (const [file, sources] of files) {
+    const heard = decodeG711(encodeG711(readWavPcm(file), payloadType), payloadType);
+    const lead = firstSound(heard);
+    if (heard.length - lead < FINGERPRINT_SAMPLES) continue;
+    const audio = heard.slice(lead);
+    const audioKey = audio.join(',');
+    const same = byAudio.get(audioKey);
+    if (same) {
+      for (const src of sources) {
+        if (!same.ids.includes(src.id)) same.ids.push(src.id);
+        if (!same.sources.some((x) => x.id === src.id && x.locale === src.locale)) same.sources.push(src);
+      }
+      continue;
+    }
+    const candidate: Candidate = { ids: [...new Set(sources.map((x) => x.id))], sources: [...sources], audio, lead };
+    byAudio.set(audioKey, candidate);
+    const samples = audio.slice(0, FINGERPRINT_SAMPLES);
+    const prefixKey = samples.join(',');
+    const fp = byPrefix.get(prefixKey);
+    if (fp) fp.candidates.push(candidate);
+    else {
+      const created: Fingerprint = { samples, candidates: [candidate] };
+      byPrefix.set(prefixKey, created);
+      const h = hashOf(samples, 0, FINGERPRINT_SAMPLES);
+      byHash.set(h, [...(byHash.get(h) ?? []), created]);
+    }
+  }
+  return { byHash, topPower: p };
+}
+
 export class PromptRecognizer {
-  private readonly byHash = new Map<number, Fingerprint[]>();
+  private readonly byHash: Map<number, Fingerprint[]>;
   /** BASE^(n-1) mod MOD, to remove the oldest sample from the rolling hash. */
   private readonly topPower: number;
   private readonly window: Int16Array;
@@ -80,44 +141,21 @@ export class PromptRecognizer {
    * @param payloadType the call's codec (the round trip decides the exact samples received)
    */
   constructor(catalog: PromptCatalog, locales: readonly string[], payloadType: G711PayloadType) {
-    let p = 1;
-    for (let i = 0; i < FINGERPRINT_SAMPLES - 1; i++) p = (p * BASE) % MOD;
-    this.topPower = p;
+    // The tables depend only on the catalog's files, the locales and the codec: built once per process.
+    const key = `${catalog.dir}|${locales.join(',')}|${payloadType}`;
+    let tables = tablesCache.get(key);
+    if (!tables) {
+      tables = buildTables(catalog, locales, payloadType);
+      tablesCache.set(key, tables);
+    }
+    this.byHash = tables.byHash;
+    this.topPower = tables.topPower;
     this.window = new Int16Array(FINGERPRINT_SAMPLES);
-    const files = new Map<string, string[]>();
-    for (const locale of locales) {
-      for (const id of catalog.ids(locale)) {
-        const file = catalog.render([id], locale)[0].file;
-        files.set(file, [...(files.get(file) ?? []), id]);
-      }
-      for (const tone of ['beep', 'music-on-hold'] as const) files.set(catalog.render([{ tone }], locale)[0].file, [`tone:${tone}`]);
-    }
-    const byAudio = new Map<string, Candidate>();
-    const byPrefix = new Map<string, Fingerprint>();
-    for (const [file, ids] of files) {
-      const heard = decodeG711(encodeG711(readWavPcm(file), payloadType), payloadType);
-      const lead = firstSound(heard);
-      if (heard.length - lead < FINGERPRINT_SAMPLES) continue;
-      const audio = heard.slice(lead);
-      const audioKey = audio.join(',');
-      const same = byAudio.get(audioKey);
-      if (same) {
-        for (const id of ids) if (!same.ids.includes(id)) same.ids.push(id);
-        continue;
-      }
-      const candidate: Candidate = { ids: [...new Set(ids)], audio, lead };
-      byAudio.set(audioKey, candidate);
-      const samples = audio.slice(0, FINGERPRINT_SAMPLES);
-      const prefixKey = samples.join(',');
-      const fp = byPrefix.get(prefixKey);
-      if (fp) fp.candidates.push(candidate);
-      else {
-        const created: Fingerprint = { samples, candidates: [candidate] };
-        byPrefix.set(prefixKey, created);
-        const h = hashOf(samples, 0, FINGERPRINT_SAMPLES);
-        this.byHash.set(h, [...(this.byHash.get(h) ?? []), created]);
-      }
-    }
+  }
+
+  /** Samples fed so far (the stream position of the next sample). */
+  get position(): number {
+    return this.fed;
   }
 
   /** How many distinct prompt sounds are known. */
@@ -187,7 +225,10 @@ export class PromptRecognizer {
   private report(m: OpenMatch, candidates: Candidate[], out: RecognizedPrompt[]): void {
     if (candidates.length === 0) return;
     const ids = [...new Set(candidates.flatMap((c) => c.ids))];
-    out.push({ ids, atSample: m.start - Math.min(...candidates.map((c) => c.lead)) });
+    const sources = candidates.flatMap((c) => c.sources).filter((x, i, all) => all.findIndex((y) => y.id === x.id && y.locale === x.locale) === i);
+    const lead = Math.min(...candidates.map((c) => c.lead));
+    const lengthSamples = Math.max(...candidates.map((c) => c.lead + c.audio.length));
+    out.push({ ids, sources, atSample: m.start - lead, lengthSamples });
   }
   private windowEquals(samples: Int16Array): boolean {
     const n = FINGERPRINT_SAMPLES;

@@ -1,0 +1,52 @@
+/**
+ * CallerSide: what a scripted caller (`runSteps` in `runner.ts`) does and observes on a call. Two implementations:
+ * - {@link SimCallChannel} (in-process, on the virtual clock): the IVR's own heard-log, exact and deterministic;
+ * - `NetCaller` (`net/net-caller.ts`, over SIP and RTP, in real time): what a caller can tell from the network
+ *   alone, prompts recognised in the received audio.
+ * The step semantics (README, "What each step does (exactly)") are written once, against this interface.
+ */
+
+/** How a `dtmf` step sends its keys. In-process the transport makes no difference (a key is a key). */
+export type DtmfVia = 'rfc4733' | 'info';
+
+/** A prompt the caller heard start. */
+export interface HeardItem {
+  /** Position in the heard-log. */
+  index: number;
+  /** The prompt id (`tone:beep` for the beep); null for a recording. Over the network, ids that sound the same are joined with `|`. */
+  id: string | null;
+}
+
+export interface CallerSide {
+  /** True once either side ended the call (or it was never answered). */
+  readonly ended: boolean;
+  /** Who ended it, or null while it is up. */
+  readonly endedBy: 'caller' | 'ivr' | null;
+  /** When it ended (the scenario clock, ms since the epoch), or null. */
+  readonly endedAt: number | null;
+  /** Every prompt heard start, in order. */
+  readonly heard: readonly HeardItem[];
+  /** True while the IVR collects a secret (a PIN): the transcript then masks the keys pressed. */
+  readonly collectingSecret: boolean;
+  /** Adds a line to the call's transcript. */
+  annotate(who: 'caller' | 'sim', text: string): void;
+  /**
+   * Presses keys: the first now, the next ones `gapMs` apart.
+   * @returns how many keys were pressed before the call ended
+   */
+  pressDigits(digits: string, gapMs: number, via?: DtmfVia): Promise<number>;
+  /** Talks for `ms` (less when the call ends meanwhile). */
+  speak(ms: number): Promise<void>;
+  /** Waits `ms`, or less when the call ends first. */
+  sleepWhileUp(ms: number): Promise<void>;
+  /** Hangs up; a no-op when the call has ended. */
+  callerHangup(): void;
+  /** Waits for a prompt with `id` at heard-log position `from` or later (one heard already counts). */
+  waitForPrompt(id: string, from: number, withinMs: number): Promise<HeardItem | 'timeout' | 'ended'>;
+  /** Waits until recording number `from + 1` starts (one started already counts); resolves with the count. */
+  waitForRecording(from: number, withinMs: number): Promise<number | 'timeout' | 'ended'>;
+  /** The heard-log length when recording number `n` (from 0) started. */
+  heardIndexAtRecording(n: number): number;
+  /** Waits until the call ends; who ended it, or `'timeout'`. */
+  waitForEnd(withinMs: number): Promise<'caller' | 'ivr' | 'timeout'>;
+}

@@ -1,0 +1,415 @@
+/**
+ * NetCaller: a scripted caller over the network — the {@link CallerSide} of a real SIP call with RTP, for
+ * `voice-access simulate --target udp:HOST:PORT`. It knows only what a caller can tell from the network:
+ * - the call: INVITE with our offer (PCMU, PCMA, telephone-event 101) through a {@link SipClient}; a 2xx answers
+ *   it, an error status ends it as the IVR's doing (`ivr refuses the call: 404 Not Found`), the server's BYE ends it;
+ * - what it hears: the received RTP, decoded, fed to a {@link PromptRecognizer} (both locales of the catalog); each
+ *   prompt recognised goes into the heard-log at the time its first sample arrived. Ids that sound the same
+ *   (`digit-1`, `number-1`) are one entry, `digit-1|number-1`, matched by any of them;
+ * - recording: the IVR is recording once the beep (`tone:beep`) has been received to its end (the server starts
+ *   recording when the beep's last packet leaves);
+ * - digits: RFC 4733 telephone-events on our RTP stream (80 ms per key), or SIP INFO `application/dtmf-relay`;
+ * - speech: low-level noise (about -29 dBov, above the server's -40 dBov voice threshold) on our RTP stream;
+ * - hang-up: BYE (CANCEL before the answer).
+ * Whether the IVR is collecting a PIN cannot be heard: keys are masked in the transcript while the last prompt
+ * heard is about a PIN (its id contains `pin`).
+ * Times are the scenario's clock (`now()`): real time, plus the idle time the runner skipped.
+ */
+import { G711_SAMPLE_RATE, type G711PayloadType } from '../../media/g711';
+import type { MediaEngine } from '../../media/media-engine';
+import type { Playback, RtpSession } from '../../media/rtp-session';
+import type { PromptCatalog } from '../../prompts/catalog';
+import { answerOffer, createOffer } from '../../sip/embedded/sdp';
+import type { OutgoingCall, SipClient, SipTarget } from '../../sip/embedded/sip-client';
+import type { CallerSide, DtmfVia, HeardItem } from '../caller-side';
+import { DTMF_KEYS } from '../sim-call-channel';
+import { PromptRecognizer } from './prompt-recognizer';
+
+/** How long each key is held (RFC 4733 and the Duration of an INFO), ms. */
+export const NET_DTMF_KEY_MS = 80;
+/** Peak amplitude of the noise sent as speech (about -29 dBov RMS). */
+const SPEECH_AMPLITUDE = 2000;
+
+/** A prompt heard over the network. */
+export interface NetHeard extends HeardItem {
+  /** The ids, joined with `|` when several sound the same. */
+  id: string;
+  /** Every id that sounds like it. */
+  ids: string[];
+  /** When its first sample arrived (scenario clock, ms since the epoch). */
+  at: number;
+  /** Its text, in the locale it was recognised in. */
+  text: string;
+  locale: string;
+}
+
+/** A line of a network call's transcript (scenario clock, ms since the epoch). */
+export interface NetEvent {
+  at: number;
+  who: 'ivr' | 'caller' | 'sim';
+  text: string;
+}
+
+/** What a {@link NetCaller} needs. */
+export interface NetCallerOptions {
+  client: SipClient;
+  target: SipTarget;
+  /** Our RTP engine (its host is the address written in our SDP). */
+  media: MediaEngine;
+  /** The address written in our SDP (the RTP engine's host). */
+  mediaAddress: string;
+  catalog: PromptCatalog;
+  /** Locales whose prompts are recognised. */
+  locales: readonly string[];
+  /** The scenario clock, ms since the epoch. */
+  now: () => number;
+  to: string;
+  from: string | null;
+  diversion?: string;
+}
+
+export class NetCaller implements CallerSide {
+  readonly heard: NetHeard[] = [];
+  readonly events: NetEvent[] = [];
+  private readonly opts: NetCallerOptions;
+  private session: RtpSession | null = null;
+  private call: OutgoingCall | null = null;
+  private recognizer: PromptRecognizer | null = null;
+  private _ended = false;
+  private _endedBy: 'caller' | 'ivr' | null = null;
+  private _endedAt: number | null = null;
+  private _answered = false;
+  private answeredAt = 0;
+  private sipStatus: { status: number; reason: string } | null = null;
+  private readonly recordingMarks: number[] = [];
+  /** Stream positions (samples) where beeps heard end: recording starts there. */
+  private readonly beepEnds: number[] = [];
+  private readonly promptObservers = new Set<(h: NetHeard) => void>();
+  private readonly recordObservers = new Set<() => void>();
+  private readonly endObservers = new Set<() => void>();
+  private readonly answerObservers = new Set<(answered: boolean) => void>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private speechSeed = 0x2545f491;
+
+  private constructor(opts: NetCallerOptions) {
+    this.opts = opts;
+  }
+
+  /**
+   * Opens an RTP session and sends the INVITE; resolves at once (the call is in progress).
+   * @throws MediaError when no RTP port can be bound
+   */
+  static async place(opts: NetCallerOptions): Promise<NetCaller> {
+    const caller = new NetCaller(opts);
+    await caller.start();
+    return caller;
+  }
+
+  /** The SIP Call-ID (the server logs its result under it). */
+  get callId(): string {
+    return this.call?.callId ?? '';
+  }
+
+  /** The final status of the INVITE, once known. */
+  get inviteStatus(): { status: number; reason: string } | null {
+    return this.sipStatus;
+  }
+
+  get answered(): boolean {
+    return this._answered;
+  }
+
+  get ended(): boolean {
+    return this._ended;
+  }
+
+  get endedBy(): 'caller' | 'ivr' | null {
+    return this._endedBy;
+  }
+
+  get endedAt(): number | null {
+    return this._endedAt;
+  }
+
+  /** Heuristic: the last prompt heard asks for (or is about) a PIN. */
+  get collectingSecret(): boolean {
+    const last = this.heard[this.heard.length - 1];
+    return !!last && last.ids.some((id) => /pin/i.test(id));
+  }
+
+  annotate(who: 'caller' | 'sim', text: string): void {
+    this.log(who, text);
+  }
+
+  // ------------------------------------------------------------------ call set-up
+
+  private async start(): Promise<void> {
+    const { opts } = this;
+    const session = await opts.media.openSession({ inbandDtmf: false });
+    this.session = session;
+    const sdp = createOffer({ address: opts.mediaAddress, port: session.localPort, username: 'voice-access-sim' });
+    const call = opts.client.call({ target: opts.target, to: opts.to, from: opts.from, diversion: opts.diversion, sdp });
+    this.call = call;
+    this.log('caller', `calls ${opts.to} from ${opts.from ?? 'anonymous'}${opts.diversion ? ` (diverted from ${opts.diversion})` : ''}: ${call.callId}`);
+    call.on('provisional', (status, reason) => {
+      if (status !== 100) this.log('ivr', `${status} ${reason}`);
+    });
+    call.on('answered', (answerSdp) => this.onAnswered(answerSdp));
+    call.on('failed', (status, reason) => {
+      this.sipStatus = { status, reason };
+      this.end('ivr', `the IVR refuses the call: ${status} ${reason}`);
+    });
+    call.on('ended', (by) => {
+      if (by === 'remote') this.end('ivr', 'hangs up (BYE)');
+    });
+  }
+
+  private onAnswered(answerSdp: string): void {
+    const session = this.session!;
+    this.sipStatus = { status: 200, reason: 'OK' };
+    // The answer is an SDP like an offer: the same reading gives the server's address, codec and telephone-event.
+    const negotiated = answerOffer(answerSdp, { address: this.opts.mediaAddress, port: session.localPort });
+    if (!negotiated) {
+      this.log('sim', 'the answer has no usable audio stream (PCMU or PCMA): hanging up');
+      this._answered = true;
+      this.callerHangup();
+      return;
+    }
+    const r = negotiated.remote;
+    session.setRemote({ address: r.address, port: r.port, payloadType: r.payloadType, telephoneEventPt: r.telephoneEventPt });
+    this.recognizer = new PromptRecognizer(this.opts.catalog, this.opts.locales, r.payloadType as G711PayloadType);
+    session.on('audio', (pcm) => this.onAudio(pcm));
+    this._answered = true;
+    this.answeredAt = this.opts.now();
+    this.log('ivr', `answers (${r.payloadType === 0 ? 'PCMU' : 'PCMA'}${r.telephoneEventPt === null ? ', no telephone-event' : ''})`);
+    for (const o of [...this.answerObservers]) o(true);
+  }
+
+  /** Resolves true once answered, false when the call ended first. */
+  private whenAnswered(): Promise<boolean> {
+    if (this._answered && !this._ended) return Promise.resolve(true);
+    if (this._ended) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const o = (answered: boolean) => {
+        this.answerObservers.delete(o);
+        resolve(answered);
+      };
+      this.answerObservers.add(o);
+    });
+  }
+
+  // ------------------------------------------------------------------ what the caller hears
+
+  private onAudio(pcm: Int16Array): void {
+    const rec = this.recognizer;
+    if (!rec || this._ended) return;
+    const hits = rec.feed(pcm);
+    const now = this.opts.now();
+    for (const hit of hits) {
+      const ago = ((rec.position - hit.atSample) * 1000) / G711_SAMPLE_RATE;
+      const first = hit.sources[0];
+      const text = first ? this.textOf(first.id, first.locale) : '';
+      const h: NetHeard = {
+        index: this.heard.length,
+        id: hit.ids.join('|'),
+        ids: hit.ids,
+        // When its first sample arrived, as far as the stream tells (never before the answer: bursts of catch-up packets).
+        at: Math.max(this.answeredAt, Math.round(now - ago)),
+        text,
+        locale: first?.locale ?? '',
+      };
+      this.heard.push(h);
+      this.events.push({ at: h.at, who: 'ivr', text: `plays ${h.id}${h.locale && !h.id.startsWith('tone:') ? ` [${h.locale}]` : ''} "${text}"` });
+      if (hit.ids.includes('tone:beep')) this.beepEnds.push(hit.atSample + hit.lengthSamples);
+      for (const o of [...this.promptObservers]) o(h);
+    }
+    while (this.beepEnds.length > 0 && rec.position >= this.beepEnds[0]) {
+      this.beepEnds.shift();
+      this.recordingMarks.push(this.heard.length);
+      this.log('ivr', 'records (the beep has played)');
+      for (const o of [...this.recordObservers]) o();
+    }
+  }
+
+  private textOf(id: string, locale: string): string {
+    try {
+      if (id.startsWith('tone:')) return this.opts.catalog.render([{ tone: id.slice(5) as 'beep' | 'music-on-hold' }], locale)[0].text;
+      return this.opts.catalog.text(id, locale);
+    } catch {
+      return '';
+    }
+  }
+
+  // ------------------------------------------------------------------ what the caller does
+
+  async pressDigits(digits: string, gapMs: number, via: DtmfVia = 'rfc4733'): Promise<number> {
+    for (const d of digits) if (!DTMF_KEYS.includes(d)) throw new Error(`"${d}" in "${digits}" is not a DTMF key (${DTMF_KEYS})`);
+    if (!(await this.whenAnswered())) return 0;
+    const t0 = Date.now();
+    let sent = 0;
+    for (let i = 0; i < digits.length; i++) {
+      if (i > 0) {
+        const due = t0 + i * gapMs - Date.now();
+        if (due > 0) await this.sleepWhileUp(due);
+      }
+      if (this._ended) break;
+      if (via === 'info') {
+        const status = await this.call!.info('application/dtmf-relay', `Signal=${digits[i]}\r\nDuration=${NET_DTMF_KEY_MS}\r\n`);
+        if (status !== 200) {
+          if (!this._ended) this.log('sim', `the INFO for a key got ${status === null ? 'no answer' : status}`);
+          break;
+        }
+      } else {
+        try {
+          await this.session!.sendDtmf(digits[i], NET_DTMF_KEY_MS);
+        } catch (err) {
+          this.log('sim', `cannot send the key as RFC 4733: ${(err as Error).message}`);
+          break;
+        }
+        if (this._ended) break;
+      }
+      sent++;
+    }
+    return sent;
+  }
+
+  async speak(ms: number): Promise<void> {
+    if (this._ended || ms <= 0) return;
+    if (!(await this.whenAnswered())) return;
+    const pcm = new Int16Array(Math.round((ms * G711_SAMPLE_RATE) / 1000));
+    let seed = this.speechSeed;
+    for (let i = 0; i < pcm.length; i++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) | 0;
+      pcm[i] = (seed >> 16) % SPEECH_AMPLITUDE;
+    }
+    this.speechSeed = seed;
+    this.log('caller', `speaks for ${ms / 1000}s`);
+    const playback: Playback = this.session!.play(pcm);
+    await Promise.race([playback.done, this.sleepWhileUp(ms + 100)]);
+    playback.stop();
+  }
+
+  sleepWhileUp(ms: number): Promise<void> {
+    if (this._ended) return Promise.resolve();
+    return new Promise((resolve) => {
+      const onEnd = () => {
+        this.clear(t);
+        resolve();
+      };
+      const t = this.timer(() => {
+        this.endObservers.delete(onEnd);
+        resolve();
+      }, ms);
+      this.endObservers.add(onEnd);
+    });
+  }
+
+  callerHangup(): void {
+    if (this._ended) return;
+    this.end('caller', 'hangs up');
+    void this.call?.hangup();
+  }
+
+  // ------------------------------------------------------------------ waiting
+
+  waitForPrompt(id: string, from: number, withinMs: number): Promise<NetHeard | 'timeout' | 'ended'> {
+    for (let i = from; i < this.heard.length; i++) if (this.heard[i].ids.includes(id)) return Promise.resolve(this.heard[i]);
+    if (this._ended) return Promise.resolve('ended');
+    return new Promise((resolve) => {
+      let done = false;
+      const settle = (r: NetHeard | 'timeout' | 'ended') => {
+        if (done) return;
+        done = true;
+        this.clear(t);
+        this.promptObservers.delete(onPrompt);
+        this.endObservers.delete(onEnd);
+        resolve(r);
+      };
+      const onPrompt = (h: NetHeard) => {
+        if (h.ids.includes(id)) settle(h);
+      };
+      const onEnd = () => settle('ended');
+      const t = this.timer(() => settle('timeout'), withinMs);
+      this.promptObservers.add(onPrompt);
+      this.endObservers.add(onEnd);
+    });
+  }
+
+  waitForRecording(from: number, withinMs: number): Promise<number | 'timeout' | 'ended'> {
+    if (this.recordingMarks.length > from) return Promise.resolve(this.recordingMarks.length);
+    if (this._ended) return Promise.resolve('ended');
+    return new Promise((resolve) => {
+      let done = false;
+      const settle = (r: number | 'timeout' | 'ended') => {
+        if (done) return;
+        done = true;
+        this.clear(t);
+        this.recordObservers.delete(onRecord);
+        this.endObservers.delete(onEnd);
+        resolve(r);
+      };
+      const onRecord = () => settle(this.recordingMarks.length);
+      const onEnd = () => settle('ended');
+      const t = this.timer(() => settle('timeout'), withinMs);
+      this.recordObservers.add(onRecord);
+      this.endObservers.add(onEnd);
+    });
+  }
+
+  heardIndexAtRecording(n: number): number {
+    return this.recordingMarks[n];
+  }
+
+  waitForEnd(withinMs: number): Promise<'caller' | 'ivr' | 'timeout'> {
+    if (this._ended) return Promise.resolve(this._endedBy!);
+    return new Promise((resolve) => {
+      const onEnd = () => {
+        this.clear(t);
+        resolve(this._endedBy!);
+      };
+      const t = this.timer(() => {
+        this.endObservers.delete(onEnd);
+        resolve('timeout');
+      }, withinMs);
+      this.endObservers.add(onEnd);
+    });
+  }
+
+  /** Resolves when the call has ended (no bound: the runner hangs up calls that outlive the scenario's timeout). */
+  whenEnded(): Promise<void> {
+    if (this._ended) return Promise.resolve();
+    return new Promise((resolve) => this.endObservers.add(() => resolve()));
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private end(by: 'caller' | 'ivr', text: string): void {
+    if (this._ended) return;
+    this._ended = true;
+    this._endedBy = by;
+    this._endedAt = this.opts.now();
+    this.log(by, text);
+    this.session?.close();
+    for (const o of [...this.answerObservers]) o(false);
+    for (const o of [...this.endObservers]) o();
+    this.endObservers.clear();
+  }
+
+  private log(who: NetEvent['who'], text: string): void {
+    this.events.push({ at: this.opts.now(), who, text });
+  }
+
+  private timer(fn: () => void, ms: number): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, Math.max(0, ms));
+    this.timers.add(t);
+    return t;
+  }
+
+  private clear(t: NodeJS.Timeout): void {
+    clearTimeout(t);
+    this.timers.delete(t);
+  }
+}

@@ -1,0 +1,627 @@
+/**
+ * SipClient: a small SIP user agent client (UAC) on the npm package `sip` (transport and transactions), for the
+ * network simulator (`voice-access simulate --target udp:HOST:PORT`, issue 4 "Scenarios over the network") and tests.
+ * It places calls, one dialog each (RFC 3261 §12-§15, the UAC side):
+ * - INVITE with the caller's SDP offer; `From: sip:<from or anonymous>@<local address>;tag=...`, `To` and Request-URI
+ *   `sip:<to>@HOST:PORT`, a Contact on our own address and port, and optionally
+ *   `Diversion: <sip:<extension>@HOST>;reason=no-answer` (RFC 5806).
+ * - 1xx are reported (`provisional`); the first 2xx confirms the dialog (To tag, Contact as the remote target) and is
+ *   ACKed (§13.2.2.4); every retransmitted 2xx is ACKed again, also after the package's INVITE transaction has gone
+ *   (seen in the transport hook, the package would drop it). A 3xx-6xx (or a locally made 408/503) is reported with
+ *   its status (`failed`); the package ACKs it. Without a final response within `inviteTimeoutMs` the INVITE is
+ *   CANCELled and reported as 408.
+ * - In-dialog requests we send (BYE, INFO) carry the next CSeq and go to the remote target; each resolves with its
+ *   final status (null when none came within `requestTimeoutMs`).
+ * - Requests from the server: BYE of a dialog is answered 200 and ends it (`ended` with `remote`); OPTIONS and INFO
+ *   200; a re-INVITE 488 (the simulated caller never changes its media); anything for an unknown dialog 481; other
+ *   methods 405.
+ *
+ * Routing: a request goes out on an explicit flow (protocol, address, port), named by a flow-token Route that the
+ * package strips before sending, as in `sip-server.ts`: routing by host would fail when the target shares our host
+ * string (the package then looks for a flow token in the Request-URI's user part). Over TCP one connection to the
+ * target is opened and reused for the whole dialog, and the server's BYE comes back on it.
+ *
+ * Only `src/sip/embedded/` may import the `sip` package (DESIGN.md, "Layers"); this file shares the server's helpers
+ * (`sip-package.ts`, `socket-capture.ts`, `free-port.ts`) without changing them.
+ */
+import { randomBytes } from 'node:crypto';
+import type * as dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import type { Server, Socket } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { findFreeSipPort } from './free-port';
+import { captureSockets, redirectConsoleInListeners } from './socket-capture';
+import {
+  isRequest,
+  sipPackage,
+  type SipFlow,
+  type SipMessage,
+  type SipNameAddr,
+  type SipRequest,
+  type SipResponse,
+  type SipStack,
+} from './sip-package';
+
+/** Where calls go. */
+export interface SipTarget {
+  transport: 'udp' | 'tcp';
+  /** An IP address literal (IPv4, or IPv6 without brackets). */
+  host: string;
+  port: number;
+}
+
+/** Options of {@link SipClient.start}. */
+export interface SipClientOptions {
+  /** Address UDP and TCP bind to, written in Via, Contact and From (an IP literal). */
+  localAddress: string;
+  /** Port for UDP and TCP; 0 or absent picks one that is free for both (the package would turn 0 into 5060). */
+  port?: number;
+  logger?: Logger;
+  /** `User-Agent` header value. Default `voice-access-simulate`. */
+  userAgent?: string;
+  /** A call without a final response after this long is CANCELled and fails with 408 (ms, default 60 000). */
+  inviteTimeoutMs?: number;
+  /** How long an in-dialog request (BYE, INFO) waits for its final response (ms, default 32 000 = 64*T1). */
+  requestTimeoutMs?: number;
+}
+
+/** What {@link SipClient.call} needs. */
+export interface OutgoingCallOptions {
+  target: SipTarget;
+  /** The dialled number (Request-URI and To user part). */
+  to: string;
+  /** The caller's number (From user part), or null for `anonymous`. */
+  from: string | null;
+  /** The extension the call was diverted from: adds `Diversion: <sip:<diversion>@HOST>;reason=no-answer`. */
+  diversion?: string;
+  /** Our SDP offer. */
+  sdp: string;
+}
+
+/** Who ended a call's dialog. */
+export type CallEndedBy = 'remote' | 'local';
+
+/** Events of an {@link OutgoingCall}. */
+export type OutgoingCallEvents = {
+  /** A provisional response (100-199). */
+  provisional: [status: number, reason: string];
+  /** The first 2xx: the dialog is confirmed (ACK sent); the answer SDP. */
+  answered: [sdp: string];
+  /** The INVITE failed: its final status (3xx-6xx; 408 for no answer in time, 487 after our CANCEL). */
+  failed: [status: number, reason: string];
+  /** The confirmed dialog ended: the server's BYE (`remote`) or ours (`local`). Emitted once. */
+  ended: [by: CallEndedBy];
+};
+
+/** The state of an {@link OutgoingCall}. */
+export type OutgoingCallState = 'calling' | 'confirmed' | 'failed' | 'ended';
+
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO';
+
+function newToken(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+function tagOf(na: SipNameAddr | undefined): string | undefined {
+  const t = na?.params?.tag;
+  return typeof t === 'string' && t !== '' ? t : undefined;
+}
+
+/** `host` as it goes into a URI (IPv6 literals in brackets). */
+function uriHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function listening(emitter: NodeJS.EventEmitter, timeoutMs = 5000): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      emitter.off('listening', onListening);
+      emitter.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onListening = () => done();
+    const onError = (err: Error) => done(err);
+    const timer = setTimeout(() => done(new Error('timed out waiting for the socket to listen')), timeoutMs);
+    timer.unref();
+    emitter.once('listening', onListening);
+    emitter.once('error', onError);
+  });
+}
+
+/**
+ * The SIP UAC. Start it with {@link SipClient.start}, place calls with {@link SipClient.call}, stop it with
+ * {@link SipClient.stop}.
+ */
+export class SipClient {
+  private readonly calls = new Map<string, OutgoingCall>();
+  private readonly clientSockets = new Set<Socket>();
+  private stopped = false;
+
+  private constructor(
+    private readonly stack: SipStack,
+    private readonly udp: dgram.Socket,
+    private readonly tcp: Server,
+    /** The bound address. */
+    readonly localAddress: string,
+    /** The bound port (UDP and TCP). */
+    readonly port: number,
+    readonly log: Logger,
+    readonly userAgent: string,
+    readonly inviteTimeoutMs: number,
+    readonly requestTimeoutMs: number,
+  ) {}
+
+  /**
+   * Binds UDP and TCP on `localAddress` and a port free for both (or `port`).
+   * @throws Error when it cannot bind (after up to 10 candidate ports when no port was given)
+   */
+  static async start(opts: SipClientOptions): Promise<SipClient> {
+    const log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'sip-client' });
+    const attempts = opts.port ? 1 : 10;
+    let lastError: unknown;
+    for (let i = 0; i < attempts; i++) {
+      const port = opts.port || (await findFreeSipPort(opts.localAddress));
+      // The client is created before the stack exists; messages are routed to it through this indirection.
+      let client: SipClient | null = null;
+      const sip = sipPackage();
+      const captured = captureSockets(() =>
+        sip.create(
+          {
+            address: opts.localAddress,
+            port,
+            publicAddress: opts.localAddress,
+            udp: true,
+            tcp: true,
+            logger: {
+              recv: (m) => client?.onRecv(m),
+              error: (e) => log.debug({ err: e }, 'sip stack error'),
+            },
+          },
+          (rq, remote) => client?.onRequest(rq, remote),
+        ),
+      );
+      const udp = captured.udp[0];
+      const tcp = captured.servers[0];
+      if (!udp || !tcp) throw new Error('the sip package did not create a UDP socket and a TCP server');
+      // Permanent listeners first: an 'error' without a listener would crash the process.
+      udp.on('error', (err) => log.debug({ err }, 'sip client udp socket error'));
+      // The package sends from timers and process.nextTick callbacks (a transaction starts on the next tick, even
+      // one shut down by destroy()): a send on the closed socket would throw there and crash the process.
+      const send = udp.send.bind(udp) as (...args: unknown[]) => void;
+      let closed = false;
+      udp.once('close', () => (closed = true));
+      (udp as unknown as { send: (...args: unknown[]) => void }).send = (...args: unknown[]) => {
+        if (!closed) send(...args);
+      };
+      tcp.on('error', (err) => log.debug({ err }, 'sip client tcp server error'));
+      try {
+        await Promise.all([listening(udp), listening(tcp)]);
+      } catch (err) {
+        lastError = err;
+        try {
+          captured.result.destroy();
+        } catch {
+          // a socket that never bound may refuse to close
+        }
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
+        continue;
+      }
+      client = new SipClient(
+        captured.result,
+        udp,
+        tcp,
+        opts.localAddress,
+        port,
+        log,
+        opts.userAgent ?? 'voice-access-simulate',
+        opts.inviteTimeoutMs ?? 60_000,
+        opts.requestTimeoutMs ?? 32_000,
+      );
+      log.debug({ address: opts.localAddress, port }, 'sip client listening');
+      return client;
+    }
+    throw new Error(`cannot bind the SIP client on ${opts.localAddress}: ${(lastError as Error)?.message ?? String(lastError)}`);
+  }
+
+  /**
+   * Places a call: sends the INVITE at once. Listen to the returned call's events.
+   * @throws Error after {@link SipClient.stop}
+   */
+  call(opts: OutgoingCallOptions): OutgoingCall {
+    if (this.stopped) throw new Error('the SIP client is stopped');
+    const call = new OutgoingCall(this, opts);
+    this.calls.set(call.callId, call);
+    call.start();
+    return call;
+  }
+
+  /** Calls not yet forgotten (placed and not ended or failed long ago). */
+  get activeCalls(): number {
+    return [...this.calls.values()].filter((c) => c.state === 'calling' || c.state === 'confirmed').length;
+  }
+
+  /**
+   * Ends every call (BYE or CANCEL, waiting up to 2 s for the answers), then closes the sockets. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    const ending = [...this.calls.values()].map((c) => c.hangup());
+    await Promise.race([Promise.allSettled(ending), new Promise((r) => setTimeout(r, 2000).unref())]);
+    // Transactions start on the next tick: let the last CANCEL or BYE leave before the sockets close.
+    await new Promise((r) => setImmediate(r));
+    this.stopped = true;
+    for (const c of this.calls.values()) c.dispose();
+    this.calls.clear();
+    const closed = Promise.all([
+      new Promise<void>((resolve) => {
+        this.udp.once('close', () => resolve());
+        setTimeout(resolve, 1000).unref();
+      }),
+      new Promise<void>((resolve) => {
+        this.tcp.once('close', () => resolve());
+        setTimeout(resolve, 1000).unref();
+      }),
+    ]);
+    try {
+      this.stack.destroy();
+    } catch (err) {
+      this.log.debug({ err }, 'sip client stack destroy');
+    }
+    for (const s of this.clientSockets) s.destroy();
+    this.clientSockets.clear();
+    await closed;
+  }
+
+  /** The flow a request to `target` goes out on. @internal */
+  flowTo(target: SipTarget): SipFlow {
+    return {
+      protocol: target.transport === 'tcp' ? 'TCP' : 'UDP',
+      address: target.host,
+      port: target.port,
+      local: { address: this.localAddress, port: this.port },
+    };
+  }
+
+  /** Our Contact URI for a transport. @internal */
+  contactUri(user: string, transport: 'udp' | 'tcp'): string {
+    return `sip:${user}@${uriHost(this.localAddress)}:${this.port}${transport === 'tcp' ? ';transport=tcp' : ''}`;
+  }
+
+  /**
+   * Sends a request on `flow` through the package (a client transaction, except for ACK).
+   * @internal
+   */
+  send(rq: SipRequest, flow: SipFlow, onResponse?: (rs: SipResponse) => void): void {
+    if (this.stopped) return;
+    const stack = this.stack;
+    rq.headers.route = [{ uri: stack.encodeFlowUri(flow), params: {} }];
+    try {
+      const captured = captureSockets(() => (onResponse ? stack.send(rq, onResponse) : stack.send(rq)));
+      for (const s of captured.clients) {
+        redirectConsoleInListeners(s, 'error', new Set(), this.packageConsole);
+        redirectConsoleInListeners(s, 'data', new Set(), this.packageConsole);
+        s.on('error', () => undefined);
+        this.clientSockets.add(s);
+        s.once('close', () => this.clientSockets.delete(s));
+      }
+    } catch (err) {
+      this.log.debug({ err, method: rq.method }, 'sip request not sent');
+    }
+  }
+
+  /** Sends a response to a request the server sent us. @internal */
+  respond(rq: SipRequest, status: number, reason: string, headers: Record<string, unknown> = {}): void {
+    if (this.stopped) return;
+    const rs = sipPackage().makeResponse(rq, status, reason);
+    Object.assign(rs.headers, { 'user-agent': this.userAgent }, headers);
+    try {
+      this.stack.send(rs);
+    } catch (err) {
+      this.log.debug({ err, status }, 'sip response not sent');
+    }
+  }
+
+  /** A call is over and may be forgotten. @internal */
+  forget(call: OutgoingCall): void {
+    if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
+  }
+
+  private readonly packageConsole = (line: string): void => {
+    this.log.debug({ line: line.slice(0, 200) }, 'sip package message');
+  };
+
+  /** Sees every parsed message before the transactions: a retransmitted 2xx is ACKed again here. */
+  private onRecv(m: SipMessage): void {
+    try {
+      if (isRequest(m)) return;
+      const rs = m as SipResponse;
+      if (rs.status < 200 || rs.status >= 300 || rs.headers.cseq?.method !== 'INVITE') return;
+      this.calls.get(rs.headers['call-id'])?.onRetransmitted2xx(rs);
+    } catch (err) {
+      this.log.debug({ err }, 'sip client receive hook failed');
+    }
+  }
+
+  private onRequest(rq: SipRequest, _remote: SipFlow): void {
+    try {
+      if (rq.method === 'ACK') return;
+      const known = this.calls.get(rq.headers['call-id']);
+      const mine = known !== undefined && known.matches(rq) ? known : undefined;
+      switch (rq.method) {
+        case 'BYE':
+          if (!mine) return this.respond(rq, 481, 'Call/Transaction Does Not Exist');
+          this.respond(rq, 200, 'OK');
+          mine.remoteBye();
+          return;
+        case 'INFO':
+          return mine ? this.respond(rq, 200, 'OK') : this.respond(rq, 481, 'Call/Transaction Does Not Exist');
+        case 'OPTIONS':
+          return this.respond(rq, 200, 'OK', { allow: ALLOW });
+        case 'INVITE':
+          // A re-INVITE: the simulated caller keeps its media as it is.
+          return mine ? this.respond(rq, 488, 'Not Acceptable Here') : this.respond(rq, 481, 'Call/Transaction Does Not Exist');
+        case 'CANCEL':
+          return this.respond(rq, 481, 'Call/Transaction Does Not Exist');
+        default:
+          return this.respond(rq, 405, 'Method Not Allowed', { allow: ALLOW });
+      }
+    } catch (err) {
+      this.log.debug({ err, method: rq.method }, 'sip client request handling failed');
+    }
+  }
+}
+
+/** One call placed by a {@link SipClient}: the UAC side of an INVITE dialog. */
+export class OutgoingCall extends EventEmitter<OutgoingCallEvents> {
+  readonly callId = `${newToken(10)}@voice-access-sim`;
+  private readonly localTag = newToken(6);
+  private readonly flow: SipFlow;
+  private readonly requestUri: string;
+  private readonly local: SipNameAddr;
+  private remote: SipNameAddr;
+  private remoteTarget: string;
+  private cseq = 1;
+  private _state: OutgoingCallState = 'calling';
+  private invite: SipRequest | null = null;
+  private inviteTimer: NodeJS.Timeout | null = null;
+  private cancelSent = false;
+  private byePromise: Promise<void> | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private acks = 0;
+  private finalStatus: number | null = null;
+
+  /** @internal use {@link SipClient.call} */
+  constructor(
+    private readonly client: SipClient,
+    private readonly opts: OutgoingCallOptions,
+  ) {
+    super();
+    const { target } = opts;
+    const host = uriHost(target.host);
+    this.flow = client.flowTo(target);
+    this.requestUri = `sip:${opts.to}@${host}:${target.port}`;
+    this.local = { uri: `sip:${opts.from ?? 'anonymous'}@${uriHost(client.localAddress)}`, params: { tag: this.localTag } };
+    this.remote = { uri: this.requestUri, params: {} };
+    this.remoteTarget = this.requestUri;
+  }
+
+  /** Where the call is. */
+  get state(): OutgoingCallState {
+    return this._state;
+  }
+
+  /** How many ACKs we sent for 2xx responses (1, plus one per retransmitted 2xx). */
+  get acksSent(): number {
+    return this.acks;
+  }
+
+  /** The INVITE's final status, or null while none has come. */
+  get status(): number | null {
+    return this.finalStatus;
+  }
+
+  /** Sends the INVITE. @internal */
+  start(): void {
+    const { opts } = this;
+    const headers: SipRequest['headers'] = {
+      via: [],
+      to: { ...this.remote, params: {} },
+      from: { ...this.local, params: { ...this.local.params } },
+      'call-id': this.callId,
+      cseq: { seq: this.cseq, method: 'INVITE' },
+      contact: [{ uri: this.client.contactUri(opts.from ?? 'anonymous', opts.target.transport), params: {} }],
+      'max-forwards': 70,
+      allow: ALLOW,
+      'user-agent': this.client.userAgent,
+      'content-type': 'application/sdp',
+    };
+    if (opts.diversion !== undefined) headers.diversion = `<sip:${opts.diversion}@${uriHost(opts.target.host)}>;reason=no-answer`;
+    const rq: SipRequest = { method: 'INVITE', uri: this.requestUri, headers, content: opts.sdp };
+    this.invite = rq;
+    this.inviteTimer = this.timer(() => {
+      this.inviteTimer = null;
+      if (this._state !== 'calling') return;
+      this.client.log.info({ callId: this.callId, afterMs: this.client.inviteTimeoutMs }, 'no final response to the INVITE; cancelling');
+      this.sendCancel();
+      this.fail(408, 'Request Timeout (no final response)');
+    }, this.client.inviteTimeoutMs);
+    this.client.send(rq, this.flow, (rs) => this.onInviteResponse(rs));
+  }
+
+  /** Is `rq` a request of this dialog (Call-ID matched already; our tag in its To)? @internal */
+  matches(rq: SipRequest): boolean {
+    return tagOf(rq.headers.to) === this.localTag;
+  }
+
+  /**
+   * Sends an in-dialog INFO (e.g. `application/dtmf-relay` with `Signal=5\r\nDuration=100`).
+   * @returns its final status; null when the dialog is not confirmed or no final response came in time
+   */
+  info(contentType: string, body: string): Promise<number | null> {
+    if (this._state !== 'confirmed') return Promise.resolve(null);
+    return this.request('INFO', { 'content-type': contentType }, body).then((rs) => rs?.status ?? null);
+  }
+
+  /**
+   * Ends the call: BYE once confirmed (resolves on its final response, or after `requestTimeoutMs`), CANCEL while
+   * the INVITE is pending (resolves at once; the INVITE then fails with 487). Idempotent.
+   */
+  hangup(): Promise<void> {
+    if (this._state === 'calling') {
+      this.sendCancel();
+      return Promise.resolve();
+    }
+    if (this._state !== 'confirmed') return this.byePromise ?? Promise.resolve();
+    this._state = 'ended';
+    this.byePromise = this.request('BYE').then(() => this.client.forget(this));
+    this.emit('ended', 'local');
+    return this.byePromise;
+  }
+
+  /** The server's BYE (answered 200 already). @internal */
+  remoteBye(): void {
+    if (this._state !== 'confirmed') return;
+    this._state = 'ended';
+    this.emit('ended', 'remote');
+    this.client.forget(this);
+  }
+
+  /** A 2xx seen by the transport hook: ACKed again when the dialog is already confirmed. @internal */
+  onRetransmitted2xx(rs: SipResponse): void {
+    if (this.acks > 0 && tagOf(rs.headers.to) === tagOf(this.remote)) this.sendAck();
+  }
+
+  /** Clears every timer (the client is stopping). @internal */
+  dispose(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private onInviteResponse(rs: SipResponse): void {
+    if (rs.status < 200) {
+      if (this._state === 'calling') this.emit('provisional', rs.status, rs.reason);
+      return;
+    }
+    if (rs.status < 300) {
+      if (this.acks > 0) return; // a retransmission: the transport hook has ACKed it
+      const tag = tagOf(rs.headers.to);
+      this.remote = { ...rs.headers.to, params: { ...rs.headers.to.params } };
+      const contact = Array.isArray(rs.headers.contact) ? rs.headers.contact[0] : undefined;
+      if (contact?.uri) this.remoteTarget = contact.uri;
+      this.sendAck();
+      this.clearInviteTimer();
+      if (this._state !== 'calling' || !tag) {
+        // Answered after we gave up (CANCEL crossed the 2xx, or no To tag to build a dialog on): end it at once.
+        if (tag && this._state !== 'confirmed') void this.request('BYE');
+        return;
+      }
+      this.finalStatus = rs.status;
+      this._state = 'confirmed';
+      this.emit('answered', rs.content ?? '');
+      return;
+    }
+    this.clearInviteTimer();
+    this.fail(rs.status, rs.reason);
+  }
+
+  private fail(status: number, reason: string): void {
+    if (this._state !== 'calling') return;
+    this.finalStatus = status;
+    this._state = 'failed';
+    this.emit('failed', status, reason);
+    this.client.forget(this);
+  }
+
+  private clearInviteTimer(): void {
+    if (this.inviteTimer) {
+      clearTimeout(this.inviteTimer);
+      this.timers.delete(this.inviteTimer);
+      this.inviteTimer = null;
+    }
+  }
+
+  private sendAck(): void {
+    this.acks++;
+    const ack: SipRequest = {
+      method: 'ACK',
+      uri: this.remoteTarget,
+      headers: {
+        via: [],
+        to: { ...this.remote, params: { ...this.remote.params } },
+        from: { ...this.local, params: { ...this.local.params } },
+        'call-id': this.callId,
+        cseq: { seq: 1, method: 'ACK' },
+        'max-forwards': 70,
+        'user-agent': this.client.userAgent,
+      },
+    };
+    this.client.send(ack, this.flow);
+  }
+
+  /** CANCEL for the pending INVITE (RFC 3261 §9.1: its Request-URI, Call-ID, To, From, CSeq number and top Via). */
+  private sendCancel(): void {
+    const inv = this.invite;
+    if (this.cancelSent || !inv || !inv.headers.via[0]?.host) return;
+    this.cancelSent = true;
+    const cancel: SipRequest = {
+      method: 'CANCEL',
+      uri: this.requestUri,
+      headers: {
+        via: [{ ...inv.headers.via[0], params: { ...inv.headers.via[0].params } }],
+        to: { ...inv.headers.to, params: { ...inv.headers.to.params } },
+        from: { ...inv.headers.from, params: { ...inv.headers.from.params } },
+        'call-id': this.callId,
+        cseq: { seq: inv.headers.cseq.seq, method: 'CANCEL' },
+        'max-forwards': 70,
+        'user-agent': this.client.userAgent,
+      },
+    };
+    this.client.send(cancel, this.flow, () => undefined);
+  }
+
+  /** Sends an in-dialog request; resolves with its final response, or null after `requestTimeoutMs`. */
+  private request(method: string, extra: Record<string, unknown> = {}, content?: string): Promise<SipResponse | null> {
+    const seq = ++this.cseq;
+    const rq: SipRequest = {
+      method,
+      uri: this.remoteTarget,
+      headers: {
+        via: [],
+        to: { ...this.remote, params: { ...this.remote.params } },
+        from: { ...this.local, params: { ...this.local.params } },
+        'call-id': this.callId,
+        cseq: { seq, method },
+        'max-forwards': 70,
+        'user-agent': this.client.userAgent,
+        ...extra,
+      },
+    };
+    if (content !== undefined) rq.content = content;
+    return new Promise<SipResponse | null>((resolve) => {
+      let done = false;
+      const finish = (rs: SipResponse | null) => {
+        if (done) return;
+        done = true;
+        clearTimeout(t);
+        this.timers.delete(t);
+        resolve(rs);
+      };
+      const t = this.timer(() => finish(null), this.client.requestTimeoutMs);
+      this.client.send(rq, this.flow, (rs) => {
+        if (rs.status >= 200) finish(rs);
+      });
+    });
+  }
+
+  private timer(fn: () => void, ms: number): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+    return t;
+  }
+}

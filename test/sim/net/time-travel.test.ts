@@ -1,0 +1,54 @@
+/**
+ * Time travel in the store (scenarios over the network: `start: 61d`, `advance:`): every stored time moves back by
+ * the amount, in one transaction, and the schema has no time column the list misses.
+ */
+import * as path from 'node:path';
+import { openApp } from '../../../src/app';
+import { STORED_META_TIMES, STORED_TIMES, timeTravel } from '../../../src/sim/net/time-travel';
+import { tempDir, writeConfig } from '../../helpers';
+
+const DAY = 86_400_000;
+
+test('every column of the schema that holds a time is moved', async () => {
+  const dir = tempDir('va-tt-');
+  const app = await openApp({ config: writeConfig(dir), data: path.join(dir, 'data') });
+  try {
+    const tables = app.store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[];
+    const timeColumns: string[] = [];
+    for (const { name } of tables) {
+      for (const c of app.store.db.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[]) {
+        if (c.name === 'at' || c.name.endsWith('_at')) timeColumns.push(`${name}.${c.name}`);
+      }
+    }
+    expect(timeColumns.sort()).toEqual(STORED_TIMES.map((t) => `${t.table}.${t.column}`).sort());
+    expect(STORED_META_TIMES).toContain('imported_at');
+  } finally {
+    app.close();
+  }
+});
+
+test('a PIN set now is 61 days old after travelling 61 days; messages and missed calls move too', async () => {
+  const dir = tempDir('va-tt-');
+  const app = await openApp({ config: writeConfig(dir), data: path.join(dir, 'data') });
+  try {
+    const store = app.store;
+    const david = store.getMailbox('david@contoso.com');
+    expect(store.pinStatus(david).PinExpired).toBe(false);
+    store.addVoiceMessage({ identity: david.identity, caller: '+1', receivedAt: 10 * DAY, durationMs: 1000, urgent: false, audioFile: '/x.wav' });
+    store.addMissedCall(david.identity, null);
+    const missedAt = store.listMissedCalls(david.identity)[0].at;
+    const imported = Number(store.meta('imported_at'));
+
+    const rows = timeTravel(store, 61 * DAY);
+    expect(rows).toBeGreaterThan(3);
+    const after = store.getMailbox('david@contoso.com');
+    expect(after.pinSetAt).toBe(david.pinSetAt - 61 * DAY);
+    expect(store.pinStatus(after).PinExpired).toBe(true); // PINLifetime 60 days
+    expect(store.listVoiceMessages(david.identity)[0].receivedAt).toBe(10 * DAY - 61 * DAY);
+    expect(store.listMissedCalls(david.identity)[0].at).toBe(missedAt - 61 * DAY);
+    expect(Number(store.meta('imported_at'))).toBe(imported - 61 * DAY);
+    expect(timeTravel(store, 0)).toBe(0);
+  } finally {
+    app.close();
+  }
+});
