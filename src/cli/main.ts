@@ -78,6 +78,7 @@ Usage:
   voice-access <Cmdlet> --help
   voice-access serve [--config FILE] [--data DIR] [--sip-host 127.0.0.1] [--sip-port 5060] [--rtp-ports 20000-29999]
   voice-access simulate FILE... [--config FILE] [--data DIR] [--junit OUT.xml] [--json]
+  voice-access simulate --target udp:HOST:PORT FILE... [--data DIR] [--server-log FILE] [--max-wait 60s|none]
 
 Options on every command:
   --data DIR      the data folder (SQLite store, outbox, recordings); default ./data
