@@ -50,6 +50,7 @@ import type {
 } from '../flow-kit/media-types';
 import { PromptCatalog, type RenderedPrompt } from '../prompts/catalog';
 import { writeFileAtomic } from '../util/atomic-file';
+import { arrayListeners, waitFor } from './wait-for';
 
 /** Keys a caller can press. */
 export const DTMF_KEYS = '0123456789*#ABCD';
@@ -569,23 +570,12 @@ export abstract class IvrChannel implements CallChannel {
   waitForPrompt(id: string, from: number, withinMs: number): Promise<HeardPrompt | 'timeout' | 'ended'> {
     for (let i = from; i < this.heard.length; i++) if (this.heard[i].id === id) return Promise.resolve(this.heard[i]);
     if (this._ended) return Promise.resolve('ended');
-    return new Promise((resolve) => {
-      let done = false;
-      const settle = (r: HeardPrompt | 'timeout' | 'ended') => {
-        if (done) return;
-        done = true;
-        this.clock.clearTimeout(timer);
-        this.removeObserver(this.promptObservers, onPrompt);
-        this.removeObserver(this.endObservers, onEnd);
-        resolve(r);
-      };
-      const onPrompt = (p: HeardPrompt) => {
-        if (p.id === id) settle(p);
-      };
-      const onEnd = () => settle('ended');
-      const timer = this.clock.setTimeout(() => settle('timeout'), withinMs);
-      this.promptObservers.push(onPrompt);
-      this.endObservers.push(onEnd);
+    return waitFor({
+      ...this.timers(),
+      withinMs,
+      events: arrayListeners(this.promptObservers),
+      match: (p: HeardPrompt) => (p.id === id ? p : undefined),
+      ends: arrayListeners(this.endObservers),
     });
   }
 
@@ -607,21 +597,12 @@ export abstract class IvrChannel implements CallChannel {
   waitForRecording(from: number, withinMs: number): Promise<number | 'timeout' | 'ended'> {
     if (this.recordingMarks.length > from) return Promise.resolve(this.recordingMarks.length);
     if (this._ended) return Promise.resolve('ended');
-    return new Promise((resolve) => {
-      let done = false;
-      const settle = (r: number | 'timeout' | 'ended') => {
-        if (done) return;
-        done = true;
-        this.clock.clearTimeout(timer);
-        this.removeObserver(this.recordObservers, onRecord);
-        this.removeObserver(this.endObservers, onEnd);
-        resolve(r);
-      };
-      const onRecord = () => settle(this.recordingMarks.length);
-      const onEnd = () => settle('ended');
-      const timer = this.clock.setTimeout(() => settle('timeout'), withinMs);
-      this.recordObservers.push(onRecord);
-      this.endObservers.push(onEnd);
+    return waitFor({
+      ...this.timers(),
+      withinMs,
+      events: arrayListeners(this.recordObservers),
+      match: () => this.recordingMarks.length,
+      ends: arrayListeners(this.endObservers),
     });
   }
 
@@ -632,18 +613,16 @@ export abstract class IvrChannel implements CallChannel {
    */
   waitForEnd(withinMs: number): Promise<'caller' | 'ivr' | 'timeout'> {
     if (this._ended) return Promise.resolve(this._endedBy!);
-    return new Promise((resolve) => {
-      const timer = this.clock.setTimeout(() => {
-        this.removeObserver(this.endObservers, onEnd);
-        resolve('timeout');
-      }, withinMs);
-      const onEnd = () => {
-        this.clock.clearTimeout(timer);
-        resolve(this._endedBy!);
-      };
-      this.endObservers.push(onEnd);
-    });
+    return waitFor({ ...this.timers(), withinMs, events: arrayListeners(this.endObservers), match: () => this._endedBy! }) as Promise<
+      'caller' | 'ivr' | 'timeout'
+    >;
   }
+
+  /** The channel's clock as {@link waitFor} takes it. */
+  private timers() {
+    return { setTimer: (fn: () => void, ms: number) => this.clock.setTimeout(fn, ms), clearTimer: (h: unknown) => this.clock.clearTimeout(h) };
+  }
+
   // ================================================================== internals
 
   protected log(e: ChannelEvent): void {

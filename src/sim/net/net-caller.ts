@@ -15,6 +15,7 @@
  * heard is about a PIN (its id contains `pin`).
  * Times are the scenario's clock (`now()`): real time, plus the idle time the runner skipped.
  */
+import { waitFor } from '../../channel/wait-for';
 import { G711_SAMPLE_RATE, type G711PayloadType } from '../../media/g711';
 import type { MediaEngine } from '../../media/media-engine';
 import type { Playback, RtpSession } from '../../media/rtp-session';
@@ -315,45 +316,19 @@ export class NetCaller implements CallerSide {
   waitForPrompt(id: string, from: number, withinMs: number): Promise<NetHeard | 'timeout' | 'ended'> {
     for (let i = from; i < this.heard.length; i++) if (this.heard[i].ids.includes(id)) return Promise.resolve(this.heard[i]);
     if (this._ended) return Promise.resolve('ended');
-    return new Promise((resolve) => {
-      let done = false;
-      const settle = (r: NetHeard | 'timeout' | 'ended') => {
-        if (done) return;
-        done = true;
-        this.clear(t);
-        this.promptObservers.delete(onPrompt);
-        this.endObservers.delete(onEnd);
-        resolve(r);
-      };
-      const onPrompt = (h: NetHeard) => {
-        if (h.ids.includes(id)) settle(h);
-      };
-      const onEnd = () => settle('ended');
-      const t = this.timer(() => settle('timeout'), withinMs);
-      this.promptObservers.add(onPrompt);
-      this.endObservers.add(onEnd);
+    return waitFor({
+      ...this.waitTimers(),
+      withinMs,
+      events: this.promptObservers,
+      match: (h: NetHeard) => (h.ids.includes(id) ? h : undefined),
+      ends: this.endObservers,
     });
   }
 
   waitForRecording(from: number, withinMs: number): Promise<number | 'timeout' | 'ended'> {
     if (this.recordingMarks.length > from) return Promise.resolve(this.recordingMarks.length);
     if (this._ended) return Promise.resolve('ended');
-    return new Promise((resolve) => {
-      let done = false;
-      const settle = (r: number | 'timeout' | 'ended') => {
-        if (done) return;
-        done = true;
-        this.clear(t);
-        this.recordObservers.delete(onRecord);
-        this.endObservers.delete(onEnd);
-        resolve(r);
-      };
-      const onRecord = () => settle(this.recordingMarks.length);
-      const onEnd = () => settle('ended');
-      const t = this.timer(() => settle('timeout'), withinMs);
-      this.recordObservers.add(onRecord);
-      this.endObservers.add(onEnd);
-    });
+    return waitFor({ ...this.waitTimers(), withinMs, events: this.recordObservers, match: () => this.recordingMarks.length, ends: this.endObservers });
   }
 
   heardIndexAtRecording(n: number): number {
@@ -362,18 +337,14 @@ export class NetCaller implements CallerSide {
 
   waitForEnd(withinMs: number): Promise<'caller' | 'ivr' | 'timeout'> {
     if (this._ended) return Promise.resolve(this._endedBy!);
-    return new Promise((resolve) => {
-      const onEnd = () => {
-        this.clear(t);
-        resolve(this._endedBy!);
-      };
-      const t = this.timer(() => {
-        this.endObservers.delete(onEnd);
-        resolve('timeout');
-      }, withinMs);
-      this.endObservers.add(onEnd);
-    });
+    return waitFor({ ...this.waitTimers(), withinMs, events: this.endObservers, match: () => this._endedBy! }) as Promise<'caller' | 'ivr' | 'timeout'>;
   }
+
+  /** This caller's timers as {@link waitFor} takes them. */
+  private waitTimers() {
+    return { setTimer: (fn: () => void, ms: number) => this.timer(fn, ms), clearTimer: (h: unknown) => this.clear(h as NodeJS.Timeout) };
+  }
+
 
   /** Resolves when the call has ended (no bound: the runner hangs up calls that outlive the scenario's timeout). */
   whenEnded(): Promise<void> {
