@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import { findFreeSipPort } from '../../src/sip/embedded/free-port';
 import { ROOT, tempDir, writeConfig } from '../helpers';
 import * as offers from '../sip/helpers/offers';
+
+/** baresip's offer, with its media address on loopback: the real server sends RTP there, and tests stay on 127.0.0.0/8. */
+const LOOPBACK_OFFER = offers.BARESIP.replace(/192\.168\.1\.20/g, '127.0.0.1');
 import { RawCall, UdpPeer, isStatus } from '../sip/helpers/raw-sip';
 
 jest.setTimeout(40_000);
@@ -32,7 +35,7 @@ test('SIGTERM sends BYE on a call in progress, then the server exits 0', async (
     const peer = await UdpPeer.open(target);
     try {
       const call = new RawCall(peer, target, '14255550100');
-      peer.send(call.invite(offers.BARESIP));
+      peer.send(call.invite(LOOPBACK_OFFER));
       const ok = await peer.expect(isStatus(200, 'INVITE'), 10_000, 'the 200 OK');
       call.learn(ok);
       peer.send(call.ack());

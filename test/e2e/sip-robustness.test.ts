@@ -6,6 +6,9 @@
  */
 import { RawCall, TcpPeer, UdpPeer, h, isStatus, message, randomToken, type RawMessage } from '../sip/helpers/raw-sip';
 import * as offers from '../sip/helpers/offers';
+
+/** baresip's offer, with its media address on loopback: the real server sends RTP there, and tests stay on 127.0.0.0/8. */
+const LOOPBACK_OFFER = offers.BARESIP.replace(/192\.168\.1\.20/g, '127.0.0.1');
 import { runSipp } from '../sip/helpers/sipp';
 import { describeCall, expectSippSuccess, startIvrServer, type IvrServer } from './helpers/ivr-server';
 
@@ -34,7 +37,7 @@ function junk(n: number, seed: number): Buffer {
 /** A well-formed INVITE to the access number from `peer`, to cut or break. */
 function invite(peer: UdpPeer | TcpPeer): { call: RawCall; text: string } {
   const call = new RawCall(peer, t.target, '14255550100');
-  return { call, text: call.invite(offers.BARESIP) };
+  return { call, text: call.invite(LOOPBACK_OFFER) };
 }
 
 /** The malformed messages, by name; each builds its text for a peer. */
