@@ -12,6 +12,7 @@ import { createMailer } from './notify/nodemailer-mailer';
 import type { Clock } from './ports/clock';
 import type { Mailer } from './ports/mailer';
 import type { AdminContext } from './admin/cmdlets';
+import type { IvrSettings } from './flow-kit/effects';
 
 /** Where the data folder is when `--data` is not given. */
 export const DEFAULT_DATA_DIR = 'data';
@@ -19,10 +20,22 @@ export const DEFAULT_DATA_DIR = 'data';
 /** Everything a command needs, opened on one data folder. */
 export interface App extends AdminContext {
   directory: Directory;
+  /** The directory file's `ivr:` timeouts and repeats, in the units flows use (ms). */
+  ivr: IvrSettings;
   configPath: string;
   dataDir: string;
   mailer: Mailer;
   close(): void;
+}
+
+/** The directory's `ivr:` section (seconds) as the flows take it (ms). */
+export function ivrSettingsOf(directory: Directory): IvrSettings {
+  const ivr = directory.ivr;
+  return {
+    firstDigitTimeoutMs: Math.round(ivr.firstDigitTimeoutSeconds * 1_000),
+    interDigitTimeoutMs: Math.round(ivr.interDigitTimeoutSeconds * 1_000),
+    maxPromptRepeats: ivr.maxPromptRepeats,
+  };
 }
 
 /** Options for {@link openApp}. */
@@ -53,6 +66,7 @@ export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
   const mailer = opts.mailer ?? createMailer(directory.mail, dataDir);
   return {
     directory,
+    ivr: ivrSettingsOf(directory),
     configPath,
     dataDir,
     store,

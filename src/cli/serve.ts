@@ -6,14 +6,13 @@
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
-import { openApp, type App } from '../app';
+import { DEFAULT_DATA_DIR, openApp, type App } from '../app';
 import { admitSource } from '../domain/gateway-admission';
 import { createLogger } from '../log';
 import { MediaEngine } from '../media/media-engine';
 import { systemClock } from '../ports/clock';
 import { PromptCatalog } from '../prompts/catalog';
 import { CallRuntime } from '../runtime/call-runtime';
-import { ivrSettingsOf } from '../sim/runner';
 import { EmbeddedCallSource } from '../sip/embedded/embedded-call-source';
 import { EmbeddedSipServer } from '../sip/embedded/sip-server';
 import type { CliIo } from './main';
@@ -62,7 +61,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     pins: app.pins,
     conferencing: app.conferencing,
     clock: systemClock,
-    ivr: ivrSettingsOf(app.directory),
+    ivr: app.ivr,
     logger,
     recordingsDir,
   });
@@ -115,7 +114,7 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
   const program = new Command('voice-access serve')
     .description('the IVR on SIP (UDP and TCP) and RTP')
     .option('--config <file>', 'the directory file (default: the built-in demo)')
-    .option('--data <dir>', 'the data folder', 'data')
+    .option('--data <dir>', 'the data folder', DEFAULT_DATA_DIR)
     .option('--sip-host <address>', 'address SIP and RTP bind to', '127.0.0.1')
     .option('--sip-port <port>', 'SIP port (UDP and TCP)', portOption, 5060)
     .option('--rtp-ports <low-high>', 'RTP port range', rangeOption, [20000, 29999] as [number, number])

@@ -24,8 +24,6 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { openApp, type App } from '../app';
-import type { Directory } from '../config/schema';
-import type { IvrSettings } from '../flow-kit/effects';
 import { createLogger } from '../log';
 import { createMailer } from '../notify/nodemailer-mailer';
 import type { Mailer, MailMessage } from '../ports/mailer';
@@ -118,15 +116,6 @@ export interface ScenarioReport {
   dataDir: string | null;
 }
 
-/** IVR timeouts from the directory's `ivr:` section (seconds) as the runtime's settings (ms). */
-export function ivrSettingsOf(directory: Directory): IvrSettings {
-  const ivr = directory.ivr;
-  return {
-    firstDigitTimeoutMs: Math.round(ivr.firstDigitTimeoutSeconds * 1_000),
-    interDigitTimeoutMs: Math.round(ivr.interDigitTimeoutSeconds * 1_000),
-    maxPromptRepeats: ivr.maxPromptRepeats,
-  };
-}
 
 /** Formats virtual ms since the start as `m:ss.mmm`, `h:mm:ss.mmm` or `Nd h:mm:ss.mmm`. */
 export function formatClock(ms: number): string {
@@ -247,7 +236,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
       pins: activity.track(app.pins),
       conferencing: activity.track(app.conferencing),
       clock,
-      ivr: ivrSettingsOf(app.directory),
+      ivr: app.ivr,
       logger,
       recordingsDir: path.join(app.dataDir, 'recordings'),
       // Flow states go into the transcript, beside what the caller heard.
