@@ -70,7 +70,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     media,
     mediaAddress: opts.sipHost,
     admit: (address) => admitSource(address, app.store.listGateways()),
-    route: (to, diversion) => runtime.route({ to, diversion }),
     clock: systemClock,
     catalog: PromptCatalog.load(),
     recordingsDir,

@@ -1,15 +1,15 @@
 /**
  * EmbeddedCallSource: the {@link CallSource} of the embedded SIP stack. Each INVITE is checked before anything is
  * allocated — the source must be an Enabled UM IP gateway (403, or 503 for NoNewCalls; `domain/gateway-admission.ts`),
- * the dialled number must route to a flow (404), the offer must carry PCMU or PCMA (488) — then an RTP session is
- * opened, the SDP answer built, and the call is handed on as an {@link IncomingCall} whose channel is an
- * {@link RtpCallChannel}. The 200 OK goes out when the runtime answers. SIP INFO digits, re-INVITEs (hold, a new
+ * the offer must carry PCMU or PCMA (488) — then an RTP session is opened, the SDP answer built, and the call is
+ * handed on as an {@link IncomingCall} whose channel is an {@link RtpCallChannel}. Routing is the runtime's (one
+ * place for every signalling adapter): it answers, or ends the call before answering, which sends 404 for a number
+ * that routes nowhere. The 200 OK goes out when the runtime answers. SIP INFO digits, re-INVITEs (hold, a new
  * media address), CANCEL and BYE are wired to the channel and its RTP session.
  */
 import type { Logger } from 'pino';
 import { RtpCallChannel } from '../../channel/rtp-call-channel';
 import type { Admission } from '../../domain/gateway-admission';
-import type { Route } from '../../domain/routing';
 import type { MediaEngine } from '../../media/media-engine';
 import { INFO_DTMF_INVALID_STATUS, isDtmfInfoContentType, parseInfoDtmf } from '../../media/sip-info-dtmf';
 import type { RtpSession } from '../../media/rtp-session';
@@ -27,8 +27,6 @@ export interface EmbeddedCallSourceDeps {
   mediaAddress: string;
   /** The UM IP gateway rule for a source address. */
   admit(sourceAddress: string): Admission;
-  /** The routing rule for a dialled number and diversion. */
-  route(to: string, diversion: string | undefined): Route;
   clock: Clock;
   catalog: PromptCatalog;
   recordingsDir: string;
@@ -69,8 +67,8 @@ export class EmbeddedCallSource implements CallSource {
       invite.reject(admission.status, admission.status === 503 ? 'Service Unavailable' : 'Forbidden');
       return;
     }
-    if (deps.route(invite.toUser, invite.diversion).flow === 'unknown' || !this.handler) {
-      invite.reject(404, 'Not Found');
+    if (!this.handler) {
+      invite.reject(503, 'Service Unavailable');
       return;
     }
     if (!invite.offer) {
