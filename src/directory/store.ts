@@ -496,10 +496,14 @@ export class DirectoryStore {
     return r ? toMailbox(r) : undefined;
   }
 
-  /** The mailbox whose mobile number or extension equals a caller's number (for the own-phone shortcut). */
+  /**
+   * The mailbox whose mobile number or extension equals a caller's number, with or without its leading `+` (for the
+   * own-phone shortcut).
+   */
   findMailboxByCaller(callerNumber: string): Mailbox | undefined {
-    const r = this.sql('SELECT * FROM mailboxes WHERE mobile_number = ? OR extension = ? ORDER BY identity LIMIT 1')
-      .get(callerNumber, callerNumber) as Row | undefined;
+    const bare = callerNumber.replace(/^\+/, '');
+    const r = this.sql('SELECT * FROM mailboxes WHERE mobile_number IN (?, ?) OR extension IN (?, ?) ORDER BY identity LIMIT 1')
+      .get(bare, callerNumber, bare, callerNumber) as Row | undefined;
     return r ? toMailbox(r) : undefined;
   }
 

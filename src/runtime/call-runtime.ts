@@ -182,7 +182,7 @@ export class CallRuntime {
     switch (route.flow) {
       case 'sign-in': {
         const dialPlan = dialPlanInfo(store, route.dialPlan);
-        const own = call.from ? store.findMailboxByCaller(call.from.replace(/^\+/, '')) ?? store.findMailboxByCaller(call.from) : undefined;
+        const own = call.from ? store.findMailboxByCaller(call.from) : undefined;
         const callerMailbox = own && own.dialPlan.toLowerCase() === dialPlan.name.toLowerCase() ? mailboxInfo(store, own) : null;
         return { machine: flows.signIn, input: { settings: ivr, dialPlan, caller: call.from, callerMailbox } };
       }
