@@ -32,16 +32,16 @@ export class ConferencingService {
    */
   async setUser(identity: string, opts: SetConferencingUserOptions): Promise<{ user: ConferencingUser; leaderPin?: string }> {
     const user = this.store.getConferencingUser(identity);
+    const tenant = this.store.getTenantSettings();
     let pin: string | undefined;
     let leaderPinHash: string | undefined;
     if (opts.resetLeaderPin) {
-      const { pinLength } = this.store.getTenantSettings();
-      pin = generatePin({ minPinLength: pinLength, allowCommonPatterns: false });
+      pin = generatePin({ minPinLength: tenant.pinLength, allowCommonPatterns: false });
       leaderPinHash = await hashPin(pin, this.store.pinHashCost);
     }
     const updated = this.store.updateConferencingUser(user.identity, { leaderPinHash, allowPstnOnlyMeetings: opts.allowPstnOnlyMeetings });
-    if (pin !== undefined && (opts.sendEmail ?? this.store.getTenantSettings().automaticallySendEmailsToUsers)) {
-      const { accessNumbers } = this.store.getTenantSettings();
+    if (pin !== undefined && (opts.sendEmail ?? tenant.automaticallySendEmailsToUsers)) {
+      const { accessNumbers } = tenant;
       await this.mailer.send({
         to: opts.sendEmailToAddress ?? updated.identity,
         subject: 'Your audio conferencing PIN',
