@@ -3,6 +3,7 @@
  * cmdlets' ranges and defaults (telephony-facts.md §2.4–2.8, cmdlet docs [D-POL] [D-DP] [D-GW] [D-UMMBX] [T-USER]
  * [T-TEN]). Unknown keys are refused so that a typo is reported rather than silently ignored.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** `Unlimited` or a whole number within [min, max]: the shape of PINLifetime and LogonFailuresBeforePINReset. */
@@ -157,6 +158,80 @@ export const MailSchema = z
   })
   .strict();
 
+/**
+ * MWI settings (issue 5; seed 004 [S4] #6, #12, #13): the failover window, the refresh interval, the per-attempt
+ * timeout, the client certificate for SIP over TLS, and the subscription durations (RFC 6665 §4.2.1.1; RFC 3842
+ * §3.4 gives 3600 s as the default).
+ */
+export const MwiSettingsSchema = z
+  .object({
+    /** Gateways are tried in turn, with backoff, for this long before the failure is logged (seed: 5 minutes). */
+    retryWindowMinutes: z.number().min(0.1).max(1440).default(5),
+    /** Every mailbox's state is sent again at least this often, spread over the interval (seed: 12 hours). */
+    refreshIntervalHours: z.number().min(0.01).max(168).default(12),
+    /** How long one NOTIFY waits for its final response (s); RFC 3261 Timer F is 64*T1 = 32 s. */
+    notifyTimeoutSeconds: z.number().min(0.1).max(64).default(32),
+    /** First pause after every gateway failed once (s); doubles up to `maxBackoffSeconds`. */
+    initialBackoffSeconds: z.number().min(0.01).max(300).default(2),
+    maxBackoffSeconds: z.number().min(0.01).max(3600).default(60),
+    /** SIP over TLS (dial plans with VoIPSecurity SIPSecured or Secured): PEM files, relative to the directory file. */
+    tls: z
+      .object({
+        certFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+        /** CA that signed the gateways' certificates; the system's CAs when absent. */
+        caFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    subscriptions: z
+      .object({
+        defaultExpiresSeconds: z.number().int().min(1).default(3600),
+        /** Shorter requests get 423 Interval Too Brief with Min-Expires (RFC 6665 §4.2.1.1). */
+        minExpiresSeconds: z.number().int().min(1).default(60),
+        maxExpiresSeconds: z.number().int().min(1).default(86_400),
+      })
+      .strict()
+      .default(() => ({ defaultExpiresSeconds: 3600, minExpiresSeconds: 60, maxExpiresSeconds: 86_400 })),
+  })
+  .strict();
+
+/** SMS provider: a file sink under the data folder (default) or an HTTP webhook (POST JSON `{to, text}`). */
+export const SmsSettingsSchema = z
+  .object({
+    provider: z.enum(['file', 'webhook']).default('file'),
+    webhook: z
+      .object({
+        url: z.string().url(),
+        headers: z.record(z.string(), z.string()).default({}),
+        timeoutSeconds: z.number().min(0.1).max(120).default(10),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.provider === 'webhook' && !s.webhook) ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'is required when provider is webhook' });
+  });
+
+/** Notifications of new voice messages and missed calls (issue 5). */
+export const NotificationsSchema = z
+  .object({
+    mwi: MwiSettingsSchema.default(() => MwiSettingsSchema.parse({})),
+    sms: SmsSettingsSchema.default(() => SmsSettingsSchema.parse({})),
+    email: z
+      .object({
+        /** Deliver each new voice message to the user's address with the WAV attached (as Exchange UM does). */
+        voiceMessages: z.boolean().default(true),
+      })
+      .strict()
+      .default(() => ({ voiceMessages: true })),
+    /** A failed SMS or mail is retried with backoff for this long, then kept as failed and logged as an error. */
+    retryWindowHours: z.number().min(0.01).max(168).default(24),
+  })
+  .strict();
+export type NotificationSettings = z.infer<typeof NotificationsSchema>;
+
 /** Settings that are not directory objects; read from the file on every start (never imported into the store). */
 export const SecuritySchema = z
   .object({
@@ -190,6 +265,7 @@ const DirectoryObject = z
     mail: MailSchema.default(() => MailSchema.parse({})),
     security: SecuritySchema.default(() => SecuritySchema.parse({})),
     ivr: IvrSchema.default(() => IvrSchema.parse({})),
+    notifications: NotificationsSchema.default(() => NotificationsSchema.parse({})),
   })
   .strict();
 
@@ -213,8 +289,15 @@ function checkReferences(dir: z.infer<typeof DirectoryObject>, ctx: z.Refinement
   const plans = new Map(dir.dialPlans.map((p) => [p.name.toLowerCase(), p]));
   const policies = new Map(dir.mailboxPolicies.map((p) => [p.name.toLowerCase(), p]));
   dir.gateways.forEach((g, i) => {
-    if (!plans.has(g.dialPlan.toLowerCase()))
-      ctx.addIssue({ code: 'custom', path: ['gateways', i, 'dialPlan'], message: `no dial plan named "${g.dialPlan}"` });
+    const plan = plans.get(g.dialPlan.toLowerCase());
+    if (!plan) ctx.addIssue({ code: 'custom', path: ['gateways', i, 'dialPlan'], message: `no dial plan named "${g.dialPlan}"` });
+    // [D-GW]: an FQDN is required when the linked dial plan is SIP Secured or Secured (TLS checks the name).
+    else if (plan.voipSecurity !== 'Unsecured' && isIP(g.address) !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gateways', i, 'address'],
+        message: `must be a host name (the TLS certificate's name), not an IP address: dial plan ${plan.name} is ${plan.voipSecurity}`,
+      });
   });
   dir.mailboxPolicies.forEach((p, i) => {
     if (!plans.has(p.dialPlan.toLowerCase()))

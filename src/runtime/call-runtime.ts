@@ -10,7 +10,7 @@ import { createActor, fromPromise, type AnyStateMachine, type InspectionEvent, t
 import type { Locale } from '../config/schema';
 import type { ConferencingService } from '../directory/conferencing-service';
 import type { PinService } from '../directory/pin-service';
-import type { DirectoryStore, Mailbox } from '../directory/store';
+import type { DirectoryStore, Mailbox, VoiceMessage } from '../directory/store';
 import { routeCall, type Route } from '../domain/routing';
 import type { DialPlanInfo, IvrSettings, MailboxInfo, MeetingInfo, PinChangeOutcome, SignInOutcome } from '../flow-kit/effects';
 import type { CollectRequest, PlayRequest, RecordRequest } from '../flow-kit/media-types';
@@ -33,6 +33,14 @@ export interface CallRuntimeDeps {
   /** Called with `flowId.state` whenever a call's flow (or a child flow) enters a new state; for transcripts. */
   onFlowState?: (callId: string, state: string) => void;
 }
+
+/**
+ * Something a mailbox's owner is told about (issue 5, "SMS and e-mail"): a new voice message (stored, with its
+ * audio file), or a missed call (the caller hung up before saying anything).
+ */
+export type MailboxEvent =
+  | { type: 'voice-message'; identity: string; message: VoiceMessage }
+  | { type: 'missed-call'; identity: string; caller: string | null; at: number };
 
 /** How a call went, for transcripts, tests and logs. */
 export interface CallRecord {
@@ -93,6 +101,7 @@ export class CallRuntime {
   /** Meetings started, lobbies and members, shared by every call of this process. */
   readonly meetings = new MeetingRooms();
   private readonly countListeners: ((identity: string) => void)[] = [];
+  private readonly mailboxListeners: ((event: MailboxEvent) => void)[] = [];
   /** Each running call's channel, by the actor system its flows run in (a flow and its child flows share one). */
   private readonly channels = new WeakMap<ActorSystemKey, CallChannel>();
   /** The flows, composed once: effects find the call's channel through the actor system. */
@@ -115,6 +124,21 @@ export class CallRuntime {
 
   private countsChanged(identity: string): void {
     for (const l of this.countListeners) l(identity);
+  }
+
+  /** Adds a listener for new voice messages and missed calls (SMS and e-mail notifications). */
+  onMailboxEvent(listener: (event: MailboxEvent) => void): void {
+    this.mailboxListeners.push(listener);
+  }
+
+  private mailboxEvent(event: MailboxEvent): void {
+    for (const l of this.mailboxListeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.deps.logger.error({ err, identity: event.identity, event: event.type }, 'mailbox event listener failed');
+      }
+    }
   }
 
   /** Routes a call without running it (signalling adapters reject unknown numbers before answering). */
@@ -274,10 +298,19 @@ export class CallRuntime {
         if (gone) await unlink(gone.audioFile).catch(() => undefined);
       }),
       storeMessage: fromPromise(async ({ input }: { input: { identity: string; caller: string | null; file: string; durationMs: number } }) => {
-        store.addVoiceMessage({ identity: input.identity, caller: input.caller, receivedAt: store.now(), durationMs: input.durationMs, urgent: false, audioFile: input.file });
+        const message = store.addVoiceMessage({
+          identity: input.identity,
+          caller: input.caller,
+          receivedAt: store.now(),
+          durationMs: input.durationMs,
+          urgent: false,
+          audioFile: input.file,
+        });
+        this.mailboxEvent({ type: 'voice-message', identity: input.identity, message });
       }),
       recordMissedCall: fromPromise(async ({ input }: { input: { identity: string; caller: string | null } }) => {
         store.addMissedCall(input.identity, input.caller);
+        this.mailboxEvent({ type: 'missed-call', identity: input.identity, caller: input.caller, at: store.now() });
       }),
       findMeeting: fromPromise(async ({ input }: { input: { conferenceId: string } }) => meetingInfo(input.conferenceId)),
       verifyLeaderPin: fromPromise(async ({ input }: { input: { conferenceId: string; pin: string } }) => {
