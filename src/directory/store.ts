@@ -674,6 +674,27 @@ export class DirectoryStore {
     return { newMessages: r.n, oldMessages: r.o, urgentNew: r.un, urgentOld: r.uo };
   }
 
+  /**
+   * Every mailbox's MWI counts in one query (mailboxes without messages have zero counts), for noticing changes
+   * made by another process on the same data folder.
+   */
+  allMessageCounts(): Map<string, { newMessages: number; oldMessages: number; urgentNew: number; urgentOld: number }> {
+    const rows = this.sql(
+      `SELECT m.identity AS identity, coalesce(sum(v.unheard), 0) AS n, coalesce(sum(1 - v.unheard), 0) AS o,
+              coalesce(sum(v.unheard * v.urgent), 0) AS un, coalesce(sum((1 - v.unheard) * v.urgent), 0) AS uo
+         FROM mailboxes m LEFT JOIN voice_messages v ON v.identity = m.identity GROUP BY m.identity`,
+    ).all() as { identity: string; n: number; o: number; un: number; uo: number }[];
+    return new Map(rows.map((r) => [r.identity, { newMessages: r.n, oldMessages: r.o, urgentNew: r.un, urgentOld: r.uo }]));
+  }
+
+  /**
+   * SQLite's `data_version`: changes when another connection (another process) commits to the database; stays the
+   * same for this connection's own writes. Cheap enough to poll every second.
+   */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   /** Records a missed call: the caller hung up without leaving a message (for missed-call notifications). */
   addMissedCall(identity: string, caller: string | null): void {
     this.sql('INSERT INTO missed_calls (identity, caller, at) VALUES (?, ?, ?)').run(identity, caller, this.now());

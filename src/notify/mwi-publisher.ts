@@ -1,0 +1,282 @@
+/**
+ * MwiPublisher: unsolicited message-summary NOTIFYs to a mailbox's UM IP gateways, the Exchange way (seed 004,
+ * `../shared/seeds/004_450d0af641c16c9c.txt`; telephony-facts.md §1.4 rows 6, 9, 10, 13):
+ * - on each change of a mailbox's counts, a NOTIFY (`Subscription-State: terminated`) to the first gateway of its
+ *   dial plan; 2xx is success; 480, any other final status, a timeout or a refused connection moves to the next
+ *   gateway; when every gateway failed, another round after a backoff (doubling up to a maximum), for up to the
+ *   retry window (5 minutes); then one error event with the mailbox and every attempt;
+ * - rapid changes coalesce: one NOTIFY in flight per mailbox; changes meanwhile are sent once it completes, and
+ *   every attempt reads the counts afresh, so the latest state is what is sent;
+ * - refresh: every mailbox's state is sent again once per refresh interval (12 hours), spread evenly over the
+ *   interval rather than in one burst, so lamps recover after a PBX outage.
+ * Every timer runs on the injected {@link Clock}: the simulator's virtual clock runs a 5-minute window or a 12-hour
+ * refresh in no real time.
+ */
+import type { Logger } from 'pino';
+import { formatMessageSummary, type MwiState } from '../domain/message-summary';
+import type { Clock, TimerHandle } from '../ports/clock';
+import type { MwiTransport, MwiTransportName } from '../ports/mwi';
+
+/** One gateway a mailbox's NOTIFY may go to, in failover order. */
+export interface MwiGatewayTarget {
+  /** The UM IP gateway's name (for logs and scenario expectations). */
+  gateway: string;
+  host: string;
+  port: number;
+  transport: MwiTransportName;
+}
+
+/** What to send for one mailbox now, or null when nothing is to be sent (see {@link MwiPublisherDeps.resolve}). */
+export interface MwiMailboxTarget {
+  identity: string;
+  extension: string;
+  state: MwiState;
+  /** Enabled gateways of the mailbox's dial plan that allow MWI, in order; empty: nothing is sent. */
+  gateways: MwiGatewayTarget[];
+}
+
+/** Why a NOTIFY was sent. */
+export type MwiReason = 'change' | 'refresh';
+
+/** One failed try. */
+export interface MwiAttempt {
+  gateway: string;
+  /** ms since the epoch (the clock's time). */
+  at: number;
+  /** The final status, or 0 when none came. */
+  status: number;
+  error?: string;
+}
+
+/** What the publisher reports (logged by it too). */
+export type MwiEvent =
+  | { type: 'sent'; identity: string; extension: string; gateway: string; status: number; state: MwiState; messagesWaiting: boolean; reason: MwiReason; at: number }
+  | { type: 'attempt-failed'; identity: string; extension: string; attempt: MwiAttempt }
+  | { type: 'failed'; identity: string; extension: string; attempts: MwiAttempt[]; at: number };
+
+/** Timings in ms. */
+export interface MwiPublisherTimings {
+  retryWindowMs: number;
+  refreshIntervalMs: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export interface MwiPublisherDeps {
+  clock: Clock;
+  transport: MwiTransport;
+  logger: Logger;
+  timings: MwiPublisherTimings;
+  /**
+   * The mailbox's current counts and gateways, read at every attempt; null when the mailbox is gone, or its policy
+   * has AllowMessageWaitingIndicator $false (then nothing is sent).
+   */
+  resolve(identity: string): MwiMailboxTarget | null;
+  /** Every mailbox, for the refresh rounds. */
+  listIdentities(): string[];
+  onEvent?(event: MwiEvent): void;
+}
+
+interface Job {
+  identity: string;
+  running: boolean;
+  /** A change arrived while a NOTIFY was in flight: send again with the latest counts. */
+  dirty: boolean;
+  reason: MwiReason;
+  timer: TimerHandle | null;
+  /** When the current delivery started failing (the retry window counts from the first attempt). */
+  windowStart: number | null;
+  round: number;
+  attempts: MwiAttempt[];
+}
+
+export class MwiPublisher {
+  private readonly jobs = new Map<string, Job>();
+  /** The last body each mailbox's gateways accepted, to skip a change that changed nothing. */
+  private readonly delivered = new Map<string, string>();
+  private refreshTimer: TimerHandle | null = null;
+  private refreshQueue: string[] = [];
+  /** ms between two mailboxes' refreshes in the current round. */
+  private refreshSpacing = 0;
+  private stopped = false;
+  private readonly idle = new Set<() => void>();
+
+  constructor(private readonly deps: MwiPublisherDeps) {}
+
+  /**
+   * A mailbox's counts (may) have changed: sends its state unless a NOTIFY for it is already in flight (then the
+   * latest state follows it) or it is waiting out a backoff (the next attempt reads the latest state).
+   */
+  changed(identity: string, reason: MwiReason = 'change'): void {
+    if (this.stopped) return;
+    let job = this.jobs.get(identity);
+    if (!job) {
+      job = { identity, running: false, dirty: false, reason, timer: null, windowStart: null, round: 0, attempts: [] };
+      this.jobs.set(identity, job);
+    } else if (reason === 'refresh' && job.reason === 'change' && !job.running && job.timer === null) {
+      job.reason = 'refresh';
+    }
+    if (job.running) {
+      job.dirty = true;
+      if (reason === 'refresh') job.reason = 'refresh';
+      return;
+    }
+    if (job.timer !== null) return;
+    job.reason = reason;
+    void this.run(job);
+  }
+
+  /**
+   * Starts the refresh rounds: each interval, every mailbox once, evenly spaced (interval / number of mailboxes),
+   * in a stable order; the list is read again at the start of each round.
+   */
+  startRefresh(): void {
+    if (this.refreshTimer !== null || this.stopped) return;
+    this.scheduleNextRefresh();
+  }
+
+  private scheduleNextRefresh(): void {
+    if (this.stopped) return;
+    const interval = this.deps.timings.refreshIntervalMs;
+    if (this.refreshQueue.length === 0) {
+      this.refreshQueue = this.deps.listIdentities().slice().sort();
+      this.refreshSpacing = this.refreshQueue.length > 0 ? interval / this.refreshQueue.length : interval;
+    }
+    const spacing = this.refreshSpacing;
+    this.refreshTimer = this.deps.clock.setTimeout(() => {
+      this.refreshTimer = null;
+      const next = this.refreshQueue.shift();
+      if (next !== undefined) this.changed(next, 'refresh');
+      this.scheduleNextRefresh();
+    }, spacing);
+  }
+
+  /** Cancels every timer; NOTIFYs in flight complete but are not retried. */
+  stop(): void {
+    this.stopped = true;
+    if (this.refreshTimer !== null) this.deps.clock.clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    for (const job of this.jobs.values()) if (job.timer !== null) this.deps.clock.clearTimeout(job.timer);
+    this.jobs.clear();
+  }
+
+  /** Resolves when no NOTIFY is in flight or waiting for a retry (tests, the simulator's quiescence). */
+  whenIdle(): Promise<void> {
+    if (this.jobs.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.add(resolve));
+  }
+
+  /** True when a NOTIFY is in flight or a retry is scheduled. */
+  get busy(): boolean {
+    return this.jobs.size > 0;
+  }
+
+  private finish(job: Job): void {
+    if (job.timer !== null) this.deps.clock.clearTimeout(job.timer);
+    this.jobs.delete(job.identity);
+    if (this.jobs.size === 0) {
+      const waiters = [...this.idle];
+      this.idle.clear();
+      for (const w of waiters) w();
+    }
+  }
+
+  private emit(event: MwiEvent): void {
+    try {
+      this.deps.onEvent?.(event);
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'mwi event listener failed');
+    }
+  }
+
+  private async run(job: Job): Promise<void> {
+    const { clock, transport, logger, timings } = this.deps;
+    job.running = true;
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        job.dirty = false;
+        let target: MwiMailboxTarget | null;
+        try {
+          target = this.deps.resolve(job.identity);
+        } catch (err) {
+          logger.warn({ err, identity: job.identity }, 'mwi: cannot read the mailbox state');
+          target = null;
+        }
+        if (!target || target.gateways.length === 0) {
+          this.finish(job);
+          return;
+        }
+        const reason = job.reason;
+        const signature = `${target.extension}|${target.state.newMessages}/${target.state.oldMessages}/${target.state.urgentNew}/${target.state.urgentOld}|${target.gateways.map((g) => `${g.host}:${g.port}/${g.transport}`).join(',')}`;
+        if (reason === 'change' && job.attempts.length === 0 && this.delivered.get(job.identity) === signature) {
+          if (!job.dirty) {
+            this.finish(job);
+            return;
+          }
+          continue;
+        }
+        job.windowStart ??= clock.now();
+        let delivered = false;
+        for (const gw of target.gateways) {
+          const body = formatMessageSummary(`sip:${target.extension}@${gw.host}`, target.state);
+          let status = 0;
+          let error: string | undefined;
+          try {
+            const r = await transport.sendNotify({ host: gw.host, port: gw.port, transport: gw.transport, extension: target.extension, body });
+            status = r.status;
+            if (status < 200 || status >= 300) error = `${r.status} ${r.reason ?? ''}`.trim();
+          } catch (err) {
+            error = (err as Error).message;
+          }
+          if (this.stopped) return;
+          if (error === undefined) {
+            delivered = true;
+            this.delivered.set(job.identity, signature);
+            const messagesWaiting = target.state.newMessages > 0;
+            logger.info(
+              { identity: job.identity, extension: target.extension, gateway: gw.gateway, status, messagesWaiting, newMessages: target.state.newMessages, oldMessages: target.state.oldMessages, reason, failedAttempts: job.attempts.length },
+              'mwi notify delivered',
+            );
+            this.emit({ type: 'sent', identity: job.identity, extension: target.extension, gateway: gw.gateway, status, state: target.state, messagesWaiting, reason, at: clock.now() });
+            break;
+          }
+          const attempt: MwiAttempt = { gateway: gw.gateway, at: clock.now(), status, error };
+          job.attempts.push(attempt);
+          logger.debug({ identity: job.identity, extension: target.extension, ...attempt }, 'mwi notify failed; next gateway');
+          this.emit({ type: 'attempt-failed', identity: job.identity, extension: target.extension, attempt });
+        }
+        if (delivered) {
+          job.attempts = [];
+          job.windowStart = null;
+          job.round = 0;
+          job.reason = 'change';
+          if (job.dirty) continue;
+          this.finish(job);
+          return;
+        }
+        const elapsed = clock.now() - job.windowStart;
+        if (elapsed >= timings.retryWindowMs) {
+          logger.error(
+            { identity: job.identity, extension: target.extension, attempts: job.attempts, windowMs: timings.retryWindowMs },
+            'mwi: every UM IP gateway failed for the whole retry window; the lamp may be wrong',
+          );
+          this.emit({ type: 'failed', identity: job.identity, extension: target.extension, attempts: job.attempts, at: clock.now() });
+          this.finish(job);
+          return;
+        }
+        job.round++;
+        const backoff = Math.min(timings.maxBackoffMs, timings.initialBackoffMs * 2 ** (job.round - 1));
+        const delay = Math.max(1, Math.min(backoff, timings.retryWindowMs - elapsed));
+        job.running = false;
+        job.timer = clock.setTimeout(() => {
+          job.timer = null;
+          if (!this.stopped) void this.run(job);
+        }, delay);
+        return;
+      }
+    } finally {
+      job.running = false;
+    }
+  }
+}
