@@ -14,6 +14,7 @@
  *   at about 60 KB pending), and a bound on bytes a TCP connection may send without a parseable message.
  */
 import { ErrorCodes, VaError } from '../../errors';
+import type { IncomingSubscription, SubscriptionDialog, SubscriptionRefresh, SubscriptionSource } from '../../ports/mwi';
 import { randomBytes } from 'node:crypto';
 import type * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
@@ -137,7 +138,7 @@ export interface SipServerStats {
   tcpConnectionsDropped: number;
 }
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO';
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, SUBSCRIBE';
 const ACCEPT = 'application/sdp, application/dtmf-relay, application/dtmf, multipart/mixed';
 /** A TCP connection sending this many bytes without one parseable message is closed (garbage, bad Content-Length). */
 const TCP_GARBAGE_LIMIT = 256 * 1024;
@@ -187,7 +188,7 @@ interface ResolvedOptions {
  * The embedded SIP server (UAS). Start it with {@link EmbeddedSipServer.start}; register `onInvite`; stop it with
  * `stop()` (BYE on every dialog, then close).
  */
-export class EmbeddedSipServer {
+export class EmbeddedSipServer implements SubscriptionSource {
   private constructor(private readonly core: Core) {}
 
   /**
@@ -246,6 +247,14 @@ export class EmbeddedSipServer {
   /** Registers the handler for new calls (one handler; a later call replaces it). Without one, INVITEs get 503. */
   onInvite(handler: (invite: IncomingInvite) => void): void {
     this.core.inviteHandler = handler;
+  }
+
+  /**
+   * Registers the handler for new SUBSCRIBEs (RFC 6665; one handler). Without one, SUBSCRIBE gets 489 Bad Event.
+   * The handler must answer (reject or accept) synchronously; otherwise 500 goes out.
+   */
+  onSubscribe(handler: (subscription: IncomingSubscription) => void): void {
+    this.core.subscribeHandler = handler;
   }
 
   /**
@@ -316,6 +325,8 @@ class Core {
     tcpConnectionsDropped: 0,
   };
   inviteHandler: ((invite: IncomingInvite) => void) | null = null;
+  subscribeHandler: ((subscription: IncomingSubscription) => void) | null = null;
+  readonly subscriptions = new Map<string, SubscriptionDialogImpl>();
   readonly invites = new Map<string, PendingInvite>();
   readonly dialogs = new Map<string, DialogImpl>();
   private stack: SipStack | null = null;
@@ -565,6 +576,9 @@ class Core {
         if (dialog) dialog.handleInfo(rq);
         else this.respond(rq, 481);
         return;
+      case 'SUBSCRIBE':
+        this.onSubscribe(rq, remote, toTag);
+        return;
       case 'OPTIONS':
         if (toTag && !dialog) this.respond(rq, 481);
         else this.respond(rq, 200, undefined, { allow: ALLOW, accept: ACCEPT, 'accept-language': 'en, fr' });
@@ -605,6 +619,23 @@ class Core {
       if (unsupported.length > 0) return { status: 420, headers: { unsupported: unsupported.join(', ') } };
     }
     return null;
+  }
+
+  /** SUBSCRIBE (RFC 6665): a new one goes to the application; one with a To tag refreshes its subscription. */
+  private onSubscribe(rq: SipRequest, remote: SipFlow, toTag: string | undefined): void {
+    if (toTag) {
+      const sub = this.subscriptions.get(dialogKey(rq.headers['call-id'], toTag, tagOf(rq.headers.from)));
+      if (sub) sub.handleRefresh(rq);
+      else this.respond(rq, 481);
+      return;
+    }
+    if (!this.subscribeHandler) {
+      this.respond(rq, 489, 'Bad Event');
+      return;
+    }
+    const incoming = new IncomingSubscribeImpl(this, rq, remote);
+    this.subscribeHandler(incoming);
+    if (!this.answered.has(rq)) this.respond(rq, 500);
   }
 
   private findDialog(rq: SipRequest): DialogImpl | undefined {
@@ -1197,54 +1228,9 @@ class DialogImpl implements Dialog {
     this.finish();
   }
 
-  /**
-   * Sends an in-dialog request (§12.2.1.1: Request-URI = remote target, Route = route set; a strict first route
-   * becomes the Request-URI). Resolves with the final response, or null after 64*T1 or when it cannot be sent.
-   */
-  private async request(method: string): Promise<SipResponse | null> {
-    const seq = ++this.localCseq;
-    let uri = this.remoteTarget;
-    let route: SipRouteEntry[] = this.routeSet.map((e) => ({ ...e }));
-    let nextHopUri = uri;
-    if (route.length > 0) {
-      const first = route[0];
-      const firstUri = typeof first.uri === 'string' ? first.uri : sipPackage().stringifyUri(first.uri as NonNullable<typeof first.uri>);
-      const loose = typeof first.uri === 'object' && first.uri !== null && 'lr' in first.uri.params;
-      nextHopUri = firstUri;
-      if (!loose) {
-        uri = firstUri.replace(/;lr(?=;|$)/, '');
-        route = [...route.slice(1), { uri: this.remoteTarget, params: {} }];
-      }
-    }
-    const rq: SipRequest = {
-      method,
-      uri,
-      headers: {
-        via: [],
-        to: { ...this.remoteAddr, params: { ...this.remoteAddr.params } },
-        from: { ...this.localAddr, params: { ...this.localAddr.params } },
-        'call-id': this.callId,
-        cseq: { seq, method },
-        'max-forwards': 70,
-        route,
-        'user-agent': this.core.opts.userAgent,
-      },
-    };
-    const flow = await this.core.nextHop(this.source, nextHopUri);
-    if (!flow) return null;
-    return new Promise<SipResponse | null>((resolve) => {
-      let done = false;
-      const timer = this.core.timer(() => finish(null), 64 * this.core.opts.t1);
-      const finish = (rs: SipResponse | null) => {
-        if (done) return;
-        done = true;
-        this.core.clearTimer(timer);
-        resolve(rs);
-      };
-      this.core.sendRequest(rq, flow, (rs) => {
-        if (rs.status >= 200) finish(rs);
-      });
-    });
+  /** Sends an in-dialog request; resolves with the final response, or null after 64*T1 or when it cannot be sent. */
+  private request(method: string): Promise<SipResponse | null> {
+    return inDialogRequest(this.core, { ...this, localCseq: ++this.localCseq }, method);
   }
 
   // ------------------------------------------------------------ end
@@ -1267,6 +1253,207 @@ class DialogImpl implements Dialog {
     }
     if (!this.endedWith) this.emitEnded('local', 'shutdown');
     if (this.core.dialogs.get(this.key) === this) this.core.dialogs.delete(this.key);
+  }
+}
+
+/** What an in-dialog request is built from (RFC 3261 §12.2.1.1). */
+interface DialogRoute {
+  callId: string;
+  localAddr: SipNameAddr;
+  remoteAddr: SipNameAddr;
+  remoteTarget: string;
+  routeSet: SipRouteEntry[];
+  /** The CSeq number to use (already incremented by the caller). */
+  localCseq: number;
+  /** The flow the dialog-creating request came on. */
+  source: SipFlow;
+}
+
+/**
+ * Sends an in-dialog request (§12.2.1.1: Request-URI = remote target, Route = route set; a strict first route
+ * becomes the Request-URI). Resolves with the final response, or null after 64*T1 or when it cannot be sent.
+ */
+async function inDialogRequest(
+  core: Core,
+  d: DialogRoute,
+  method: string,
+  extra?: { headers?: Record<string, unknown>; content?: string },
+): Promise<SipResponse | null> {
+  let uri = d.remoteTarget;
+  let route: SipRouteEntry[] = d.routeSet.map((e) => ({ ...e }));
+  let nextHopUri = uri;
+  if (route.length > 0) {
+    const first = route[0];
+    const firstUri = typeof first.uri === 'string' ? first.uri : sipPackage().stringifyUri(first.uri as NonNullable<typeof first.uri>);
+    const loose = typeof first.uri === 'object' && first.uri !== null && 'lr' in first.uri.params;
+    nextHopUri = firstUri;
+    if (!loose) {
+      uri = firstUri.replace(/;lr(?=;|$)/, '');
+      route = [...route.slice(1), { uri: d.remoteTarget, params: {} }];
+    }
+  }
+  const rq: SipRequest = {
+    method,
+    uri,
+    headers: {
+      via: [],
+      to: { ...d.remoteAddr, params: { ...d.remoteAddr.params } },
+      from: { ...d.localAddr, params: { ...d.localAddr.params } },
+      'call-id': d.callId,
+      cseq: { seq: d.localCseq, method },
+      'max-forwards': 70,
+      route,
+      'user-agent': core.opts.userAgent,
+      ...extra?.headers,
+    },
+  };
+  if (extra?.content !== undefined) rq.content = extra.content;
+  const flow = await core.nextHop(d.source, nextHopUri);
+  if (!flow) return null;
+  return new Promise<SipResponse | null>((resolve) => {
+    let done = false;
+    const timer = core.timer(() => finish(null), 64 * core.opts.t1);
+    const finish = (rs: SipResponse | null) => {
+      if (done) return;
+      done = true;
+      core.clearTimer(timer);
+      resolve(rs);
+    };
+    core.sendRequest(rq, flow, (rs) => {
+      if (rs.status >= 200) finish(rs);
+    });
+  });
+}
+
+/** The `Expires` header as whole seconds; undefined when absent or not a number. */
+function expiresOf(rq: SipRequest): number | undefined {
+  const v = rq.headers.expires;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** The package name of an `Event` header (`message-summary;id=1` -> `message-summary`), lower case. */
+function eventPackage(rq: SipRequest): string {
+  const v = headerString(rq.headers.event) ?? '';
+  return v.split(';')[0].trim().toLowerCase();
+}
+
+/** A new SUBSCRIBE (RFC 6665 §4.2.1), as {@link IncomingSubscription}. */
+class IncomingSubscribeImpl implements IncomingSubscription {
+  readonly event: string;
+  readonly expires: number | undefined;
+  readonly toUser: string;
+  readonly fromUser: string | null;
+  readonly sourceAddress: string;
+  private answered = false;
+
+  constructor(
+    private readonly core: Core,
+    private readonly rq: SipRequest,
+    private readonly remote: SipFlow,
+  ) {
+    this.event = eventPackage(rq);
+    this.expires = expiresOf(rq);
+    const uri = typeof rq.uri === 'string' ? rq.uri : sipPackage().stringifyUri(rq.uri);
+    this.toUser = parseUriParts(uri)?.user ?? uriUser(rq.headers.to.uri) ?? '';
+    this.fromUser = uriUser(rq.headers.from.uri) ?? null;
+    this.sourceAddress = remote.address;
+  }
+
+  reject(status: number, headers?: Record<string, string>): void {
+    if (this.answered) return;
+    this.answered = true;
+    this.core.respond(this.rq, status, undefined, lowerKeys(headers));
+  }
+
+  accept(expiresS: number): SubscriptionDialog {
+    const d = new SubscriptionDialogImpl(this.core, this.rq, this.remote);
+    if (!this.answered) {
+      this.answered = true;
+      this.core.respond(this.rq, 200, undefined, { expires: String(expiresS), contact: [{ uri: this.core.contactUri(this.remote.protocol), params: {} }] }, d.localTag);
+    }
+    if (expiresS > 0) this.core.subscriptions.set(d.key, d);
+    return d;
+  }
+}
+
+function lowerKeys(h: Record<string, string> | undefined): Record<string, unknown> | undefined {
+  if (!h) return undefined;
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** The notifier side of a subscription dialog (RFC 6665 §4.2.2): in-dialog NOTIFYs, refreshes, unsubscribe. */
+class SubscriptionDialogImpl implements SubscriptionDialog {
+  readonly id: string;
+  readonly key: string;
+  readonly localTag = newTag();
+  private readonly route: Omit<DialogRoute, 'localCseq'>;
+  private localCseq = Math.floor(Math.random() * 10_000);
+  private refreshHandler: ((r: SubscriptionRefresh) => void) | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly core: Core,
+    rq: SipRequest,
+    remote: SipFlow,
+  ) {
+    const callId = rq.headers['call-id'];
+    this.id = `${callId};${this.localTag}`;
+    this.key = dialogKey(callId, this.localTag, tagOf(rq.headers.from));
+    const contact = Array.isArray(rq.headers.contact) ? rq.headers.contact[0] : undefined;
+    const rr = rq.headers['record-route'];
+    this.route = {
+      callId,
+      localAddr: withTag(rq.headers.to, this.localTag),
+      remoteAddr: { ...rq.headers.from, params: { ...rq.headers.from.params } },
+      remoteTarget: contact?.uri ?? `sip:${remote.address}:${remote.port}`,
+      routeSet: Array.isArray(rr) ? rr.filter((e) => e && e.uri !== undefined).map((e) => ({ ...e })) : [],
+      source: remote,
+    };
+  }
+
+  async notify(subscriptionState: string, body: string): Promise<number> {
+    const rs = await inDialogRequest(this.core, { ...this.route, localCseq: ++this.localCseq }, 'NOTIFY', {
+      headers: {
+        event: 'message-summary',
+        'subscription-state': subscriptionState,
+        'content-type': 'application/simple-message-summary',
+        contact: [{ uri: this.core.contactUri(this.route.source.protocol), params: {} }],
+      },
+      content: body,
+    });
+    return rs?.status ?? 0;
+  }
+
+  onRefresh(handler: (r: SubscriptionRefresh) => void): void {
+    this.refreshHandler = handler;
+  }
+
+  /** A SUBSCRIBE in this dialog: a refresh, or `Expires: 0` (unsubscribe). */
+  handleRefresh(rq: SipRequest): void {
+    const core = this.core;
+    let answered = false;
+    const refresh: SubscriptionRefresh = {
+      expires: expiresOf(rq),
+      reject: (status, headers) => {
+        if (answered) return;
+        answered = true;
+        core.respond(rq, status, undefined, lowerKeys(headers));
+      },
+      accept: (expiresS) => {
+        if (answered) return;
+        answered = true;
+        core.respond(rq, 200, undefined, { expires: String(expiresS), contact: [{ uri: core.contactUri(this.route.source.protocol), params: {} }] });
+      },
+    };
+    if (this.closed || !this.refreshHandler) refresh.reject(481);
+    else this.refreshHandler(refresh);
+    if (!answered) refresh.reject(500);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.core.subscriptions.get(this.key) === this) this.core.subscriptions.delete(this.key);
   }
 }
 
