@@ -75,6 +75,23 @@ export const MIGRATIONS: readonly string[] = [
     subject TEXT
   );
   `,
+  // 2: the durable queue of SMS and voice-message mails (issue 5, `directory/notification-store.ts`). A row is
+  // `sent` only after the provider accepted it; `failed` after the retry window. Never holds a PIN.
+  `
+  CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('sms', 'mail')),
+    identity TEXT NOT NULL COLLATE NOCASE,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    last_error TEXT
+  );
+  CREATE INDEX notifications_pending ON notifications(status, next_attempt_at);
+  `,
 ];
 
 /** The schema version this code expects. */

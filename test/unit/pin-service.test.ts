@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { openApp, type App } from '../../src/app';
+import { SCHEMA_VERSION } from '../../src/directory/db';
 import { DAY_MS } from '../../src/domain/pin-policy';
 import type { MailMessage } from '../../src/ports/mailer';
 import { tempDir, writeConfig } from '../helpers';
@@ -117,7 +118,7 @@ describe('the store', () => {
     const b = await openApp({ config, data, mailer: memoryMailer() });
     expect(b.store.getMailbox('tony@contoso.com').smsNotificationOption).toBe('VoiceMail');
     expect(b.store.listMailboxes()).toHaveLength(3);
-    expect(b.store.db.pragma('user_version', { simple: true })).toBe(1);
+    expect(b.store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(b.store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     b.close();
   });

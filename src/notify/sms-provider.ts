@@ -1,0 +1,17 @@
+/** Chooses the {@link SmsSender} the directory file's `notifications.sms` names: the file sink (default) or a webhook. */
+import type { NotificationSettings } from '../config/schema';
+import type { Clock } from '../ports/clock';
+import type { SmsSender } from '../ports/mwi';
+import { createFileSmsSender } from './sms-file-sender';
+import { createWebhookSmsSender } from './sms-webhook-sender';
+
+/**
+ * Creates the configured SMS provider.
+ * @param settings `notifications.sms` (validated: `webhook` is present when the provider is `webhook`)
+ * @param dataDir the data folder (the file sink writes to `<dataDir>/sms/`)
+ * @param clock stamps the file sink's texts
+ */
+export function createSmsSender(settings: NotificationSettings['sms'], dataDir: string, clock: Pick<Clock, 'now'>): SmsSender {
+  if (settings.provider === 'webhook' && settings.webhook) return createWebhookSmsSender(settings.webhook);
+  return createFileSmsSender(dataDir, clock);
+}

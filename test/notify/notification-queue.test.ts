@@ -1,0 +1,205 @@
+/**
+ * The durable SMS and mail queue (issue 5: "A failed send is retried and never silently lost"), on a virtual clock:
+ * sent at once; a row is `sent` only after the provider accepted it; failures back off 30 s, 60 s, 2 min ... up to
+ * 1 h between attempts until the retry window ends, then the row is `failed` and an error is logged (identity,
+ * attempts; never the text); pending rows survive a restart; a recording deleted before a retry does not block the mail.
+ */
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { openApp } from '../../src/app';
+import { NotificationStore } from '../../src/directory/notification-store';
+import { backoffMs, NotificationQueue } from '../../src/notify/notification-queue';
+import { VirtualClock } from '../../src/sim/virtual-clock';
+import { tempDir, writeConfig } from '../helpers';
+import { FakeMailer, FakeSms, memoryLogger, openVirtualApp } from './notify-helpers';
+
+const HOUR = 3_600_000;
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  while (cleanup.length) cleanup.pop()!();
+});
+
+async function setup(opts: { retryWindowMs?: number; sms?: FakeSms; mailer?: FakeMailer } = {}) {
+  const { app, clock, data, config } = await openVirtualApp();
+  cleanup.push(() => app.close());
+  const log = memoryLogger();
+  const sms = opts.sms ?? new FakeSms();
+  const mailer = opts.mailer ?? new FakeMailer();
+  const rows = new NotificationStore(app.store);
+  const queue = new NotificationQueue({ store: rows, sms, mailer, clock, logger: log.logger, retryWindowMs: opts.retryWindowMs ?? 24 * HOUR });
+  clock.setBusyCheck(() => queue.busy);
+  queue.start();
+  return { app, clock, data, config, log, sms, mailer, rows, queue };
+}
+
+test('backoff: 30 s doubling, at most 1 h', () => {
+  expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 20].map((n) => backoffMs(n))).toEqual([30_000, 60_000, 120_000, 240_000, 480_000, 960_000, 1_920_000, 3_600_000, 3_600_000, 3_600_000]);
+});
+
+test('a text is sent at once and the row is marked sent with one attempt', async () => {
+  const { clock, sms, rows, queue, log } = await setup();
+  const row = queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'Voice message from +14255550123' });
+  expect(rows.get(row.id)!.status).toBe('pending');
+  await clock.settle();
+  expect(sms.sent).toEqual([{ to: '+14255550112', text: 'Voice message from +14255550123' }]);
+  expect(rows.get(row.id)).toMatchObject({ status: 'sent', attempts: 1, lastError: null, sentAt: clock.now() });
+  expect(log.lines.find((l) => l.msg === 'SMS delivered')).toMatchObject({ identity: 'david@contoso.com', attempts: 1 });
+  expect(clock.pendingTimers).toBe(0);
+});
+
+test('a row is sent only after the provider accepted it', async () => {
+  const { clock, rows, queue } = await setup({
+    sms: Object.assign(new FakeSms(), {
+      send: () => new Promise<void>((resolve) => (release = resolve)),
+    }),
+  });
+  let release: () => void = () => {};
+  // The clock must not wait for the provider here: it is the test that holds it.
+  clock.setBusyCheck(() => false);
+  const row = queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'x' });
+  await clock.settle();
+  expect(rows.get(row.id)!.status).toBe('pending');
+  release();
+  await queue.idle();
+  expect(rows.get(row.id)!.status).toBe('sent');
+});
+
+test('a failing provider is retried with backoff until it recovers; nothing is lost', async () => {
+  const sms = new FakeSms();
+  sms.fail = 3;
+  const { clock, rows, queue, log } = await setup({ sms });
+  const t0 = clock.now();
+  const row = queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'Voice message from +14255550123, 4 s.' });
+  await clock.settle();
+  expect(sms.tried).toHaveLength(1);
+  expect(rows.get(row.id)).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: t0 + 30_000, lastError: 'provider down (503)' });
+  await clock.advance(29_999);
+  expect(sms.tried).toHaveLength(1);
+  await clock.advance(1);
+  expect(sms.tried).toHaveLength(2);
+  expect(rows.get(row.id)).toMatchObject({ attempts: 2, nextAttemptAt: t0 + 30_000 + 60_000 });
+  await clock.advance(60_000);
+  expect(rows.get(row.id)).toMatchObject({ attempts: 3, nextAttemptAt: t0 + 90_000 + 120_000 });
+  await clock.advance(120_000);
+  expect(sms.sent).toHaveLength(1);
+  expect(rows.get(row.id)).toMatchObject({ status: 'sent', attempts: 4, lastError: null });
+  const warnings = log.lines.filter((l) => l.msg === 'SMS not delivered; will retry');
+  expect(warnings.map((w) => w.retryInMs)).toEqual([30_000, 60_000, 120_000]);
+  // Logs name the mailbox and the attempts, never the text.
+  expect(log.text()).not.toContain('Voice message from');
+  expect(clock.pendingTimers).toBe(0);
+});
+
+test('after the retry window the row is failed and an error names the mailbox and the attempts', async () => {
+  const sms = new FakeSms();
+  sms.failAlways = true;
+  const { clock, rows, queue, log } = await setup({ sms, retryWindowMs: 2 * HOUR });
+  const t0 = clock.now();
+  const row = queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'Missed call from +14255550125' });
+  await clock.advance(3 * HOUR);
+  const r = rows.get(row.id)!;
+  expect(r.status).toBe('failed');
+  // 0, 30 s, 1.5 min, 3.5 min, 7.5 min, 15.5 min, 31.5 min, 63.5 min, then the window's end at 2 h: 9 attempts.
+  expect(r.attempts).toBe(9);
+  expect(sms.tried).toHaveLength(9);
+  expect(r.lastError).toBe('provider down (503)');
+  const errors = log.lines.filter((l) => l.level === 50);
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toMatchObject({ code: 'VA_ERR_NOTIFY_FAILED', identity: 'david@contoso.com', kind: 'sms', attempts: 9, notification: row.id });
+  expect(log.text()).not.toContain('Missed call from');
+  expect(clock.pendingTimers).toBe(0);
+  // The last attempt was exactly at the window's end.
+  expect(clock.now()).toBe(t0 + 3 * HOUR);
+  expect(rows.list('failed').map((x) => x.id)).toEqual([row.id]);
+});
+
+test('pending rows are picked up after a restart, including ones due long ago', async () => {
+  const dir = tempDir('va-queue-');
+  const config = writeConfig(dir);
+  const data = path.join(dir, 'data');
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+
+  // First run: the provider is down; the process stops with the text still pending.
+  const clock1 = new VirtualClock();
+  const app1 = await openApp({ config, data, clock: clock1, mailer: new FakeMailer() });
+  const down = new FakeSms();
+  down.failAlways = true;
+  const smtpDown = new FakeMailer();
+  smtpDown.fail = 1000;
+  const q1 = new NotificationQueue({ store: new NotificationStore(app1.store), sms: down, mailer: smtpDown, clock: clock1, logger: memoryLogger().logger, retryWindowMs: 24 * HOUR });
+  clock1.setBusyCheck(() => q1.busy);
+  q1.start();
+  const row = q1.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'hello' });
+  const mail = q1.enqueueMail('david@contoso.com', { to: 'david@contoso.com', subject: 'Voice Mail from +1', text: 'x' });
+  await clock1.settle();
+  await q1.stop();
+  app1.close();
+
+  // Second run, two hours later: both are delivered at once.
+  const clock2 = new VirtualClock(clock1.now() + 2 * HOUR);
+  const app2 = await openApp({ config, data, clock: clock2, mailer: new FakeMailer() });
+  cleanup.push(() => app2.close());
+  const up = new FakeSms();
+  const mailer = new FakeMailer();
+  const rows = new NotificationStore(app2.store);
+  expect(rows.list('pending').map((r) => r.id).sort()).toEqual([row.id, mail.id].sort());
+  const q2 = new NotificationQueue({ store: rows, sms: up, mailer, clock: clock2, logger: memoryLogger().logger, retryWindowMs: 24 * HOUR });
+  clock2.setBusyCheck(() => q2.busy);
+  q2.start();
+  await clock2.settle();
+  expect(up.sent).toEqual([{ to: '+14255550112', text: 'hello' }]);
+  expect(mailer.sent.map((m) => m.subject)).toEqual(['Voice Mail from +1']);
+  expect(rows.get(row.id)).toMatchObject({ status: 'sent', attempts: 2 });
+  expect(rows.list('pending')).toEqual([]);
+});
+
+test('stop leaves an unanswered attempt pending, to be sent again after the next start', async () => {
+  const { clock, rows, queue } = await setup({
+    sms: Object.assign(new FakeSms(), { send: () => new Promise<void>(() => {}) }),
+  });
+  clock.setBusyCheck(() => false);
+  const row = queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'x' });
+  await clock.settle();
+  await queue.stop(20);
+  expect(rows.get(row.id)).toMatchObject({ status: 'pending', attempts: 0 });
+});
+
+test('a mail whose recording was deleted before a retry goes without the attachment, saying so', async () => {
+  const mailer = new FakeMailer();
+  mailer.fail = 1;
+  const { clock, rows, queue, data, log } = await setup({ mailer });
+  const wav = path.join(data, 'gone.wav');
+  const row = queue.enqueueMail('david@contoso.com', {
+    to: 'david@contoso.com',
+    subject: 'Voice Mail from +14255550123 (0:04)',
+    text: 'You received a voice message.',
+    attachments: [{ filename: 'voicemail-x.wav', path: wav, contentType: 'audio/wav' }],
+    attachmentGoneText: 'The recording was deleted before this mail could be delivered.',
+  });
+  await clock.advance(30_000);
+  expect(rows.get(row.id)!.status).toBe('sent');
+  expect(mailer.sent).toHaveLength(1);
+  expect(mailer.sent[0].attachments).toEqual([]);
+  expect(mailer.sent[0].text).toContain('The recording was deleted');
+  expect(mailer.sent[0]).not.toHaveProperty('attachmentGoneText');
+  expect(log.lines.some((l) => String(l.msg).includes('recording is gone'))).toBe(true);
+});
+
+test('attempts run a few at a time: a hanging provider does not hold the others back', async () => {
+  const slow: (() => void)[] = [];
+  const sent: string[] = [];
+  const { clock, queue, rows } = await setup({
+    sms: Object.assign(new FakeSms(), {
+      send: (m: { to: string }) =>
+        m.to === 'slow' ? new Promise<void>((resolve) => slow.push(resolve)) : (sent.push(m.to), Promise.resolve()),
+    }),
+  });
+  clock.setBusyCheck(() => false);
+  for (let i = 0; i < 3; i++) queue.enqueueSms('a@contoso.com', { to: 'slow', text: 'x' });
+  for (let i = 0; i < 5; i++) queue.enqueueSms('b@contoso.com', { to: `fast${i}`, text: 'x' });
+  for (let i = 0; i < 5; i++) await clock.settle();
+  expect(sent).toEqual(['fast0', 'fast1', 'fast2', 'fast3', 'fast4']);
+  slow.forEach((r) => r());
+  await queue.idle();
+  expect(rows.list('pending')).toEqual([]);
+});
