@@ -6,7 +6,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Keys whose values are replaced by `[redacted]` wherever they appear (top level and one or two levels down). */
-export const SECRET_KEYS = ['pin', 'newPin', 'confirmPin', 'leaderPin', 'pinHash', 'leaderPinHash', 'digits', 'password'] as const;
+export const SECRET_KEYS = ['pin', 'newPin', 'confirmPin', 'leaderPin', 'pinHash', 'leaderPinHash', 'digits', 'password', 'secret'] as const;
 
 /** pino redact paths for {@link SECRET_KEYS}. */
 export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);

@@ -86,6 +86,10 @@ export interface SubscriptionDialog {
 
 /** Announces new subscriptions. */
 export interface SubscriptionSource {
+  /**
+   * Registers the handler. It must answer (`reject` or `accept`) before it returns: the embedded engine answers
+   * 500 to a SUBSCRIBE left unanswered when the handler returns (the drachtio adapter would wait).
+   */
   onSubscribe(handler: (subscription: IncomingSubscription) => void): void;
 }
 
