@@ -9,36 +9,13 @@
  */
 import type { Logger } from 'pino';
 import { RtpCallChannel } from '../../channel/rtp-call-channel';
-import type { Admission } from '../../domain/gateway-admission';
-import type { MediaEngine } from '../../media/media-engine';
-import { INFO_DTMF_INVALID_STATUS, isDtmfInfoContentType, parseInfoDtmf } from '../../media/sip-info-dtmf';
-import type { RtpSession } from '../../media/rtp-session';
 import type { CallSource, IncomingCall } from '../../ports/call-channel';
-import type { Clock } from '../../ports/clock';
-import type { PromptCatalog } from '../../prompts/catalog';
-import { answerOffer, type RemoteMedia } from './sdp';
+import { answerInfoDtmf, CallMedia, type CallSourceMediaDeps } from '../call-media';
 import type { Dialog, EmbeddedSipServer, IncomingInvite } from './sip-server';
 
 /** What the call source needs: the SIP server, the RTP engine, and the shared admission and routing rules. */
-export interface EmbeddedCallSourceDeps {
+export interface EmbeddedCallSourceDeps extends CallSourceMediaDeps {
   server: EmbeddedSipServer;
-  media: MediaEngine;
-  /** The address written in our SDP (where callers send RTP). */
-  mediaAddress: string;
-  /** The UM IP gateway rule for a source address. */
-  admit(sourceAddress: string): Admission;
-  clock: Clock;
-  catalog: PromptCatalog;
-  recordingsDir: string;
-  logger: Logger;
-}
-
-/** Points an RTP session at the offer's address, and stops sending while the caller holds us. */
-function applyRemote(session: RtpSession, remote: RemoteMedia): void {
-  if (remote.address !== '0.0.0.0' && remote.port > 0) {
-    session.setRemote({ address: remote.address, port: remote.port, payloadType: remote.payloadType, telephoneEventPt: remote.telephoneEventPt });
-  }
-  session.setSending(remote.direction === 'sendrecv' || remote.direction === 'recvonly');
 }
 
 export class EmbeddedCallSource implements CallSource {
@@ -75,16 +52,13 @@ export class EmbeddedCallSource implements CallSource {
       invite.reject(488, 'Not Acceptable Here'); // late offer (INVITE without SDP) is not supported
       return;
     }
-    const session = await deps.media.openSession();
-    // One o= session id per call; its version goes up with every new answer (RFC 3264 §8).
-    const sdpSession = { sessionId: String(Date.now()), version: 1 };
-    const negotiated = answerOffer(invite.offer, { address: deps.mediaAddress, port: session.localPort, sessionId: sdpSession.sessionId, sessionVersion: 1 });
-    if (!negotiated) {
-      session.close();
+    // The RTP session and the SDP answer (shared with the drachtio adapter: sip/call-media.ts).
+    const media = await CallMedia.open(deps.media, deps.mediaAddress, invite.offer);
+    if (!media) {
       invite.reject(488, 'Not Acceptable Here');
       return;
     }
-    applyRemote(session, negotiated.remote);
+    const { session } = media;
     let dialog: Dialog | null = null;
     let ended = false;
     const channel: RtpCallChannel = new RtpCallChannel({
@@ -96,8 +70,8 @@ export class EmbeddedCallSource implements CallSource {
       leg: {
         answer: async () => {
           if (dialog || ended || invite.cancelled) return;
-          dialog = invite.accept(negotiated.answer);
-          this.wireDialog(dialog, channel, session, sdpSession, log);
+          dialog = invite.accept(media.answer);
+          this.wireDialog(dialog, channel, media, log);
         },
         hangup: (cause) => {
           if (ended) return;
@@ -124,26 +98,14 @@ export class EmbeddedCallSource implements CallSource {
     });
   }
 
-  private wireDialog(dialog: Dialog, channel: RtpCallChannel, session: RtpSession, sdpSession: { sessionId: string; version: number }, log: Logger): void {
-    dialog.onInfo((contentType, body, respond) => {
-      if (!isDtmfInfoContentType(contentType)) return respond(415);
-      const parsed = parseInfoDtmf(contentType, body);
-      if (parsed === 'invalid') return respond(INFO_DTMF_INVALID_STATUS);
-      if (parsed) channel.infoDigit(parsed.digit, parsed.durationMs);
-      respond(200);
-    });
+  private wireDialog(dialog: Dialog, channel: RtpCallChannel, media: CallMedia, log: Logger): void {
+    dialog.onInfo((contentType, body, respond) => respond(answerInfoDtmf(channel, contentType, body)));
     dialog.onReinvite((offer) => {
       if (!offer) return null;
-      const negotiated = answerOffer(offer, {
-        address: this.deps.mediaAddress,
-        port: session.localPort,
-        sessionId: sdpSession.sessionId,
-        sessionVersion: ++sdpSession.version,
-      });
-      if (!negotiated) return null;
-      applyRemote(session, negotiated.remote);
-      log.info({ direction: negotiated.remote.direction }, 're-INVITE: media changed');
-      return negotiated.answer;
+      const updated = media.update(offer);
+      if (!updated) return null;
+      log.info({ direction: updated.direction }, 're-INVITE: media changed');
+      return updated.answer;
     });
     dialog.onEnded((by) => {
       if (by !== 'local') channel.callerHungUp();

@@ -1,0 +1,251 @@
+/**
+ * DrachtioCallSource: the {@link CallSource} of the drachtio adapter. drachtio-server handles SIP (transactions, 2xx
+ * retransmission, CANCEL); media stays in our RTP engine. For each new INVITE (`srf.invite`), in the same order as
+ * the embedded engine: the source address drachtio-server reports (`req.source_address`) must be an Enabled UM IP
+ * gateway (403, or 503 for NoNewCalls; the shared `domain/gateway-admission.ts` rule), the offer must carry PCMU or
+ * PCMA (488); then an RTP session is opened and the call is handed on as an {@link IncomingCall} whose channel is the
+ * shared {@link RtpCallChannel}. The runtime routes it (404 for a number that routes nowhere) and answers it:
+ * `srf.createUAS(req, res, {localSdp})` with our SDP. SIP INFO digits (dialog `info`), re-INVITEs (`modify`), CANCEL
+ * and the caller's BYE (`destroy`) are wired to the channel; the IVR's hang-up is `dialog.destroy()` (BYE).
+ */
+import type { Logger } from 'pino';
+import { RtpCallChannel } from '../../channel/rtp-call-channel';
+import type { CallSource, IncomingCall } from '../../ports/call-channel';
+import { answerInfoDtmf, CallMedia, type CallSourceMediaDeps } from '../call-media';
+import { callerUser, diversionUser, parseNameAddr, parseUriParts, sdpFromBody, uriUser } from '../sip-headers';
+import type { DrachtioSrf, SrfDialog, SrfRequest, SrfResponse } from './srf-types';
+
+/** What the call source needs: drachtio-srf, the RTP engine, and the shared admission rule. */
+export interface DrachtioCallSourceDeps extends CallSourceMediaDeps {
+  srf: DrachtioSrf;
+}
+
+/** The caller, the dialled number and the diverting extension of an INVITE, read as the embedded engine reads them. */
+export interface InviteParties {
+  /** User part of P-Asserted-Identity, else of From; null when anonymous. */
+  fromUser: string | null;
+  /** User part of the Request-URI, else of To; `''` when neither has one. */
+  toUser: string;
+  /** First Diversion entry (RFC 5806), else History-Info (RFC 7044); undefined when the call was not diverted. */
+  diversion?: string;
+}
+
+/**
+ * Reads the parties of an INVITE from its raw headers (the shared `sip-headers.ts` rules).
+ * @param req the request as drachtio-srf delivers it
+ */
+export function inviteParties(req: Pick<SrfRequest, 'uri' | 'get'>): InviteParties {
+  const fromUri = parseNameAddr(req.get('From') ?? '')?.uri ?? '';
+  const toUri = parseNameAddr(req.get('To') ?? '')?.uri ?? '';
+  const diversion = diversionUser(req.get('Diversion'), req.get('History-Info'));
+  return {
+    fromUser: callerUser(fromUri, req.get('P-Asserted-Identity')),
+    toUser: parseUriParts(req.uri)?.user ?? uriUser(toUri) ?? '',
+    ...(diversion !== undefined ? { diversion } : {}),
+  };
+}
+
+/** How long drachtio-server may take to confirm our 200 OK before the call is given up (64*T1, ms). */
+const ANSWER_TIMEOUT_MS = 32_000;
+
+/** `promise`, or a rejection with `message` after `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Sends a final response unless one went out already; drachtio-srf throws for a status it does not know. */
+function respond(res: SrfResponse, status: number, headers?: Record<string, string>): void {
+  if (res.finalResponseSent) return;
+  res.send(status, headers ? { headers } : {});
+}
+
+/** A call this source has not finished with: for {@link DrachtioCallSource.stop}. */
+interface LiveCall {
+  /** Ends it from our side: BYE once answered, 503 before (`stop`). */
+  end(): Promise<void>;
+}
+
+/** The drachtio adapter's {@link CallSource}: one {@link RtpCallChannel} per INVITE that drachtio-server delivers. */
+export class DrachtioCallSource implements CallSource {
+  private handler: ((call: IncomingCall) => void) | null = null;
+  private readonly live = new Set<LiveCall>();
+  private stopping = false;
+
+  constructor(private readonly deps: DrachtioCallSourceDeps) {
+    deps.srf.invite((req, res) => {
+      void this.onInvite(req, res).catch((err: unknown) => {
+        deps.logger.error({ err, callId: req.get('Call-ID') }, 'cannot set up the call');
+        try {
+          if (!req.canceled) respond(res, 500);
+        } catch {
+          /* the response could not be sent either (connection gone) */
+        }
+      });
+    });
+  }
+
+  /** Registers the handler for new calls (the call runtime). */
+  onCall(handler: (call: IncomingCall) => void): void {
+    this.handler = handler;
+  }
+
+  /** Calls set up and not ended yet. */
+  get activeCalls(): number {
+    return this.live.size;
+  }
+
+  /**
+   * Refuses new INVITEs (503), answers calls not answered yet 503 and ends answered ones with BYE, waiting up to
+   * `timeoutMs` for the BYEs' responses. Idempotent.
+   */
+  async stop(timeoutMs = 2000): Promise<void> {
+    this.stopping = true;
+    const ends = [...this.live].map((c) => c.end());
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(ends), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  private async onInvite(req: SrfRequest, res: SrfResponse): Promise<void> {
+    const { deps } = this;
+    const callId = req.get('Call-ID') ?? '';
+    const log = deps.logger.child({ callId });
+    let cancelled = false;
+    let onCancel: (() => void) | null = null;
+    req.on('cancel', () => {
+      cancelled = true;
+      onCancel?.();
+    });
+    const admission = deps.admit(req.source_address);
+    if (!admission.admit) {
+      log.info({ source: req.source_address, status: admission.status }, admission.reason);
+      respond(res, admission.status);
+      return;
+    }
+    if (!this.handler || this.stopping) {
+      respond(res, 503);
+      return;
+    }
+    const body = sdpFromBody(req.get('Content-Type'), req.body);
+    if ('unsupported' in body) {
+      respond(res, 415, { Accept: 'application/sdp' });
+      return;
+    }
+    if (!body.sdp) {
+      respond(res, 488); // late offer (INVITE without SDP) is not supported, as in the embedded engine
+      return;
+    }
+    const media = await CallMedia.open(deps.media, deps.mediaAddress, body.sdp);
+    if (!media) {
+      respond(res, 488);
+      return;
+    }
+    if (cancelled || req.canceled || this.stopping) {
+      media.session.close();
+      if (this.stopping && !cancelled) respond(res, 503);
+      return;
+    }
+    let dialog: SrfDialog | null = null;
+    let answering: Promise<void> | null = null;
+    let bye: Promise<void> | null = null;
+    let ended = false;
+    const channel: RtpCallChannel = new RtpCallChannel({
+      callId,
+      clock: deps.clock,
+      catalog: deps.catalog,
+      recordingsDir: deps.recordingsDir,
+      session: media.session,
+      leg: {
+        answer: () => {
+          if (dialog || ended || cancelled) return Promise.resolve();
+          // Wired synchronously when drachtio-server confirms the 200 OK (an INFO or BYE may follow in the same read).
+          const wire = (d: SrfDialog) => {
+            dialog = d;
+            this.wireDialog(d, channel, media, log);
+            if (ended) bye = this.bye(d, log); // the IVR hung up (or we gave up) while the 200 OK was on its way
+          };
+          answering ??= withTimeout(
+            deps.srf.createUAS(req, res, { localSdp: media.answer, headers: { 'Content-Type': 'application/sdp' } }, wire),
+            ANSWER_TIMEOUT_MS,
+            'drachtio-server did not confirm the 200 OK',
+          ).then(
+            () => undefined,
+            (err: unknown) => {
+              if (cancelled || ended) return; // the CANCEL handler, or the IVR's hang-up (480 went first), ended it
+              log.warn({ err }, 'drachtio-server could not answer the call');
+              ended = true;
+              channel.callerHungUp();
+            },
+          );
+          return answering;
+        },
+        hangup: (cause) => {
+          if (ended) return;
+          ended = true;
+          if (dialog) bye = this.bye(dialog, log);
+          else if (!cancelled) {
+            try {
+              respond(res, cause === 'shutdown' ? 503 : cause === 'not-found' ? 404 : 480);
+            } catch (err) {
+              log.warn({ err }, 'cannot send the final response');
+            }
+          }
+        },
+      },
+    });
+    onCancel = () => {
+      if (ended) return;
+      ended = true;
+      channel.callerHungUp();
+    };
+    const live: LiveCall = {
+      end: async () => {
+        await channel.hangup('shutdown');
+        if (answering) await answering;
+        if (bye) await bye;
+      },
+    };
+    this.live.add(live);
+    channel.onEnded(() => {
+      // Kept until the BYE (if any) is answered, so stop() can wait for it.
+      void Promise.resolve(answering)
+        .then(() => bye)
+        .finally(() => this.live.delete(live));
+    });
+    const parties = inviteParties(req);
+    this.handler({
+      channel,
+      from: parties.fromUser,
+      to: parties.toUser,
+      ...(parties.diversion !== undefined ? { diversion: parties.diversion } : {}),
+      sourceAddress: `${req.source_address}:${req.source_port}`,
+    });
+  }
+
+  private wireDialog(dialog: SrfDialog, channel: RtpCallChannel, media: CallMedia, log: Logger): void {
+    dialog.on('info', (req, res) => {
+      res.send(answerInfoDtmf(channel, req.get('Content-Type'), req.body));
+    });
+    dialog.on('modify', (req, res) => {
+      const body = sdpFromBody(req.get('Content-Type'), req.body);
+      if ('unsupported' in body) return res.send(415, { headers: { Accept: 'application/sdp' } });
+      const updated = body.sdp ? media.update(body.sdp) : null;
+      if (!updated) return res.send(488); // an offerless re-INVITE is refused too, as in the embedded engine
+      log.info({ direction: updated.direction }, 're-INVITE: media changed');
+      res.send(200, { body: updated.answer, headers: { 'Content-Type': 'application/sdp' } });
+    });
+    dialog.on('destroy', () => channel.callerHungUp());
+  }
+
+  private async bye(dialog: SrfDialog, log: Logger): Promise<void> {
+    try {
+      await dialog.destroy();
+    } catch (err) {
+      log.warn({ err }, 'the BYE could not be sent through drachtio-server');
+    }
+  }
+}

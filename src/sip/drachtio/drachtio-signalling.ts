@@ -1,0 +1,83 @@
+/**
+ * The drachtio engine as the composition root uses it (`cli/serve.ts`, `--sip-engine drachtio`): one admin connection
+ * to drachtio-server and, on it, the {@link CallSource} and the two MWI ports. Everything above these ports (routing,
+ * flows, the gateway allow-list, MWI logic, notifications) is shared with the embedded engine.
+ */
+import { DrachtioCallSource } from './drachtio-call-source';
+import type { CallSourceMediaDeps } from '../call-media';
+import { DrachtioConnection, type DrachtioTarget } from './drachtio-connection';
+import { DrachtioMwiTransport, DrachtioSubscriptionSource } from './drachtio-mwi';
+import type { DrachtioSrf } from './srf-types';
+
+/** What {@link startDrachtioSignalling} needs. */
+export interface DrachtioSignallingOptions extends DrachtioTarget, CallSourceMediaDeps {
+  /** How long to keep trying to connect at start, ms (default 10 000). */
+  connectTimeoutMs?: number;
+  /** How long `stop()` waits for the responses to its BYEs, ms (default 2000). */
+  stopTimeoutMs?: number;
+  /** The drachtio-srf wrapper (tests pass a fake); default: a real one. */
+  srf?: DrachtioSrf;
+}
+
+/** The running drachtio engine. */
+export interface DrachtioSignalling {
+  connection: DrachtioConnection;
+  calls: DrachtioCallSource;
+  /** Unsolicited message-summary NOTIFYs (`ports/mwi.ts` MwiTransport). */
+  mwi: DrachtioMwiTransport;
+  /** SUBSCRIBEs for message-summary (`ports/mwi.ts` SubscriptionSource). */
+  subscriptions: DrachtioSubscriptionSource;
+  /**
+   * Where callers reach the IVR: drachtio-server's first SIP address (UDP preferred), as it reported it; the admin
+   * address's host and port 5060 when it reported none.
+   */
+  sip: { host: string; port: number; addresses: string[] };
+  /** Ends every call (BYE, or 503 before the answer), then closes the admin connection. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Connects to drachtio-server and starts the call source and MWI ports on it.
+ * @throws VaError VA_ERR_DRACHTIO_AUTH (secret refused) or VA_ERR_DRACHTIO_CONNECT (no connection within
+ *   `connectTimeoutMs`)
+ */
+export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): Promise<DrachtioSignalling> {
+  const connection = await DrachtioConnection.open({
+    host: opts.host,
+    port: opts.port,
+    secret: opts.secret,
+    logger: opts.logger,
+    connectTimeoutMs: opts.connectTimeoutMs,
+    srf: opts.srf,
+  });
+  const logger = opts.logger.child({ part: 'sip', engine: 'drachtio' });
+  const calls = new DrachtioCallSource({
+    srf: connection.srf,
+    media: opts.media,
+    mediaAddress: opts.mediaAddress,
+    admit: opts.admit,
+    clock: opts.clock,
+    catalog: opts.catalog,
+    recordingsDir: opts.recordingsDir,
+    logger,
+  });
+  const mwi = new DrachtioMwiTransport({ srf: connection.srf, isConnected: () => connection.connected, where: connection.where, logger });
+  const subscriptions = new DrachtioSubscriptionSource({ srf: connection.srf, logger });
+  const addresses = connection.sipAddresses;
+  const first = addresses.find((a) => a.transport === 'udp') ?? addresses[0];
+  return {
+    connection,
+    calls,
+    mwi,
+    subscriptions,
+    sip: {
+      host: first?.host ?? opts.host,
+      port: first?.port ?? 5060,
+      addresses: addresses.map((a) => `${a.transport}:${a.host}:${a.port}`),
+    },
+    stop: async () => {
+      await calls.stop(opts.stopTimeoutMs ?? 2000);
+      connection.close();
+    },
+  };
+}
