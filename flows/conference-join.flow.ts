@@ -1,15 +1,32 @@
 /**
- * Conference join: a call to a dial-in conferencing number (seed 003, [T-NOPIN], [T-RESET], telephony-facts.md §1.3).
+ * Conference join: a call to a dial-in conferencing number (seed 003, [T-NOPIN], [T-RESET], telephony-facts.md §1.3,
+ * §2.8).
  *
- * conference ID + `#` (an unknown ID asks once more, then the call ends) -> a meeting already started: join.
- * Not started: "if you are the organizer, press `*`" -> the organizer enters the leader PIN + `#` (three tries, then
- * the call ends) and starts the meeting. Everyone else waits in the lobby with music on hold until it starts, then
- * joins automatically (the seed's behaviour). When the organizer has AllowPSTNOnlyMeetings, a caller who is not the
- * organizer starts the meeting without a PIN; otherwise callers (anonymous ones included) cannot start it.
+ * conference ID + `#` (an unknown ID asks once more, then the call ends). A meeting already started is joined at
+ * once (automatic admission). Otherwise "if you are the organizer, press `*`" -> the organizer enters the leader PIN
+ * + `#` (three tries, then the call ends; the PIN is checked against the store on every try, so a PIN reset by the
+ * cmdlet counts from the next call) and starts the meeting. A caller who may start it without a PIN
+ * ({@link mayStartWithoutPin}: the organizer has AllowPSTNOnlyMeetings, and the caller's number is known unless
+ * anonymous callers are allowed) starts it; an anonymous caller who would otherwise have been allowed hears
+ * `conf-cannot-start` first. Everyone else waits in the lobby: music on hold, looped, with the lobby announcement
+ * every `lobbyAnnouncementMs` of music, until:
+ * - automatic admission (the default, the seed's behaviour): the meeting starts, then the lobby joins;
+ * - organizer admission: an organizer in the meeting presses `*8`. The organizer question is then asked even when
+ *   the meeting has started (an organizer calling back in must not end up in the lobby), and callers who may start
+ *   the meeting bypass the lobby.
+ * In the meeting, `*6` mutes and unmutes and `*8` admits the lobby (the channel's `joinConference`).
  */
 import { assign, setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
-import { channelEffects, conferenceEffects, type CallEvent, type IvrSettings, type MeetingInfo } from '../src/flow-kit/effects';
+import {
+  channelEffects,
+  conferenceEffects,
+  DEFAULT_CONFERENCE_SETTINGS,
+  type CallEvent,
+  type ConferenceSettings,
+  type IvrSettings,
+  type MeetingInfo,
+} from '../src/flow-kit/effects';
 import { announce, collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
 import type { CollectResult, ConferenceRole, PromptItem } from '../src/flow-kit/media-types';
 
@@ -21,10 +38,34 @@ export const CONFERENCE_ID_TRIES = 2;
 export interface ConferenceJoinInput {
   settings: IvrSettings;
   locale: Locale;
+  /** The caller's number, null when withheld (anonymous). */
   caller: string | null;
+  /** The tenant's conferencing settings; {@link DEFAULT_CONFERENCE_SETTINGS} when absent. */
+  conference?: ConferenceSettings;
 }
 
-interface Ctx extends ConferenceJoinInput {
+/**
+ * May this caller start the meeting without a leader PIN? Only when its organizer has AllowPSTNOnlyMeetings ([T-USER]:
+ * non-authenticated users can start meetings), and then not when the caller's number is withheld, unless the tenant
+ * allows anonymous callers to (seed 003: "by default, anonymous callers cannot start a meeting").
+ */
+export function mayStartWithoutPin(meeting: MeetingInfo, caller: string | null, settings: ConferenceSettings): boolean {
+  return meeting.allowPstnOnlyMeetings && (caller !== null || settings.allowAnonymousMeetingStart);
+}
+
+/** What the lobby plays: music on hold, and the announcement every `lobbyAnnouncementMs` of music (looped). */
+export function lobbyLoop(settings: ConferenceSettings): PromptItem[] {
+  const music: PromptItem = settings.lobbyAnnouncementMs > 0 ? { tone: 'music-on-hold', ms: settings.lobbyAnnouncementMs } : { tone: 'music-on-hold' };
+  return settings.lobbyAnnouncementMs > 0 ? [music, lobbyAnnouncement(settings)] : [music];
+}
+
+/** The lobby announcement: "the meeting will start when the organizer joins", or "the organizer will let you in". */
+export function lobbyAnnouncement(settings: ConferenceSettings): string {
+  return settings.lobbyAdmission === 'organizer' ? 'conf-lobby-admit' : 'conf-lobby';
+}
+
+interface Ctx extends Omit<ConferenceJoinInput, 'conference'> {
+  conference: ConferenceSettings;
   meeting: MeetingInfo | null;
   idFailures: number;
   pinFailures: number;
@@ -47,7 +88,17 @@ export const conferenceJoinFlow = setup({
   guards: { repeatsLeft: ({ context }) => context.noInputs + 1 < context.settings.maxPromptRepeats },
 }).createMachine({
   id: 'conferenceJoin',
-  context: ({ input }) => ({ ...input, meeting: null, idFailures: 0, pinFailures: 0, noInputs: 0, preface: [], role: 'participant', result: 'error' }),
+  context: ({ input }) => ({
+    ...input,
+    conference: input.conference ?? { ...DEFAULT_CONFERENCE_SETTINGS },
+    meeting: null,
+    idFailures: 0,
+    pinFailures: 0,
+    noInputs: 0,
+    preface: [],
+    role: 'participant',
+    result: 'error',
+  }),
   on: { CALLER_HANGUP: { target: '.hungUp' } },
   initial: 'conferenceId',
   states: {
@@ -82,7 +133,12 @@ export const conferenceJoinFlow = setup({
             target: 'conferenceId',
             actions: assign({ idFailures: ({ context }) => context.idFailures + 1, preface: () => ['conf-id-invalid'] as PromptItem[] }),
           },
-          { guard: ({ event }) => outputOf<MeetingInfo>(event).started, target: 'joining', actions: assign({ meeting: ({ event }) => outputOf<MeetingInfo>(event) }) },
+          {
+            // Automatic admission: a started meeting is joined at once.
+            guard: ({ event, context }) => outputOf<MeetingInfo>(event).started && context.conference.lobbyAdmission === 'automatic',
+            target: 'joining',
+            actions: assign({ meeting: ({ event }) => outputOf<MeetingInfo>(event) }),
+          },
           { target: 'organizerQuestion', actions: assign({ meeting: ({ event }) => outputOf<MeetingInfo>(event) }) },
         ],
         onError: 'error',
@@ -95,7 +151,9 @@ export const conferenceJoinFlow = setup({
         input: ({ context }) => collectRequest(context.settings, context.locale, ['conf-organizer-question'], { max: 1, flush: true }),
         onDone: [
           { guard: ({ event }) => collected(event).digits === '*', target: 'leaderPin' },
-          { guard: ({ context }) => context.meeting!.allowPstnOnlyMeetings, target: 'starting' },
+          { guard: ({ context }) => mayStartWithoutPin(context.meeting!, context.caller, context.conference), target: 'starting' },
+          // AllowPSTNOnlyMeetings, but the caller's number is withheld: anonymous callers cannot start it (seed 003).
+          { guard: ({ context }) => context.meeting!.allowPstnOnlyMeetings, target: 'cannotStart' },
           { target: 'lobby' },
         ],
         onError: 'error',
@@ -126,10 +184,11 @@ export const conferenceJoinFlow = setup({
       },
     },
     leaderPinFailed: { entry: assign({ result: 'leader-pin-failed' }), ...announce(['conf-leader-pin-incorrect'], 'goodbye') },
+    cannotStart: announce(['conf-cannot-start'], 'lobby'),
     starting: {
       invoke: {
         src: 'startMeeting',
-        input: ({ context }) => ({ conferenceId: context.meeting!.conferenceId }),
+        input: ({ context }) => ({ conferenceId: context.meeting!.conferenceId, admitLobby: context.conference.lobbyAdmission === 'automatic' }),
         onDone: 'joining',
         onError: 'error',
       },
@@ -137,15 +196,23 @@ export const conferenceJoinFlow = setup({
     lobby: {
       invoke: {
         src: 'play',
-        input: ({ context }) => ({ prompts: ['conf-lobby'], locale: context.locale, bargeIn: false }),
+        input: ({ context }) => ({ prompts: [lobbyAnnouncement(context.conference)], locale: context.locale, bargeIn: false }),
         onDone: 'waiting',
         onError: 'error',
       },
     },
     waiting: {
       invoke: [
-        { src: 'waitForMeetingStart', input: ({ context }) => ({ conferenceId: context.meeting!.conferenceId }), onDone: 'joining', onError: 'error' },
-        { src: 'play', input: ({ context }) => ({ prompts: [{ tone: 'music-on-hold' as const }], locale: context.locale, bargeIn: false, loop: true }) },
+        {
+          src: 'waitForMeetingStart',
+          input: ({ context }) => ({
+            conferenceId: context.meeting!.conferenceId,
+            until: context.conference.lobbyAdmission === 'organizer' ? ('admitted' as const) : ('start' as const),
+          }),
+          onDone: 'joining',
+          onError: 'error',
+        },
+        { src: 'play', input: ({ context }) => ({ prompts: lobbyLoop(context.conference), locale: context.locale, bargeIn: false, loop: true }) },
       ],
     },
     joining: {
@@ -161,7 +228,13 @@ export const conferenceJoinFlow = setup({
       on: { CALLER_HANGUP: { target: 'done', actions: assign({ result: 'left' }) } },
       invoke: {
         src: 'joinConference',
-        input: ({ context }) => ({ room: context.meeting!.conferenceId, role: context.role }),
+        input: ({ context }) => ({
+          room: context.meeting!.conferenceId,
+          role: context.role,
+          locale: context.locale,
+          lobbyAdmission: context.conference.lobbyAdmission,
+          entryExitTones: context.conference.entryExitTones,
+        }),
         onDone: { target: 'done', actions: assign({ result: 'left' }) },
         onError: 'error',
       },

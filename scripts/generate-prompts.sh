@@ -2,7 +2,7 @@
 # Generate the prompt WAVs from the catalogs, and the tone files.
 #
 #   prompts/<locale>/catalog.yaml  ->  prompts/<locale>/<id>.wav   (espeak-ng + sox)
-#   prompts/tones/beep.wav, prompts/tones/music-on-hold.wav      (sox synth, no speech)
+#   prompts/tones/beep.wav, music-on-hold.wav, conf-join.wav, conf-leave.wav   (sox synth, no speech)
 #
 # Every WAV is 8000 Hz, mono, 16-bit signed PCM. The WAVs are committed, so a fresh machine needs neither
 # espeak-ng nor sox; run this only after editing a catalog (or adding a locale).
@@ -130,6 +130,20 @@ generate_tones() {
   sox "${parts[@]}" "${OUT_FMT[@]}" "$TMP/moh.wav" norm -12
   mv -f "$TMP/moh.wav" "$dir/music-on-hold.wav"
   echo "wrote prompts/tones/music-on-hold.wav"
+
+  # Conference entry and exit tones (played to everyone in a meeting when someone joins or leaves): two 150 ms
+  # notes, rising (600 Hz then 900 Hz) for an entry, falling (750 Hz then 450 Hz) for an exit; -12 dBFS, 5 ms
+  # fades. No note is shared, so neither tone contains the beginning of the other (callers over the network
+  # recognise them by their first samples).
+  local note
+  for note in 600 900 750 450; do
+    sox -n "${OUT_FMT[@]}" "$TMP/note$note.wav" synth 0.15 sine "$note" fade h 0.005 0.15 0.005 gain -12
+  done
+  sox "$TMP/note600.wav" "$TMP/note900.wav" "${OUT_FMT[@]}" "$TMP/join.wav"
+  sox "$TMP/note750.wav" "$TMP/note450.wav" "${OUT_FMT[@]}" "$TMP/leave.wav"
+  mv -f "$TMP/join.wav" "$dir/conf-join.wav"
+  mv -f "$TMP/leave.wav" "$dir/conf-leave.wav"
+  echo "wrote prompts/tones/conf-join.wav, prompts/tones/conf-leave.wav"
 }
 
 locales=("$@")

@@ -24,7 +24,8 @@
  *   when the call ends (`hangup`, audio kept). `durationMs` runs from the start of recording to the end of the last
  *   speech (trailing silence trimmed); `file` is null when nothing was said. Abort -> the audio so far, reason
  *   `silence`.
- * - joinConference: resolves `hangup` when the call ends, `stopped` on abort (a subclass with a conference bridge mixes the audio).
+ * - joinConference: resolves `hangup` when the call ends, `stopped` on abort; the subclass's bridge mixes the audio
+ *   (`conferenceEnter`); `*6` mutes and unmutes, an organizer's `*8` admits the lobby (see the method).
  * - After either side ends the call every pending and later operation resolves at once with `hangup`.
  * - A new operation while one is pending stops the old one as an abort would (and notes it in the log).
  * - `onHangup` listeners are called synchronously when the caller hangs up, before the `hangup` results of pending
@@ -38,15 +39,19 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { CallChannel } from '../ports/call-channel';
 import type { Clock, TimerHandle } from '../ports/clock';
+import type { Locale } from '../config/schema';
 import type {
   CollectRequest,
   CollectResult,
+  ConferenceOptions,
   ConferenceResult,
   ConferenceRole,
   PlayRequest,
   PlayResult,
+  PromptItem,
   RecordRequest,
   RecordResult,
+  ToneId,
 } from '../flow-kit/media-types';
 import { PromptCatalog, type RenderedPrompt } from '../prompts/catalog';
 import { writeFileAtomic } from '../util/atomic-file';
@@ -54,6 +59,9 @@ import { arrayListeners, waitFor } from './wait-for';
 
 /** Keys a caller can press. */
 export const DTMF_KEYS = '0123456789*#ABCD';
+
+/** In a meeting, how long after `*` the command key may come, ms (then the `*` is forgotten). */
+export const CONFERENCE_COMMAND_MS = 3000;
 
 /** The IVR operation a prompt belonged to. */
 export type OperationKind = 'play' | 'collect' | 'record' | 'conference';
@@ -220,6 +228,46 @@ export abstract class IvrChannel implements CallChannel {
 
   /** Called once when the call ends from either side: a SIP channel sends BYE when `by` is `ivr` and frees media. */
   protected onEnd(_by: 'caller' | 'ivr', _cause?: string): void {}
+
+  /**
+   * The caller enters a conference room's audio (a live channel puts its RTP into the room's bridge; the simulator
+   * into its simulated room). With `entryExitTones` the others hear `tone:conf-join` now and `tone:conf-leave` at
+   * {@link IvrChannel.conferenceLeave}. Default: nothing (no audio).
+   */
+  protected conferenceEnter(_room: string, _role: ConferenceRole, _opts: { entryExitTones: boolean; locale: Locale }): void {}
+
+  /**
+   * While a prompt to this caller alone plays in a meeting (`*6`'s confirmation, a lobby notice): when it ends, clock
+   * ms since the epoch (0 when none). The prompt replaces the meeting's audio for this caller meanwhile.
+   */
+  protected conferencePromptUntil = 0;
+
+  /** The caller leaves the room's audio (the call ended, or the flow stopped the conference). Idempotent. */
+  protected conferenceLeave(): void {}
+
+  /** The caller is muted (not heard by the others) or unmuted. */
+  protected conferenceMute(_muted: boolean): void {}
+
+  /**
+   * A sound the whole room hears started (an entry or exit tone): logged in the heard-log as a prompt of the
+   * conference operation, so transcripts and scenarios see it (`expectPrompt: tone:conf-join`) — unless a prompt to
+   * this caller alone is playing (`conf-muted`, a lobby notice): it replaces the meeting's audio, so the tone is lost.
+   * @param id the tone's prompt id (`tone:conf-join`, `tone:conf-leave`)
+   */
+  protected heardRoomSound(id: string): void {
+    if (this._ended) return;
+    if (this.clock.now() < this.conferencePromptUntil) {
+      // A prompt to this caller replaces the meeting's audio while it plays: the tone is not heard.
+      this.log({ at: this.clock.now(), type: 'note', text: `${id} not heard: a prompt is playing`, who: 'sim' });
+      return;
+    }
+    const p = this.catalog.render([{ tone: id.replace(/^tone:/, '') as ToneId }], 'en-US')[0];
+    const now = this.clock.now();
+    const heard: HeardPrompt = { index: this.heard.length, at: now, id: p.id, text: p.text, file: p.file, durationMs: p.durationMs, op: 'conference' };
+    this.heard.push(heard);
+    this.log({ at: now, type: 'prompt', prompt: heard });
+    for (const o of this.promptObservers.slice()) o(heard);
+  }
 
   // ================================================================== input from the media (subclasses)
 
@@ -467,12 +515,66 @@ export abstract class IvrChannel implements CallChannel {
     return result;
   }
 
-  /** Joins a conference room; resolves `hangup` when the call ends, `stopped` on abort. Digits are not kept. */
-  async joinConference(room: string, role: ConferenceRole, signal?: AbortSignal): Promise<ConferenceResult> {
+  /**
+   * Joins a conference room (the subclass's bridge mixes the audio: {@link IvrChannel.conferenceEnter}); resolves
+   * `hangup` when the call ends, `stopped` on abort. Digits are not kept. In-meeting commands (Skype for Business
+   * dial-in keys, [SFB-DTMF]; `*` then the key within {@link CONFERENCE_COMMAND_MS}):
+   * - `*6` mutes, and again unmutes, the caller (`conf-muted` / `conf-unmuted` is played to the caller alone);
+   * - `*8` (organizers: `options.admitLobby`) admits everyone in the lobby (`conf-lobby-admitted`, or
+   *   `conf-lobby-empty` when nobody waits); from a participant it is not a valid choice (`invalid-choice`);
+   * - any other key after `*` is not a valid choice; keys without `*` are ignored.
+   * With `options.onLobbyArrival` the caller hears `conf-lobby-waiting` when someone starts waiting in the lobby.
+   * A prompt to the caller stops the one still playing, and is heard instead of the meeting while it plays (voices,
+   * entry and exit tones: see {@link IvrChannel.heardRoomSound}).
+   */
+  async joinConference(room: string, role: ConferenceRole, signal?: AbortSignal, options: ConferenceOptions = {}): Promise<ConferenceResult> {
     return this.begin<ConferenceResult>('conference', signal, { reason: 'hangup' }, { reason: 'stopped' }, (op) => {
       this.log({ at: this.clock.now(), type: 'conference', room, role });
+      const locale = options.locale ?? 'en-US';
+      let muted = false;
+      let star = false;
+      let starTimer: TimerHandle | undefined;
+      let notice: Playback | null = null;
+      const say = (ids: PromptItem[]) => {
+        notice?.stop('stopped');
+        const prompts = this.catalog.render(ids, locale);
+        this.conferencePromptUntil = this.clock.now() + PromptCatalog.durationOf(prompts);
+        const pb = this.startPlayback(op, prompts, false, () => {
+          if (notice === pb) notice = null;
+        });
+        notice = pb;
+      };
+      op.cleanups.push(() => {
+        notice?.stop('stopped');
+        this.conferencePromptUntil = 0;
+      });
+      op.onDigit = (d) => {
+        if (d === '*') {
+          star = true;
+          op.cancel(starTimer);
+          starTimer = op.timer(() => (star = false), CONFERENCE_COMMAND_MS);
+          return;
+        }
+        if (!star) return;
+        star = false;
+        op.cancel(starTimer);
+        if (d === '6') {
+          muted = !muted;
+          this.conferenceMute(muted);
+          this.log({ at: this.clock.now(), type: 'note', text: muted ? 'muted (*6)' : 'unmuted (*6)', who: 'flow' });
+          say([muted ? 'conf-muted' : 'conf-unmuted']);
+        } else if (d === '8' && options.admitLobby) {
+          const n = options.admitLobby();
+          this.log({ at: this.clock.now(), type: 'note', text: `admits the lobby (*8): ${n} caller${n === 1 ? '' : 's'}`, who: 'flow' });
+          say([n > 0 ? 'conf-lobby-admitted' : 'conf-lobby-empty']);
+        } else say(['invalid-choice']);
+      };
+      const stopNotices = options.onLobbyArrival?.(() => say(['conf-lobby-waiting']));
+      if (stopNotices) op.cleanups.push(stopNotices);
+      op.cleanups.push(() => this.conferenceLeave());
       op.onCallEnd = () => op.finish({ reason: 'hangup' });
       op.onAbort = () => op.finish({ reason: 'stopped' });
+      this.conferenceEnter(room, role, { entryExitTones: options.entryExitTones ?? true, locale });
     });
   }
 

@@ -3,9 +3,17 @@
  * an {@link RtpSession} of the shared RTP engine (prompts streamed as G.711 from their WAVs, the caller's audio
  * decoded for recordings and voice detection, DTMF from RFC 4733, in-band tones and SIP INFO merged by the session),
  * and the signalling is a {@link CallLeg} (an embedded SIP dialog or a drachtio one: this class sees neither).
+ *
+ * Conferences: in a meeting the session's audio goes into the room's {@link ConferenceBridge} (one per conference ID
+ * on the session's RTP engine, mixed on the engine's shared tick) and the caller hears the mix of the others; the
+ * entry and exit tones (`prompts/tones/conf-join.wav`, `conf-leave.wav`) are played to the rest of the room; a prompt
+ * to this caller alone (`*6`'s confirmation) is heard instead of the mix while it plays.
  */
+import { ConferenceBridge, type ConferenceMember } from '../media/conference-bridge';
 import { encodeWav, readWavPcm, WAV_SAMPLE_RATE } from '../media/wav';
 import type { Recording, RtpSession } from '../media/rtp-session';
+import type { Locale } from '../config/schema';
+import type { ConferenceRole } from '../flow-kit/media-types';
 import type { RenderedPrompt } from '../prompts/catalog';
 import { IvrChannel, type IvrChannelOptions, type SpeechSegment } from './ivr-channel';
 
@@ -28,6 +36,8 @@ export class RtpCallChannel extends IvrChannel {
   private readonly leg: CallLeg;
   private capture: Recording | null = null;
   private captured: Int16Array | null = null;
+  private member: ConferenceMember | null = null;
+  private memberTones = false;
 
   constructor(options: RtpCallChannelOptions) {
     super(options);
@@ -52,8 +62,12 @@ export class RtpCallChannel extends IvrChannel {
     return this.session;
   }
 
+  /** Plays the prompt's WAV for its `durationMs` (a tone cut short by the catalog plays its beginning). */
   protected startPrompt(prompt: RenderedPrompt, onEnd: () => void): () => void {
-    const playback = this.session.play(readWavPcm(prompt.file));
+    let pcm = readWavPcm(prompt.file);
+    const samples = Math.round((prompt.durationMs * WAV_SAMPLE_RATE) / 1000);
+    if (samples < pcm.length - WAV_SAMPLE_RATE / 1000) pcm = pcm.subarray(0, samples); // more than 1 ms shorter: cut
+    const playback = this.session.play(pcm);
     let stopped = false;
     void playback.done.then((how) => {
       if (how === 'done' && !stopped) onEnd();
@@ -84,9 +98,36 @@ export class RtpCallChannel extends IvrChannel {
     await this.leg.answer();
   }
 
+  protected override conferenceEnter(room: string, _role: ConferenceRole, opts: { entryExitTones: boolean; locale: Locale }): void {
+    this.conferenceLeave();
+    const bridge = ConferenceBridge.forRoom(this.session.engine, room);
+    this.member = bridge.join(this.session, { label: this.callId, onRoomSound: (id) => this.heardRoomSound(id) });
+    this.memberTones = opts.entryExitTones;
+    if (opts.entryExitTones) this.member.playToOthers(this.tonePcm('conf-join'), 'tone:conf-join');
+  }
+
+  protected override conferenceLeave(): void {
+    const m = this.member;
+    if (!m) return;
+    this.member = null;
+    m.leave();
+    // The rest of the room hears the exit tone (the bridge is gone when nobody is left).
+    if (this.memberTones) ConferenceBridge.find(this.session.engine, m.room)?.playToAll(this.tonePcm('conf-leave'), 'tone:conf-leave');
+  }
+
+  protected override conferenceMute(muted: boolean): void {
+    this.member?.setMuted(muted);
+  }
+
+  /** The samples of a tone of `prompts/tones/`. */
+  private tonePcm(tone: 'conf-join' | 'conf-leave'): Int16Array {
+    return readWavPcm(this.catalog.render([{ tone }], 'en-US')[0].file);
+  }
+
   protected override onEnd(by: 'caller' | 'ivr', cause?: string): void {
     if (by === 'ivr') this.leg.hangup(cause);
     this.capture?.stop();
+    this.conferenceLeave();
     this.session.close();
   }
 }

@@ -81,6 +81,42 @@ export interface MeetingInfo {
   started: boolean;
 }
 
+/** Who lets lobby callers into a started meeting (config `conferencing.lobbyAdmission`). */
+export type LobbyAdmission = 'automatic' | 'organizer';
+
+/** The tenant's dial-in conferencing settings a conference call needs (config `conferencing:`, seed 003). */
+export interface ConferenceSettings {
+  /**
+   * `automatic` (default, seed 003): when the organizer starts the meeting the lobby joins, and later callers join at
+   * once. `organizer`: the organizer admits the lobby with `*8` (Skype for Business AdmitAll, [SFB-DTMF]); callers
+   * who cannot start the meeting wait in the lobby until admitted, before and after it starts.
+   */
+  lobbyAdmission: LobbyAdmission;
+  /** May a caller whose number is withheld start a meeting whose organizer has AllowPSTNOnlyMeetings? (seed 003: no) */
+  allowAnonymousMeetingStart: boolean;
+  /** Music on hold between two lobby announcements, ms; 0: the announcement is played once, on arrival. */
+  lobbyAnnouncementMs: number;
+  /** Entry and exit tones in the meeting ([T-TEN] EnableEntryExitNotifications, default true). */
+  entryExitTones: boolean;
+}
+
+/** The defaults of {@link ConferenceSettings} (the seed's behaviour). */
+export const DEFAULT_CONFERENCE_SETTINGS: Readonly<ConferenceSettings> = Object.freeze({
+  lobbyAdmission: 'automatic',
+  allowAnonymousMeetingStart: false,
+  lobbyAnnouncementMs: 30_000,
+  entryExitTones: true,
+});
+
+/** What the `joinConference` effect gets from the conference flow (plain data; the runtime adds the hooks). */
+export interface JoinConferenceInput {
+  room: string;
+  role: ConferenceRole;
+  locale?: Locale;
+  lobbyAdmission?: LobbyAdmission;
+  entryExitTones?: boolean;
+}
+
 const notProvided = (name: string) => async (): Promise<never> => {
   throw new Error(`effect "${name}" was not provided to the flow`);
 };
@@ -90,7 +126,7 @@ export const channelEffects = {
   play: fromPromise<PlayResult, PlayRequest>(notProvided('play')),
   collect: fromPromise<CollectResult, CollectRequest>(notProvided('collect')),
   record: fromPromise<RecordResult, RecordRequest>(notProvided('record')),
-  joinConference: fromPromise<ConferenceResult, { room: string; role: ConferenceRole }>(notProvided('joinConference')),
+  joinConference: fromPromise<ConferenceResult, JoinConferenceInput>(notProvided('joinConference')),
 };
 
 /** Directory effects (store, PIN service). */
@@ -111,8 +147,13 @@ export const directoryEffects = {
 export const conferenceEffects = {
   findMeeting: fromPromise<MeetingInfo | null, { conferenceId: string }>(notProvided('findMeeting')),
   verifyLeaderPin: fromPromise<boolean, { conferenceId: string; pin: string }>(notProvided('verifyLeaderPin')),
-  startMeeting: fromPromise<void, { conferenceId: string }>(notProvided('startMeeting')),
-  waitForMeetingStart: fromPromise<void, { conferenceId: string }>(notProvided('waitForMeetingStart')),
+  /** Starts the meeting; `admitLobby` lets its lobby in at once (automatic admission). */
+  startMeeting: fromPromise<void, { conferenceId: string; admitLobby?: boolean }>(notProvided('startMeeting')),
+  /**
+   * Waits in the lobby until the caller may enter: `until: 'start'` (default, automatic admission) when the meeting
+   * starts (at once if it has), `'admitted'` when an organizer admits the lobby (`*8`).
+   */
+  waitForMeetingStart: fromPromise<void, { conferenceId: string; until?: 'start' | 'admitted' }>(notProvided('waitForMeetingStart')),
 };
 
 /** Every named effect; the runtime provides all of them. */

@@ -5,6 +5,9 @@
  */
 import type { Locale } from '../config/schema';
 
+/** The tones of `prompts/tones/` (`src/prompts/catalog.ts` TONES). */
+export type ToneId = 'beep' | 'music-on-hold' | 'conf-join' | 'conf-leave';
+
 /**
  * One part of what the caller hears. Sentences are built from parts where numbers are spoken (DESIGN.md, prompts):
  * - a prompt id from `prompts/<locale>/catalog.yaml` (`'enter-pin'`);
@@ -12,9 +15,16 @@ import type { Locale } from '../config/schema';
  * - `{ digits }`: each digit spoken (extensions, caller numbers);
  * - `{ time }`: a time of day (ms since epoch) in the locale's manner (12-hour en-US, 24-hour fr-FR);
  * - `{ file }`: a recorded WAV (greetings, names, messages);
- * - `{ tone }`: a tone from `prompts/tones/` (beep, music on hold).
+ * - `{ tone }`: a tone from `prompts/tones/` (beep, music on hold, conference entry and exit); `{ tone, ms }` plays it
+ *   for `ms` (repeated, the last repetition cut), e.g. 30 s of music on hold between two lobby announcements.
  */
-export type PromptItem = string | { number: number } | { digits: string } | { time: number } | { file: string } | { tone: 'beep' | 'music-on-hold' };
+export type PromptItem =
+  | string
+  | { number: number }
+  | { digits: string }
+  | { time: number }
+  | { file: string }
+  | { tone: ToneId; ms?: number };
 
 /** Play prompts. */
 export interface PlayRequest {
@@ -97,4 +107,29 @@ export type ConferenceRole = 'organizer' | 'participant';
 /** How a conference leg ended. */
 export interface ConferenceResult {
   reason: 'hangup' | 'ended' | 'stopped';
+}
+
+/**
+ * What a conference leg needs besides its room and role: the caller's locale, and the hooks into the meeting's state
+ * (the runtime's `MeetingRooms`) for the in-meeting commands. Not serialisable: the runtime builds it from the flow's
+ * plain input; flows never hold it.
+ */
+export interface ConferenceOptions {
+  /** The locale of the prompts this caller hears in the meeting (`conf-muted`, lobby notices). Default `en-US`. */
+  locale?: Locale;
+  /**
+   * Entry and exit tones: everyone in the meeting hears `tone:conf-join` / `tone:conf-leave` when someone joins or
+   * leaves ([T-TEN] EnableEntryExitNotifications, ToneOnly; default true).
+   */
+  entryExitTones?: boolean;
+  /**
+   * `*8` (Skype for Business AdmitAll, [SFB-DTMF]): lets everyone waiting in the lobby in; given for organizers only.
+   * @returns how many callers were admitted
+   */
+  admitLobby?: () => number;
+  /**
+   * Tells the caller when someone starts waiting in the lobby (organizers, when the organizer admits the lobby);
+   * the listener gets how many wait. @returns a function that stops the notices
+   */
+  onLobbyArrival?: (listener: (waiting: number) => void) => () => void;
 }

@@ -84,6 +84,7 @@ export class MediaEngine {
   private readonly tickHist = new MsHistogram(0.05, 100);
   private skipped = 0;
   private stopped = false;
+  private readonly tickListeners = new Set<() => void>();
 
   private constructor(opts: MediaEngineOptions) {
     this.host = opts.host;
@@ -145,6 +146,16 @@ export class MediaEngine {
     return { sessions: this.sessions.size, p99Ms: all.percentile(99), worstSessionP99Ms: worst };
   }
 
+  /**
+   * Runs `listener` on every tick, before the sessions send (a conference bridge mixes there, so what it mixed leaves
+   * in the same tick). The tick runs only while a session is open. A listener that throws is logged and kept.
+   * @returns a function that removes the listener
+   */
+  addTickListener(listener: () => void): () => void {
+    this.tickListeners.add(listener);
+    return () => void this.tickListeners.delete(listener);
+  }
+
   /** Starts {@link MediaEngine.tickStats} and every open session's send-interval statistics afresh (after a warm-up). */
   resetTickStats(): void {
     this.tickHist.reset();
@@ -174,6 +185,7 @@ export class MediaEngine {
         localAddress: this.host,
         localPort: port,
         clock: this.clock,
+        engine: this,
         logger: this.log.child({ rtpPort: port }),
         onClose: (s) => {
           this.sessions.delete(s);
@@ -275,6 +287,13 @@ export class MediaEngine {
     let rounds = 0;
     while (now >= this.deadline - EARLY_TOLERANCE_MS && rounds < MAX_CATCH_UP) {
       this.tickHist.record(Math.abs(now - this.deadline));
+      for (const l of this.tickListeners) {
+        try {
+          l();
+        } catch (err) {
+          this.log.error({ err }, 'media tick listener failed');
+        }
+      }
       for (const s of this.sessions) {
         try {
           s.tick();

@@ -5,7 +5,8 @@
  * Sending (RFC 3550 §5.1, RFC 3551 §4.5.14): G.711 in the remote's payload type, 160 samples (20 ms) per packet,
  * one packet per tick; random initial SSRC, sequence number and timestamp; the timestamp advances 160 per tick
  * whether or not a packet is sent (it is a media clock); the marker bit is set on the first audio packet after a
- * pause (RFC 3551 §4.1). When nothing plays, nothing is sent (no comfort noise): it costs nothing at scale, the
+ * pause (RFC 3551 §4.1). When nothing plays and no audio source is set (a conference bridge's mix, see
+ * {@link RtpSession.setAudioSource}), nothing is sent (no comfort noise): it costs nothing at scale, the
  * marker bit tells the remote's jitter buffer where talkspurts start, and the caller's side keeps any NAT binding
  * open with its own stream. While on hold (`setSending(false)`) playback keeps its pace but no packet leaves, so a
  * flow's prompt timing does not depend on the caller's hold button.
@@ -46,6 +47,7 @@ import { G711_SAMPLE_RATE, decodeG711, encodeG711, type G711PayloadType } from '
 import { DtmfDetector } from './goertzel';
 import { MsHistogram } from './histogram';
 import { DtmfEventReceiver, DtmfEventSender, type DtmfPacketPlan, type ReceivedDtmf } from './rfc4733';
+import type { MediaEngine } from './media-engine';
 import { parseRtp, serializeRtp, type RtpPacket } from './rtp-packet';
 
 /** Samples per packet we send (20 ms at 8 kHz). */
@@ -145,6 +147,8 @@ export interface RtpSessionDeps {
   localAddress: string;
   localPort: number;
   clock: Clock;
+  /** The engine whose tick drives this session (a conference bridge mixes on it). */
+  engine: MediaEngine;
   logger: Logger;
   onClose: (s: RtpSession) => void;
 }
@@ -255,6 +259,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly localAddress: string;
   /** The local (even) UDP port. */
   readonly localPort: number;
+  /** The engine whose shared tick drives this session. */
+  readonly engine: MediaEngine;
 
   private readonly socket: Socket;
   private readonly clock: Clock;
@@ -276,6 +282,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly frame = new Int16Array(SAMPLES_PER_PACKET);
   private readonly encoded = new Uint8Array(SAMPLES_PER_PACKET);
   private readonly queue: PlaybackImpl[] = [];
+  private source: ((frame: Int16Array) => boolean) | null = null;
   private readonly dtmfQueue: DtmfSend[] = [];
   private readonly dtmfSender = new DtmfEventSender();
   private lastSendAt: number | null = null;
@@ -312,6 +319,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.socket = deps.socket;
     this.localAddress = deps.localAddress;
     this.localPort = deps.localPort;
+    this.engine = deps.engine;
     this.clock = deps.clock;
     this.log = deps.logger;
     this.onCloseCb = deps.onClose;
@@ -407,6 +415,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     return pb;
   }
 
+  /**
+   * Sets what is sent when no prompt plays (a conference bridge's mix for this caller), or removes it (`null`).
+   * Each tick with nothing queued by {@link RtpSession.play} calls `source` with the 160-sample frame to fill; it
+   * returns false to send nothing this tick. Prompts queued by `play` go first (a prompt to one participant of a
+   * meeting is heard instead of the meeting while it plays).
+   */
+  setAudioSource(source: ((frame: Int16Array) => boolean) | null): void {
+    this.source = source;
+  }
+
   /** Stops every queued and playing prompt (barge-in). */
   stopPlayback(): void {
     for (const pb of this.queue.splice(0)) pb.finish('stopped');
@@ -470,6 +488,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (this.closed) return;
     this.closed = true;
     this.stopPlayback();
+    this.source = null;
     for (const d of this.dtmfQueue.splice(0)) d.resolve();
     this.rx.close();
     this.recordings.clear();
@@ -533,7 +552,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
         pb.finish('done');
       }
     }
-    if (filled === 0) return false;
+    if (filled === 0) return this.source !== null && this.source(this.frame);
     this.frame.fill(0, filled);
     return true;
   }

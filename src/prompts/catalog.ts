@@ -25,11 +25,19 @@ export interface RenderedPrompt {
   readonly durationMs: number;
 }
 
-/** The tones in `prompts/tones/`, by {@link PromptItem} `tone` name. */
-export const TONES = ['beep', 'music-on-hold'] as const;
+/**
+ * The tones in `prompts/tones/`, by {@link PromptItem} `tone` name: the recording beep, music on hold (the lobby),
+ * and the conference entry and exit tones (everyone in a meeting hears them when someone joins or leaves).
+ */
+export const TONES = ['beep', 'music-on-hold', 'conf-join', 'conf-leave'] as const;
 export type ToneName = (typeof TONES)[number];
 
-const TONE_TEXT: Record<ToneName, string> = { beep: '[beep]', 'music-on-hold': '[music on hold]' };
+const TONE_TEXT: Record<ToneName, string> = {
+  beep: '[beep]',
+  'music-on-hold': '[music on hold]',
+  'conf-join': '[someone joins]',
+  'conf-leave': '[someone leaves]',
+};
 
 /** The facts a WAV header gives. */
 export interface WavInfo {
@@ -166,7 +174,10 @@ export class PromptCatalog {
    * - `{ time }` (ms since epoch, read in UTC): en-US hour 1–12 as a number, the minutes as a number unless 0,
    *   then `am`/`pm`; fr-FR hour 0–23 as a number, `hours`, the minutes unless 0;
    * - `{ file }`: the recording (id null, text `[recording]`, duration from its WAV header);
-   * - `{ tone }`: `prompts/tones/<tone>.wav` with id `tone:<tone>`.
+   * - `{ tone }`: `prompts/tones/<tone>.wav` with id `tone:<tone>`; `{ tone, ms }`: the tone for `ms` (the file
+   *   repeated as many whole times as fit, then its beginning cut to the rest: one prompt per repetition, so a
+   *   transcript shows each loop of the music on hold).
+   * Players play each prompt for its `durationMs` (a cut tone plays the beginning of its file).
    * @param items what the flow asked for; @param locale the catalog to use
    * @returns the prompts (shared objects: do not modify)
    * @throws Error naming the item for an unknown locale, an unknown id, a negative or fractional number, a
@@ -195,7 +206,8 @@ export class PromptCatalog {
       } else if ('tone' in item) {
         const tone = this.tones.get(item.tone);
         if (!tone) throw new Error(`unknown tone "${String(item.tone)}" (known: ${TONES.join(', ')})`);
-        out.push(tone);
+        if (item.ms === undefined) out.push(tone);
+        else this.pushToneFor(out, tone, item.ms);
       } else {
         throw new Error(`not a prompt item: ${JSON.stringify(item)}`);
       }
@@ -220,6 +232,17 @@ export class PromptCatalog {
     const p = cat.prompts.get(id);
     if (!p) throw new Error(`unknown prompt id "${id}" in the ${locale} catalog (${path.join(this.dir, locale, 'catalog.yaml')})`);
     return p;
+  }
+
+  private pushToneFor(out: RenderedPrompt[], tone: RenderedPrompt, ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new Error(`cannot play ${tone.id} for ${ms} ms`);
+    if (tone.durationMs <= 0) return;
+    let left = Math.round(ms);
+    while (left >= tone.durationMs) {
+      out.push(tone);
+      left -= tone.durationMs;
+    }
+    if (left > 0) out.push(Object.freeze({ ...tone, durationMs: left }));
   }
 
   private pushNumber(out: RenderedPrompt[], cat: LocaleCatalog, n: number, locale: string): void {

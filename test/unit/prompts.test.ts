@@ -5,7 +5,7 @@ import { WaveFile } from 'wavefile';
 
 const PROMPTS = join(__dirname, '..', '..', 'prompts');
 const LOCALES = ['en-US', 'fr-FR'] as const;
-const TONES = ['beep', 'music-on-hold'] as const;
+const TONES = ['beep', 'music-on-hold', 'conf-join', 'conf-leave'] as const;
 
 const SAMPLE_RATE = 8000;
 const MIN_SECONDS = 0.1;

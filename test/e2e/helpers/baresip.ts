@@ -41,6 +41,8 @@ export interface BaresipOptions {
   user?: string;
   /** baresip quits by itself after this long (`-t`), and is killed 5 s later. */
   quitAfterS?: number;
+  /** What its microphone says from the start of the call (8 kHz samples); silence after it. Default: silence. */
+  mic?: Int16Array;
 }
 
 export class BaresipPhone {
@@ -82,7 +84,9 @@ export class BaresipPhone {
     const recordingsDir = path.join(o.dir, 'recordings');
     mkdirSync(recordingsDir, { recursive: true });
     const mic = path.join(o.dir, 'mic.wav');
-    writeFileSync(mic, encodeWav(new Int16Array(8000 * (quitAfterS + 5)))); // silence, longer than the call
+    const micPcm = new Int16Array(8000 * (quitAfterS + 5)); // longer than the call
+    if (o.mic) micPcm.set(o.mic.subarray(0, micPcm.length));
+    writeFileSync(mic, encodeWav(micPcm));
     writeFileSync(
       path.join(o.dir, 'config'),
       [
