@@ -41,6 +41,14 @@ export const ErrorCodes = {
   MEDIA_NO_TELEPHONE_EVENT: 'VA_ERR_MEDIA_NO_TELEPHONE_EVENT',
   /** An e-mail could not be delivered (SMTP refused, or the outbox folder is not writable). */
   MAIL_SEND: 'VA_ERR_MAIL_SEND',
+  /** drachtio-server cannot be reached at `--drachtio HOST:PORT` (refused, unreachable, timed out), or is not connected now. */
+  DRACHTIO_CONNECT: 'VA_ERR_DRACHTIO_CONNECT',
+  /** drachtio-server refused the shared secret (`--drachtio-secret`, `sip.drachtio.secret`). */
+  DRACHTIO_AUTH: 'VA_ERR_DRACHTIO_AUTH',
+  /** The SMS provider did not take a text (webhook answered non-2xx, timed out or is unreachable; sink not writable). */
+  SMS_SEND: 'VA_ERR_SMS_SEND',
+  /** A queued SMS or voice-message mail was still not delivered at the end of `notifications.retryWindowHours`. */
+  NOTIFY_FAILED: 'VA_ERR_NOTIFY_FAILED',
 } as const;
 
 /** One of {@link ErrorCodes}' values. */

@@ -408,17 +408,38 @@ export const CMDLETS: readonly Cmdlet[] = [
     params: [],
     async run(ctx) {
       const t = ctx.store.getTenantSettings();
-      return [{ PinLength: t.pinLength, AutomaticallySendEmailsToUsers: t.automaticallySendEmailsToUsers, AccessNumbers: t.accessNumbers }];
+      return [
+        {
+          PinLength: t.pinLength,
+          AutomaticallySendEmailsToUsers: t.automaticallySendEmailsToUsers,
+          EnableEntryExitNotifications: t.enableEntryExitNotifications,
+          LobbyAdmission: t.lobbyAdmission === 'organizer' ? 'Organizer' : 'Automatic',
+          AllowAnonymousMeetingStart: t.allowAnonymousMeetingStart,
+          LobbyAnnouncementIntervalSeconds: t.lobbyAnnouncementIntervalSeconds,
+          AccessNumbers: t.accessNumbers,
+        },
+      ];
     },
   },
   {
     name: 'Set-CsOnlineDialInConferencingTenantSettings',
-    synopsis: 'Changes the leader PIN length (new PINs only) and automatic e-mails.',
-    params: [int('PinLength', 4, 12, 'digits of newly generated leader PINs (default 5)'), bool('AutomaticallySendEmailsToUsers', 'mail users on PIN reset (default $true)')],
+    synopsis: 'Changes the leader PIN length (new PINs only), automatic e-mails, entry/exit tones and the lobby (from the next call).',
+    params: [
+      int('PinLength', 4, 12, 'digits of newly generated leader PINs (default 5)'),
+      bool('AutomaticallySendEmailsToUsers', 'mail users on PIN reset (default $true)'),
+      bool('EnableEntryExitNotifications', 'a tone when someone joins or leaves a meeting (default $true)'),
+      { name: 'LobbyAdmission', type: { kind: 'enum', values: ['Automatic', 'Organizer'] }, help: 'Automatic (the lobby joins when the meeting starts) | Organizer (*8); our addition' },
+      bool('AllowAnonymousMeetingStart', 'callers with a withheld number may start AllowPSTNOnlyMeetings meetings (default $false); our addition'),
+      int('LobbyAnnouncementIntervalSeconds', 0, 3600, 'music between two lobby announcements (default 30; 0: once); our addition'),
+    ],
     async run(ctx, p) {
       ctx.store.updateTenantSettings({
         ...(p.PinLength !== undefined ? { pinLength: p.PinLength as number } : {}),
         ...(p.AutomaticallySendEmailsToUsers !== undefined ? { automaticallySendEmailsToUsers: p.AutomaticallySendEmailsToUsers as boolean } : {}),
+        ...(p.EnableEntryExitNotifications !== undefined ? { enableEntryExitNotifications: p.EnableEntryExitNotifications as boolean } : {}),
+        ...(p.LobbyAdmission !== undefined ? { lobbyAdmission: String(p.LobbyAdmission).toLowerCase() === 'organizer' ? ('organizer' as const) : ('automatic' as const) } : {}),
+        ...(p.AllowAnonymousMeetingStart !== undefined ? { allowAnonymousMeetingStart: p.AllowAnonymousMeetingStart as boolean } : {}),
+        ...(p.LobbyAnnouncementIntervalSeconds !== undefined ? { lobbyAnnouncementIntervalSeconds: p.LobbyAnnouncementIntervalSeconds as number } : {}),
       });
       return [];
     },

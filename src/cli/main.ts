@@ -77,6 +77,7 @@ Usage:
   voice-access <Cmdlet> [-Parameter value ...] [--json] [--data DIR] [--config FILE]
   voice-access <Cmdlet> --help
   voice-access serve [--config FILE] [--data DIR] [--sip-host 127.0.0.1] [--sip-port 5060] [--rtp-ports 20000-29999]
+                     [--sip-engine embedded|drachtio] [--drachtio HOST:PORT] [--drachtio-secret S]
   voice-access simulate FILE... [--config FILE] [--data DIR] [--junit OUT.xml] [--json]
   voice-access simulate --target udp:HOST:PORT FILE... [--data DIR] [--server-log FILE] [--max-wait 60s|none]
 

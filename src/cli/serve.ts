@@ -1,7 +1,9 @@
 /**
- * `voice-access serve [--config FILE] [--data DIR] [--sip-host 127.0.0.1] [--sip-port 5060] [--rtp-ports 20000-29999]`:
- * the IVR on real SIP (UDP and TCP) and RTP, on the embedded stack. Logs one `ready` line (JSON, pino) with the bound
- * addresses; SIGINT/SIGTERM end every call with BYE and exit 0.
+ * `voice-access serve [--config FILE] [--data DIR] [--sip-host 127.0.0.1] [--sip-port 5060] [--rtp-ports 20000-29999]
+ * [--sip-engine embedded|drachtio] [--drachtio HOST:PORT] [--drachtio-secret S]`:
+ * the IVR on real SIP (UDP and TCP) and RTP, on the embedded stack, or with `--sip-engine drachtio` behind a
+ * drachtio-server (it handles SIP; RTP stays ours). The choice of engine is made here and nowhere else. Logs one
+ * `ready` line (JSON, pino) with the bound addresses; SIGINT/SIGTERM end every call with BYE and exit 0.
  */
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
@@ -15,6 +17,15 @@ import { PromptCatalog } from '../prompts/catalog';
 import { CallRuntime } from '../runtime/call-runtime';
 import { EmbeddedCallSource } from '../sip/embedded/embedded-call-source';
 import { EmbeddedSipServer } from '../sip/embedded/sip-server';
+import { EmbeddedMwiTransport } from '../sip/embedded/mwi-notify-client';
+import type { SipSettings } from '../config/schema';
+import { ErrorCodes, VaError } from '../errors';
+import type { CallSource } from '../ports/call-channel';
+import { parseDrachtioAddress } from '../sip/drachtio/drachtio-connection';
+import { startDrachtioSignalling, type DrachtioSignalling } from '../sip/drachtio/drachtio-signalling';
+import { MwiService } from '../notify/mwi-service';
+import { readTlsMaterial } from '../notify/tls-material';
+import { createNotifications, type Notifications } from '../notify/voice-mail-notifier';
 import type { CliIo } from './main';
 
 /** Options of `serve`. */
@@ -26,14 +37,55 @@ export interface ServeOptions {
   rtpPortMin: number;
   rtpPortMax: number;
   logger?: Logger;
+  /** The SIP engine; default: the directory's `sip.engine` (`embedded`). */
+  sipEngine?: 'embedded' | 'drachtio';
+  /** drachtio-server's admin address and shared secret; what is not given comes from the directory's `sip.drachtio`. */
+  drachtio?: { host?: string; port?: number; secret?: string };
+}
+
+/** The engine {@link startServer} starts, with everything it needs. */
+export type ResolvedSipEngine =
+  | { name: 'embedded' }
+  | { name: 'drachtio'; drachtio: { host: string; port: number; secret: string; connectTimeoutMs: number } };
+
+/**
+ * Chooses the SIP engine: the command line over `VA_DRACHTIO_SECRET` (the secret only) over the directory's `sip:`
+ * settings.
+ * @throws VaError VA_ERR_CLI_PARAMETER when the drachtio engine is chosen without a secret
+ */
+export function resolveSipEngine(opts: Pick<ServeOptions, 'sipEngine' | 'drachtio'>, settings: SipSettings, env: NodeJS.ProcessEnv = process.env): ResolvedSipEngine {
+  const name = opts.sipEngine ?? settings.engine;
+  if (name === 'embedded') return { name };
+  const secret = opts.drachtio?.secret ?? (env.VA_DRACHTIO_SECRET || undefined) ?? settings.drachtio.secret;
+  if (!secret) {
+    throw new VaError(ErrorCodes.CLI_PARAMETER, "the drachtio engine needs drachtio-server's shared secret: --drachtio-secret, VA_DRACHTIO_SECRET, or sip.drachtio.secret in the directory file");
+  }
+  return {
+    name,
+    drachtio: {
+      host: opts.drachtio?.host ?? settings.drachtio.host,
+      port: opts.drachtio?.port ?? settings.drachtio.port,
+      secret,
+      connectTimeoutMs: Math.round(settings.drachtio.connectTimeoutSeconds * 1000),
+    },
+  };
 }
 
 /** A running server: what `serve` started, and how to stop it. */
 export interface RunningServer {
   app: App;
-  sip: EmbeddedSipServer;
+  /** Which SIP engine carries the signalling. */
+  engine: 'embedded' | 'drachtio';
+  /** Where callers reach the IVR: our SIP socket (embedded), or drachtio-server's first SIP address (UDP first). */
+  sip: { readonly host: string; readonly port: number };
+  /** Every SIP address, for the `ready` line (`udp:HOST:PORT`, `tcp:HOST:PORT`, ...). */
+  sipAddresses: string[];
   media: MediaEngine;
   runtime: CallRuntime;
+  /** Message Waiting Indicator: unsolicited NOTIFYs to the UM IP gateways and message-summary subscriptions. */
+  mwi: MwiService;
+  /** SMS and voice-message mails (the durable queue and the notifier fed by the runtime's mailbox events). */
+  notifications: Notifications;
   /** Ends every call with BYE, closes media and the store. */
   stop(): Promise<void>;
 }
@@ -45,17 +97,33 @@ export interface RunningServer {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger();
   const app = await openApp({ config: opts.config, data: opts.data });
+  let mwiTls: ReturnType<typeof readTlsMaterial>;
+  try {
+    mwiTls = readTlsMaterial(app.directory.notifications.mwi.tls, app.configPath);
+  } catch (err) {
+    app.close();
+    throw err;
+  }
+  const recordingsDir = path.join(app.dataDir, 'recordings');
+  const catalog = PromptCatalog.load();
+  // The UM IP gateway allow-list, shared by both engines (by the source address each reports).
+  const admit = (address: string) => admitSource(address, app.store.listGateways());
   let media: MediaEngine | undefined;
   let sip: EmbeddedSipServer | undefined;
+  let drachtio: DrachtioSignalling | undefined;
   try {
+    const engine = resolveSipEngine(opts, app.directory.sip);
     media = await MediaEngine.start({ host: opts.sipHost, portMin: opts.rtpPortMin, portMax: opts.rtpPortMax, logger: logger.child({ part: 'rtp' }) });
-    sip = await EmbeddedSipServer.start({ host: opts.sipHost, port: opts.sipPort, logger: logger.child({ part: 'sip' }) });
+    if (engine.name === 'drachtio') {
+      drachtio = await startDrachtioSignalling({ ...engine.drachtio, media, mediaAddress: opts.sipHost, admit, clock: systemClock, catalog, recordingsDir, logger });
+    } else {
+      sip = await EmbeddedSipServer.start({ host: opts.sipHost, port: opts.sipPort, logger: logger.child({ part: 'sip' }) });
+    }
   } catch (err) {
     await media?.stop();
     app.close();
     throw err;
   }
-  const recordingsDir = path.join(app.dataDir, 'recordings');
   const runtime = new CallRuntime({
     store: app.store,
     pins: app.pins,
@@ -65,27 +133,49 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     logger,
     recordingsDir,
   });
-  const source = new EmbeddedCallSource({
-    server: sip,
-    media,
-    mediaAddress: opts.sipHost,
-    admit: (address) => admitSource(address, app.store.listGateways()),
-    clock: systemClock,
-    catalog: PromptCatalog.load(),
-    recordingsDir,
-    logger,
-  });
+  const embedded = sip;
+  const source: CallSource = drachtio
+    ? drachtio.calls
+    : new EmbeddedCallSource({ server: embedded!, media, mediaAddress: opts.sipHost, admit, clock: systemClock, catalog, recordingsDir, logger });
   source.onCall((call) => void runtime.handleCall(call));
-  const s = sip;
+  const notifications = createNotifications({
+    store: app.store,
+    mailer: app.mailer,
+    settings: app.directory.notifications,
+    dataDir: app.dataDir,
+    clock: systemClock,
+    logger: logger.child({ part: 'notify' }),
+  });
+  runtime.onMailboxEvent((event) => notifications.notifier.handle(event));
+  const mwiSettings = app.directory.notifications.mwi;
+  const mwiTransport = drachtio ? drachtio.mwi : new EmbeddedMwiTransport({
+    localHost: opts.sipHost,
+    logger: logger.child({ part: 'mwi' }),
+    timeoutMs: mwiSettings.notifyTimeoutSeconds * 1000,
+    tls: mwiTls,
+  });
+  const mwi = new MwiService({ store: app.store, clock: systemClock, logger, transport: mwiTransport, settings: mwiSettings, accountHost: drachtio ? drachtio.sip.host : opts.sipHost });
+  runtime.onCountsChanged((identity) => mwi.mailboxChanged(identity));
+  (drachtio ? drachtio.subscriptions : embedded!).onSubscribe((subscription) => mwi.handleSubscribe(subscription));
+  mwi.start();
+  const d = drachtio;
   const m = media;
   return {
     app,
-    sip: s,
+    engine: d ? 'drachtio' : 'embedded',
+    sip: d ? { host: d.sip.host, port: d.sip.port } : embedded!,
+    sipAddresses: d ? d.sip.addresses : [`udp:${embedded!.host}:${embedded!.port}`, `tcp:${embedded!.host}:${embedded!.port}`],
     media: m,
     runtime,
+    mwi,
+    notifications,
     stop: async () => {
-      await s.stop();
+      mwi.stop();
+      mwiTransport.close();
+      await (d ? d.stop() : embedded!.stop());
       await m.stop();
+      // After the calls: a caller cut off by the stop may just have left a message. Unsent rows stay pending.
+      await notifications.stop();
       app.close();
     },
   };
@@ -95,6 +185,17 @@ function portOption(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number, 0-65535');
   return n;
+}
+
+function engineOption(v: string): 'embedded' | 'drachtio' {
+  if (v !== 'embedded' && v !== 'drachtio') throw new InvalidArgumentError('must be embedded or drachtio');
+  return v;
+}
+
+function drachtioAddressOption(v: string): { host: string; port: number } {
+  const a = parseDrachtioAddress(v);
+  if (!a) throw new InvalidArgumentError('must be HOST:PORT, e.g. 127.0.0.1:9022 (port 1-65535)');
+  return a;
 }
 
 function rangeOption(v: string): [number, number] {
@@ -114,30 +215,60 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
     .description('the IVR on SIP (UDP and TCP) and RTP')
     .option('--config <file>', 'the directory file (default: the built-in demo)')
     .option('--data <dir>', 'the data folder', DEFAULT_DATA_DIR)
-    .option('--sip-host <address>', 'address SIP and RTP bind to', '127.0.0.1')
-    .option('--sip-port <port>', 'SIP port (UDP and TCP)', portOption, 5060)
+    .option('--sip-host <address>', 'address SIP and RTP bind to (RTP only, with --sip-engine drachtio)', '127.0.0.1')
+    .option('--sip-port <port>', 'SIP port (UDP and TCP; not used with --sip-engine drachtio)', portOption, 5060)
     .option('--rtp-ports <low-high>', 'RTP port range', rangeOption, [20000, 29999] as [number, number])
+    .option('--sip-engine <engine>', 'embedded (our own SIP stack) or drachtio (behind a drachtio-server); default: the directory file, else embedded', engineOption)
+    .option('--drachtio <host:port>', "drachtio-server's admin address (its <admin> element; port 9022 when omitted); implies --sip-engine drachtio", drachtioAddressOption)
+    .option('--drachtio-secret <secret>', "drachtio-server's shared secret (or VA_DRACHTIO_SECRET, or sip.drachtio.secret)")
     .exitOverride()
     .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) });
-  let o: { config?: string; data: string; sipHost: string; sipPort: number; rtpPorts: [number, number] };
+  let o: {
+    config?: string;
+    data: string;
+    sipHost: string;
+    sipPort: number;
+    rtpPorts: [number, number];
+    sipEngine?: 'embedded' | 'drachtio';
+    drachtio?: { host: string; port: number };
+    drachtioSecret?: string;
+  };
   try {
     program.parse(['node', 'serve', ...argv]);
     o = program.opts();
+    if (o.sipEngine === 'embedded' && (o.drachtio || o.drachtioSecret)) {
+      program.error('error: --drachtio and --drachtio-secret go with --sip-engine drachtio, not embedded', { exitCode: 2, code: ErrorCodes.CLI_PARAMETER });
+    }
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
+  const sipEngine = o.sipEngine ?? (o.drachtio ? 'drachtio' : undefined);
   const logger = createLogger();
   let server: RunningServer;
   try {
-    server = await startServer({ config: o.config, data: o.data, sipHost: o.sipHost, sipPort: o.sipPort, rtpPortMin: o.rtpPorts[0], rtpPortMax: o.rtpPorts[1], logger });
+    server = await startServer({
+      config: o.config,
+      data: o.data,
+      sipHost: o.sipHost,
+      sipPort: o.sipPort,
+      rtpPortMin: o.rtpPorts[0],
+      rtpPortMax: o.rtpPorts[1],
+      logger,
+      sipEngine,
+      drachtio: { host: o.drachtio?.host, port: o.drachtio?.port, secret: o.drachtioSecret },
+    });
   } catch (err) {
     const e = err as Error & { code?: string };
     io.err(`${e.code ? `${e.code}: ` : ''}${e.message}\n`);
-    return 1;
+    return e.code === ErrorCodes.CLI_PARAMETER ? 2 : 1;
+  }
+  if (server.engine === 'drachtio' && program.getOptionValueSource('sipPort') === 'cli') {
+    logger.warn('--sip-port is not used with the drachtio engine: drachtio-server listens for SIP (its <contact> elements)');
   }
   logger.info(
     {
-      sip: [`udp:${server.sip.host}:${server.sip.port}`, `tcp:${server.sip.host}:${server.sip.port}`],
+      engine: server.engine,
+      sip: server.sipAddresses,
       rtp: `${o.sipHost}:${o.rtpPorts[0]}-${o.rtpPorts[1]}`,
       data: server.app.dataDir,
       directory: server.app.configPath,

@@ -76,13 +76,14 @@ export async function simulate(files: readonly string[], opts: SimulateOptions =
 /** True when the scenario ran and every expectation held. */
 export const passed = (r: SimulationResult) => r.report?.passed === true;
 
-/** The text printed for one scenario: transcripts, mails, then PASS/FAIL with the failures. */
+/** The text printed for one scenario: transcripts, mails, texts, then PASS/FAIL with the failures. */
 export function formatResult(r: SimulationResult): string {
   if (!r.report) return `FAIL ${r.file}\n  ${r.error!.replace(/\n/g, '\n  ')}\n`;
   const rep = r.report;
   const lines: string[] = [`=== ${rep.name} (${path.relative(process.cwd(), rep.file) || rep.file})`];
   for (const c of rep.calls) lines.push(formatTranscript(c));
   for (const m of rep.mails) lines.push(`mail ${formatClock(m.at)} to ${m.to}: "${m.subject}"`);
+  for (const t of rep.sms) lines.push(`sms ${formatClock(t.at)} to ${t.to}: "${t.text}"`);
   for (const n of rep.notes) lines.push(`note: ${n}`);
   const timing = `(${formatClock(rep.virtualMs)} virtual, ${rep.realMs} ms real)`;
   if (rep.passed) lines.push(`PASS ${rep.name} ${timing}`);

@@ -136,6 +136,17 @@ export const ConferencingSchema = z
     accessNumbers: z.array(phoneNumber).default([]),
     pinLength: z.number().int().min(4).max(12).default(5),
     automaticallySendEmailsToUsers: z.boolean().default(true),
+    /**
+     * Who lets lobby callers into a started meeting: `automatic` (seed 003: the lobby joins when the organizer starts
+     * the meeting) or `organizer` (the organizer presses `*8`, Skype for Business AdmitAll).
+     */
+    lobbyAdmission: z.enum(['automatic', 'organizer']).default('automatic'),
+    /** May callers whose number is withheld start a meeting whose organizer has AllowPSTNOnlyMeetings? (seed 003: no) */
+    allowAnonymousMeetingStart: z.boolean().default(false),
+    /** Seconds of music on hold between two lobby announcements; 0: announced once, on arrival. */
+    lobbyAnnouncementIntervalSeconds: z.number().int().min(0).max(3600).default(30),
+    /** EnableEntryExitNotifications ([T-TEN], default true): a tone when someone joins or leaves a meeting. */
+    enableEntryExitNotifications: z.boolean().default(true),
     organizers: z.array(OrganizerSchema).default([]),
     meetings: z.array(MeetingSchema).default([]),
   })
@@ -253,6 +264,30 @@ export const IvrSchema = z
   })
   .strict();
 
+/**
+ * The SIP signalling engine `voice-access serve` uses (issue 7): `embedded` (SIP on our own UDP/TCP socket, the
+ * default) or `drachtio` (a drachtio-server in front, SIP only; media stays in our RTP engine). `serve`'s
+ * `--sip-engine`, `--drachtio HOST:PORT` and `--drachtio-secret` (or `VA_DRACHTIO_SECRET`) override these.
+ */
+export const SipSettingsSchema = z
+  .object({
+    engine: z.enum(['embedded', 'drachtio']).default('embedded'),
+    drachtio: z
+      .object({
+        /** drachtio-server's admin address (`<admin>` in drachtio.conf.xml). */
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(1).max(65535).default(9022),
+        /** The shared secret (`<admin secret="...">`); never logged. Needed with engine `drachtio`, here or on the command line. */
+        secret: z.string().min(1).optional(),
+        /** How long `serve` keeps trying to reach drachtio-server at start before it gives up (VA_ERR_DRACHTIO_CONNECT). */
+        connectTimeoutSeconds: z.number().min(1).max(600).default(10),
+      })
+      .strict()
+      .default(() => ({ host: '127.0.0.1', port: 9022, connectTimeoutSeconds: 10 })),
+  })
+  .strict();
+export type SipSettings = z.infer<typeof SipSettingsSchema>;
+
 const DirectoryObject = z
   .object({
     organization: z.string().min(1),
@@ -266,6 +301,7 @@ const DirectoryObject = z
     security: SecuritySchema.default(() => SecuritySchema.parse({})),
     ivr: IvrSchema.default(() => IvrSchema.parse({})),
     notifications: NotificationsSchema.default(() => NotificationsSchema.parse({})),
+    sip: SipSettingsSchema.default(() => SipSettingsSchema.parse({})),
   })
   .strict();
 

@@ -72,7 +72,7 @@ export interface VoiceMessage {
 }
 
 /** Tenant-wide dial-in conferencing settings ([T-TEN]). */
-export type ConferencingTenantSettings = Pick<z.infer<typeof ConferencingSchema>, 'accessNumbers' | 'pinLength' | 'automaticallySendEmailsToUsers'>;
+export type ConferencingTenantSettings = Omit<z.infer<typeof ConferencingSchema>, 'organizers' | 'meetings'>;
 
 /** A user enabled for dial-in conferencing ([T-USER]); the leader PIN is kept only as a hash. */
 export interface ConferencingUser {

@@ -16,6 +16,7 @@
 import type {
   CollectRequest,
   CollectResult,
+  ConferenceOptions,
   ConferenceResult,
   ConferenceRole,
   PlayRequest,
@@ -34,8 +35,12 @@ export interface CallChannel {
   play(request: PlayRequest, signal?: AbortSignal): Promise<PlayResult>;
   collect(request: CollectRequest, signal?: AbortSignal): Promise<CollectResult>;
   record(request: RecordRequest, signal?: AbortSignal): Promise<RecordResult>;
-  /** Joins a conference room; resolves when the caller leaves, the meeting ends, or `signal` aborts. */
-  joinConference(room: string, role: ConferenceRole, signal?: AbortSignal): Promise<ConferenceResult>;
+  /**
+   * Joins a conference room: the caller hears the others and is heard (a bridge mixes the audio), and may use the
+   * in-meeting commands (`*6` mute/unmute, `*8` admit the lobby: see {@link ConferenceOptions}). Resolves when the
+   * caller leaves, the meeting ends, or `signal` aborts.
+   */
+  joinConference(room: string, role: ConferenceRole, signal?: AbortSignal, options?: ConferenceOptions): Promise<ConferenceResult>;
   /** Ends the call from the IVR side (BYE). Idempotent. */
   hangup(cause?: string): Promise<void>;
   /** Called once when the call ends from the caller's side. */

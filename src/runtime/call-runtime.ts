@@ -12,7 +12,16 @@ import type { ConferencingService } from '../directory/conferencing-service';
 import type { PinService } from '../directory/pin-service';
 import type { DirectoryStore, Mailbox, VoiceMessage } from '../directory/store';
 import { routeCall, type Route } from '../domain/routing';
-import type { DialPlanInfo, IvrSettings, MailboxInfo, MeetingInfo, PinChangeOutcome, SignInOutcome } from '../flow-kit/effects';
+import type {
+  ConferenceSettings,
+  DialPlanInfo,
+  IvrSettings,
+  JoinConferenceInput,
+  MailboxInfo,
+  MeetingInfo,
+  PinChangeOutcome,
+  SignInOutcome,
+} from '../flow-kit/effects';
 import type { CollectRequest, PlayRequest, RecordRequest } from '../flow-kit/media-types';
 import { callLogger } from '../log';
 import type { CallChannel, IncomingCall } from '../ports/call-channel';
@@ -79,6 +88,20 @@ export function mailboxInfo(store: DirectoryStore, m: Mailbox): MailboxInfo {
   };
 }
 
+/**
+ * The tenant's conferencing settings as the conference flow takes them (config `conferencing:`, kept in the store and
+ * read per call, so a change applies from the next call).
+ */
+export function conferenceSettings(store: DirectoryStore): ConferenceSettings {
+  const t = store.getTenantSettings();
+  return {
+    lobbyAdmission: t.lobbyAdmission,
+    allowAnonymousMeetingStart: t.allowAnonymousMeetingStart,
+    lobbyAnnouncementMs: t.lobbyAnnouncementIntervalSeconds * 1000,
+    entryExitTones: t.enableEntryExitNotifications,
+  };
+}
+
 /** An xstate inspector reporting each actor's state value when it changes, as `flowId.state.sub`. */
 function stateObserver(callId: string, report: (callId: string, state: string) => void) {
   const last = new Map<string, string>();
@@ -100,6 +123,8 @@ type ActorSystemKey = object;
 export class CallRuntime {
   /** Meetings started, lobbies and members, shared by every call of this process. */
   readonly meetings = new MeetingRooms();
+  /** The meetings each running call started (by its actor system), ended when the call ends with nobody in them. */
+  private readonly startedBy = new WeakMap<ActorSystemKey, Set<string>>();
   private readonly countListeners: ((identity: string) => void)[] = [];
   private readonly mailboxListeners: ((event: MailboxEvent) => void)[] = [];
   /** Each running call's channel, by the actor system its flows run in (a flow and its child flows share one). */
@@ -194,6 +219,8 @@ export class CallRuntime {
     actor.start();
     if (channel.ended) actor.send({ type: 'CALLER_HANGUP' });
     const out = await done;
+    // A meeting this call started but never entered (the caller hung up while joining) ends unless someone is in it.
+    for (const id of this.startedBy.get(actor.system) ?? []) this.meetings.endIfEmpty(id);
     if (!channel.ended) await channel.hangup('normal');
     log.info({ result: out.result }, 'call ended');
     return { callId: channel.callId, flow: route.flow, result: out.result, identity: out.identity };
@@ -219,7 +246,7 @@ export class CallRuntime {
       }
       case 'conference': {
         const locale = (store.meta('default_locale') ?? 'en-US') as Locale;
-        return { machine: flows.conferenceJoin, input: { settings: ivr, locale, caller: call.from } };
+        return { machine: flows.conferenceJoin, input: { settings: ivr, locale, caller: call.from, conference: conferenceSettings(store) } };
       }
     }
   }
@@ -244,16 +271,41 @@ export class CallRuntime {
       record: fromPromise(({ input, signal, system }: { input: RecordRequest; signal: AbortSignal; system: ActorSystemKey }) =>
         this.channelOf(system).record(input, signal),
       ),
-      joinConference: fromPromise(
-        async ({ input, signal, system }: { input: { room: string; role: 'organizer' | 'participant' }; signal: AbortSignal; system: ActorSystemKey }) => {
+      joinConference: fromPromise(async ({ input, signal, system }: { input: JoinConferenceInput; signal: AbortSignal; system: ActorSystemKey }) => {
+        const organizer = input.role === 'organizer';
+        const channel = this.channelOf(system);
+        const log = callLogger(this.deps.logger, channel.callId, 'conference');
         meetings.joined(input.room);
+        log.info({ conferenceId: input.room, role: input.role, inMeeting: meetings.memberCount(input.room) }, 'joined the meeting');
         try {
-          return await this.channelOf(system).joinConference(input.room, input.role, signal);
+          return await channel.joinConference(input.room, input.role, signal, {
+            locale: input.locale,
+            entryExitTones: input.entryExitTones,
+            // *8 (AdmitAll) is the organizer's; lobby notices go to organizers when they admit the lobby.
+            admitLobby: organizer
+              ? () => {
+                  const n = meetings.admitLobby(input.room);
+                  log.info({ conferenceId: input.room, admitted: n }, 'the organizer admitted the lobby');
+                  return n;
+                }
+              : undefined,
+            onLobbyArrival:
+              organizer && input.lobbyAdmission === 'organizer'
+                ? (l) => {
+                    const stop = meetings.onLobbyArrival(input.room, l);
+                    // Callers already waiting when the organizer comes in are announced at once.
+                    const waiting = meetings.lobbySize(input.room);
+                    if (waiting > 0) l(waiting);
+                    return stop;
+                  }
+                : undefined,
+          });
         } finally {
           meetings.left(input.room);
+          const left = meetings.memberCount(input.room);
+          log.info({ conferenceId: input.room, inMeeting: left }, left > 0 ? 'left the meeting' : 'left the meeting: it has ended');
         }
-      },
-      ),
+      }),
       lookupExtension: fromPromise(async ({ input }: { input: { extension: string; dialPlan: string } }) => {
         const m = store.findMailboxByExtension(input.extension, input.dialPlan);
         return m ? mailboxInfo(store, m) : null;
@@ -318,9 +370,21 @@ export class CallRuntime {
         if (!m || !/^[0-9]{1,24}$/.test(input.pin)) return false;
         return conferencing.verifyLeaderPin(m.organizer, input.pin);
       }),
-      startMeeting: fromPromise(async ({ input }: { input: { conferenceId: string } }) => meetings.start(input.conferenceId)),
-      waitForMeetingStart: fromPromise(({ input, signal }: { input: { conferenceId: string }; signal: AbortSignal }) =>
-        meetings.waitForStart(input.conferenceId, signal),
+      startMeeting: fromPromise(async ({ input, system }: { input: { conferenceId: string; admitLobby?: boolean }; system: ActorSystemKey }) => {
+        const mine = this.startedBy.get(system) ?? new Set<string>();
+        this.startedBy.set(system, mine.add(input.conferenceId));
+        const lobby = meetings.lobbySize(input.conferenceId);
+        const already = meetings.isStarted(input.conferenceId);
+        meetings.start(input.conferenceId, input.admitLobby ?? true);
+        if (!already) {
+          callLogger(this.deps.logger, this.channelOf(system).callId, 'conference').info(
+            { conferenceId: input.conferenceId, lobbyAdmitted: lobby - meetings.lobbySize(input.conferenceId) },
+            'meeting started',
+          );
+        }
+      }),
+      waitForMeetingStart: fromPromise(({ input, signal }: { input: { conferenceId: string; until?: 'start' | 'admitted' }; signal: AbortSignal }) =>
+        meetings.waitForStart(input.conferenceId, signal, input.until ?? 'start'),
       ),
     };
   }

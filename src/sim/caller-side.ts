@@ -17,6 +17,18 @@ export interface HeardItem {
   id: string | null;
 }
 
+/** A tone a caller heard (in a meeting: another caller's `speak: {toneHz}`), on the scenario clock (ms since the epoch). */
+export interface HeardTone {
+  /** Its frequency, Hz (over the network: the frequency that was listened for). */
+  hz: number;
+  /** When it started being heard. */
+  at: number;
+  /** When it stopped being heard (may lie ahead; Infinity while it sounds, over the network). */
+  end: number;
+  /** Who it came from (a call id), when the caller can know it (in-process). */
+  from?: string;
+}
+
 export interface CallerSide {
   /** True once either side ended the call (or it was never answered). */
   readonly ended: boolean;
@@ -37,6 +49,19 @@ export interface CallerSide {
   pressDigits(digits: string, gapMs: number, via?: DtmfVia): Promise<number>;
   /** Talks for `ms` (less when the call ends meanwhile). */
   speak(ms: number): Promise<void>;
+  /** Sends a pure tone of `hz` for `ms` as the caller's voice (in a meeting the others hear it, unless muted). */
+  speakTone(hz: number, ms: number): Promise<void>;
+  /** Every tone heard so far, in order of its start. */
+  readonly heardTones: readonly HeardTone[];
+  /** Listens for these frequencies from now on (over the network only what is listened for is found). Optional. */
+  watchTones?(hz: readonly number[]): void;
+  /**
+   * Waits until a tone of `hz` (±2 %) is heard at some moment at or after `sinceMs` (scenario clock): one sounding
+   * already counts.
+   */
+  waitForTone(hz: number, sinceMs: number, withinMs: number): Promise<HeardTone | 'timeout' | 'ended'>;
+  /** The scenario clock now, ms since the epoch. */
+  now(): number;
   /** Waits `ms`, or less when the call ends first. */
   sleepWhileUp(ms: number): Promise<void>;
   /** Hangs up; a no-op when the call has ended. */

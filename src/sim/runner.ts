@@ -8,10 +8,12 @@
  * 1. The scenario is loaded and validated (errors name the file and the key path).
  * 2. An App is opened on `data` (kept) or on a throw-away folder seeded from the directory file (removed after),
  *    with the VirtualClock as the store's clock and a mailer that records every mail in memory and still delivers it
- *    through the configured mailer (the outbox gets its `.eml`).
+ *    through the configured mailer (the outbox gets its `.eml`), and an SMS provider that records every text the
+ *    configured provider (the `<data>/sms/` file sink by default) accepted.
  * 3. A CallRuntime is built on the same clock. Each call starts at its `start:` offset on a {@link SimCallChannel};
  *    calls run concurrently on the one clock; each call's steps run as a scripted caller (see {@link runSteps}).
- *    When a call's steps run out and the call is still up, the caller hangs up.
+ *    When a call's steps run out and the call is still up, the caller hangs up. New voice messages and missed calls
+ *    go to the SMS and mail notifier (`notify/voice-mail-notifier.ts`) and its queue, on the same clock.
  * 4. The clock is driven until every call has ended (bounded by the scenario's `timeout:` after the last call's
  *    start), then `advance:` is applied, then the expectations are checked.
  *
@@ -26,7 +28,10 @@ import type { Logger } from 'pino';
 import { openApp, type App } from '../app';
 import { createLogger } from '../log';
 import { createMailer } from '../notify/nodemailer-mailer';
+import { createSmsSender } from '../notify/sms-provider';
+import { createNotifications, type Notifications } from '../notify/voice-mail-notifier';
 import type { Mailer, MailMessage } from '../ports/mailer';
+import type { SmsMessage, SmsSender } from '../ports/mwi';
 import { PromptCatalog } from '../prompts/catalog';
 import { CallRuntime, type CallRecord } from '../runtime/call-runtime';
 import { findCmdlet } from '../admin/cmdlets';
@@ -34,8 +39,11 @@ import { parseParams } from '../admin/ps-params';
 import { ErrorCodes, VaError } from '../errors';
 import type { DirectoryStore } from '../directory/store';
 import type { CallerSide } from './caller-side';
+import { sameTone } from '../media/conference-tones';
 import { formatDuration, loadScenario, type Expectation, type Scenario, type ScenarioCall, type Step } from './scenario';
 import { SimCallChannel, type ChannelEvent } from './sim-call-channel';
+import { SimMwiGateways } from './sim-mwi';
+import { MwiService } from '../notify/mwi-service';
 import { DEFAULT_VIRTUAL_START, VirtualClock } from './virtual-clock';
 
 /** Options for {@link runScenario}. */
@@ -96,6 +104,14 @@ export interface CapturedMail extends SentMail {
   text: string;
 }
 
+/** A text the SMS provider accepted during the run (voice-mail notices hold no secret: the text is kept). */
+export interface SentSms {
+  /** Virtual ms since the scenario started. */
+  at: number;
+  to: string;
+  text: string;
+}
+
 export interface ScenarioReport {
   file: string;
   name: string;
@@ -104,6 +120,8 @@ export interface ScenarioReport {
   failures: string[];
   calls: CallReport[];
   mails: SentMail[];
+  /** Texts the SMS provider accepted (new voice messages, missed calls). */
+  sms: SentSms[];
   /** Voice-message count changes the runtime reported (virtual ms since start, mailbox). */
   countsChanged: { at: number; identity: string }[];
   /** Remarks of the simulator itself (e.g. it waited long in real time for work outside a call channel). */
@@ -200,8 +218,10 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     for (const c of running) if (flowBusy(c)) return true;
     return false;
   };
+  /** SMS and voice-message mail delivery (its queue's attempts are real work the clock waits for). */
+  let notifications: Notifications | undefined;
   const clock = new VirtualClock(start, {
-    isBusy: () => activity.inFlight > 0 || anyFlowBusy(),
+    isBusy: () => activity.inFlight > 0 || anyFlowBusy() || notifications?.queue.busy === true,
     onStall: () => {
       const stalled = [...running].filter(flowBusy);
       for (const c of stalled) c.stalled = true;
@@ -223,7 +243,22 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
       ),
   };
 
+  // Texts are recorded once the configured provider (the `<data>/sms/` sink by default) accepted them.
+  const texts: SentSms[] = [];
+  let smsDelivery: SmsSender | null = null;
+  const smsSender: SmsSender = {
+    send: (m: SmsMessage) =>
+      activity.count(
+        (async () => {
+          await smsDelivery!.send(m);
+          texts.push({ at: rel(), to: m.to, text: m.text });
+        })(),
+      ),
+  };
+
   let app: App | undefined;
+  let mwi: MwiService | undefined;
+  let mwiGateways: SimMwiGateways | undefined;
   const failures: string[] = [];
   const countsChanged: { at: number; identity: string }[] = [];
   let virtualMs = 0;
@@ -243,6 +278,39 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
       onFlowState: (callId, state) => callsById.get(callId)?.channel?.annotate('flow', `state ${state}`),
     });
     runtime.onCountsChanged((identity) => countsChanged.push({ at: rel(), identity }));
+    // MWI as `serve` sends it, to simulated UM IP gateways that answer as `mwiGateways:` says, on the virtual clock.
+    const openApp_ = app;
+    const unknownGateways = Object.keys(scenario.mwiGateways).filter((n) => !openApp_.store.listGateways().some((g) => g.name.toLowerCase() === n.toLowerCase()));
+    for (const n of unknownGateways) failures.push(`mwiGateways: no UM IP gateway named "${n}" in the directory`);
+    const mwiSettings = app.directory.notifications.mwi;
+    mwiGateways = new SimMwiGateways(clock, () => openApp_.store.listGateways(), scenario.mwiGateways, mwiSettings.notifyTimeoutSeconds * 1000, rel);
+    const gateways = mwiGateways;
+    mwi = new MwiService({
+      store: app.store,
+      clock,
+      logger: logger.child({ part: 'mwi' }),
+      transport: gateways,
+      settings: mwiSettings,
+      accountHost: '127.0.0.1',
+      watchIntervalMs: 0,
+      onEvent: (event) => gateways.record(event),
+    });
+    const mwiService = mwi;
+    runtime.onCountsChanged((identity) => mwiService.mailboxChanged(identity));
+    mwi.start();
+    // SMS and voice-message mails, as `serve` sends them, on the virtual clock (retries cost no real time).
+    smsDelivery = createSmsSender(app.directory.notifications.sms, app.dataDir, clock);
+    const n = createNotifications({
+      store: app.store,
+      mailer: app.mailer,
+      settings: app.directory.notifications,
+      dataDir: app.dataDir,
+      clock,
+      logger: logger.child({ part: 'notify' }),
+      sms: smsSender,
+    });
+    notifications = n;
+    runtime.onMailboxEvent((event) => n.notifier.handle(event));
 
     const startCall = (call: LiveCall) => {
       const channel = new SimCallChannel({ callId: call.spec.id, clock, catalog, recordingsDir: path.join(app!.dataDir, 'recordings') });
@@ -304,11 +372,18 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
       }
     }
     if (scenario.advanceMs > 0) await clock.advance(scenario.advanceMs);
+    // MWI deliveries still in flight (or retrying) finish before the expectations look at the gateways.
+    const publisher = mwi!.publisher;
+    await clock.advanceUntil(() => !publisher.busy, mwiSettings.retryWindowMinutes * 60_000 + mwiSettings.notifyTimeoutSeconds * 1000 * 4);
     await clock.settle();
     virtualMs = rel();
     for (const c of calls) failures.push(...c.failures);
-    failures.push(...checkExpectations(scenario, { store: app.store, mails, calls }).failures);
+    const checked = checkExpectations(scenario, { store: app.store, mails, sms: texts, calls, mwi: mwiGateways! });
+    failures.push(...checked.failures);
+    notes.push(...checked.notes);
   } finally {
+    mwi?.stop();
+    await notifications?.stop();
     app?.close();
     if (!options.data && !options.keepData) rmSync(dataDir, { recursive: true, force: true });
   }
@@ -321,6 +396,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     failures,
     calls: reports,
     mails: mails.map(({ at, to, subject }) => ({ at, to, subject })),
+    sms: texts,
     countsChanged,
     notes,
     virtualMs,
@@ -371,6 +447,11 @@ const secs = (ms: number) => `${ms / 1000}s`;
  *   yet matched (one that started before this step counts); waits up to `within` (default 60 s). Prompts heard
  *   before that point can no longer be matched by a later `expectPrompt`.
  * - `expectHangup`: waits up to `within` (default 60 s) for the IVR to end the call.
+ * - `speak: {toneHz}`: the caller sends a pure tone instead (in a meeting the others hear it unless muted).
+ * - `expectTone`: passes when the caller hears a tone of `hz` (±2 %) at any moment from the step's start (one
+ *   already sounding counts); waits up to `within` (60 s). Fails at once when the call ends.
+ * - `expectNoTone`: the step takes `for`; fails when a tone of `hz` was heard at any moment during it, or the call
+ *   ended before it was over.
  * After the first failing step the rest are skipped. When the steps end and the call is still up, the caller hangs up.
  * The steps run against a {@link CallerSide}: the in-process {@link SimCallChannel} or the network caller.
  */
@@ -392,6 +473,9 @@ export async function runSteps(
   };
 
   const steps = call.spec.steps;
+  // Over the network only the frequencies listened for are found: listen for every tone the steps name, from the start.
+  const toneHzs = steps.flatMap((s) => (s.kind === 'expectTone' || s.kind === 'expectNoTone' ? [s.hz] : []));
+  if (toneHzs.length > 0) ch.watchTones?.(toneHzs);
   for (let i = 0; i < steps.length; i++) {
     const step: Step = steps[i];
     const fail = (why: string) => {
@@ -443,8 +527,34 @@ export async function runSteps(
           ok = false;
           break;
         }
-        await ch.speak(step.ms);
+        if (step.toneHz !== undefined) await ch.speakTone(step.toneHz, step.ms);
+        else await ch.speak(step.ms);
         break;
+      case 'expectTone': {
+        const r = await ch.waitForTone(step.hz, ch.now(), step.withinMs);
+        if (r === 'timeout') {
+          fail(`no ${step.hz} Hz tone heard within ${formatDuration(step.withinMs)}${tonesHeard(ch)}`);
+          ok = false;
+        } else if (r === 'ended') {
+          fail(`no ${step.hz} Hz tone heard: the call ended (${ended()})${tonesHeard(ch)}`);
+          ok = false;
+        }
+        break;
+      }
+      case 'expectNoTone': {
+        const from = ch.now();
+        await ch.sleepWhileUp(step.forMs);
+        const to = ch.now();
+        const heard = ch.heardTones.find((t) => sameTone(t.hz, step.hz) && t.at <= to && t.end > from);
+        if (heard) {
+          fail(`a ${step.hz} Hz tone was heard at ${formatClock(Math.max(heard.at, from) - start)}${heard.from ? ` (from ${heard.from})` : ''}`);
+          ok = false;
+        } else if (ch.ended && (ch.endedAt ?? to) < from + step.forMs) {
+          fail(`the call ended before the ${formatDuration(step.forMs)} were over (${ended()})`);
+          ok = false;
+        }
+        break;
+      }
       case 'hangup':
         if (ch.ended) {
           fail(`the call had already ended (${ended()})`);
@@ -489,6 +599,12 @@ export async function runSteps(
     say('sim', 'end of the steps: the caller hangs up');
     ch.callerHangup();
   }
+}
+
+/** `; tones heard: 1000 Hz at 0:12.340, ...` for failure messages (empty when none). */
+function tonesHeard(ch: CallerSide): string {
+  if (ch.heardTones.length === 0) return '; no tone heard';
+  return `; tones heard: ${ch.heardTones.map((t) => `${t.hz} Hz`).join(', ')}`;
 }
 
 // ------------------------------------------------------------------ transcripts
@@ -567,10 +683,14 @@ function describeExpectation(e: Expectation): string {
       return `mailbox ${e.identity}`;
     case 'email':
       return `email to ${e.to}${e.subject ? ` with subject containing "${e.subject}"` : ''}${e.contains ? ` containing "${e.contains}"` : ''}`;
+    case 'sms':
+      return `sms to ${e.to}${e.contains ? ` containing "${e.contains}"` : ''}`;
     case 'result':
       return `result of call ${e.call}`;
     case 'missedCalls':
       return `missed calls of ${e.identity}`;
+    case 'mwi':
+      return `MWI for ${e.extension}${e.gateway ? ` at ${e.gateway}` : ''}`;
   }
 }
 
@@ -580,10 +700,14 @@ export interface ExpectationSources {
   store: DirectoryStore | { unavailable: string };
   /** The mails sent during the run, or why they are unknown (email expectations then fail with it). */
   mails: CapturedMail[] | { unavailable: string };
+  /** The texts the SMS provider accepted, or why they are unknown (sms expectations then fail with it). */
+  sms?: SentSms[] | { unavailable: string };
   /** Every call (repeat copies included) with its record (null: the call did not end, or its result is unknown). */
   calls: readonly { spec: ScenarioCall; record: CallRecord | null }[];
   /** Why call results cannot be known: `result` expectations are then skipped, with this in the notes. */
   resultsUnavailable?: string;
+  /** The simulated gateways' NOTIFYs, or why there are none: `mwi` expectations are then skipped, with this in the notes. */
+  mwi?: SimMwiGateways | { unavailable: string };
 }
 
 /**
@@ -645,6 +769,22 @@ export function checkExpectations(scenario: Scenario, sources: ExpectationSource
         } else if (matching.length === 0) problems.push(`no such mail; ${sent}`);
         break;
       }
+      case 'sms': {
+        const textsOrWhy = sources.sms ?? { unavailable: 'texts are not known to this runner' };
+        const noSms = unavailable(textsOrWhy);
+        if (noSms) {
+          problems.push(noSms);
+          break;
+        }
+        const texts = textsOrWhy as SentSms[];
+        const digits = (n: string) => n.replace(/\D/g, '');
+        const matching = texts.filter((t) => digits(t.to) === digits(e.to) && (!e.contains || t.text.includes(e.contains)));
+        const sent = texts.length === 0 ? 'no text was sent' : `texts sent: ${texts.map((t) => `to ${t.to} "${t.text}"`).join('; ')}`;
+        if (e.count !== undefined) {
+          if (matching.length !== e.count) problems.push(`${matching.length} such text${matching.length === 1 ? '' : 's'}, expected ${e.count}; ${sent}`);
+        } else if (matching.length === 0) problems.push(`no such text; ${sent}`);
+        break;
+      }
       case 'result': {
         if (sources.resultsUnavailable) {
           notes.push(`expect[${i}] (${describeExpectation(e)}) not checked: ${sources.resultsUnavailable}`);
@@ -668,6 +808,29 @@ export function checkExpectations(scenario: Scenario, sources: ExpectationSource
           break;
         }
         is('the count', store.listMissedCalls(e.identity).length, e.count);
+        break;
+      }
+      case 'mwi': {
+        const src = sources.mwi ?? { unavailable: 'MWI is not simulated by this runner' };
+        if ('unavailable' in src) {
+          notes.push(`expect[${i}] (${describeExpectation(e)}) skipped: ${src.unavailable}`);
+          break;
+        }
+        const mine = src.notifies.filter((n) => n.extension === e.extension && (!e.gateway || n.gateway.toLowerCase() === e.gateway.toLowerCase()));
+        const delivered = mine.filter((n) => n.delivered);
+        const seen = src.notifies.length === 0 ? 'no NOTIFY was sent' : `NOTIFYs: ${src.notifies.map((n) => `${n.extension}@${n.gateway} ${n.status}${n.delivered ? ` ${n.messagesWaiting ? 'yes' : 'no'} ${n.newMessages}/${n.oldMessages}` : ''}`).join('; ')}`;
+        is('delivered', delivered.length, e.delivered);
+        is('failed', src.failures.some((f) => f.extension === e.extension), e.failed);
+        if (e.messagesWaiting !== undefined || e.newMessages !== undefined || e.oldMessages !== undefined) {
+          const last = delivered[delivered.length - 1];
+          if (!last) problems.push(`no NOTIFY was delivered; ${seen}`);
+          else {
+            is('messagesWaiting', last.messagesWaiting, e.messagesWaiting);
+            is('newMessages', last.newMessages, e.newMessages);
+            is('oldMessages', last.oldMessages, e.oldMessages);
+          }
+        }
+        for (let k = 0; k < problems.length; k++) if (!problems[k].includes('NOTIFY')) problems[k] += `; ${seen}`;
         break;
       }
     }

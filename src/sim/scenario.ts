@@ -19,6 +19,9 @@
  *       - dtmf: "739164#"                         # or { digits, gap, via }, or with siblings `gap: 300ms`, `via: info`
  *       - wait: 2s
  *       - speak: { seconds: 3 }                   # or a duration: `speak: 2500ms`
+ *       - speak: { toneHz: 1000, seconds: 2 }     # a pure tone (in a meeting the others hear it, unless muted)
+ *       - expectTone: { hz: 1000, within: 5s }    # or `expectTone: 1000` (60 s): a tone heard (others in a meeting)
+ *       - expectNoTone: { hz: 1000, for: 3s }     # no such tone heard during the next 3 s (a muted caller)
  *       - hangup: true                            # last step only
  *       - expectRecording: true                   # or { within }: the IVR starts recording (after the beep)
  *       - expectHangup: { within: 30s }           # or `expectHangup: true` (60 s); last step only
@@ -28,8 +31,11 @@
  *     pinExpired: false
  *     voiceMessages: { total: 1, unheard: 1 }
  *   - email: { to: david@contoso.com, contains: PIN, count: 1 }
+ *   - sms: { to: "+14255550112", contains: Voice message, count: 1 }
  *   - result: { call: david, is: signed-out }
  *   - missedCalls: { identity: david@contoso.com, count: 1 }
+ *   - mwi: { extension: "51235", gateway: gw2, messagesWaiting: true, newMessages: 1, oldMessages: 0 }
+ * mwiGateways: { gw1: 480 }        # optional: how the simulated UM IP gateways answer MWI NOTIFYs (200, a status, timeout, refused)
  * ```
  * Durations are a number with a unit (`ms`, `s`, `m`, `h`, `d`), possibly compound (`1m30s`); `0` is allowed.
  */
@@ -73,7 +79,17 @@ export type Step =
       label: string;
     }
   | { kind: 'wait'; ms: number; label: string }
-  | { kind: 'speak'; ms: number; label: string }
+  | {
+      kind: 'speak';
+      ms: number;
+      /** A pure tone of this frequency instead of speech-like noise (what the others in a meeting hear), Hz. */
+      toneHz?: number;
+      label: string;
+    }
+  /** A tone of `hz` (±2 %) heard at any moment from the step's start (one already sounding counts), within the bound. */
+  | { kind: 'expectTone'; hz: number; withinMs: number; label: string }
+  /** No tone of `hz` heard during the next `forMs`: the step takes that long. */
+  | { kind: 'expectNoTone'; hz: number; forMs: number; label: string }
   | { kind: 'hangup'; label: string }
   | { kind: 'expectHangup'; withinMs: number; label: string }
   | { kind: 'expectRecording'; withinMs: number; label: string };
@@ -104,8 +120,25 @@ export type Expectation =
       nameRecorded?: boolean;
     }
   | { kind: 'email'; to: string; contains?: string; subject?: string; count?: number }
+  /** Texts to a mobile number (issue 5): `to` compares digits only, so `+1425...` and `1425...` are one number. */
+  | { kind: 'sms'; to: string; contains?: string; count?: number }
   | { kind: 'result'; call: string; is: string }
-  | { kind: 'missedCalls'; identity: string; count: number };
+  | { kind: 'missedCalls'; identity: string; count: number }
+  /**
+   * MWI NOTIFYs the UM IP gateways received (issue 5): the last one delivered for `extension` (at `gateway` when
+   * given) carries these values; `delivered` counts the delivered ones; `failed` says whether the publisher gave up
+   * after the retry window. In-process only: over the network the gateways are real (see the SIPp tests).
+   */
+  | {
+      kind: 'mwi';
+      extension: string;
+      gateway?: string;
+      messagesWaiting?: boolean;
+      newMessages?: number;
+      oldMessages?: number;
+      delivered?: number;
+      failed?: boolean;
+    };
 
 /** An administrator's cmdlet run at a point of the scenario's clock (e.g. an unlock between two calls). */
 export interface AdminAction {
@@ -131,6 +164,8 @@ export interface Scenario {
   calls: ScenarioCall[];
   admin: AdminAction[];
   expect: Expectation[];
+  /** How the simulated UM IP gateways answer MWI NOTIFYs, by gateway name (absent: 200); in-process only. */
+  mwiGateways: Record<string, number | 'timeout' | 'refused'>;
 }
 
 // ------------------------------------------------------------------ durations
@@ -188,7 +223,7 @@ const Digits = z.string().regex(new RegExp(`^[${DTMF_KEYS.replace('*', '\\*')}]+
 
 // ------------------------------------------------------------------ steps
 
-const STEP_KINDS = ['expectPrompt', 'dtmf', 'wait', 'speak', 'hangup', 'expectHangup', 'expectRecording'] as const;
+const STEP_KINDS = ['expectPrompt', 'dtmf', 'wait', 'speak', 'hangup', 'expectHangup', 'expectRecording', 'expectTone', 'expectNoTone'] as const;
 type StepKind = (typeof STEP_KINDS)[number];
 /** Keys allowed beside each step's own key. */
 const SIBLINGS: Record<StepKind, string[]> = {
@@ -199,6 +234,8 @@ const SIBLINGS: Record<StepKind, string[]> = {
   hangup: [],
   expectHangup: ['within'],
   expectRecording: ['within'],
+  expectTone: ['within'],
+  expectNoTone: [],
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -220,7 +257,11 @@ function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string)
 const PromptStep = z.object({ id: z.string().min(1), within: z.unknown().optional() }).strict();
 const DtmfVia = z.enum(['rfc4733', 'info']);
 const DtmfStep = z.object({ digits: Digits, gap: z.unknown().optional(), via: DtmfVia.optional() }).strict();
-const SpeakStep = z.object({ seconds: z.number().positive().max(86_400) }).strict();
+/** Tone frequencies a caller can send and hear: below the 4 kHz limit of 8 kHz audio. */
+const ToneHz = z.number().min(100).max(3800);
+const SpeakStep = z.object({ seconds: z.number().positive().max(86_400), toneHz: ToneHz.optional() }).strict();
+const ToneStep = z.object({ hz: ToneHz, within: z.unknown().optional() }).strict();
+const NoToneStep = z.object({ hz: ToneHz, for: z.unknown() }).strict();
 const WithinStep = z.object({ within: z.unknown().optional() }).strict();
 
 function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet<string>): Step | undefined {
@@ -270,13 +311,33 @@ function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet
     }
     case 'speak': {
       let ms: number | undefined;
+      let toneHz: number | undefined;
       if (isObject(v)) {
         const parsed = sub(SpeakStep, v, ctx, [kind]);
         ms = parsed === undefined ? undefined : Math.round(parsed.seconds * 1_000);
+        toneHz = parsed?.toneHz;
       } else ms = sub(Duration, v, ctx, [kind]);
       if (ms === undefined) return undefined;
       if (ms <= 0) return issue(ctx, [kind], 'must be longer than 0');
+      if (toneHz !== undefined) return { kind, ms, toneHz, label: `${kind}: ${toneHz} Hz tone for ${formatDuration(ms)}` };
       return { kind, ms, label: `${kind}: ${formatDuration(ms)}` };
+    }
+    case 'expectTone': {
+      const obj = isObject(v) ? v : { hz: v };
+      const parsed = sub(ToneStep, obj, ctx, isObject(v) ? [kind] : []);
+      if (!parsed) return undefined;
+      if (isObject(v) && raw.within !== undefined) return issue(ctx, ['within'], 'give within either inside expectTone or beside it, not both');
+      const withinMs = isObject(v) ? durationAt(parsed.within, [kind, 'within'], DEFAULT_WITHIN_MS) : durationAt(raw.within, ['within'], DEFAULT_WITHIN_MS);
+      if (withinMs === undefined) return undefined;
+      return { kind, hz: parsed.hz, withinMs, label: `${kind}: ${parsed.hz} Hz` };
+    }
+    case 'expectNoTone': {
+      const parsed = sub(NoToneStep, v, ctx, [kind]);
+      if (!parsed) return undefined;
+      const forMs = sub(Duration, parsed.for, ctx, [kind, 'for']);
+      if (forMs === undefined) return undefined;
+      if (forMs <= 0) return issue(ctx, [kind, 'for'], 'must be longer than 0');
+      return { kind, hz: parsed.hz, forMs, label: `${kind}: ${parsed.hz} Hz for ${formatDuration(forMs)}` };
     }
     case 'hangup':
       if (v !== true) return issue(ctx, [kind], 'must be true');
@@ -297,6 +358,12 @@ function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet
 // ------------------------------------------------------------------ expectations
 
 const Count = z.number().int().min(0);
+/** An extension in an expectation: a quoted string of digits (YAML would drop leading zeros of a number). */
+const QuotedDigits = z.unknown().transform((v, ctx) => {
+  if (typeof v === 'string' && /^[0-9]+$/.test(v)) return v;
+  ctx.addIssue({ code: 'custom', message: typeof v === 'number' ? `must be a quoted string, e.g. "${v}"` : 'must be digits' });
+  return z.NEVER;
+});
 const MailboxExpect = z
   .object({
     mailbox: z.string().email('must be a mailbox identity (e-mail address)'),
@@ -315,9 +382,41 @@ const EmailExpect = z
       .strict(),
   })
   .strict();
+/** A mobile number in an expectation: a quoted string of digits, optionally starting with `+`. */
+const MobileNumber = z.unknown().transform((v, ctx) => {
+  if (typeof v === 'string' && /^\+?[0-9]{2,32}$/.test(v)) return v;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      typeof v === 'number'
+        ? `must be a quoted string, e.g. "+${v}" (YAML reads an unquoted number and drops + and leading zeros)`
+        : 'must be a telephone number: digits, optionally starting with +',
+  });
+  return z.NEVER;
+});
+const SmsExpect = z
+  .object({
+    sms: z.object({ to: MobileNumber, contains: z.string().min(1).optional(), count: Count.optional() }).strict(),
+  })
+  .strict();
 const ResultExpect = z.object({ result: z.object({ call: z.string().min(1), is: z.string().min(1) }).strict() }).strict();
 const MissedExpect = z.object({ missedCalls: z.object({ identity: z.string().min(1), count: Count }).strict() }).strict();
-const EXPECT_KINDS = ['mailbox', 'email', 'result', 'missedCalls'] as const;
+const MwiExpect = z
+  .object({
+    mwi: z
+      .object({
+        extension: QuotedDigits,
+        gateway: z.string().min(1).optional(),
+        messagesWaiting: z.boolean().optional(),
+        newMessages: Count.optional(),
+        oldMessages: Count.optional(),
+        delivered: Count.optional(),
+        failed: z.boolean().optional(),
+      })
+      .strict(),
+  })
+  .strict();
+const EXPECT_KINDS = ['mailbox', 'email', 'sms', 'result', 'missedCalls', 'mwi'] as const;
 
 function parseExpectation(raw: unknown, ctx: z.RefinementCtx): Expectation | undefined {
   const kinds = isObject(raw) ? Object.keys(raw).filter((k) => (EXPECT_KINDS as readonly string[]).includes(k)) : [];
@@ -333,9 +432,17 @@ function parseExpectation(raw: unknown, ctx: z.RefinementCtx): Expectation | und
       const e = sub(EmailExpect, raw, ctx, []);
       return e && { kind: 'email', ...e.email };
     }
+    case 'sms': {
+      const e = sub(SmsExpect, raw, ctx, []);
+      return e && { kind: 'sms', ...e.sms };
+    }
     case 'result': {
       const e = sub(ResultExpect, raw, ctx, []);
       return e && { kind: 'result', ...e.result };
+    }
+    case 'mwi': {
+      const e = sub(MwiExpect, raw, ctx, []);
+      return e && { kind: 'mwi', ...e.mwi };
     }
     default: {
       const e = sub(MissedExpect, raw, ctx, []);
@@ -402,6 +509,14 @@ function scenarioSchema(knownPrompts: ReadonlySet<string>) {
         )
         .default([]),
       expect: z.array(z.unknown().transform((raw, ctx) => parseExpectation(raw, ctx) ?? z.NEVER)).default([]),
+      mwiGateways: z
+        .record(
+          z.string().min(1),
+          z.union([z.number().int().min(100).max(699), z.literal('timeout'), z.literal('refused')], {
+            error: 'must be a SIP status (100-699), timeout or refused',
+          }),
+        )
+        .default({}),
     })
     .strict()
     .superRefine((s, ctx) => {
@@ -456,6 +571,7 @@ export function parseScenario(text: string, file: string, catalog: PromptCatalog
     // The label is printed: a PIN given to a cmdlet is masked as the CLI's own output never shows one.
     admin: s.admin.map((a) => ({ atMs: a.at, args: a.run, label: a.run.join(' ').replace(/(-Pin\s+)\S+/gi, '$1*****') })),
     expect: s.expect,
+    mwiGateways: s.mwiGateways,
   };
 }
 

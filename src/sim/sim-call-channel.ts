@@ -5,17 +5,70 @@
  * and recordings are synthesised WAV files (speech as low-level noise, silence as zeros), written atomically.
  */
 import { DTMF_KEYS, IvrChannel, type IvrChannelOptions, type SpeechSegment } from '../channel/ivr-channel';
+import { arrayListeners, waitFor } from '../channel/wait-for';
+import type { Locale } from '../config/schema';
+import type { ConferenceRole } from '../flow-kit/media-types';
+import { sameTone } from '../media/conference-tones';
 import { encodeWav } from '../media/wav';
 import type { RenderedPrompt } from '../prompts/catalog';
-import type { CallerSide } from './caller-side';
+import type { CallerSide, HeardTone } from './caller-side';
+import { SimConferenceRooms, type SimConferenceMember } from './sim-conference';
 
 export { DTMF_KEYS, type ChannelEvent, type HeardPrompt, type OperationKind } from '../channel/ivr-channel';
 
 /** Options for {@link SimCallChannel}. */
-export type SimCallChannelOptions = IvrChannelOptions;
+export interface SimCallChannelOptions extends IvrChannelOptions {
+  /** The simulated conference rooms this call's meetings take place in; those of its clock by default. */
+  conferences?: SimConferenceRooms;
+}
 
-/** The simulator's call channel: the IVR side implements {@link CallChannel}; the caller side is for scripts and tests. */
+/**
+ * The simulator's call channel: the IVR side implements {@link CallChannel}; the caller side is for scripts and tests.
+ * In a meeting the call sits in a {@link SimConferenceRooms} room: it hears the others' tones (`speakTone`) unless
+ * they are muted, and the entry and exit tones are logged as heard prompts (`tone:conf-join`, `tone:conf-leave`).
+ */
 export class SimCallChannel extends IvrChannel implements CallerSide {
+  /** Tones this caller heard from others in a meeting, in order of their start. */
+  readonly heardTones: HeardTone[] = [];
+  private readonly toneObservers: ((t: HeardTone) => void)[] = [];
+  private readonly endListeners: (() => void)[] = [];
+  private readonly conferences: SimConferenceRooms;
+  private readonly member: SimConferenceMember;
+
+  constructor(options: SimCallChannelOptions) {
+    super(options);
+    this.conferences = options.conferences ?? SimConferenceRooms.of(options.clock);
+    this.member = {
+      callId: this.callId,
+      hearTone: (t) => {
+        // A prompt to this caller alone replaces the meeting's audio while it plays: the tone is heard after it.
+        if (t.at < this.conferencePromptUntil) {
+          t.at = this.conferencePromptUntil;
+          if (t.end <= t.at) return;
+        }
+        this.heardTones.push(t);
+        this.annotate('caller', `hears a ${t.hz} Hz tone${t.from ? ` from ${t.from}` : ''}`);
+        for (const o of this.toneObservers.slice()) o(t);
+      },
+      hearRoomSound: (id) => this.heardRoomSound(id),
+    };
+    this.onEnded(() => {
+      for (const l of this.endListeners.splice(0)) l();
+    });
+  }
+
+  protected override conferenceEnter(room: string, _role: ConferenceRole, opts: { entryExitTones: boolean; locale: Locale }): void {
+    this.conferences.join(this.member, room, opts.entryExitTones);
+  }
+
+  protected override conferenceLeave(): void {
+    this.conferences.leave(this.member);
+  }
+
+  protected override conferenceMute(muted: boolean): void {
+    this.conferences.setMuted(this.member, muted);
+  }
+
   protected startPrompt(prompt: RenderedPrompt, onEnd: () => void): () => void {
     const h = this.clock.setTimeout(onEnd, prompt.durationMs);
     return () => this.clock.clearTimeout(h);
@@ -66,6 +119,42 @@ export class SimCallChannel extends IvrChannel implements CallerSide {
     if (this.ended || ms <= 0) return;
     this.addSpeech(ms);
     await this.sleepWhileUp(ms);
+  }
+
+  /**
+   * The caller sends a pure tone of `hz` for `ms` of virtual time from now: voice for a recording, and in a meeting
+   * what the others hear (unless this caller is muted). Resolves when it ends, or early when the call ends.
+   */
+  async speakTone(hz: number, ms: number): Promise<void> {
+    if (this.ended || ms <= 0) return;
+    this.annotate('caller', `sends a ${hz} Hz tone for ${ms / 1000}s`);
+    this.addSpeech(ms);
+    this.conferences.speak(this.member, hz, ms);
+    await this.sleepWhileUp(ms);
+  }
+
+  /**
+   * Waits until a tone of `hz` (±2 %) is heard at some moment at or after `sinceMs` (one sounding already counts).
+   * @returns the tone; `'timeout'` after `withinMs` of virtual time; `'ended'` when the call ends first
+   */
+  waitForTone(hz: number, sinceMs: number, withinMs: number): Promise<HeardTone | 'timeout' | 'ended'> {
+    const fits = (t: HeardTone) => sameTone(t.hz, hz) && t.end > sinceMs;
+    const already = this.heardTones.find(fits);
+    if (already) return Promise.resolve(already);
+    if (this.ended) return Promise.resolve('ended');
+    return waitFor({
+      setTimer: (fn: () => void, t: number) => this.clock.setTimeout(fn, t),
+      clearTimer: (h: unknown) => this.clock.clearTimeout(h),
+      withinMs,
+      events: arrayListeners(this.toneObservers),
+      match: (t: HeardTone) => (fits(t) ? t : undefined),
+      ends: arrayListeners(this.endListeners),
+    });
+  }
+
+  /** The virtual clock now, ms since the epoch. */
+  now(): number {
+    return this.clock.now();
   }
 
   /** The caller hangs up (BYE from the caller); no-op when the call has ended. */

@@ -187,7 +187,9 @@ expect:
   - result: { call: message, is: message-left }
   - result: { call: missed, is: missed-call }
   - email: { to: david@contoso.com, contains: PIN, count: 1 }
-  - email: { to: tony@contoso.com, count: 0 }
+  - email: { to: tony@contoso.com, contains: PIN, count: 0 }
+  - email: { to: tony@contoso.com, subject: "Voice Mail from +14255550999", count: 1 }   # the message, WAV attached
+  - sms: { to: "+14255550111", count: 0 }    # tony's UMSMSNotificationOption is None
   - mailbox: tony@contoso.com
     voiceMessages: { total: 1, unheard: 1 }
     pinExpired: true
@@ -200,11 +202,12 @@ expect:
       { keepData: true },
     );
     expect(report.failures).toEqual([]);
-    expect(report.mails).toHaveLength(1);
-    // The configured mailer still delivered it: the outbox of the (kept) throw-away data folder has the .eml.
+    expect(report.mails.map((m) => m.to)).toEqual(['tony@contoso.com', 'david@contoso.com']);
+    // The configured mailer still delivered them: the outbox of the (kept) throw-away data folder has the .eml files.
     const outbox = path.join(report.dataDir!, 'outbox');
-    expect(readdirSync(outbox).filter((f) => f.endsWith('.eml'))).toHaveLength(1);
-    expect(report.mails[0].at).toBeGreaterThan(120_000);
+    expect(readdirSync(outbox).filter((f) => f.endsWith('.eml'))).toHaveLength(2);
+    expect(report.mails[1].at).toBeGreaterThan(120_000);
+    expect(report.sms).toEqual([]);
     expect(report.countsChanged.map((c) => c.identity)).toContain('tony@contoso.com');
     expect(report.virtualMs).toBeGreaterThan(61 * 86_400_000);
     const msg = report.calls.find((c) => c.id === 'message')!;
@@ -254,7 +257,7 @@ calls:
 expect:
   - mailbox: tony@contoso.com
     voiceMessages: { total: 2 }
-  - email: { to: tony@contoso.com }
+  - email: { to: tony@contoso.com, contains: PIN }
   - missedCalls: { identity: nobody@contoso.com, count: 0 }
 `,
     );
@@ -262,7 +265,7 @@ expect:
     expect(report.dataDir).toBe(data);
     expect(report.failures).toEqual([
       'expect[0] (mailbox tony@contoso.com): voiceMessages.total is 1, expected 2',
-      'expect[1] (email to tony@contoso.com): no such mail; no mail was sent',
+      'expect[1] (email to tony@contoso.com containing "PIN"): no such mail; mails sent: to tony@contoso.com "Voice Mail from unknown caller (0:02)"',
       'expect[2] (missed calls of nobody@contoso.com): no such mailbox',
     ]);
     const recordings = readdirSync(path.join(data, 'recordings')).filter((f) => f.endsWith('.wav'));
@@ -270,7 +273,7 @@ expect:
     // A second run on the same data folder sees the first run's message.
     const again = await runScenario(file, { data });
     expect(again.failures).toEqual([
-      'expect[1] (email to tony@contoso.com): no such mail; no mail was sent',
+      'expect[1] (email to tony@contoso.com containing "PIN"): no such mail; mails sent: to tony@contoso.com "Voice Mail from unknown caller (0:02)"',
       'expect[2] (missed calls of nobody@contoso.com): no such mailbox',
     ]);
   });

@@ -895,7 +895,30 @@ describe('Get-/Set-CsOnlineDialInConferencingTenantSettings', () => {
   test('Get shows the tenant settings', async () => {
     const ctx = fresh();
     expect(await json(ctx, 'Get-CsOnlineDialInConferencingTenantSettings')).toEqual([
-      { PinLength: 5, AutomaticallySendEmailsToUsers: true, AccessNumbers: ['+14255550199'] },
+      {
+        PinLength: 5,
+        AutomaticallySendEmailsToUsers: true,
+        EnableEntryExitNotifications: true,
+        LobbyAdmission: 'Automatic',
+        AllowAnonymousMeetingStart: false,
+        LobbyAnnouncementIntervalSeconds: 30,
+        AccessNumbers: ['+14255550199'],
+      },
+    ]);
+  });
+
+  test('Set changes the meeting settings: entry/exit tones, lobby admission, anonymous start, announcements', async () => {
+    const ctx = fresh();
+    await ok(
+      ctx,
+      'Set-CsOnlineDialInConferencingTenantSettings',
+      '-EnableEntryExitNotifications', '$false',
+      '-LobbyAdmission', 'organizer',
+      '-AllowAnonymousMeetingStart', '$true',
+      '-LobbyAnnouncementIntervalSeconds', '0',
+    );
+    expect(await json(ctx, 'Get-CsOnlineDialInConferencingTenantSettings')).toEqual([
+      expect.objectContaining({ EnableEntryExitNotifications: false, LobbyAdmission: 'Organizer', AllowAnonymousMeetingStart: true, LobbyAnnouncementIntervalSeconds: 0 }),
     ]);
   });
 
@@ -917,7 +940,7 @@ describe('Get-/Set-CsOnlineDialInConferencingTenantSettings', () => {
     const ctx = fresh();
     await ok(ctx, 'Set-CsOnlineDialInConferencingTenantSettings', '-PinLength', '8', '-AutomaticallySendEmailsToUsers', '$false');
     expect(await json(ctx, 'Get-CsOnlineDialInConferencingTenantSettings')).toEqual([
-      { PinLength: 8, AutomaticallySendEmailsToUsers: false, AccessNumbers: ['+14255550199'] },
+      expect.objectContaining({ PinLength: 8, AutomaticallySendEmailsToUsers: false, AccessNumbers: ['+14255550199'] }),
     ]);
     const verify = (id: string, pin: string) => withApp(ctx, (app) => app.conferencing.verifyLeaderPin(id, pin));
     expect(await verify('megan.bowen@contoso.com', '31415')).toBe(true);

@@ -9,20 +9,25 @@
  * - recording: the IVR is recording once the beep (`tone:beep`) has been received to its end (the server starts
  *   recording when the beep's last packet leaves);
  * - digits: RFC 4733 telephone-events on our RTP stream (80 ms per key), or SIP INFO `application/dtmf-relay`;
- * - speech: low-level noise (about -29 dBov, above the server's -40 dBov voice threshold) on our RTP stream;
+ * - speech: low-level noise (about -29 dBov, above the server's -40 dBov voice threshold) on our RTP stream; a tone
+ *   (`speak: {toneHz}`) is a sine at about -12 dBFS;
+ * - tones heard (in a meeting, the others' tones): the frequencies the scenario listens for, found in the received
+ *   audio by a Goertzel detector (`media/conference-tones.ts`: 60 ms of a block share of at least a quarter);
  * - hang-up: BYE (CANCEL before the answer).
  * Whether the IVR is collecting a PIN cannot be heard: keys are masked in the transcript while the last prompt
  * heard is about a PIN (its id contains `pin`).
  * Times are the scenario's clock (`now()`): real time, plus the idle time the runner skipped.
  */
 import { waitFor } from '../../channel/wait-for';
+import { sameTone, sineTone, ToneTracker, type TrackedTone } from '../../media/conference-tones';
 import { G711_SAMPLE_RATE, type G711PayloadType } from '../../media/g711';
 import type { MediaEngine } from '../../media/media-engine';
 import type { Playback, RtpSession } from '../../media/rtp-session';
+import type { ToneId } from '../../flow-kit/media-types';
 import type { PromptCatalog } from '../../prompts/catalog';
 import { answerOffer, createOffer } from '../../sip/embedded/sdp';
 import type { OutgoingCall, SipClient, SipTarget } from '../../sip/embedded/sip-client';
-import type { CallerSide, DtmfVia, HeardItem } from '../caller-side';
+import type { CallerSide, DtmfVia, HeardItem, HeardTone } from '../caller-side';
 import { DTMF_KEYS } from '../sim-call-channel';
 import { PromptRecognizer } from './prompt-recognizer';
 
@@ -72,6 +77,12 @@ export interface NetCallerOptions {
 export class NetCaller implements CallerSide {
   readonly heard: NetHeard[] = [];
   readonly events: NetEvent[] = [];
+  /** Tones heard (the frequencies listened for), in order of their start. */
+  readonly heardTones: HeardTone[] = [];
+  private readonly toneTracker = new ToneTracker();
+  /** Tones still sounding, with the tracker's record of each. */
+  private readonly openTones = new Map<TrackedTone, HeardTone>();
+  private readonly toneObservers = new Set<(t: HeardTone) => void>();
   private readonly opts: NetCallerOptions;
   private session: RtpSession | null = null;
   private call: OutgoingCall | null = null;
@@ -224,6 +235,7 @@ export class NetCaller implements CallerSide {
       if (hit.ids.includes('tone:beep')) this.beepEnds.push(hit.atSample + hit.lengthSamples);
       for (const o of [...this.promptObservers]) o(h);
     }
+    this.trackTones(pcm, now);
     while (this.beepEnds.length > 0 && rec.position >= this.beepEnds[0]) {
       this.beepEnds.shift();
       this.recordingMarks.push(this.heard.length);
@@ -232,9 +244,28 @@ export class NetCaller implements CallerSide {
     }
   }
 
+  /** Feeds the tone tracker; tones that start or end become heard-tone records (times from the stream position). */
+  private trackTones(pcm: Int16Array, now: number): void {
+    const tracker = this.toneTracker;
+    const started = tracker.feed(pcm);
+    const timeOf = (sample: number) => Math.max(this.answeredAt, Math.round(now - ((tracker.position - sample) * 1000) / G711_SAMPLE_RATE));
+    for (const [tracked, heard] of this.openTones) {
+      if (tracked.endSample === Infinity) continue;
+      heard.end = timeOf(tracked.endSample);
+      this.openTones.delete(tracked);
+    }
+    for (const t of started) {
+      const heard: HeardTone = { hz: t.hz, at: timeOf(t.startSample), end: t.endSample === Infinity ? Infinity : timeOf(t.endSample) };
+      this.heardTones.push(heard);
+      if (heard.end === Infinity) this.openTones.set(t, heard);
+      this.events.push({ at: heard.at, who: 'caller', text: `hears a ${t.hz} Hz tone` });
+      for (const o of [...this.toneObservers]) o(heard);
+    }
+  }
+
   private textOf(id: string, locale: string): string {
     try {
-      if (id.startsWith('tone:')) return this.opts.catalog.render([{ tone: id.slice(5) as 'beep' | 'music-on-hold' }], locale)[0].text;
+      if (id.startsWith('tone:')) return this.opts.catalog.render([{ tone: id.slice(5) as ToneId }], locale)[0].text;
       return this.opts.catalog.text(id, locale);
     } catch {
       return '';
@@ -288,6 +319,32 @@ export class NetCaller implements CallerSide {
     const playback: Playback = this.session!.play(pcm);
     await Promise.race([playback.done, this.sleepWhileUp(ms + 100)]);
     playback.stop();
+  }
+
+  async speakTone(hz: number, ms: number): Promise<void> {
+    if (this._ended || ms <= 0) return;
+    if (!(await this.whenAnswered())) return;
+    this.log('caller', `sends a ${hz} Hz tone for ${ms / 1000}s`);
+    const playback: Playback = this.session!.play(sineTone(hz, ms));
+    await Promise.race([playback.done, this.sleepWhileUp(ms + 100)]);
+    playback.stop();
+  }
+
+  watchTones(hz: readonly number[]): void {
+    for (const f of hz) this.toneTracker.watch(f);
+  }
+
+  waitForTone(hz: number, sinceMs: number, withinMs: number): Promise<HeardTone | 'timeout' | 'ended'> {
+    this.toneTracker.watch(hz);
+    const fits = (t: HeardTone) => sameTone(t.hz, hz) && t.end > sinceMs;
+    const already = this.heardTones.find(fits);
+    if (already) return Promise.resolve(already);
+    if (this._ended) return Promise.resolve('ended');
+    return waitFor({ ...this.waitTimers(), withinMs, events: this.toneObservers, match: (t: HeardTone) => (fits(t) ? t : undefined), ends: this.endObservers });
+  }
+
+  now(): number {
+    return this.opts.now();
   }
 
   sleepWhileUp(ms: number): Promise<void> {

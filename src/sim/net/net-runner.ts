@@ -20,7 +20,8 @@
  * - `admin:` cmdlets run on the data folder at their `at` (they need `data`); `startTime:` does not apply.
  *
  * Results and state. `mailbox` and `missedCalls` are read from the store in `data` after the calls (and the
- * advance); `email` from the mails that appeared in `<data>/outbox/` during the run. Without `data` they fail,
+ * advance); `email` from the mails that appeared in `<data>/outbox/` during the run, `sms` from the texts that
+ * appeared in the SMS file sink `<data>/sms/` (with a webhook provider they cannot be checked). Without `data` they fail,
  * saying why. A call's `result` is the server's CallRecord, which only the server knows: it is read from the
  * server's log (`results`, e.g. `--server-log FILE`, see `server-log.ts`); without one, `result` expectations are
  * skipped with a note (not failed). A call the server refused at the SIP level has the result `unknown-number`
@@ -33,6 +34,7 @@ import * as path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { openApp, type App } from '../../app';
 import { MediaEngine } from '../../media/media-engine';
+import { listSmsFiles, readNewSms } from '../../notify/sms-file-sender';
 import { PromptCatalog } from '../../prompts/catalog';
 import type { CallRecord } from '../../runtime/call-runtime';
 import { SipClient, type SipTarget } from '../../sip/embedded/sip-client';
@@ -44,6 +46,7 @@ import {
   type CallReport,
   type CapturedMail,
   type ScenarioReport,
+  type SentSms,
   type TranscriptLine,
 } from '../runner';
 import { formatDuration, loadScenario, type Scenario, type ScenarioCall } from '../scenario';
@@ -174,6 +177,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
     failures,
     calls: calls.map((c) => callReport(c, realStart, options.results ? `not in ${options.results.description}` : 'unknown: the server knows it, see --server-log')),
     mails: [],
+    sms: [],
     countsChanged: [],
     notes,
     virtualMs: rel(),
@@ -197,6 +201,8 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
   let media: MediaEngine | null = null;
   let mailsBefore = new Set<string>();
   let mails: CapturedMail[] | { unavailable: string } = { unavailable: "mails are in the server's outbox: give its data folder with --data" };
+  let smsBefore = new Set<string>();
+  let texts: SentSms[] | { unavailable: string } = { unavailable: "texts are in the server's SMS file sink (<data>/sms): give its data folder with --data" };
   try {
     if (options.data) {
       const dataDir = path.resolve(options.data);
@@ -206,6 +212,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
       }
       app = await openApp({ config: options.config ?? scenario.config, data: dataDir });
       mailsBefore = new Set(listOutbox(dataDir));
+      smsBefore = new Set(listSmsFiles(dataDir));
     }
     const localAddress = options.localAddress ?? (await localAddressFor(options.target.host, options.target.port));
     client = await SipClient.start({ localAddress, logger });
@@ -362,13 +369,20 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
       if (app.directory.mail.smtp) {
         mails = { unavailable: `the server sends mail by SMTP (${app.directory.mail.smtp.host}), not to its outbox: mails cannot be checked` };
       } else {
-        mails = readNewMails(app.dataDir, mailsBefore).map((m) => ({ at: relOfReal(m.mtimeMs), to: m.to, subject: m.subject, text: m.text }));
+        mails = readNewMails(app.dataDir, mailsBefore).map((m) => ({ at: Math.round(relOfReal(m.mtimeMs)), to: m.to, subject: m.subject, text: m.text }));
+      }
+      const smsSettings = app.directory.notifications.sms;
+      if (smsSettings.provider === 'webhook') {
+        texts = { unavailable: `the server sends texts to a webhook (${smsSettings.webhook ? new URL(smsSettings.webhook.url).host : '?'}), not to its file sink: texts cannot be checked` };
+      } else {
+        texts = readNewSms(app.dataDir, smsBefore).map((t) => ({ at: Math.round(relOfReal(t.mtimeMs)), to: t.to, text: t.text }));
       }
     }
     for (const c of calls) failures.push(...c.failures);
     const checked = checkExpectations(scenario, {
       store: app ? app.store : { unavailable: "mailbox state is in the server's store: give its data folder with --data" },
       mails,
+      sms: texts,
       calls,
       resultsUnavailable: options.results ? undefined : "call results are known only to the server: give its log with --server-log FILE",
     });
@@ -383,6 +397,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
   }
   const out = report();
   out.mails = Array.isArray(mails) ? mails.map(({ at, to, subject }) => ({ at, to, subject })) : [];
+  out.sms = Array.isArray(texts) ? texts : [];
   return out;
 }
 

@@ -15,14 +15,14 @@
  */
 import { decodeG711, encodeG711, type G711PayloadType } from '../../media/g711';
 import { readWavPcm } from '../../media/wav';
-import type { PromptCatalog } from '../../prompts/catalog';
+import { TONES, type PromptCatalog } from '../../prompts/catalog';
 
 /** Samples a fingerprint covers: 20 ms at 8 kHz. */
 export const FINGERPRINT_SAMPLES = 160;
 
 /** A prompt heard in the received audio. */
 export interface RecognizedPrompt {
-  /** Every prompt id whose audio starts this way (`tone:beep`, `tone:music-on-hold` for the tones). */
+  /** Every prompt id whose audio starts this way (`tone:beep`, `tone:music-on-hold`, `tone:conf-join`... for the tones). */
   ids: string[];
   /** The same, with the locale of each (a tone's locale is the first locale it was found in). */
   sources: { id: string; locale: string }[];
@@ -90,7 +90,7 @@ function buildTables(catalog: PromptCatalog, locales: readonly string[], payload
   };
   for (const locale of locales) {
     for (const id of catalog.ids(locale)) add(catalog.render([id], locale)[0].file, id, locale);
-    for (const tone of ['beep', 'music-on-hold'] as const) add(catalog.render([{ tone }], locale)[0].file, `tone:${tone}`, locale);
+    for (const tone of TONES) add(catalog.render([{ tone }], locale)[0].file, `tone:${tone}`, locale);
   }
   const byAudio = new Map<string, Candidate>();
   const byPrefix = new Map<string, Fingerprint>();

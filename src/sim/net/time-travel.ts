@@ -15,6 +15,10 @@ export const STORED_TIMES: readonly { table: string; column: string }[] = [
   { table: 'pin_history', column: 'set_at' },
   { table: 'voice_messages', column: 'received_at' },
   { table: 'missed_calls', column: 'at' },
+  // The SMS and mail queue: a pending text's retry window and its next attempt age with everything else.
+  { table: 'notifications', column: 'created_at' },
+  { table: 'notifications', column: 'next_attempt_at' },
+  { table: 'notifications', column: 'sent_at' },
 ];
 
 /** Meta values that are times (ms since the epoch, as text). */
