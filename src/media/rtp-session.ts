@@ -616,6 +616,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   }
 
   private latch(rinfo: RemoteInfo, now: number): void {
+    // Source port 0 means "no reply expected" (RFC 768): SIPp's play_pcap_audio sends its digit captures so, from a
+    // raw socket. Such a packet's payload counts; its address is not one we could send to.
+    if (rinfo.port === 0) return;
     const t = this.target;
     if (t && t.address === rinfo.address && t.port === rinfo.port) {
       this.targetLastHeard = now;

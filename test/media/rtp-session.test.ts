@@ -238,6 +238,23 @@ describe('RtpSession', () => {
     expect(a.remoteTarget).toEqual({ address: HOST, port: real.port });
   });
 
+  it('never latches to source port 0 (SIPp replays its digit captures from a raw socket so), yet uses the packet', async () => {
+    const a = await engine.openSession();
+    const caller = await sink();
+    a.setRemote({ address: HOST, port: caller.port, payloadType: 0, telephoneEventPt: 101 });
+    const latched: unknown[] = [];
+    a.on('latch', (l) => latched.push(l));
+    const before = a.stats.packetsIn;
+    // A datagram from port 0 cannot be sent from a normal socket: hand it to the session's socket as the kernel would.
+    const socket = (a as unknown as { socket: import('node:dgram').Socket }).socket;
+    const pkt = serializeRtp({ payloadType: 0, sequenceNumber: 1, timestamp: 160, ssrc: 9 }, new Uint8Array(160).fill(0xff));
+    socket.emit('message', Buffer.from(pkt), { address: HOST, family: 'IPv4', port: 0, size: pkt.length });
+    await sleep(50);
+    expect(a.stats.packetsIn).toBe(before + 1);
+    expect(latched).toEqual([]);
+    expect(a.remoteTarget).toEqual({ address: HOST, port: caller.port });
+  });
+
   it('does not let a third party steal a live stream (latches only when the current source is quiet)', async () => {
     const a = await engine.openSession();
     const caller = await sink();
