@@ -1,5 +1,6 @@
 /** Shared test helpers: temporary folders, small directory files, captured CLI output. */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -40,4 +41,13 @@ export function captureIo(): CliIo & { stdout: string; stderr: string } {
     },
   };
   return io;
+}
+
+/** A TCP port on 127.0.0.1 with nothing listening (bound, then closed), for "connection refused" cases. */
+export async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }

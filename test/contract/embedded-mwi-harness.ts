@@ -12,6 +12,7 @@ import { EmbeddedMwiTransport } from '../../src/sip/embedded/mwi-notify-client';
 import { EmbeddedSipServer } from '../../src/sip/embedded/sip-server';
 import { answer, h, message, parseMessage, randomToken, tagOf, UdpPeer, type RawMessage } from '../sip/helpers/raw-sip';
 import type { ContractGateway, ContractSubscriber, MwiHarness, MwiHarnessFactory, SeenNotify, SubscribeResponse } from './mwi-contract';
+import { closedPort } from '../helpers';
 
 /** All of a message's headers, lower-case names, repeats joined with `, `. */
 function headersOf(m: RawMessage): Record<string, string> {
@@ -61,14 +62,6 @@ async function tcpGateway(reply: { status: number; reason?: string } | 'silent')
   };
 }
 
-/** A TCP port on 127.0.0.1 with nothing listening. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** An {@link MwiHarness} on the embedded engine (NOTIFY response timeout 300 ms). */
 async function makeHarness(): Promise<MwiHarness> {

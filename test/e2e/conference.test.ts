@@ -14,6 +14,7 @@ import { PromptCatalog } from '../../src/prompts/catalog';
 import { NetCaller } from '../../src/sim/net/net-caller';
 import { SipClient } from '../../src/sip/embedded/sip-client';
 import { rms } from './helpers/audio';
+import { ReceivedAudio } from '../media/media-helpers';
 import { startIvrServer, type IvrServer } from './helpers/ivr-server';
 
 jest.setTimeout(120_000);
@@ -24,29 +25,15 @@ let t: IvrServer;
 let client: SipClient;
 let media: MediaEngine;
 
-/** What a caller received, chunk by chunk with the arrival time, to look at a stretch of it. */
-class Received {
-  readonly chunks: { at: number; pcm: Int16Array }[] = [];
-  between(from: number, to: number): Int16Array {
-    const parts = this.chunks.filter((c) => c.at >= from && c.at < to).map((c) => c.pcm);
-    const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  }
-}
 
 interface TestCaller {
   net: NetCaller;
-  received: Received;
+  received: ReceivedAudio;
 }
 
 /** Places a call to the conferencing number; the caller's received audio is kept with arrival times. */
 async function call(from: string | null): Promise<TestCaller> {
-  const received = new Received();
+  const received = new ReceivedAudio();
   const open = media.openSession.bind(media);
   let session: RtpSession | undefined;
   media.openSession = async (o?: RtpSessionOptions) => (session = await open(o));
@@ -66,7 +53,7 @@ async function call(from: string | null): Promise<TestCaller> {
   } finally {
     media.openSession = open;
   }
-  session!.on('audio', (pcm) => received.chunks.push({ at: Date.now(), pcm }));
+  session!.on('audio', (pcm) => received.add(pcm));
   net.watchTones(TONES_HZ);
   live.push(net);
   return { net, received };

@@ -12,29 +12,12 @@ import { decodeG711, encodeG711 } from '../../src/media/g711';
 import { MediaEngine } from '../../src/media/media-engine';
 import { parseRtp, serializeRtp } from '../../src/media/rtp-packet';
 import type { RtpSession } from '../../src/media/rtp-session';
+import { ReceivedAudio } from './media-helpers';
 
 jest.setTimeout(20_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Received audio with the arrival time of each chunk, to look at a window of it. */
-class Heard {
-  private chunks: { at: number; pcm: Int16Array }[] = [];
-  add(pcm: Int16Array): void {
-    this.chunks.push({ at: Date.now(), pcm });
-  }
-  /** The audio that arrived in [from, to) (Date.now() ms). */
-  between(from: number, to: number): Int16Array {
-    const parts = this.chunks.filter((c) => c.at >= from && c.at < to).map((c) => c.pcm);
-    const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  }
-}
 
 /** The share of 20 ms blocks in `pcm` that hold the tone (level above -45 dBov, at least a quarter of the energy). */
 function toneBlocks(pcm: Int16Array, hz: number): number {
@@ -57,23 +40,23 @@ afterEach(async () => {
 });
 
 /** A caller on an RtpSession of the same engine, paired with a server-side session. */
-async function sessionCaller(pt: 0 | 8): Promise<{ server: RtpSession; client: RtpSession; heard: Heard }> {
+async function sessionCaller(pt: 0 | 8): Promise<{ server: RtpSession; client: RtpSession; heard: ReceivedAudio }> {
   const server = await engine.openSession({ inbandDtmf: false });
   const client = await engine.openSession({ inbandDtmf: false });
   server.setRemote({ address: '127.0.0.1', port: client.localPort, payloadType: pt, telephoneEventPt: 101 });
   client.setRemote({ address: '127.0.0.1', port: server.localPort, payloadType: pt, telephoneEventPt: 101 });
-  const heard = new Heard();
+  const heard = new ReceivedAudio();
   client.on('audio', (pcm) => heard.add(pcm));
   return { server, client, heard };
 }
 
 /** A caller that is a bare UDP socket speaking PCMA: sends RTP by hand and records the payload types it receives. */
-async function rawPcmaCaller(): Promise<{ server: RtpSession; socket: Socket; heard: Heard; payloadTypes: Set<number>; send(pcm: Int16Array): Promise<void> }> {
+async function rawPcmaCaller(): Promise<{ server: RtpSession; socket: Socket; heard: ReceivedAudio; payloadTypes: Set<number>; send(pcm: Int16Array): Promise<void> }> {
   const server = await engine.openSession({ inbandDtmf: false });
   const socket = createSocket('udp4');
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
   server.setRemote({ address: '127.0.0.1', port: socket.address().port, payloadType: 8, telephoneEventPt: null });
-  const heard = new Heard();
+  const heard = new ReceivedAudio();
   const payloadTypes = new Set<number>();
   socket.on('message', (msg) => {
     const p = parseRtp(msg);
@@ -117,7 +100,7 @@ describe('ConferenceBridge', () => {
     await sleep(200);
     const t1 = Date.now();
     // Skip the first 300 ms (priming, loopback latency).
-    const win = (h: Heard) => h.between(t0 + 300, t1 - 300);
+    const win = (h: ReceivedAudio) => h.between(t0 + 300, t1 - 300);
     expect(toneBlocks(win(a.heard), 1800)).toBeGreaterThan(0.8);
     expect(toneBlocks(win(c.heard), 1000)).toBeGreaterThan(0.8);
     expect(toneBlocks(win(c.heard), 1800)).toBeGreaterThan(0.8);

@@ -176,3 +176,15 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<bo
   }
   return cond();
 }
+
+/** Received audio with the arrival time (Date.now() ms) of each chunk, to look at a window of it. */
+export class ReceivedAudio {
+  private readonly chunks: { at: number; pcm: Int16Array }[] = [];
+  add(pcm: Int16Array): void {
+    this.chunks.push({ at: Date.now(), pcm });
+  }
+  /** The audio that arrived in [from, to) (Date.now() ms), concatenated. */
+  between(from: number, to: number): Int16Array {
+    return concat(...this.chunks.filter((c) => c.at >= from && c.at < to).map((c) => c.pcm));
+  }
+}

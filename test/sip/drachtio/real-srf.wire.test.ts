@@ -16,7 +16,7 @@ import type { IncomingSubscription } from '../../../src/ports/mwi';
 import { PromptCatalog } from '../../../src/prompts/catalog';
 import { DrachtioConnection } from '../../../src/sip/drachtio/drachtio-connection';
 import { startDrachtioSignalling, type DrachtioSignalling } from '../../../src/sip/drachtio/drachtio-signalling';
-import { tempDir } from '../../helpers';
+import { tempDir, closedPort } from '../../helpers';
 import { DEFAULT_OFFER } from '../../contract/call-source-contract';
 import { FakeDrachtioServer, parseSip, sipMessage } from './fake-drachtio-server';
 
@@ -41,14 +41,6 @@ async function until(pred: () => boolean, timeoutMs: number, what: string): Prom
   }
 }
 
-/** A TCP port with nothing listening. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('drachtio-srf admin connection (real package, wire-protocol stand-in)', () => {
   let server: FakeDrachtioServer;

@@ -4,7 +4,6 @@
  * to the drachtio engine: a call from a UM IP gateway reaches the shared runtime and flows through the real
  * drachtio-srf (against the wire-protocol stand-in, test/sip/drachtio/fake-drachtio-server.ts).
  */
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { stringify } from 'yaml';
@@ -13,20 +12,13 @@ import { parseDirectory } from '../../../src/config/load';
 import { SipSettingsSchema } from '../../../src/config/schema';
 import { isVaError } from '../../../src/errors';
 import { createLogger } from '../../../src/log';
-import { captureIo, tempDir, writeConfig } from '../../helpers';
+import { captureIo, tempDir, writeConfig, closedPort } from '../../helpers';
 import { DEFAULT_OFFER } from '../../contract/call-source-contract';
 import { FakeDrachtioServer, sipMessage } from './fake-drachtio-server';
 
 const SECRET = 'serve-secret-42';
 const defaults = SipSettingsSchema.parse({});
 
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
