@@ -14,7 +14,7 @@ import { PromptCatalog } from '../../src/prompts/catalog';
 import { NetCaller } from '../../src/sim/net/net-caller';
 import { SipClient } from '../../src/sip/embedded/sip-client';
 import { rms } from './helpers/audio';
-import { ReceivedAudio } from '../media/media-helpers';
+import { ReceivedAudio, toneBlocks } from '../media/media-helpers';
 import { startIvrServer, type IvrServer } from './helpers/ivr-server';
 
 jest.setTimeout(120_000);
@@ -80,17 +80,6 @@ async function press(c: TestCaller, keys: string): Promise<void> {
   expect(await c.net.pressDigits(keys, 150)).toBe(keys.length);
 }
 
-/** The share of 20 ms blocks that hold a tone of `hz` (Goertzel: level >= -45 dBov, >= 1/4 of the block's energy). */
-function toneBlocks(pcm: Int16Array, hz: number): number {
-  let hits = 0;
-  let blocks = 0;
-  for (let i = 0; i + 160 <= pcm.length; i += 160) {
-    blocks++;
-    const s = toneShare(pcm.subarray(i, i + 160), hz);
-    if (s.levelDbov >= -45 && s.share >= 0.25) hits++;
-  }
-  return blocks === 0 ? 0 : hits / blocks;
-}
 
 /** The level of the `hz` component of the audio, dBov (Goertzel power over 20 ms blocks, averaged). */
 function levelAt(pcm: Int16Array, hz: number): number {

@@ -7,29 +7,18 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { ConferenceBridge, type ConferenceMember } from '../../src/media/conference-bridge';
-import { sineTone, toneShare } from '../../src/media/conference-tones';
+import { sineTone } from '../../src/media/conference-tones';
 import { decodeG711, encodeG711 } from '../../src/media/g711';
 import { MediaEngine } from '../../src/media/media-engine';
 import { parseRtp, serializeRtp } from '../../src/media/rtp-packet';
 import type { RtpSession } from '../../src/media/rtp-session';
-import { ReceivedAudio } from './media-helpers';
+import { ReceivedAudio, toneBlocks } from './media-helpers';
 
 jest.setTimeout(20_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
-/** The share of 20 ms blocks in `pcm` that hold the tone (level above -45 dBov, at least a quarter of the energy). */
-function toneBlocks(pcm: Int16Array, hz: number): number {
-  let hits = 0;
-  let blocks = 0;
-  for (let i = 0; i + 160 <= pcm.length; i += 160) {
-    blocks++;
-    const s = toneShare(pcm.subarray(i, i + 160), hz);
-    if (s.levelDbov >= -45 && s.share >= 0.25) hits++;
-  }
-  return blocks === 0 ? 0 : hits / blocks;
-}
 
 let engine: MediaEngine;
 beforeEach(async () => {

@@ -1,6 +1,7 @@
 /** Helpers for the media tests: a synchronous manual clock, signal generators, and small UDP utilities. */
 import { createSocket, type Socket } from 'node:dgram';
 import type { Clock, TimerHandle } from '../../src/ports/clock';
+import { toneShare } from '../../src/media/conference-tones';
 
 /** A Clock moved by hand; timers fire synchronously inside `advance`. */
 export class ManualClock implements Clock {
@@ -187,4 +188,19 @@ export class ReceivedAudio {
   between(from: number, to: number): Int16Array {
     return concat(...this.chunks.filter((c) => c.at >= from && c.at < to).map((c) => c.pcm));
   }
+}
+
+/**
+ * The share of 20 ms blocks (160 samples at 8 kHz) in `pcm` that hold a tone of `hz`: Goertzel level at least
+ * -45 dBov and at least a quarter of the block's energy.
+ */
+export function toneBlocks(pcm: Int16Array, hz: number): number {
+  let hits = 0;
+  let blocks = 0;
+  for (let i = 0; i + 160 <= pcm.length; i += 160) {
+    blocks++;
+    const s = toneShare(pcm.subarray(i, i + 160), hz);
+    if (s.levelDbov >= -45 && s.share >= 0.25) hits++;
+  }
+  return blocks === 0 ? 0 : hits / blocks;
 }
