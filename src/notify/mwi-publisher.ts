@@ -109,21 +109,17 @@ export class MwiPublisher {
    */
   changed(identity: string, reason: MwiReason = 'change'): void {
     if (this.stopped) return;
-    let job = this.jobs.get(identity);
+    const job = this.jobs.get(identity);
     if (!job) {
-      job = { identity, running: false, dirty: false, reason, timer: null, windowStart: null, round: 0, attempts: [] };
-      this.jobs.set(identity, job);
-    } else if (reason === 'refresh' && job.reason === 'change' && !job.running && job.timer === null) {
-      job.reason = 'refresh';
-    }
-    if (job.running) {
-      job.dirty = true;
-      if (reason === 'refresh') job.reason = 'refresh';
+      const fresh: Job = { identity, running: false, dirty: false, reason, timer: null, windowStart: null, round: 0, attempts: [] };
+      this.jobs.set(identity, fresh);
+      void this.run(fresh);
       return;
     }
-    if (job.timer !== null) return;
-    job.reason = reason;
-    void this.run(job);
+    // A job exists only while a NOTIFY is in flight or a retry is scheduled (finish() removes it).
+    if (reason === 'refresh') job.reason = 'refresh';
+    if (job.running) job.dirty = true; // sent once the one in flight completes
+    // else: waiting out a backoff; the next attempt reads the latest state
   }
 
   /**
