@@ -258,7 +258,6 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
 
   let app: App | undefined;
   let mwi: MwiService | undefined;
-  let mwiGateways: SimMwiGateways | undefined;
   const failures: string[] = [];
   const countsChanged: { at: number; identity: string }[] = [];
   let virtualMs = 0;
@@ -279,14 +278,13 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     });
     runtime.onCountsChanged((identity) => countsChanged.push({ at: rel(), identity }));
     // MWI as `serve` sends it, to simulated UM IP gateways that answer as `mwiGateways:` says, on the virtual clock.
-    const openApp_ = app;
-    const unknownGateways = Object.keys(scenario.mwiGateways).filter((n) => !openApp_.store.listGateways().some((g) => g.name.toLowerCase() === n.toLowerCase()));
+    const store = app.store;
+    const unknownGateways = Object.keys(scenario.mwiGateways).filter((n) => !store.listGateways().some((g) => g.name.toLowerCase() === n.toLowerCase()));
     for (const n of unknownGateways) failures.push(`mwiGateways: no UM IP gateway named "${n}" in the directory`);
     const mwiSettings = app.directory.notifications.mwi;
-    mwiGateways = new SimMwiGateways(clock, () => openApp_.store.listGateways(), scenario.mwiGateways, mwiSettings.notifyTimeoutSeconds * 1000, rel);
-    const gateways = mwiGateways;
-    mwi = new MwiService({
-      store: app.store,
+    const gateways = new SimMwiGateways(clock, () => store.listGateways(), scenario.mwiGateways, mwiSettings.notifyTimeoutSeconds * 1000, rel);
+    const mwiService = new MwiService({
+      store,
       clock,
       logger: logger.child({ part: 'mwi' }),
       transport: gateways,
@@ -295,9 +293,9 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
       watchIntervalMs: 0,
       onEvent: (event) => gateways.record(event),
     });
-    const mwiService = mwi;
+    mwi = mwiService;
     runtime.onCountsChanged((identity) => mwiService.mailboxChanged(identity));
-    mwi.start();
+    mwiService.start();
     // SMS and voice-message mails, as `serve` sends them, on the virtual clock (retries cost no real time).
     smsDelivery = createSmsSender(app.directory.notifications.sms, app.dataDir, clock);
     const n = createNotifications({
@@ -373,12 +371,12 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     }
     if (scenario.advanceMs > 0) await clock.advance(scenario.advanceMs);
     // MWI deliveries still in flight (or retrying) finish before the expectations look at the gateways.
-    const publisher = mwi!.publisher;
+    const publisher = mwiService.publisher;
     await clock.advanceUntil(() => !publisher.busy, mwiSettings.retryWindowMinutes * 60_000 + mwiSettings.notifyTimeoutSeconds * 1000 * 4);
     await clock.settle();
     virtualMs = rel();
     for (const c of calls) failures.push(...c.failures);
-    const checked = checkExpectations(scenario, { store: app.store, mails, sms: texts, calls, mwi: mwiGateways! });
+    const checked = checkExpectations(scenario, { store: app.store, mails, sms: texts, calls, mwi: gateways });
     failures.push(...checked.failures);
     notes.push(...checked.notes);
   } finally {

@@ -1230,7 +1230,8 @@ class DialogImpl implements Dialog {
 
   /** Sends an in-dialog request; resolves with the final response, or null after 64*T1 or when it cannot be sent. */
   private request(method: string): Promise<SipResponse | null> {
-    return inDialogRequest(this.core, { ...this, localCseq: ++this.localCseq }, method);
+    const { callId, localAddr, remoteAddr, remoteTarget, routeSet, source } = this;
+    return inDialogRequest(this.core, { callId, localAddr, remoteAddr, remoteTarget, routeSet, source, localCseq: ++this.localCseq }, method);
   }
 
   // ------------------------------------------------------------ end
