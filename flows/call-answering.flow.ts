@@ -7,9 +7,9 @@
  */
 import { assign, emit, setup } from 'xstate';
 import {
-  channelEffects,
-  directoryEffects,
-  type CallEvent,
+  effectActions,
+  run,
+  type FlowEvent,
   type CountsChangedEvent,
   type DialPlanInfo,
   type IvrSettings,
@@ -46,16 +46,12 @@ export const callAnsweringFlow = setup({
   types: {
     context: {} as Ctx,
     input: {} as CallAnsweringInput,
-    events: {} as CallEvent,
+    events: {} as FlowEvent,
     output: {} as { result: Ctx['result']; identity: string },
     emitted: {} as CountsChangedEvent,
   },
-  actors: {
-    ...channelEffects,
-    storeMessage: directoryEffects.storeMessage,
-    recordMissedCall: directoryEffects.recordMissedCall,
-  },
   actions: {
+    ...effectActions,
     noteCallerGone: assign({ callerGone: true }),
     /** Named effect: the runtime provides it (to notify MWI); by default it is emitted to the actor's listeners. */
     countsChanged: emit(({ context }) => ({ type: 'counts.changed' as const, identity: context.mailbox.identity })),
@@ -67,64 +63,64 @@ export const callAnsweringFlow = setup({
   initial: 'greeting',
   states: {
     greeting: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: greetingPrompts(context.mailbox), locale: context.mailbox.locale, bargeIn: true }),
-        onDone: 'recording',
-        onError: 'error',
+      entry: run('play', ({ context }: { context: Ctx }) => ({ prompts: greetingPrompts(context.mailbox), locale: context.mailbox.locale, bargeIn: true })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.play': 'recording',
+        'effect.error.play': 'error',
       },
     },
     recording: {
-      on: keepGoingOnHangup,
-      invoke: {
-        src: 'record',
-        input: ({ context }) => ({
-          prompts: [],
-          locale: context.mailbox.locale,
-          purpose: 'message' as const,
-          beep: true,
-          maxMs: context.dialPlan.maxRecordingMs,
-          silenceMs: context.dialPlan.recordingIdleMs,
-          terminators: '#',
-        }),
-        onDone: [{ guard: ({ event }) => recorded(event).heardSpeech && recorded(event).file !== null, target: 'storing' }, { target: 'missedCall' }],
-        onError: 'error',
+      entry: run('record', ({ context }: { context: Ctx }) => ({
+        prompts: [],
+        locale: context.mailbox.locale,
+        purpose: 'message' as const,
+        beep: true,
+        maxMs: context.dialPlan.maxRecordingMs,
+        silenceMs: context.dialPlan.recordingIdleMs,
+        terminators: '#',
+      })),
+      exit: 'effect.cancel',
+      on: {
+        ...keepGoingOnHangup,
+        'effect.done.record': [{ guard: ({ event }) => recorded(event).heardSpeech && recorded(event).file !== null, target: 'storing' }, { target: 'missedCall' }],
+        'effect.error.record': 'error',
       },
     },
     storing: {
-      on: keepGoingOnHangup,
-      invoke: {
-        src: 'storeMessage',
-        input: ({ context, event }) => ({
-          identity: context.mailbox.identity,
-          caller: context.caller,
-          file: recorded(event).file!,
-          durationMs: recorded(event).durationMs,
-        }),
-        onDone: {
+      entry: run('storeMessage', ({ context, event }: { context: Ctx; event: FlowEvent }) => ({
+        identity: context.mailbox.identity,
+        caller: context.caller,
+        file: recorded(event).file!,
+        durationMs: recorded(event).durationMs,
+      })),
+      exit: 'effect.cancel',
+      on: {
+        ...keepGoingOnHangup,
+        'effect.done.storeMessage': {
           target: 'saved',
           actions: [assign({ result: 'message-left' }), 'countsChanged'],
         },
-        onError: 'error',
+        'effect.error.storeMessage': 'error',
       },
     },
     saved: {
-      on: keepGoingOnHangup,
       always: { guard: ({ context }) => context.callerGone, target: 'done' },
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['message-saved'], locale: context.mailbox.locale, bargeIn: false }),
-        onDone: 'done',
-        onError: 'done',
+      entry: run('play', ({ context }: { context: Ctx }) => ({ prompts: ['message-saved'], locale: context.mailbox.locale, bargeIn: false })),
+      exit: 'effect.cancel',
+      on: {
+        ...keepGoingOnHangup,
+        'effect.done.play': 'done',
+        'effect.error.play': 'done',
       },
     },
     missedCall: {
-      on: keepGoingOnHangup,
-      invoke: {
-        src: 'recordMissedCall',
-        input: ({ context }) => ({ identity: context.mailbox.identity, caller: context.caller }),
-        onDone: { target: 'missed', actions: assign({ result: 'missed-call' }) },
-        onError: 'error',
+      entry: run('recordMissedCall', ({ context }: { context: Ctx }) => ({ identity: context.mailbox.identity, caller: context.caller })),
+      exit: 'effect.cancel',
+      on: {
+        ...keepGoingOnHangup,
+        'effect.done.recordMissedCall': { target: 'missed', actions: assign({ result: 'missed-call' }) },
+        'effect.error.recordMissedCall': 'error',
       },
     },
     missed: { type: 'final' },

@@ -19,10 +19,10 @@
 import { assign, setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
 import {
-  channelEffects,
-  conferenceEffects,
   DEFAULT_CONFERENCE_SETTINGS,
-  type CallEvent,
+  effectActions,
+  run,
+  type FlowEvent,
   type ConferenceSettings,
   type IvrSettings,
   type MeetingInfo,
@@ -81,10 +81,10 @@ export const conferenceJoinFlow = setup({
   types: {
     context: {} as Ctx,
     input: {} as ConferenceJoinInput,
-    events: {} as CallEvent,
+    events: {} as FlowEvent,
     output: {} as { result: Ctx['result']; conferenceId: string | null; role: ConferenceRole },
   },
-  actors: { ...channelEffects, ...conferenceEffects },
+  actions: effectActions,
   guards: { repeatsLeft: ({ context }) => context.noInputs + 1 < context.settings.maxPromptRepeats },
 }).createMachine({
   id: 'conferenceJoin',
@@ -103,14 +103,14 @@ export const conferenceJoinFlow = setup({
   initial: 'conferenceId',
   states: {
     conferenceId: {
-      invoke: {
-        src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'conf-welcome'], { max: 12, terminators: '#' }),
-        onDone: [
+      entry: run('collect', ({ context }: { context: Ctx }) => collectRequest(context.settings, context.locale, [...context.preface, 'conf-welcome'], { max: 12, terminators: '#' })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': [
           { guard: ({ event }) => isNoInput(collected(event)), target: 'conferenceIdNoInput' },
           { target: 'findingMeeting', actions: assign({ noInputs: 0, preface: () => [] as PromptItem[] }) },
         ],
-        onError: 'error',
+        'effect.error.collect': 'error',
       },
     },
     conferenceIdNoInput: {
@@ -120,10 +120,10 @@ export const conferenceJoinFlow = setup({
       ],
     },
     findingMeeting: {
-      invoke: {
-        src: 'findMeeting',
-        input: ({ event }) => ({ conferenceId: collected(event).digits }),
-        onDone: [
+      entry: run('findMeeting', ({ event }: { event: FlowEvent }) => ({ conferenceId: collected(event).digits })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.findMeeting': [
           {
             guard: ({ event, context }) => outputOf<MeetingInfo | null>(event) === null && context.idFailures + 1 >= CONFERENCE_ID_TRIES,
             target: 'unknownConference',
@@ -141,38 +141,38 @@ export const conferenceJoinFlow = setup({
           },
           { target: 'organizerQuestion', actions: assign({ meeting: ({ event }) => outputOf<MeetingInfo>(event) }) },
         ],
-        onError: 'error',
+        'effect.error.findMeeting': 'error',
       },
     },
-    unknownConference: { entry: assign({ result: 'unknown-conference' }), ...announce(['conf-id-invalid'], 'goodbye') },
+    unknownConference: announce(['conf-id-invalid'], 'goodbye', { entry: assign({ result: 'unknown-conference' }) }),
     organizerQuestion: {
-      invoke: {
-        src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, ['conf-organizer-question'], { max: 1, flush: true }),
-        onDone: [
+      entry: run('collect', ({ context }: { context: Ctx }) => collectRequest(context.settings, context.locale, ['conf-organizer-question'], { max: 1, flush: true })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': [
           { guard: ({ event }) => collected(event).digits === '*', target: 'leaderPin' },
           { guard: ({ context }) => mayStartWithoutPin(context.meeting!, context.caller, context.conference), target: 'starting' },
           // AllowPSTNOnlyMeetings, but the caller's number is withheld: anonymous callers cannot start it (seed 003).
           { guard: ({ context }) => context.meeting!.allowPstnOnlyMeetings, target: 'cannotStart' },
           { target: 'lobby' },
         ],
-        onError: 'error',
+        'effect.error.collect': 'error',
       },
     },
     leaderPin: {
-      invoke: {
-        src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'conf-enter-leader-pin'], { max: 12, terminators: '#', secret: true }),
-        onDone: { target: 'verifyingPin' },
-        onError: 'error',
+      entry: run('collect', ({ context }: { context: Ctx }) => collectRequest(context.settings, context.locale, [...context.preface, 'conf-enter-leader-pin'], { max: 12, terminators: '#', secret: true })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': { target: 'verifyingPin' },
+        'effect.error.collect': 'error',
       },
     },
     verifyingPin: {
       // The leader PIN goes from the collect result to the check; it is never kept in the context.
-      invoke: {
-        src: 'verifyLeaderPin',
-        input: ({ context, event }) => ({ conferenceId: context.meeting!.conferenceId, pin: collected(event).digits }),
-        onDone: [
+      entry: run('verifyLeaderPin', ({ context, event }: { context: Ctx; event: FlowEvent }) => ({ conferenceId: context.meeting!.conferenceId, pin: collected(event).digits })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.verifyLeaderPin': [
           { guard: ({ event }) => outputOf<boolean>(event), target: 'starting', actions: assign({ role: 'organizer', preface: () => [] as PromptItem[] }) },
           { guard: ({ context }) => context.pinFailures + 1 >= LEADER_PIN_TRIES, target: 'leaderPinFailed' },
           {
@@ -180,63 +180,64 @@ export const conferenceJoinFlow = setup({
             actions: assign({ pinFailures: ({ context }) => context.pinFailures + 1, preface: () => ['conf-leader-pin-incorrect'] as PromptItem[] }),
           },
         ],
-        onError: 'error',
+        'effect.error.verifyLeaderPin': 'error',
       },
     },
-    leaderPinFailed: { entry: assign({ result: 'leader-pin-failed' }), ...announce(['conf-leader-pin-incorrect'], 'goodbye') },
+    leaderPinFailed: announce(['conf-leader-pin-incorrect'], 'goodbye', { entry: assign({ result: 'leader-pin-failed' }) }),
     cannotStart: announce(['conf-cannot-start'], 'lobby'),
     starting: {
-      invoke: {
-        src: 'startMeeting',
-        input: ({ context }) => ({ conferenceId: context.meeting!.conferenceId, admitLobby: context.conference.lobbyAdmission === 'automatic' }),
-        onDone: 'joining',
-        onError: 'error',
+      entry: run('startMeeting', ({ context }: { context: Ctx }) => ({ conferenceId: context.meeting!.conferenceId, admitLobby: context.conference.lobbyAdmission === 'automatic' })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.startMeeting': 'joining',
+        'effect.error.startMeeting': 'error',
       },
     },
     lobby: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: [lobbyAnnouncement(context.conference)], locale: context.locale, bargeIn: false }),
-        onDone: 'waiting',
-        onError: 'error',
+      entry: run('play', ({ context }: { context: Ctx }) => ({ prompts: [lobbyAnnouncement(context.conference)], locale: context.locale, bargeIn: false })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.play': 'waiting',
+        'effect.error.play': 'error',
       },
     },
     waiting: {
-      invoke: [
-        {
-          src: 'waitForMeetingStart',
-          input: ({ context }) => ({
-            conferenceId: context.meeting!.conferenceId,
-            until: context.conference.lobbyAdmission === 'organizer' ? ('admitted' as const) : ('start' as const),
-          }),
-          onDone: 'joining',
-          onError: 'error',
-        },
-        { src: 'play', input: ({ context }) => ({ prompts: lobbyLoop(context.conference), locale: context.locale, bargeIn: false, loop: true }) },
+      // Two effects at once: the wait for the meeting, and the lobby music looping until the state is left.
+      entry: [
+        run('waitForMeetingStart', ({ context }: { context: Ctx }) => ({
+          conferenceId: context.meeting!.conferenceId,
+          until: context.conference.lobbyAdmission === 'organizer' ? ('admitted' as const) : ('start' as const),
+        })),
+        run('play', ({ context }: { context: Ctx }) => ({ prompts: lobbyLoop(context.conference), locale: context.locale, bargeIn: false, loop: true })),
       ],
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.waitForMeetingStart': 'joining',
+        'effect.error.waitForMeetingStart': 'error',
+      },
     },
     joining: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['conf-joining'], locale: context.locale, bargeIn: false }),
-        onDone: 'inMeeting',
-        onError: 'error',
+      entry: run('play', ({ context }: { context: Ctx }) => ({ prompts: ['conf-joining'], locale: context.locale, bargeIn: false })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.play': 'inMeeting',
+        'effect.error.play': 'error',
       },
     },
     inMeeting: {
       // Hanging up is how a caller leaves a meeting.
-      on: { CALLER_HANGUP: { target: 'done', actions: assign({ result: 'left' }) } },
-      invoke: {
-        src: 'joinConference',
-        input: ({ context }) => ({
-          room: context.meeting!.conferenceId,
-          role: context.role,
-          locale: context.locale,
-          lobbyAdmission: context.conference.lobbyAdmission,
-          entryExitTones: context.conference.entryExitTones,
-        }),
-        onDone: { target: 'done', actions: assign({ result: 'left' }) },
-        onError: 'error',
+      entry: run('joinConference', ({ context }: { context: Ctx }) => ({
+        room: context.meeting!.conferenceId,
+        role: context.role,
+        locale: context.locale,
+        lobbyAdmission: context.conference.lobbyAdmission,
+        entryExitTones: context.conference.entryExitTones,
+      })),
+      exit: 'effect.cancel',
+      on: {
+        CALLER_HANGUP: { target: 'done', actions: assign({ result: 'left' }) },
+        'effect.done.joinConference': { target: 'done', actions: assign({ result: 'left' }) },
+        'effect.error.joinConference': 'error',
       },
     },
     goodbye: announce(['goodbye'], 'done'),

@@ -5,7 +5,7 @@
  */
 import { setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
-import { channelEffects, directoryEffects, type DialPlanInfo, type IvrSettings } from '../src/flow-kit/effects';
+import { effectActions, run, type DialPlanInfo, type FlowEvent, type IvrSettings } from '../src/flow-kit/effects';
 import { announce } from '../src/flow-kit/ivr';
 import { recordingFlow } from './recording.flow';
 
@@ -17,8 +17,9 @@ export interface FirstTimeSetupInput {
 }
 
 export const firstTimeSetupFlow = setup({
-  types: { context: {} as FirstTimeSetupInput, input: {} as FirstTimeSetupInput },
-  actors: { recording: recordingFlow, play: channelEffects.play, completeFirstTimeSetup: directoryEffects.completeFirstTimeSetup },
+  types: { context: {} as FirstTimeSetupInput, input: {} as FirstTimeSetupInput, events: {} as FlowEvent },
+  actors: { recording: recordingFlow },
+  actions: effectActions,
 }).createMachine({
   id: 'firstTimeSetup',
   context: ({ input }) => input,
@@ -41,11 +42,11 @@ export const firstTimeSetupFlow = setup({
       },
     },
     completing: {
-      invoke: {
-        src: 'completeFirstTimeSetup',
-        input: ({ context }) => ({ identity: context.identity }),
-        onDone: 'complete',
-        onError: 'done',
+      entry: run('completeFirstTimeSetup', ({ context }: { context: FirstTimeSetupInput }) => ({ identity: context.identity })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.completeFirstTimeSetup': 'complete',
+        'effect.error.completeFirstTimeSetup': 'done',
       },
     },
     complete: announce(['setup-complete'], 'done'),

@@ -13,10 +13,11 @@
 import { assign, emit, setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
 import {
-  channelEffects,
-  directoryEffects,
+  effectActions,
+  run,
   type CountsChangedEvent,
   type DialPlanInfo,
+  type FlowEvent,
   type IvrSettings,
   type MailboxInfo,
   type MessageInfo,
@@ -62,14 +63,11 @@ export const mailboxMenuFlow = setup({
   types: {
     context: {} as Ctx,
     input: {} as MailboxMenuInput,
+    events: {} as FlowEvent,
     output: {} as { result: Ctx['result'] },
     emitted: {} as CountsChangedEvent,
   },
   actors: {
-    ...channelEffects,
-    listMessages: directoryEffects.listMessages,
-    setMessageHeard: directoryEffects.setMessageHeard,
-    deleteMessage: directoryEffects.deleteMessage,
     pinChange: pinChangeFlow,
     recording: recordingFlow,
   },
@@ -80,6 +78,7 @@ export const mailboxMenuFlow = setup({
     failuresLeft: ({ context }) => context.inputFailures + 1 < context.dialPlan.inputFailuresBeforeDisconnect,
   },
   actions: {
+    ...effectActions,
     countNoInput: assign({ noInputs: ({ context }) => context.noInputs + 1, preface: () => ['no-input'] as PromptItem[] }),
     countInvalid: assign({ inputFailures: ({ context }) => context.inputFailures + 1, noInputs: 0, preface: () => ['invalid-choice'] as PromptItem[] }),
     inputSeen: assign({ noInputs: 0, preface: () => [] as PromptItem[] }),
@@ -93,26 +92,26 @@ export const mailboxMenuFlow = setup({
   initial: 'loading',
   states: {
     loading: {
-      invoke: {
-        src: 'listMessages',
-        input: ({ context }) => ({ identity: context.mailbox.identity }),
-        onDone: { target: 'summary', actions: assign({ messages: ({ event }) => outputOf<MessageInfo[]>(event) }) },
-        onError: 'error',
+      entry: run('listMessages', ({ context }: { context: Ctx }) => ({ identity: context.mailbox.identity })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.listMessages': { target: 'summary', actions: assign({ messages: ({ event }) => outputOf<MessageInfo[]>(event) }) },
+        'effect.error.listMessages': 'error',
       },
     },
     summary: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: summaryPrompts(context.messages), locale: context.locale, bargeIn: true }),
-        onDone: 'mainMenu',
-        onError: 'error',
+      entry: run('play', ({ context }: { context: Ctx }) => ({ prompts: summaryPrompts(context.messages), locale: context.locale, bargeIn: true })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.play': 'mainMenu',
+        'effect.error.play': 'error',
       },
     },
     mainMenu: {
-      invoke: {
-        src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'main-menu'], { max: 1 }),
-        onDone: [
+      entry: run('collect', ({ context }: { context: Ctx }) => collectRequest(context.settings, context.locale, [...context.preface, 'main-menu'], { max: 1 })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': [
           { guard: 'hungUp', target: 'done', actions: 'noteHangup' },
           { guard: key('1'), target: 'voiceMailLoading', actions: 'inputSeen' },
           { guard: key('6'), target: 'personalOptions', actions: 'inputSeen' },
@@ -122,51 +121,51 @@ export const mailboxMenuFlow = setup({
           { guard: 'failuresLeft', target: 'mainMenu', reenter: true, actions: 'countInvalid' },
           { target: 'tooManyInputFailures' },
         ],
-        onError: 'error',
+        'effect.error.collect': 'error',
       },
     },
     mainMenuNoInput: {
       always: [{ guard: 'repeatsLeft', target: 'mainMenu', actions: 'countNoInput' }, { target: 'done', actions: assign({ result: 'no-input' }) }],
     },
     voiceMailLoading: {
-      invoke: {
-        src: 'listMessages',
-        input: ({ context }) => ({ identity: context.mailbox.identity }),
-        onDone: [
+      entry: run('listMessages', ({ context }: { context: Ctx }) => ({ identity: context.mailbox.identity })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.listMessages': [
           { guard: ({ event }) => outputOf<MessageInfo[]>(event).length === 0, target: 'noMessages' },
           { target: 'playingMessage', actions: assign({ messages: ({ event }) => outputOf<MessageInfo[]>(event), index: 0 }) },
         ],
-        onError: 'error',
+        'effect.error.listMessages': 'error',
       },
     },
     noMessages: announce(['no-messages'], 'mainMenu', { bargeIn: true }),
     playingMessage: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: messagePrompts(current(context)), locale: context.locale, bargeIn: true }),
-        onDone: [{ guard: ({ context }) => current(context).unheard, target: 'markingHeard' }, { target: 'messageMenu' }],
-        onError: 'error',
+      entry: run('play', ({ context }: { context: Ctx }) => ({ prompts: messagePrompts(current(context)), locale: context.locale, bargeIn: true })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.play': [{ guard: ({ context }) => current(context).unheard, target: 'markingHeard' }, { target: 'messageMenu' }],
+        'effect.error.play': 'error',
       },
     },
     markingHeard: {
-      invoke: {
-        src: 'setMessageHeard',
-        input: ({ context }) => ({ identity: context.mailbox.identity, id: current(context).id, heard: true }),
-        onDone: {
+      entry: run('setMessageHeard', ({ context }: { context: Ctx }) => ({ identity: context.mailbox.identity, id: current(context).id, heard: true })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.setMessageHeard': {
           target: 'messageMenu',
           actions: [
             assign({ messages: ({ context }) => context.messages.map((m, i) => (i === context.index ? { ...m, unheard: false } : m)) }),
             'countsChanged',
           ],
         },
-        onError: 'error',
+        'effect.error.setMessageHeard': 'error',
       },
     },
     messageMenu: {
-      invoke: {
-        src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'voicemail-menu'], { max: 1 }),
-        onDone: [
+      entry: run('collect', ({ context }: { context: Ctx }) => collectRequest(context.settings, context.locale, [...context.preface, 'voicemail-menu'], { max: 1 })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': [
           { guard: 'hungUp', target: 'done', actions: 'noteHangup' },
           { guard: key('#'), target: 'nextMessage', actions: 'inputSeen' },
           { guard: key('7'), target: 'deleting', actions: 'inputSeen' },
@@ -177,7 +176,7 @@ export const mailboxMenuFlow = setup({
           { guard: 'failuresLeft', target: 'messageMenu', reenter: true, actions: 'countInvalid' },
           { target: 'tooManyInputFailures' },
         ],
-        onError: 'error',
+        'effect.error.collect': 'error',
       },
     },
     messageMenuNoInput: {
@@ -191,40 +190,40 @@ export const mailboxMenuFlow = setup({
     },
     noMoreMessages: announce(['no-more-messages'], 'mainMenu', { bargeIn: true }),
     deleting: {
-      invoke: {
-        src: 'deleteMessage',
-        input: ({ context }) => ({ identity: context.mailbox.identity, id: current(context).id }),
-        onDone: {
+      entry: run('deleteMessage', ({ context }: { context: Ctx }) => ({ identity: context.mailbox.identity, id: current(context).id })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.deleteMessage': {
           target: 'deleted',
           actions: [
             assign({ messages: ({ context }) => context.messages.filter((_, i) => i !== context.index), index: ({ context }) => context.index - 1 }),
             'countsChanged',
           ],
         },
-        onError: 'error',
+        'effect.error.deleteMessage': 'error',
       },
     },
     deleted: announce(['message-deleted'], 'nextMessage', { bargeIn: true }),
     markingUnheard: {
-      invoke: {
-        src: 'setMessageHeard',
-        input: ({ context }) => ({ identity: context.mailbox.identity, id: current(context).id, heard: false }),
-        onDone: {
+      entry: run('setMessageHeard', ({ context }: { context: Ctx }) => ({ identity: context.mailbox.identity, id: current(context).id, heard: false })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.setMessageHeard': {
           target: 'markedUnheard',
           actions: [
             assign({ messages: ({ context }) => context.messages.map((m, i) => (i === context.index ? { ...m, unheard: true } : m)) }),
             'countsChanged',
           ],
         },
-        onError: 'error',
+        'effect.error.setMessageHeard': 'error',
       },
     },
     markedUnheard: announce(['message-marked-unheard'], 'nextMessage', { bargeIn: true }),
     personalOptions: {
-      invoke: {
-        src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'personal-options-menu'], { max: 1 }),
-        onDone: [
+      entry: run('collect', ({ context }: { context: Ctx }) => collectRequest(context.settings, context.locale, [...context.preface, 'personal-options-menu'], { max: 1 })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': [
           { guard: 'hungUp', target: 'done', actions: 'noteHangup' },
           { guard: key('2'), target: 'recordingGreeting', actions: 'inputSeen' },
           { guard: key('3'), target: 'changingPin', actions: 'inputSeen' },
@@ -234,7 +233,7 @@ export const mailboxMenuFlow = setup({
           { guard: 'failuresLeft', target: 'personalOptions', reenter: true, actions: 'countInvalid' },
           { target: 'tooManyInputFailures' },
         ],
-        onError: 'error',
+        'effect.error.collect': 'error',
       },
     },
     personalOptionsNoInput: {
@@ -269,7 +268,7 @@ export const mailboxMenuFlow = setup({
         onError: 'error',
       },
     },
-    tooManyInputFailures: { entry: assign({ result: 'too-many-input-failures' }), ...announce(['invalid-choice', 'try-later'], 'done') },
+    tooManyInputFailures: announce(['invalid-choice', 'try-later'], 'done', { entry: assign({ result: 'too-many-input-failures' as const }) }),
     error: { entry: assign({ result: 'error' }), type: 'final' },
     done: { type: 'final' },
   },

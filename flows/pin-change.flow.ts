@@ -6,7 +6,7 @@
  */
 import { assign, setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
-import { channelEffects, directoryEffects, type IvrSettings, type PinChangeOutcome } from '../src/flow-kit/effects';
+import { effectActions, run, type FlowEvent, type IvrSettings, type PinChangeOutcome } from '../src/flow-kit/effects';
 import { announce, collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
 import type { CollectResult, PromptItem } from '../src/flow-kit/media-types';
 
@@ -52,13 +52,14 @@ export const pinChangeFlow = setup({
   types: {
     context: {} as Ctx,
     input: {} as PinChangeInput,
+    events: {} as FlowEvent,
     output: {} as { changed: boolean },
   },
-  actors: { collect: channelEffects.collect, play: channelEffects.play, changePin: directoryEffects.changePin },
   guards: {
     triesLeft: ({ context }) => context.failures + 1 < PIN_CHANGE_TRIES,
   },
   actions: {
+    ...effectActions,
     countFailure: assign({ failures: ({ context }) => context.failures + 1 }),
   },
 }).createMachine({
@@ -73,11 +74,11 @@ export const pinChangeFlow = setup({
   initial: 'enterNew',
   states: {
     enterNew: {
-      invoke: {
-        src: 'collect',
-        input: ({ context }) =>
-          collectRequest(context.settings, context.locale, [...context.complaint, 'enter-new-pin'], { max: 24, terminators: '#', flush: true, secret: true }),
-        onDone: [
+      entry: run('collect', ({ context }: { context: Ctx }) =>
+          collectRequest(context.settings, context.locale, [...context.complaint, 'enter-new-pin'], { max: 24, terminators: '#', flush: true, secret: true })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': [
           {
             guard: ({ event }) => isNoInput(outputOf<CollectResult>(event)) || outputOf<CollectResult>(event).digits === '',
             target: 'retryOrGiveUp',
@@ -88,14 +89,14 @@ export const pinChangeFlow = setup({
             actions: assign({ firstEntry: ({ event }) => outputOf<CollectResult>(event).digits, complaint: () => [] as PromptItem[] }),
           },
         ],
-        onError: 'failed',
+        'effect.error.collect': 'failed',
       },
     },
     confirm: {
-      invoke: {
-        src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, ['reenter-new-pin'], { max: 24, terminators: '#', secret: true }),
-        onDone: [
+      entry: run('collect', ({ context }: { context: Ctx }) => collectRequest(context.settings, context.locale, ['reenter-new-pin'], { max: 24, terminators: '#', secret: true })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': [
           {
             guard: ({ context, event }) => outputOf<CollectResult>(event).digits !== context.firstEntry,
             target: 'retryOrGiveUp',
@@ -103,14 +104,14 @@ export const pinChangeFlow = setup({
           },
           { target: 'saving' },
         ],
-        onError: 'failed',
+        'effect.error.collect': 'failed',
       },
     },
     saving: {
-      invoke: {
-        src: 'changePin',
-        input: ({ context }) => ({ identity: context.identity, pin: context.firstEntry }),
-        onDone: [
+      entry: run('changePin', ({ context }: { context: Ctx }) => ({ identity: context.identity, pin: context.firstEntry })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.changePin': [
           {
             guard: ({ event }) => outputOf<PinChangeOutcome>(event).ok,
             target: 'changed',
@@ -124,7 +125,7 @@ export const pinChangeFlow = setup({
             }),
           },
         ],
-        onError: 'failed',
+        'effect.error.changePin': 'failed',
       },
     },
     retryOrGiveUp: {
@@ -135,11 +136,11 @@ export const pinChangeFlow = setup({
     },
     changed: announce(['pin-changed'], 'done', { bargeIn: true }),
     notChanged: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: [...context.complaint, 'pin-not-changed'], locale: context.locale }),
-        onDone: 'gaveUp',
-        onError: 'gaveUp',
+      entry: run('play', ({ context }: { context: Ctx }) => ({ prompts: [...context.complaint, 'pin-not-changed'], locale: context.locale })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.play': 'gaveUp',
+        'effect.error.play': 'gaveUp',
       },
     },
     failed: { type: 'final' },

@@ -5,7 +5,7 @@
  */
 import { assign, setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
-import { channelEffects, directoryEffects, type DialPlanInfo, type IvrSettings } from '../src/flow-kit/effects';
+import { effectActions, run, type DialPlanInfo, type FlowEvent, type IvrSettings } from '../src/flow-kit/effects';
 import { announce, collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
 import type { CollectResult, PromptItem, RecordResult } from '../src/flow-kit/media-types';
 
@@ -33,8 +33,8 @@ const recorded = (e: unknown) => outputOf<RecordResult>(e);
 const collected = (e: unknown) => outputOf<CollectResult>(e);
 
 export const recordingFlow = setup({
-  types: { context: {} as Ctx, input: {} as RecordingInput, output: {} as { saved: boolean } },
-  actors: { record: channelEffects.record, collect: channelEffects.collect, play: channelEffects.play, saveRecording: directoryEffects.saveRecording },
+  types: { context: {} as Ctx, input: {} as RecordingInput, events: {} as FlowEvent, output: {} as { saved: boolean } },
+  actions: effectActions,
   guards: { repeatsLeft: ({ context }) => context.noInputs + 1 < context.settings.maxPromptRepeats },
 }).createMachine({
   id: 'recording',
@@ -42,18 +42,18 @@ export const recordingFlow = setup({
   initial: 'recording',
   states: {
     recording: {
-      invoke: {
-        src: 'record',
-        input: ({ context }) => ({
-          prompts: [...context.preface, context.purpose === 'name' ? 'record-name' : 'record-greeting'],
-          locale: context.locale,
-          purpose: context.purpose,
-          beep: true,
-          maxMs: context.purpose === 'name' ? MAX_NAME_MS : MAX_GREETING_MS,
-          silenceMs: context.dialPlan.recordingIdleMs,
-          terminators: context.allowSkip ? '#*' : '#',
-        }),
-        onDone: [
+      entry: run('record', ({ context }: { context: Ctx }) => ({
+        prompts: [...context.preface, context.purpose === 'name' ? 'record-name' : 'record-greeting'],
+        locale: context.locale,
+        purpose: context.purpose,
+        beep: true,
+        maxMs: context.purpose === 'name' ? MAX_NAME_MS : MAX_GREETING_MS,
+        silenceMs: context.dialPlan.recordingIdleMs,
+        terminators: context.allowSkip ? '#*' : '#',
+      })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.record': [
           { guard: ({ event }) => recorded(event).reason === 'hangup', target: 'skipped' },
           { guard: ({ context, event }) => context.allowSkip && recorded(event).terminator === '*' && !recorded(event).heardSpeech, target: 'skipped' },
           {
@@ -69,14 +69,14 @@ export const recordingFlow = setup({
           },
           { target: 'skipped' },
         ],
-        onError: 'skipped',
+        'effect.error.record': 'skipped',
       },
     },
     review: {
-      invoke: {
-        src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'recording-review'], { max: 1, flush: true }),
-        onDone: [
+      entry: run('collect', ({ context }: { context: Ctx }) => collectRequest(context.settings, context.locale, [...context.preface, 'recording-review'], { max: 1, flush: true })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': [
           { guard: ({ event }) => collected(event).digits === '1', target: 'saving' },
           { guard: ({ event }) => collected(event).digits === '2', target: 'recording', actions: assign({ preface: () => [] as PromptItem[], file: null }) },
           { guard: ({ event }) => collected(event).reason === 'hangup', target: 'skipped' },
@@ -91,15 +91,15 @@ export const recordingFlow = setup({
             }),
           },
         ],
-        onError: 'skipped',
+        'effect.error.collect': 'skipped',
       },
     },
     saving: {
-      invoke: {
-        src: 'saveRecording',
-        input: ({ context }) => ({ identity: context.identity, purpose: context.purpose, file: context.file! }),
-        onDone: { target: 'confirmSaved', actions: assign({ saved: true }) },
-        onError: 'skipped',
+      entry: run('saveRecording', ({ context }: { context: Ctx }) => ({ identity: context.identity, purpose: context.purpose, file: context.file! })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.saveRecording': { target: 'confirmSaved', actions: assign({ saved: true }) },
+        'effect.error.saveRecording': 'skipped',
       },
     },
     confirmSaved: announce(['recording-saved'], 'done', { bargeIn: true }),

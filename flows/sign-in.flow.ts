@@ -14,10 +14,10 @@ import { assign, setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
 import { shouldDisconnect } from '../src/domain/logon-failures';
 import {
-  channelEffects,
-  directoryEffects,
-  type CallEvent,
+  effectActions,
+  run,
   type DialPlanInfo,
+  type FlowEvent,
   type IvrSettings,
   type MailboxInfo,
   type SignInOutcome,
@@ -71,13 +71,10 @@ export const signInFlow = setup({
   types: {
     context: {} as Ctx,
     input: {} as SignInInput,
-    events: {} as CallEvent,
+    events: {} as FlowEvent,
     output: {} as { result: SignInResult; identity: string | null },
   },
   actors: {
-    ...channelEffects,
-    lookupExtension: directoryEffects.lookupExtension,
-    signIn: directoryEffects.signIn,
     pinChange: pinChangeFlow,
     firstTimeSetup: firstTimeSetupFlow,
     mailboxMenu: mailboxMenuFlow,
@@ -87,6 +84,7 @@ export const signInFlow = setup({
     hasCallerMailbox: ({ context }) => context.callerMailbox !== null,
   },
   actions: {
+    ...effectActions,
     noInput: assign({ noInputs: ({ context }) => context.noInputs + 1, preface: () => ['no-input'] as PromptItem[] }),
     inputSeen: assign({ noInputs: 0, preface: () => [] as PromptItem[] }),
   },
@@ -108,50 +106,51 @@ export const signInFlow = setup({
   initial: 'welcome',
   states: {
     welcome: {
-      invoke: {
-        src: 'play',
-        input: ({ context }) => ({ prompts: ['welcome'], locale: context.locale, bargeIn: true }),
-        onDone: [{ guard: 'hasCallerMailbox', target: 'ownMailboxPin' }, { target: 'extension' }],
-        onError: 'error',
+      entry: run('play', ({ context }: { context: Ctx }) => ({ prompts: ['welcome'], locale: context.locale, bargeIn: true })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.play': [{ guard: 'hasCallerMailbox', target: 'ownMailboxPin' }, { target: 'extension' }],
+        'effect.error.play': 'error',
       },
     },
     extension: {
-      invoke: {
-        src: 'collect',
-        input: ({ context }) =>
-          collectRequest(context.settings, context.locale, [...context.preface, 'enter-extension'], {
-            max: context.dialPlan.numberOfDigitsInExtension,
-            terminators: '#',
-          }),
-        onDone: [
-          { guard: ({ event }) => isNoInput(collected(event)) && true, target: 'extensionNoInput' },
+      entry: run('collect', ({ context }: { context: Ctx }) =>
+        collectRequest(context.settings, context.locale, [...context.preface, 'enter-extension'], {
+          max: context.dialPlan.numberOfDigitsInExtension,
+          terminators: '#',
+        }),
+      ),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': [
+          { guard: ({ event }) => isNoInput(event.output), target: 'extensionNoInput' },
           { target: 'lookingUp', actions: 'inputSeen' },
         ],
-        onError: 'error',
+        'effect.error.collect': 'error',
       },
     },
     extensionNoInput: {
       always: [{ guard: 'repeatsLeft', target: 'extension', actions: 'noInput' }, { target: 'goodbye', actions: assign({ result: 'no-input' }) }],
     },
     lookingUp: {
-      invoke: {
-        src: 'lookupExtension',
-        input: ({ context, event }) => ({ extension: collected(event).digits, dialPlan: context.dialPlan.name }),
-        onDone: [
+      entry: run('lookupExtension', ({ context, event }: { context: Ctx; event: FlowEvent }) => ({ extension: collected(event).digits, dialPlan: context.dialPlan.name })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.lookupExtension': [
           {
-            guard: ({ event }) => outputOf<MailboxInfo | null>(event) === null,
+            guard: ({ event }) => event.output === null,
             target: 'unknownExtension',
             actions: assign({ inputFailures: ({ context }) => context.inputFailures + 1 }),
           },
           {
             target: 'checkLock',
             actions: assign({
-              mailbox: ({ event }) => outputOf<MailboxInfo>(event),
-              locale: ({ event }) => outputOf<MailboxInfo>(event).locale,
+              mailbox: ({ event }) => event.output,
+              locale: ({ event }) => event.output!.locale,
             }),
           },
         ],
-        onError: 'error',
+        'effect.error.lookupExtension': 'error',
       },
     },
     unknownExtension: {
@@ -163,24 +162,27 @@ export const signInFlow = setup({
         { target: 'extension', actions: assign({ preface: () => ['extension-invalid'] as PromptItem[] }) },
       ],
     },
-    tooManyInputFailures: { entry: assign({ result: 'too-many-input-failures' }), ...announce(['extension-invalid', 'try-later'], 'goodbye') },
+    tooManyInputFailures: announce(['extension-invalid', 'try-later'], 'goodbye', { entry: assign({ result: 'too-many-input-failures' }) }),
     ownMailboxPin: {
-      entry: assign({ mailbox: ({ context }) => context.callerMailbox }),
-      invoke: {
-        src: 'collect',
-        input: ({ context }) =>
+      entry: [
+        assign({ mailbox: ({ context }) => context.callerMailbox }),
+        run('collect', ({ context }: { context: Ctx }) =>
           collectRequest(context.settings, context.locale, [...context.preface, 'enter-pin-own-mailbox'], { max: 24, terminators: '#*', secret: true }),
-        onDone: [
+        ),
+      ],
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': [
           {
-            guard: ({ event }) => collected(event).terminator === '*' && collected(event).digits === '',
+            guard: ({ event }) => event.output.terminator === '*' && event.output.digits === '',
             target: 'extension',
             actions: [assign({ mailbox: null, callerMailbox: null }), 'inputSeen'],
           },
-          { guard: ({ event }) => isNoInput(collected(event)), target: 'ownMailboxNoInput' },
+          { guard: ({ event }) => isNoInput(event.output), target: 'ownMailboxNoInput' },
           { guard: ({ context }) => context.callerMailbox!.lockedOut, target: 'lockedOut' },
           { target: 'checkingPin', actions: 'inputSeen' },
         ],
-        onError: 'error',
+        'effect.error.collect': 'error',
       },
     },
     ownMailboxNoInput: {
@@ -190,14 +192,16 @@ export const signInFlow = setup({
       always: [{ guard: ({ context }) => context.mailbox!.lockedOut, target: 'lockedOut' }, { target: 'pin' }],
     },
     pin: {
-      invoke: {
-        src: 'collect',
-        input: ({ context }) => collectRequest(context.settings, context.locale, [...context.preface, 'enter-pin'], { max: 24, terminators: '#', secret: true }),
-        onDone: [
-          { guard: ({ event }) => isNoInput(collected(event)), target: 'pinNoInput' },
+      entry: run('collect', ({ context }: { context: Ctx }) =>
+        collectRequest(context.settings, context.locale, [...context.preface, 'enter-pin'], { max: 24, terminators: '#', secret: true }),
+      ),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.collect': [
+          { guard: ({ event }) => isNoInput(event.output), target: 'pinNoInput' },
           { target: 'checkingPin', actions: 'inputSeen' },
         ],
-        onError: 'error',
+        'effect.error.collect': 'error',
       },
     },
     pinNoInput: {
@@ -205,27 +209,21 @@ export const signInFlow = setup({
     },
     checkingPin: {
       // The PIN goes straight from the collect result to the PIN service: it is never kept in the context.
-      invoke: {
-        src: 'signIn',
-        input: ({ context, event }) => ({ identity: context.mailbox!.identity, pin: collected(event).digits }),
-        onDone: [
+      entry: run('signIn', ({ context, event }: { context: Ctx; event: FlowEvent }) => ({ identity: context.mailbox!.identity, pin: collected(event).digits })),
+      exit: 'effect.cancel',
+      on: {
+        'effect.done.signIn': [
           {
-            guard: ({ event }) => outputOf<SignInOutcome>(event).outcome === 'ok',
+            guard: ({ event }) => event.output.outcome === 'ok',
             target: 'signedIn',
             actions: assign(({ event }) => {
-              const o = outputOf<Extract<SignInOutcome, { outcome: 'ok' }>>(event);
+              const o = event.output as Extract<SignInOutcome, { outcome: 'ok' }>;
               return { mustChangePin: o.mustChangePin, firstTimeUser: o.firstTimeUser };
             }),
           },
-          { guard: ({ event }) => outputOf<SignInOutcome>(event).outcome === 'locked', target: 'lockedOut' },
-          {
-            guard: ({ event }) => (outputOf<SignInOutcome>(event) as { action?: string }).action === 'lockout',
-            target: 'lockedOut',
-          },
-          {
-            guard: ({ event }) => (outputOf<SignInOutcome>(event) as { action?: string }).action === 'reset',
-            target: 'pinReset',
-          },
+          { guard: ({ event }) => event.output.outcome === 'locked', target: 'lockedOut' },
+          { guard: ({ event }) => (event.output as { action?: string }).action === 'lockout', target: 'lockedOut' },
+          { guard: ({ event }) => (event.output as { action?: string }).action === 'reset', target: 'pinReset' },
           {
             guard: ({ context }) => shouldDisconnect(context.logonFailures + 1, context.dialPlan.logonFailuresBeforeDisconnect),
             target: 'tooManyLogonFailures',
@@ -236,12 +234,12 @@ export const signInFlow = setup({
             actions: assign({ logonFailures: ({ context }) => context.logonFailures + 1, preface: () => ['pin-incorrect'] as PromptItem[] }),
           },
         ],
-        onError: 'error',
+        'effect.error.signIn': 'error',
       },
     },
-    tooManyLogonFailures: { entry: assign({ result: 'too-many-logon-failures' }), ...announce(['pin-incorrect', 'try-later'], 'goodbye') },
-    lockedOut: { entry: assign({ result: 'locked-out' }), ...announce(['mailbox-locked'], 'goodbye') },
-    pinReset: { entry: assign({ result: 'pin-reset' }), ...announce(['pin-reset-sent'], 'goodbye') },
+    tooManyLogonFailures: announce(['pin-incorrect', 'try-later'], 'goodbye', { entry: assign({ result: 'too-many-logon-failures' }) }),
+    lockedOut: announce(['mailbox-locked'], 'goodbye', { entry: assign({ result: 'locked-out' }) }),
+    pinReset: announce(['pin-reset-sent'], 'goodbye', { entry: assign({ result: 'pin-reset' }) }),
     signedIn: {
       always: [
         { guard: ({ context }) => context.mustChangePin, target: 'changingPin' },

@@ -37,7 +37,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import type { CallChannel } from '../ports/call-channel';
+import type { CallChannel, CancelSignal } from '../ports/call-channel';
 import type { Clock, TimerHandle } from '../ports/clock';
 import type { Locale } from '../config/schema';
 import type {
@@ -333,7 +333,7 @@ export abstract class IvrChannel implements CallChannel {
   }
 
   /** Plays prompts to the caller (see the module comment for barge-in and type-ahead). */
-  async play(request: PlayRequest, signal?: AbortSignal): Promise<PlayResult> {
+  async play(request: PlayRequest, signal?: CancelSignal): Promise<PlayResult> {
     const prompts = this.catalog.render(request.prompts, request.locale);
     const bargeIn = request.bargeIn ?? true;
     return this.begin<PlayResult>('play', signal, { reason: 'hangup' }, { reason: 'stopped' }, (op) => {
@@ -363,7 +363,7 @@ export abstract class IvrChannel implements CallChannel {
   }
 
   /** Plays optional prompts, then collects digits (see the module comment for the exact rules). */
-  async collect(request: CollectRequest, signal?: AbortSignal): Promise<CollectResult> {
+  async collect(request: CollectRequest, signal?: CancelSignal): Promise<CollectResult> {
     const prompts = this.catalog.render(request.prompts, request.locale);
     if (request.flush) this.typeAhead = [];
     const terminators = request.terminators ?? '';
@@ -431,7 +431,7 @@ export abstract class IvrChannel implements CallChannel {
   }
 
   /** Plays prompts and a beep, then records the caller (see the module comment for the exact rules). */
-  async record(request: RecordRequest, signal?: AbortSignal): Promise<RecordResult> {
+  async record(request: RecordRequest, signal?: CancelSignal): Promise<RecordResult> {
     const prompts = this.catalog.render(request.beep ? [...request.prompts, { tone: 'beep' }] : request.prompts, request.locale);
     const terminators = request.terminators ?? '';
     const nothing = (reason: RecordResult['reason'], terminator?: string): RecordResult =>
@@ -527,7 +527,7 @@ export abstract class IvrChannel implements CallChannel {
    * A prompt to the caller stops the one still playing, and is heard instead of the meeting while it plays (voices,
    * entry and exit tones: see {@link IvrChannel.heardRoomSound}).
    */
-  async joinConference(room: string, role: ConferenceRole, signal?: AbortSignal, options: ConferenceOptions = {}): Promise<ConferenceResult> {
+  async joinConference(room: string, role: ConferenceRole, signal?: CancelSignal, options: ConferenceOptions = {}): Promise<ConferenceResult> {
     return this.begin<ConferenceResult>('conference', signal, { reason: 'hangup' }, { reason: 'stopped' }, (op) => {
       this.log({ at: this.clock.now(), type: 'conference', room, role });
       const locale = options.locale ?? 'en-US';
@@ -753,7 +753,7 @@ export abstract class IvrChannel implements CallChannel {
    * Starts an operation: answers at once when the call has ended (`whenEnded`) or `signal` is already aborted
    * (`whenAborted`), stops a still-pending operation, wires the abort signal, and runs `start`.
    */
-  private begin<T>(kind: OperationKind, signal: AbortSignal | undefined, whenEnded: T, whenAborted: T, start: (op: Operation<T>) => void): Promise<T> {
+  private begin<T>(kind: OperationKind, signal: CancelSignal | undefined, whenEnded: T, whenAborted: T, start: (op: Operation<T>) => void): Promise<T> {
     if (this._ended) return Promise.resolve(whenEnded);
     if (signal?.aborted) return Promise.resolve(whenAborted);
     if (this.active) {

@@ -1,9 +1,15 @@
 /**
- * The named effects every flow may invoke, as xstate promise actors that throw until provided. The runtime
- * (`runtime/effects.ts`) supplies real ones with `machine.provide({ actors })`; tests supply fakes the same way.
- * Inputs and outputs are plain serialisable data, so an actor's context never holds a live object.
+ * The named effects every flow may use, and how a flow uses them (DESIGN.md, "The call model": flows name their
+ * effects; the runtime provides them).
+ *
+ * An effect is not an invoked actor: a state starts it with the `effect.start` action on entry (see {@link run}),
+ * cancels what it still waits for with `effect.cancel` on exit, and moves on when the result arrives as an event,
+ * `effect.done.<name>` with the `output`, or `effect.error.<name>` with the `error`. The runtime provides the two
+ * actions (`runtime/effect-runner.ts`) with `machine.provide({ actions })`; tests provide fakes the same way
+ * (`test/flow/fake-effects.ts`). Inputs and outputs are plain serialisable data, so a context never holds a live
+ * object. (An invoked promise actor per prompt or digit string cost a full child actor each, about half of a call's
+ * time in the state engine; events carry the same results for a fraction of it. Child flows stay invoked machines.)
  */
-import { fromPromise } from 'xstate';
 import type { Locale } from '../config/schema';
 import type {
   CollectRequest,
@@ -117,51 +123,84 @@ export interface JoinConferenceInput {
   entryExitTones?: boolean;
 }
 
-const notProvided = (name: string) => async (): Promise<never> => {
-  throw new Error(`effect "${name}" was not provided to the flow`);
-};
-
-/** Channel effects (the CallChannel port). */
-export const channelEffects = {
-  play: fromPromise<PlayResult, PlayRequest>(notProvided('play')),
-  collect: fromPromise<CollectResult, CollectRequest>(notProvided('collect')),
-  record: fromPromise<RecordResult, RecordRequest>(notProvided('record')),
-  joinConference: fromPromise<ConferenceResult, JoinConferenceInput>(notProvided('joinConference')),
-};
-
-/** Directory effects (store, PIN service). */
-export const directoryEffects = {
-  lookupExtension: fromPromise<MailboxInfo | null, { extension: string; dialPlan: string }>(notProvided('lookupExtension')),
-  signIn: fromPromise<SignInOutcome, { identity: string; pin: string }>(notProvided('signIn')),
-  changePin: fromPromise<PinChangeOutcome, { identity: string; pin: string }>(notProvided('changePin')),
-  completeFirstTimeSetup: fromPromise<void, { identity: string }>(notProvided('completeFirstTimeSetup')),
-  saveRecording: fromPromise<void, { identity: string; purpose: 'greeting' | 'name'; file: string }>(notProvided('saveRecording')),
-  listMessages: fromPromise<MessageInfo[], { identity: string }>(notProvided('listMessages')),
-  setMessageHeard: fromPromise<void, { identity: string; id: string; heard: boolean }>(notProvided('setMessageHeard')),
-  deleteMessage: fromPromise<void, { identity: string; id: string }>(notProvided('deleteMessage')),
-  storeMessage: fromPromise<void, { identity: string; caller: string | null; file: string; durationMs: number }>(notProvided('storeMessage')),
-  recordMissedCall: fromPromise<void, { identity: string; caller: string | null }>(notProvided('recordMissedCall')),
-};
-
-/** Conferencing effects (meetings, leader PIN, lobby). */
-export const conferenceEffects = {
-  findMeeting: fromPromise<MeetingInfo | null, { conferenceId: string }>(notProvided('findMeeting')),
-  verifyLeaderPin: fromPromise<boolean, { conferenceId: string; pin: string }>(notProvided('verifyLeaderPin')),
+/**
+ * Every named effect: its input and its output. `play`, `collect`, `record` and `joinConference` act on the call's
+ * channel (the CallChannel port); the others on the store, the PIN service and the meetings.
+ */
+export interface EffectSignatures {
+  play: { input: PlayRequest; output: PlayResult };
+  collect: { input: CollectRequest; output: CollectResult };
+  record: { input: RecordRequest; output: RecordResult };
+  joinConference: { input: JoinConferenceInput; output: ConferenceResult };
+  lookupExtension: { input: { extension: string; dialPlan: string }; output: MailboxInfo | null };
+  signIn: { input: { identity: string; pin: string }; output: SignInOutcome };
+  changePin: { input: { identity: string; pin: string }; output: PinChangeOutcome };
+  completeFirstTimeSetup: { input: { identity: string }; output: void };
+  saveRecording: { input: { identity: string; purpose: 'greeting' | 'name'; file: string }; output: void };
+  listMessages: { input: { identity: string }; output: MessageInfo[] };
+  setMessageHeard: { input: { identity: string; id: string; heard: boolean }; output: void };
+  deleteMessage: { input: { identity: string; id: string }; output: void };
+  storeMessage: { input: { identity: string; caller: string | null; file: string; durationMs: number }; output: void };
+  recordMissedCall: { input: { identity: string; caller: string | null }; output: void };
+  findMeeting: { input: { conferenceId: string }; output: MeetingInfo | null };
+  verifyLeaderPin: { input: { conferenceId: string; pin: string }; output: boolean };
   /** Starts the meeting; `admitLobby` lets its lobby in at once (automatic admission). */
-  startMeeting: fromPromise<void, { conferenceId: string; admitLobby?: boolean }>(notProvided('startMeeting')),
+  startMeeting: { input: { conferenceId: string; admitLobby?: boolean }; output: void };
   /**
    * Waits in the lobby until the caller may enter: `until: 'start'` (default, automatic admission) when the meeting
    * starts (at once if it has), `'admitted'` when an organizer admits the lobby (`*8`).
    */
-  waitForMeetingStart: fromPromise<void, { conferenceId: string; until?: 'start' | 'admitted' }>(notProvided('waitForMeetingStart')),
-};
+  waitForMeetingStart: { input: { conferenceId: string; until?: 'start' | 'admitted' }; output: void };
+}
 
-/** Every named effect; the runtime provides all of them. */
-export const allEffects = { ...channelEffects, ...directoryEffects, ...conferenceEffects };
-export type EffectName = keyof typeof allEffects;
+/** The name of a named effect. */
+export type EffectName = keyof EffectSignatures;
+/** What an effect is given. */
+export type EffectInput<K extends EffectName> = EffectSignatures[K]['input'];
+/** What an effect produces. */
+export type EffectOutput<K extends EffectName> = EffectSignatures[K]['output'];
+
+/** What `effect.start` is given: the effect's name and its input. */
+export interface EffectRequest<K extends EffectName = EffectName> {
+  src: K;
+  input: EffectInput<K>;
+}
+
+/** An effect finished: its output, to the flow that started it. */
+export type EffectDoneEvent = { [K in EffectName]: { type: `effect.done.${K}`; output: EffectOutput<K> } }[EffectName];
+/** An effect failed (it threw or rejected). */
+export type EffectErrorEvent = { [K in EffectName]: { type: `effect.error.${K}`; error: unknown } }[EffectName];
 
 /** Events the runtime sends to every flow. */
 export type CallEvent = { type: 'CALLER_HANGUP' };
+
+/** Every event a flow receives: the call's, and its effects' results. */
+export type FlowEvent = CallEvent | EffectDoneEvent | EffectErrorEvent;
+
+/**
+ * The two actions every flow declares in its `setup()` (spread `effectActions` into `actions`). Until provided,
+ * starting an effect throws, so a flow run without a runtime fails loudly; cancelling is a no-op.
+ */
+export const effectActions = {
+  'effect.start': (_: unknown, params: EffectRequest): void => {
+    throw new Error(`effect "${params.src}" was not provided to the flow`);
+  },
+  'effect.cancel': (): void => {},
+};
+
+/**
+ * The entry action that starts an effect (`entry: run('collect', ({ context }) => ...)`); the state also says
+ * `exit: 'effect.cancel'` and handles `effect.done.<name>` (and `effect.error.<name>`). The input is computed from
+ * the context and the event that entered the state, as an invoke's input would be.
+ * @param src the effect's name; @param input its input, or a function of `{ context, event }`
+ */
+export function run<K extends EffectName, TContext>(
+  src: K,
+  input: EffectInput<K> | ((args: { context: TContext; event: FlowEvent }) => EffectInput<K>),
+): { type: 'effect.start'; params: (args: { context: TContext; event: FlowEvent }) => EffectRequest<K> } {
+  const compute = typeof input === 'function' ? (input as (args: { context: TContext; event: FlowEvent }) => EffectInput<K>) : () => input;
+  return { type: 'effect.start', params: (args) => ({ src, input: compute(args) }) };
+}
 
 /** Emitted by flows when a mailbox's voice-message counts change (the MWI issue publishes these). */
 export type CountsChangedEvent = { type: 'counts.changed'; identity: string };

@@ -3,7 +3,7 @@
  * and the request builders for the two waits every IVR repeats (collect digits, play then continue).
  */
 import type { Locale } from '../config/schema';
-import type { IvrSettings } from './effects';
+import { run, type IvrSettings } from './effects';
 import type { CollectRequest, CollectResult, PromptItem } from './media-types';
 
 /** Shape of an actor's done event, without depending on xstate's generic event types. */
@@ -49,15 +49,14 @@ export const DEFAULT_IVR_SETTINGS: IvrSettings = { firstDigitTimeoutMs: 10_000, 
  * announcement that cannot be played must not stop the call from ending or going on). Barge-in is off unless asked
  * for: most are the sentences a caller must hear (goodbye, "your mailbox is locked").
  * @param prompts what to say; @param next the state to go to afterwards
- * @param opts `bargeIn: true` for confirmations a caller may skip ("message deleted"); the key is kept as type-ahead
+ * @param opts `bargeIn: true` for confirmations a caller may skip ("message deleted"), the key kept as type-ahead;
+ *   `entry`: an action to run first on entering the state (e.g. noting the call's result)
  */
-export function announce<T extends string>(prompts: readonly PromptItem[], next: T, opts: { bargeIn?: boolean } = {}) {
+export function announce<T extends string, A = never>(prompts: readonly PromptItem[], next: T, opts: { bargeIn?: boolean; entry?: A } = {}) {
+  const play = run('play', ({ context }: { context: { locale: Locale } }) => ({ prompts: [...prompts], locale: context.locale, bargeIn: opts.bargeIn ?? false }));
   return {
-    invoke: {
-      src: 'play' as const,
-      input: ({ context }: { context: { locale: Locale } }) => ({ prompts: [...prompts], locale: context.locale, bargeIn: opts.bargeIn ?? false }),
-      onDone: next,
-      onError: next,
-    },
+    entry: opts.entry === undefined ? [play] : [opts.entry, play],
+    exit: 'effect.cancel' as const,
+    on: { 'effect.done.play': next, 'effect.error.play': next },
   };
 }

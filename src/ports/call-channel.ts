@@ -25,6 +25,17 @@ import type {
   RecordResult,
 } from '../flow-kit/media-types';
 
+/**
+ * What an operation needs of an abort signal: a DOM `AbortSignal` fits, and so does the runtime's lighter
+ * cancellation token (`runtime/effect-runner.ts`). Once `aborted` is true it stays true; the `abort` listeners are
+ * called once, when it becomes true.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface CallChannel {
   /** Unique id of the call (SIP Call-ID or a simulator id). */
   readonly callId: string;
@@ -32,15 +43,15 @@ export interface CallChannel {
   readonly ended: boolean;
   /** Answers the call (200 OK with SDP; a no-op when already answered). */
   answer(): Promise<void>;
-  play(request: PlayRequest, signal?: AbortSignal): Promise<PlayResult>;
-  collect(request: CollectRequest, signal?: AbortSignal): Promise<CollectResult>;
-  record(request: RecordRequest, signal?: AbortSignal): Promise<RecordResult>;
+  play(request: PlayRequest, signal?: CancelSignal): Promise<PlayResult>;
+  collect(request: CollectRequest, signal?: CancelSignal): Promise<CollectResult>;
+  record(request: RecordRequest, signal?: CancelSignal): Promise<RecordResult>;
   /**
    * Joins a conference room: the caller hears the others and is heard (a bridge mixes the audio), and may use the
    * in-meeting commands (`*6` mute/unmute, `*8` admit the lobby: see {@link ConferenceOptions}). Resolves when the
    * caller leaves, the meeting ends, or `signal` aborts.
    */
-  joinConference(room: string, role: ConferenceRole, signal?: AbortSignal, options?: ConferenceOptions): Promise<ConferenceResult>;
+  joinConference(room: string, role: ConferenceRole, signal?: CancelSignal, options?: ConferenceOptions): Promise<ConferenceResult>;
   /** Ends the call from the IVR side (BYE). Idempotent. */
   hangup(cause?: string): Promise<void>;
   /** Called once when the call ends from the caller's side. */

@@ -6,7 +6,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { createActor, fromPromise, type AnyStateMachine, type InspectionEvent, type StateValue } from 'xstate';
+import { createActor, type AnyStateMachine, type InspectionEvent, type StateValue } from 'xstate';
 import type { Locale } from '../config/schema';
 import type { ConferencingService } from '../directory/conferencing-service';
 import type { PinService } from '../directory/pin-service';
@@ -22,10 +22,10 @@ import type {
   PinChangeOutcome,
   SignInOutcome,
 } from '../flow-kit/effects';
-import type { CollectRequest, PlayRequest, RecordRequest } from '../flow-kit/media-types';
 import { callLogger } from '../log';
 import type { CallChannel, IncomingCall } from '../ports/call-channel';
 import type { Clock } from '../ports/clock';
+import type { EffectImplementations } from './effect-runner';
 import { composeFlows } from './flows';
 import { MeetingRooms } from './meeting-rooms';
 
@@ -133,7 +133,11 @@ export class CallRuntime {
   private readonly flows: ReturnType<typeof composeFlows>;
 
   constructor(private readonly deps: CallRuntimeDeps) {
-    this.flows = composeFlows(this.effects(), (identity) => this.countsChanged(identity));
+    this.flows = composeFlows(
+      this.effects(),
+      (identity) => this.countsChanged(identity),
+      (src, err) => this.deps.logger.error({ err, effect: src }, 'an effect of a flow failed'),
+    );
   }
 
   private channelOf(system: ActorSystemKey): CallChannel {
@@ -252,7 +256,7 @@ export class CallRuntime {
   }
 
   /** Every named effect of `flow-kit/effects.ts`; channel effects act on the channel of the calling flow's call. */
-  private effects() {
+  private effects(): EffectImplementations {
     const { store, pins, conferencing } = this.deps;
     const meetings = this.meetings;
     const meetingInfo = (conferenceId: string): MeetingInfo | null => {
@@ -261,17 +265,11 @@ export class CallRuntime {
       const organizer = store.getConferencingUser(m.organizer);
       return { conferenceId, organizer: m.organizer, allowPstnOnlyMeetings: organizer.allowPstnOnlyMeetings, started: meetings.isStarted(conferenceId) };
     };
-    return {
-      play: fromPromise(({ input, signal, system }: { input: PlayRequest; signal: AbortSignal; system: ActorSystemKey }) =>
-        this.channelOf(system).play(input, signal),
-      ),
-      collect: fromPromise(({ input, signal, system }: { input: CollectRequest; signal: AbortSignal; system: ActorSystemKey }) =>
-        this.channelOf(system).collect(input, signal),
-      ),
-      record: fromPromise(({ input, signal, system }: { input: RecordRequest; signal: AbortSignal; system: ActorSystemKey }) =>
-        this.channelOf(system).record(input, signal),
-      ),
-      joinConference: fromPromise(async ({ input, signal, system }: { input: JoinConferenceInput; signal: AbortSignal; system: ActorSystemKey }) => {
+    const effects: EffectImplementations = {
+      play: (input, { signal, system }) => this.channelOf(system).play(input, signal),
+      collect: (input, { signal, system }) => this.channelOf(system).collect(input, signal),
+      record: (input, { signal, system }) => this.channelOf(system).record(input, signal),
+      joinConference: async (input, { signal, system }) => {
         const organizer = input.role === 'organizer';
         const channel = this.channelOf(system);
         const log = callLogger(this.deps.logger, channel.callId, 'conference');
@@ -305,33 +303,33 @@ export class CallRuntime {
           const left = meetings.memberCount(input.room);
           log.info({ conferenceId: input.room, inMeeting: left }, left > 0 ? 'left the meeting' : 'left the meeting: it has ended');
         }
-      }),
-      lookupExtension: fromPromise(async ({ input }: { input: { extension: string; dialPlan: string } }) => {
+      },
+      lookupExtension: (input) => {
         const m = store.findMailboxByExtension(input.extension, input.dialPlan);
         return m ? mailboxInfo(store, m) : null;
-      }),
-      signIn: fromPromise(async ({ input }: { input: { identity: string; pin: string } }): Promise<SignInOutcome> => {
+      },
+      signIn: async (input): Promise<SignInOutcome> => {
         const r = await pins.signIn(input.identity, input.pin);
         if (r.outcome === 'ok') return { outcome: 'ok', mustChangePin: r.mustChangePin, firstTimeUser: r.firstTimeUser };
         if (r.outcome === 'locked') return { outcome: 'locked' };
         return { outcome: 'failed', action: r.action };
-      }),
-      changePin: fromPromise(async ({ input }: { input: { identity: string; pin: string } }): Promise<PinChangeOutcome> => {
+      },
+      changePin: async (input): Promise<PinChangeOutcome> => {
         const v = await pins.changePin(input.identity, input.pin);
         if (!v) return { ok: true };
         const policy = store.getPolicy(store.getMailbox(input.identity).policy);
         return { ok: false, rule: v.rule, minPinLength: policy.minPinLength, historyCount: policy.pinHistoryCount };
-      }),
-      completeFirstTimeSetup: fromPromise(async ({ input }: { input: { identity: string } }) => {
+      },
+      completeFirstTimeSetup: (input) => {
         store.updateMailbox(input.identity, { firstTimeUser: false });
-      }),
-      saveRecording: fromPromise(async ({ input }: { input: { identity: string; purpose: 'greeting' | 'name'; file: string } }) => {
+      },
+      saveRecording: async (input) => {
         const before = store.getMailbox(input.identity);
         const old = input.purpose === 'greeting' ? before.greetingFile : before.nameFile;
         store.updateMailbox(input.identity, input.purpose === 'greeting' ? { greetingFile: input.file } : { nameFile: input.file });
         if (old && old !== input.file) await unlink(old).catch(() => undefined);
-      }),
-      listMessages: fromPromise(async ({ input }: { input: { identity: string } }) =>
+      },
+      listMessages: (input) =>
         store.listVoiceMessages(input.identity).map((v) => ({
           id: v.id,
           caller: v.caller,
@@ -341,15 +339,14 @@ export class CallRuntime {
           urgent: v.urgent,
           file: v.audioFile,
         })),
-      ),
-      setMessageHeard: fromPromise(async ({ input }: { input: { identity: string; id: string; heard: boolean } }) => {
+      setMessageHeard: (input) => {
         store.setMessageHeard(input.identity, input.id, input.heard);
-      }),
-      deleteMessage: fromPromise(async ({ input }: { input: { identity: string; id: string } }) => {
+      },
+      deleteMessage: async (input) => {
         const gone = store.deleteVoiceMessage(input.identity, input.id);
         if (gone) await unlink(gone.audioFile).catch(() => undefined);
-      }),
-      storeMessage: fromPromise(async ({ input }: { input: { identity: string; caller: string | null; file: string; durationMs: number } }) => {
+      },
+      storeMessage: (input) => {
         const message = store.addVoiceMessage({
           identity: input.identity,
           caller: input.caller,
@@ -359,18 +356,18 @@ export class CallRuntime {
           audioFile: input.file,
         });
         this.mailboxEvent({ type: 'voice-message', identity: input.identity, message });
-      }),
-      recordMissedCall: fromPromise(async ({ input }: { input: { identity: string; caller: string | null } }) => {
+      },
+      recordMissedCall: (input) => {
         store.addMissedCall(input.identity, input.caller);
         this.mailboxEvent({ type: 'missed-call', identity: input.identity, caller: input.caller, at: store.now() });
-      }),
-      findMeeting: fromPromise(async ({ input }: { input: { conferenceId: string } }) => meetingInfo(input.conferenceId)),
-      verifyLeaderPin: fromPromise(async ({ input }: { input: { conferenceId: string; pin: string } }) => {
+      },
+      findMeeting: (input) => meetingInfo(input.conferenceId),
+      verifyLeaderPin: async (input) => {
         const m = store.findMeeting(input.conferenceId);
         if (!m || !/^[0-9]{1,24}$/.test(input.pin)) return false;
         return conferencing.verifyLeaderPin(m.organizer, input.pin);
-      }),
-      startMeeting: fromPromise(async ({ input, system }: { input: { conferenceId: string; admitLobby?: boolean }; system: ActorSystemKey }) => {
+      },
+      startMeeting: (input, { system }) => {
         const mine = this.startedBy.get(system) ?? new Set<string>();
         this.startedBy.set(system, mine.add(input.conferenceId));
         const lobby = meetings.lobbySize(input.conferenceId);
@@ -382,10 +379,9 @@ export class CallRuntime {
             'meeting started',
           );
         }
-      }),
-      waitForMeetingStart: fromPromise(({ input, signal }: { input: { conferenceId: string; until?: 'start' | 'admitted' }; signal: AbortSignal }) =>
-        meetings.waitForStart(input.conferenceId, signal, input.until ?? 'start'),
-      ),
+      },
+      waitForMeetingStart: (input, { signal }) => meetings.waitForStart(input.conferenceId, signal, input.until ?? 'start'),
     };
+    return effects;
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The one place where flows are composed: each parent flow gets its child flows, and every flow gets the same
- * effects. The runtime passes real effects; tests pass fakes.
+ * effects (`effect.start` / `effect.cancel`, run by one {@link EffectRunner}). The runtime passes real effects;
+ * tests pass fakes.
  */
-import type { AnyActorLogic } from 'xstate';
 import { callAnsweringFlow } from '../../flows/call-answering.flow';
 import { conferenceJoinFlow } from '../../flows/conference-join.flow';
 import { firstTimeSetupFlow } from '../../flows/first-time-setup.flow';
@@ -10,29 +10,34 @@ import { mailboxMenuFlow } from '../../flows/mailbox-menu.flow';
 import { pinChangeFlow } from '../../flows/pin-change.flow';
 import { recordingFlow } from '../../flows/recording.flow';
 import { signInFlow } from '../../flows/sign-in.flow';
-import type { MailboxInfo } from '../flow-kit/effects';
-
-/** Implementations of the named effects (`flow-kit/effects.ts`), by name. */
-export type EffectActors = Record<string, AnyActorLogic>;
+import type { EffectName, MailboxInfo } from '../flow-kit/effects';
+import { EffectRunner, type EffectImplementations } from './effect-runner';
 
 /**
  * Provides effects to every flow and wires parents to children.
- * @param effects actor logic for each named effect
+ * @param effects the implementation of each named effect
  * @param countsChanged called when a flow changes a mailbox's voice-message counts
+ * @param onEffectError called with every effect failure (it also reaches the flow as `effect.error.<name>`)
  */
-export function composeFlows(effects: EffectActors, countsChanged: (identity: string) => void) {
+export function composeFlows(
+  effects: EffectImplementations,
+  countsChanged: (identity: string) => void,
+  onEffectError?: (src: EffectName, err: unknown) => void,
+) {
+  const runner = new EffectRunner(effects, onEffectError);
+  const actions = runner.actions;
   const notify = ({ context }: { context: { mailbox: MailboxInfo } }) => countsChanged(context.mailbox.identity);
-  const recording = recordingFlow.provide({ actors: effects });
-  const pinChange = pinChangeFlow.provide({ actors: effects });
-  const firstTimeSetup = firstTimeSetupFlow.provide({ actors: { ...effects, recording } });
-  const mailboxMenu = mailboxMenuFlow.provide({ actors: { ...effects, recording, pinChange }, actions: { countsChanged: notify } });
+  const recording = recordingFlow.provide({ actions });
+  const pinChange = pinChangeFlow.provide({ actions });
+  const firstTimeSetup = firstTimeSetupFlow.provide({ actors: { recording }, actions });
+  const mailboxMenu = mailboxMenuFlow.provide({ actors: { recording, pinChange }, actions: { ...actions, countsChanged: notify } });
   return {
     recording,
     pinChange,
     firstTimeSetup,
     mailboxMenu,
-    signIn: signInFlow.provide({ actors: { ...effects, pinChange, firstTimeSetup, mailboxMenu } }),
-    callAnswering: callAnsweringFlow.provide({ actors: effects, actions: { countsChanged: notify } }),
-    conferenceJoin: conferenceJoinFlow.provide({ actors: effects }),
+    signIn: signInFlow.provide({ actors: { pinChange, firstTimeSetup, mailboxMenu }, actions }),
+    callAnswering: callAnsweringFlow.provide({ actions: { ...actions, countsChanged: notify } }),
+    conferenceJoin: conferenceJoinFlow.provide({ actions }),
   };
 }

@@ -10,6 +10,7 @@
  * The audio of a meeting is the call channels' business (a conference bridge per room); this class only decides who
  * may enter.
  */
+import type { CancelSignal } from '../ports/call-channel';
 
 /** What a caller in the lobby waits for. */
 export type LobbyRelease = 'start' | 'admitted';
@@ -54,7 +55,7 @@ export class MeetingRooms {
    *   admits the lobby ({@link MeetingRooms.admitLobby}), whether or not it has started
    * @returns resolves when the caller may enter; rejects when `signal` aborts (the caller left the lobby)
    */
-  waitForStart(conferenceId: string, signal?: AbortSignal, until: LobbyRelease = 'start'): Promise<void> {
+  waitForStart(conferenceId: string, signal?: CancelSignal, until: LobbyRelease = 'start'): Promise<void> {
     if (until === 'start' && this.started.has(conferenceId)) return Promise.resolve();
     if (signal?.aborted) return Promise.reject(new Error('stopped waiting in the lobby'));
     return new Promise((resolve, reject) => {

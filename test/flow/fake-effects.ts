@@ -3,7 +3,8 @@
  * each `collect` and `record` in order, every `play` completes, and domain effects come from a small table.
  * Every effect call is logged so tests can assert what the caller heard and what the flow did.
  */
-import { createActor, fromPromise, type AnyStateMachine } from 'xstate';
+import { createActor, type AnyStateMachine } from 'xstate';
+import type { EffectImplementations } from '../../src/runtime/effect-runner';
 import { composeFlows } from '../../src/runtime/flows';
 import type { CollectResult, PromptItem, RecordResult } from '../../src/flow-kit/media-types';
 
@@ -40,33 +41,33 @@ export async function runWithFakes(
 ): Promise<{ output: any; log: FakeLog; state: unknown; countsChanged: string[] }> {
   const log: FakeLog = { heard: [], calls: [] };
   const queue = [...answers];
-  const actors: Record<string, any> = {
-    play: fromPromise(async ({ input }: { input: { prompts: PromptItem[] } }) => {
+  const effects: Record<string, (input: any) => unknown> = {
+    play: async (input: { prompts: PromptItem[] }) => {
       log.heard.push(...input.prompts.map(describe));
       return { reason: 'done' };
-    }),
-    collect: fromPromise(async ({ input }: { input: { prompts: PromptItem[] } }) => {
+    },
+    collect: async (input: { prompts: PromptItem[] }) => {
       log.heard.push(...input.prompts.map(describe));
       const a = queue.shift();
       if (!a || 'record' in a) return { digits: '', reason: 'timeout' };
       return { digits: '', reason: 'terminator', terminator: '#', ...a };
-    }),
-    record: fromPromise(async ({ input }: { input: { prompts: PromptItem[]; beep: boolean } }) => {
+    },
+    record: async (input: { prompts: PromptItem[]; beep: boolean }) => {
       log.heard.push(...input.prompts.map(describe), ...(input.beep ? ['tone:beep'] : []));
       const a = queue.shift();
       const r = a && 'record' in a ? a.record : {};
       return { file: '/tmp/rec.wav', durationMs: 3000, heardSpeech: true, reason: 'terminator', terminator: '#', ...r };
-    }),
-    joinConference: fromPromise(async () => ({ reason: 'hangup' })),
+    },
+    joinConference: async () => ({ reason: 'hangup' }),
   };
   for (const [name, impl] of Object.entries(domain)) {
-    actors[name] = fromPromise(async ({ input }: { input: unknown }) => {
+    effects[name] = async (input: unknown) => {
       log.calls.push({ name, input });
       return impl(input);
-    });
+    };
   }
   const countsChanged: string[] = [];
-  const machine = composeFlows(actors, (id) => countsChanged.push(id))[flow] as AnyStateMachine;
+  const machine = composeFlows(effects as EffectImplementations, (id) => countsChanged.push(id))[flow] as AnyStateMachine;
   const actor = createActor(machine, { input });
   const finished = new Promise<void>((resolve, reject) => actor.subscribe({ complete: resolve, error: reject }));
   actor.start();

@@ -1,8 +1,9 @@
 /**
  * Path coverage with xstate/graph: for each flow, every final state is reached by a shortest path through the
- * machine, with the invoked effects completing with representative outputs (right and wrong PINs, each menu key,
- * timeouts, hang-ups, failures). `createTestModel` cannot be used on machines with `invoke` (model-code.md), so the
- * traversal's `events` function supplies `xstate.done.actor.<id>` events for whatever each snapshot has invoked.
+ * machine, with the effects completing with representative outputs (right and wrong PINs, each menu key, timeouts,
+ * hang-ups, failures). `createTestModel` cannot be used on machines with `invoke` (model-code.md), so the
+ * traversal's `events` function supplies the results of what each snapshot waits for: `effect.done.<name>` /
+ * `effect.error.<name>` for the effects its states handle, `xstate.done.actor.<id>` for the child flows it invoked.
  * Flows that end in one `done` state with a `result` in their context are also checked result by result.
  */
 import type { AnyStateMachine } from 'xstate';
@@ -80,8 +81,21 @@ function finalStates(m: AnyStateMachine): string[] {
     .map(([k]) => k);
 }
 
+/** The effects the snapshot's active states wait for (the `effect.done.<name>` events they handle). */
+function awaitedEffects(snapshot: any): string[] {
+  const names = new Set<string>();
+  for (const node of snapshot._nodes as { on?: Record<string, unknown> }[]) {
+    for (const type of Object.keys(node.on ?? {})) if (type.startsWith('effect.done.')) names.add(type.slice('effect.done.'.length));
+  }
+  return [...names];
+}
+
 function eventsFor(snapshot: any, hangup: boolean) {
   const events: any[] = [];
+  for (const src of awaitedEffects(snapshot)) {
+    for (const output of SAMPLES[src] ?? VOID) events.push({ type: `effect.done.${src}`, output });
+    events.push({ type: `effect.error.${src}`, error: new Error('effect failed') });
+  }
   for (const [id, ref] of Object.entries<any>(snapshot.children ?? {})) {
     const src = typeof ref.src === 'string' ? ref.src : '';
     for (const output of SAMPLES[src] ?? VOID) events.push({ type: `xstate.done.actor.${id}`, output, actorId: id });
@@ -120,4 +134,21 @@ describe.each(FLOWS.filter((f) => !ONLY || f[0] === ONLY))('%s: every final stat
     it.each(results)('ends with result %s', (result) => {
       expect(outcomes.has(result)).toBe(true);
     });
+});
+
+/**
+ * Every state that waits for an effect cancels it on exit and handles its failure: otherwise a result could reach a
+ * later state, or a failed effect would leave the call waiting for ever.
+ */
+describe.each(FLOWS.map((f) => [f[0], f[1]] as const))('%s: effect states', (_name, machine) => {
+  const states = Object.entries(machine.root.states).filter(([, node]) => Object.keys(node.on).some((t) => t.startsWith('effect.done.')));
+  it('has effect states', () => {
+    expect(states.length).toBeGreaterThan(0);
+  });
+  it.each(states.map(([key, node]) => [key, node] as const))('%s cancels on exit and handles effect.error', (_key, node) => {
+    expect(node.exit.map((a: any) => a.type ?? a)).toContain('effect.cancel');
+    for (const t of Object.keys(node.on).filter((t) => t.startsWith('effect.done.'))) {
+      expect(Object.keys(node.on)).toContain(t.replace('effect.done.', 'effect.error.'));
+    }
+  });
 });
