@@ -47,6 +47,8 @@ export interface OpenAppOptions {
   clock?: Pick<Clock, 'now'>;
   /** Replaces the configured mailer (tests). */
   mailer?: Mailer;
+  /** Replaces the directory's `security.pinHashCost` (log2 of scrypt's N) for PINs hashed by this app. */
+  pinHashCost?: number;
 }
 
 /**
@@ -56,7 +58,7 @@ export interface OpenAppOptions {
 export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
   const { directory, path: configPath } = loadDirectory(opts.config);
   const dataDir = path.resolve(opts.data ?? DEFAULT_DATA_DIR);
-  const store = DirectoryStore.open(dataDir, { clock: opts.clock, pinHashCost: directory.security.pinHashCost });
+  const store = DirectoryStore.open(dataDir, { clock: opts.clock, pinHashCost: opts.pinHashCost ?? directory.security.pinHashCost });
   try {
     await store.importDirectory(directory, configPath);
   } catch (err) {

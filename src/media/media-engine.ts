@@ -15,6 +15,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import pino, { type Logger } from 'pino';
+import { lazyChild } from '../log';
 import type { Clock } from '../ports/clock';
 import { MediaError, MediaErrorCodes } from './errors';
 import { MsHistogram } from './histogram';
@@ -186,7 +187,7 @@ export class MediaEngine {
         localPort: port,
         clock: this.clock,
         engine: this,
-        logger: this.log.child({ rtpPort: port }),
+        logger: lazyChild(this.log, { rtpPort: port }),
         onClose: (s) => {
           this.sessions.delete(s);
           this.usedPorts.delete(port);

@@ -6,7 +6,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { createActor, type AnyStateMachine, type InspectionEvent, type StateValue } from 'xstate';
+import { createActor, type AnyActorRef, type AnyStateMachine, type StateValue } from 'xstate';
 import type { Locale } from '../config/schema';
 import type { ConferencingService } from '../directory/conferencing-service';
 import type { PinService } from '../directory/pin-service';
@@ -102,19 +102,36 @@ export function conferenceSettings(store: DirectoryStore): ConferenceSettings {
   };
 }
 
-/** An xstate inspector reporting each actor's state value when it changes, as `flowId.state.sub`. */
-function stateObserver(callId: string, report: (callId: string, state: string) => void) {
-  const last = new Map<string, string>();
-  return (ev: InspectionEvent) => {
-    if (ev.type !== '@xstate.snapshot') return;
-    const snap = ev.snapshot as { value?: StateValue; machine?: { id: string } };
-    if (snap.value === undefined || !snap.machine) return;
-    const flat = (v: StateValue): string => (typeof v === 'string' ? v : Object.entries(v).map(([k, sub]) => `${k}.${flat(sub as StateValue)}`).join(','));
-    const state = `${snap.machine.id}.${flat(snap.value)}`;
-    if (last.get(ev.actorRef.sessionId) === state) return;
-    last.set(ev.actorRef.sessionId, state);
-    report(callId, state);
+/** A state value as `state` or `parent.child` (parallel regions joined by commas). */
+function flatState(v: StateValue): string {
+  return typeof v === 'string' ? v : Object.entries(v).map(([k, sub]) => `${k}.${flatState(sub as StateValue)}`).join(',');
+}
+
+/**
+ * Reports each flow's state when it changes, as `flowId.state`: the call's root flow and every child flow it
+ * invokes (found in its snapshots' `children` and watched from then on). Subscriptions, not an xstate inspector:
+ * an inspector is handed every event, action and microstep of the call, which cost more than the flows themselves.
+ */
+function observeFlowStates(root: AnyActorRef, report: (state: string) => void): void {
+  const watched = new WeakSet<AnyActorRef>();
+  const watch = (actor: AnyActorRef) => {
+    if (watched.has(actor)) return;
+    watched.add(actor);
+    let last = '';
+    const seen = (snap: { value?: StateValue; machine?: { id: string }; children?: Record<string, AnyActorRef | undefined> }) => {
+      if (snap.value === undefined || !snap.machine) return;
+      const state = `${snap.machine.id}.${flatState(snap.value)}`;
+      if (state !== last) {
+        last = state;
+        report(state);
+      }
+      for (const child of Object.values(snap.children ?? {})) if (child) watch(child);
+    };
+    // Failures are the runtime's to report (its own subscription); this observer only watches.
+    actor.subscribe({ next: seen, error: () => undefined });
+    seen(actor.getSnapshot());
   };
+  watch(root);
 }
 
 /** The actor system of a call's flow tree: the key under which its channel is found. */
@@ -205,7 +222,9 @@ export class CallRuntime {
     }
     await channel.answer();
     log.info({ from: call.from, to: call.to, diversion: call.diversion }, 'call answered');
-    const actor = createActor(machine, { input, inspect: this.deps.onFlowState ? stateObserver(channel.callId, this.deps.onFlowState) : undefined });
+    const actor = createActor(machine, { input });
+    const onFlowState = this.deps.onFlowState;
+    if (onFlowState) observeFlowStates(actor, (state) => onFlowState(channel.callId, state));
     this.channels.set(actor.system, channel);
     const done = new Promise<{ result: string; identity: string | null }>((resolve) => {
       actor.subscribe({

@@ -9,6 +9,7 @@
  * and the caller's BYE (`destroy`) are wired to the channel; the IVR's hang-up is `dialog.destroy()` (BYE).
  */
 import type { Logger } from 'pino';
+import { lazyChild } from '../../log';
 import { RtpCallChannel } from '../../channel/rtp-call-channel';
 import type { CallSource, IncomingCall } from '../../ports/call-channel';
 import { answerInfoDtmf, CallMedia, type CallSourceMediaDeps } from '../call-media';
@@ -113,7 +114,7 @@ export class DrachtioCallSource implements CallSource {
   private async onInvite(req: SrfRequest, res: SrfResponse): Promise<void> {
     const { deps } = this;
     const callId = req.get('Call-ID') ?? '';
-    const log = deps.logger.child({ callId });
+    const log = lazyChild(deps.logger, { callId });
     let cancelled = false;
     let onCancel: (() => void) | null = null;
     req.on('cancel', () => {

@@ -8,6 +8,7 @@
  *   dialogs; in-dialog NOTIFYs only through `dialog.request({method: 'NOTIFY'})` (the per-method shortcuts throw).
  */
 import type { Logger } from 'pino';
+import { lazyChild } from '../../log';
 import { ErrorCodes, VaError } from '../../errors';
 import type {
   IncomingSubscription,
@@ -151,7 +152,7 @@ export class DrachtioSubscriptionSource implements SubscriptionSource {
 
   private handleSubscribe(req: SrfRequest, res: SrfResponse): void {
     const callId = req.get('Call-ID') ?? '';
-    const log = this.deps.logger.child({ callId, method: 'SUBSCRIBE' });
+    const log = lazyChild(this.deps.logger, { callId, method: 'SUBSCRIBE' });
     if (hasToTag(req)) {
       // A refresh for a dialog drachtio-srf does not know (any more): RFC 6665 §4.2.1.1 / RFC 3261 §12.2.2.
       send(res, 481, undefined, log);

@@ -8,6 +8,7 @@
  * media address), CANCEL and BYE are wired to the channel and its RTP session.
  */
 import type { Logger } from 'pino';
+import { lazyChild } from '../../log';
 import { RtpCallChannel } from '../../channel/rtp-call-channel';
 import type { CallSource, IncomingCall } from '../../ports/call-channel';
 import { answerInfoDtmf, CallMedia, type CallSourceMediaDeps } from '../call-media';
@@ -37,7 +38,7 @@ export class EmbeddedCallSource implements CallSource {
 
   private async onInvite(invite: IncomingInvite): Promise<void> {
     const { deps } = this;
-    const log = deps.logger.child({ callId: invite.callId });
+    const log = lazyChild(deps.logger, { callId: invite.callId });
     const admission = deps.admit(invite.source.address);
     if (!admission.admit) {
       log.info({ source: invite.source.address, status: admission.status }, admission.reason);

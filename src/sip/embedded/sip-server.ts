@@ -20,6 +20,7 @@ import type * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { lazyChild } from '../../log';
 import { callerUser, diversionUser, parseUriParts, sdpFromBody, uriUser } from './headers';
 import { isKeepAlive, rawBadRequest } from './malformed';
 import { findFreeSipPort } from './free-port';
@@ -886,7 +887,7 @@ class PendingInvite implements IncomingInvite {
     this.source = fields.source;
     this.offer = fields.offer;
     this.branch = branchOf(rq);
-    this.log = core.log.child({ callId: this.callId });
+    this.log = lazyChild(core.log, { callId: this.callId });
   }
 
   get cancelled(): boolean {
