@@ -36,7 +36,6 @@
  *   key-down or key-up). Matching is one to one, so "55" typed quickly on such a phone is still two digits, and a
  *   flash sent by INFO does not hide RFC 4733 digits.
  */
-import { randomBytes } from 'node:crypto';
 import type { Socket, RemoteInfo } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -49,6 +48,7 @@ import { MsHistogram } from './histogram';
 import { DtmfEventReceiver, DtmfEventSender, type DtmfPacketPlan, type ReceivedDtmf } from './rfc4733';
 import type { MediaEngine } from './media-engine';
 import { parseRtp, serializeRtp, type RtpPacket } from './rtp-packet';
+import { randomU32 } from '../util/random-pool';
 
 /** Samples per packet we send (20 ms at 8 kHz). */
 export const SAMPLES_PER_PACKET = 160;
@@ -247,7 +247,6 @@ interface DigitRecord {
 }
 
 /** A random 32-bit value for the initial SSRC, sequence number and timestamp (RFC 3550 §5.1: random, to make known-plaintext attacks on encryption harder). */
-const RANDOM_U32 = () => randomBytes(4).readUInt32BE(0);
 /** Overlap slack when pairing an in-band digit with an out-of-band one, ms. */
 const DEDUP_SLACK_MS = 300;
 /** Overlap slack when pairing a SIP INFO digit with an RFC 4733 or in-band one, ms. */
@@ -275,9 +274,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private sending = true;
 
   // sender
-  private readonly ssrc = RANDOM_U32();
-  private seq = RANDOM_U32() & 0xffff;
-  private ts = RANDOM_U32();
+  private readonly ssrc = randomU32();
+  private seq = randomU32() & 0xffff;
+  private ts = randomU32();
   private talking = false;
   private readonly frame = new Int16Array(SAMPLES_PER_PACKET);
   private readonly encoded = new Uint8Array(SAMPLES_PER_PACKET);

@@ -15,7 +15,6 @@
  */
 import { ErrorCodes, VaError } from '../../errors';
 import type { IncomingSubscription, SubscriptionDialog, SubscriptionRefresh, SubscriptionSource } from '../../ports/mwi';
-import { randomBytes } from 'node:crypto';
 import type * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP, type Server, type Socket } from 'node:net';
@@ -25,6 +24,7 @@ import { callerUser, diversionUser, parseUriParts, sdpFromBody, uriUser } from '
 import { isKeepAlive, rawBadRequest } from './malformed';
 import { findFreeSipPort } from './free-port';
 import { captureSockets, redirectConsoleInListeners } from './socket-capture';
+import { randomHex } from '../../util/random-pool';
 import {
   isRequest,
   sipPackage,
@@ -295,7 +295,7 @@ function headerString(v: unknown): string | undefined {
 }
 
 function newTag(): string {
-  return randomBytes(6).toString('hex');
+  return randomHex(6);
 }
 
 function withTag(na: SipNameAddr, tag: string): SipNameAddr {
