@@ -19,7 +19,7 @@ import { IvrChannel, type IvrChannelOptions, type SpeechSegment } from './ivr-ch
 
 /** The signalling side of one call, as a channel needs it. */
 export interface CallLeg {
-  /** Answers the call (200 OK with our SDP). Resolves when sent. */
+  /** Answers the call (200 OK with our SDP). Resolves when the caller's ACK confirmed it, or the call ended. */
   answer(): Promise<void>;
   /** Ends the call from the IVR side: BYE once answered. Idempotent. */
   hangup(cause?: string): void;

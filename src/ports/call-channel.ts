@@ -41,7 +41,12 @@ export interface CallChannel {
   readonly callId: string;
   /** True once either side has ended the call. */
   readonly ended: boolean;
-  /** Answers the call (200 OK with SDP; a no-op when already answered). */
+  /**
+   * Answers the call (200 OK with SDP; a no-op when already answered). The embedded SIP engine resolves once the
+   * caller's ACK has confirmed the answer (RFC 3261 §13.3.1.4) or the call has ended, so that what the flow plays
+   * first is not sent before the caller can play it; the drachtio engine when drachtio-server has sent the 200 OK
+   * (drachtio-srf's `createUAS`).
+   */
   answer(): Promise<void>;
   play(request: PlayRequest, signal?: CancelSignal): Promise<PlayResult>;
   collect(request: CollectRequest, signal?: CancelSignal): Promise<CollectResult>;

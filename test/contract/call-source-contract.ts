@@ -149,8 +149,10 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
       const rec = recorder(h.source);
       const caller = await h.call({ gateway: 'enabled', to: '14255550100', sdp: PCMA_ONLY });
       const call = await rec.next();
-      await call.channel.answer();
+      // answer() resolves once the caller's ACK confirms the 200 OK (the caller ACKs when it reads the final response).
+      const answered = call.channel.answer();
       const final = await caller.final();
+      await answered;
       expect(final.status).toBe(200);
       expect(final.sdp).toMatch(/^m=audio [1-9]\d* RTP\/AVP 8 101\r?$/m);
       expect(final.sdp).toMatch(/a=rtpmap:8 PCMA\/8000/);
@@ -165,8 +167,9 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
       const caller = await h.call({ gateway: 'enabled', to: '14255550100' });
       const call = await rec.next();
       const w = watch(call.channel);
-      await call.channel.answer();
+      const answered = call.channel.answer();
       expect((await caller.final()).status).toBe(200);
+      await answered;
       expect(await caller.info('application/dtmf-relay', 'Signal=5\r\nDuration=160\r\n')).toBe(200);
       await until(() => w.digits.length >= 1, 2000, 'the INFO digit');
       expect(await caller.info('application/dtmf', '#')).toBe(200);
@@ -183,8 +186,9 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
       const rec = recorder(h.source);
       const caller = await h.call({ gateway: 'enabled', to: '14255550100' });
       const call = await rec.next();
-      await call.channel.answer();
+      const answered = call.channel.answer();
       const first = await caller.final();
+      await answered;
       const port = /^m=audio (\d+)/m.exec(first.sdp)?.[1];
       const re = await caller.reinvite(HOLD);
       expect(re.status).toBe(200);
@@ -199,8 +203,9 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
       const caller = await h.call({ gateway: 'enabled', to: '14255550100' });
       const call = await rec.next();
       const w = watch(call.channel);
-      await call.channel.answer();
+      const answered = call.channel.answer();
       await caller.final();
+      await answered;
       await caller.bye();
       await until(() => call.channel.ended, 2000, 'the channel to end');
       expect(w.hungUp).toBe(1);
@@ -212,8 +217,9 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
       const caller = await h.call({ gateway: 'enabled', to: '14255550100' });
       const call = await rec.next();
       const w = watch(call.channel);
-      await call.channel.answer();
+      const answered = call.channel.answer();
       await caller.final();
+      await answered;
       await call.channel.hangup('goodbye');
       await caller.byeFromIvr();
       expect(call.channel.ended).toBe(true);

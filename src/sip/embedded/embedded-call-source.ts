@@ -69,10 +69,19 @@ export class EmbeddedCallSource implements CallSource {
       recordingsDir: deps.recordingsDir,
       session,
       leg: {
-        answer: async () => {
-          if (dialog || ended || invite.cancelled) return;
-          dialog = invite.accept(media.answer);
-          this.wireDialog(dialog, channel, media, log);
+        // Resolves when the caller's ACK confirms the 200 OK (or the call ends first): the flow's first prompt then
+        // starts when the caller can play it (not clipped while its phone is still setting up), and under overload a
+        // call whose ACK and BYE wait in the same queue costs no audio (streaming from the 200 OK to a late BYE made
+        // every delayed call longer, and the overload worse).
+        answer: () => {
+          if (dialog || ended || invite.cancelled) return Promise.resolve();
+          const d = invite.accept(media.answer);
+          dialog = d;
+          this.wireDialog(d, channel, media, log);
+          return new Promise<void>((resolve) => {
+            d.onConfirmed(resolve);
+            d.onEnded(() => resolve());
+          });
         },
         hangup: (cause) => {
           if (ended) return;

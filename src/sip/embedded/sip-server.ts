@@ -113,6 +113,11 @@ export interface Dialog {
   /** Called once when the dialog ends; called at once (asynchronously) when registered after the end. */
   onEnded(handler: (by: DialogEndedBy, cause?: string) => void): void;
   /**
+   * Called once when the ACK for our 2xx arrives (RFC 3261 §13.3.1.4: the call is established); at once
+   * (asynchronously) when registered after it. Never called for a dialog that ended unconfirmed.
+   */
+  onConfirmed(handler: () => void): void;
+  /**
    * Ends the call with an in-dialog BYE. Resolves on its final response or after 64*T1. Before the ACK the BYE waits
    * for the ACK or the 64*T1 limit (RFC 3261 §15). Idempotent; resolves at once after the caller's BYE.
    */
@@ -931,6 +936,7 @@ class EndedDialog implements Dialog {
   ) {}
   onInfo(): void {}
   onReinvite(): void {}
+  onConfirmed(): void {}
   onEnded(handler: (by: DialogEndedBy, cause?: string) => void): void {
     process.nextTick(() => handler(this.by, this.cause));
   }
@@ -965,6 +971,7 @@ class DialogImpl implements Dialog {
   private infoHandler: ((contentType: string, body: string, respond: (status: number) => void) => void) | null = null;
   private reinviteHandler: ((offer: string | null) => string | null) | null = null;
   private endedHandlers: Array<(by: DialogEndedBy, cause?: string) => void> = [];
+  private confirmedHandlers: Array<() => void> = [];
   private endedWith: { by: DialogEndedBy; cause?: string } | null = null;
   private byePromise: Promise<void> | null = null;
   private deferredBye: { send: () => void; resolve: () => void } | null = null;
@@ -1009,6 +1016,11 @@ class DialogImpl implements Dialog {
     const ended = this.endedWith;
     if (ended) process.nextTick(() => callSafely(this.log, () => handler(ended.by, ended.cause)));
     else this.endedHandlers.push(handler);
+  }
+
+  onConfirmed(handler: () => void): void {
+    if (this.acked) process.nextTick(() => callSafely(this.log, handler));
+    else if (this.state !== 'ended') this.confirmedHandlers.push(handler);
   }
 
   bye(): Promise<void> {
@@ -1110,6 +1122,7 @@ class DialogImpl implements Dialog {
       this.acked = true;
       if (this.state === 'early') this.state = 'confirmed';
       this.log.debug('dialog confirmed');
+      for (const h of this.confirmedHandlers.splice(0)) callSafely(this.log, h);
     }
     if (this.deferredBye && !this.pending2xx) {
       const d = this.deferredBye;
@@ -1240,6 +1253,7 @@ class DialogImpl implements Dialog {
   private emitEnded(by: DialogEndedBy, cause?: string): void {
     if (this.endedWith) return;
     this.endedWith = cause === undefined ? { by } : { by, cause };
+    this.confirmedHandlers = [];
     const handlers = this.endedHandlers;
     this.endedHandlers = [];
     for (const h of handlers) callSafely(this.log, () => h(by, cause));
