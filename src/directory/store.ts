@@ -226,6 +226,34 @@ export class DirectoryStore {
     return v;
   }
 
+  /**
+   * Settings read on every call (dial plans, UM IP gateways, mailbox policies, the conferencing tenant), parsed,
+   * by query. They change rarely: the cache is emptied when this store writes any of them
+   * ({@link settingsWritten}) and when another connection (a cmdlet in another process, a second instance) has
+   * committed since the last read (SQLite's `data_version` moved), so a change still applies from the next call.
+   */
+  private readonly settingsCache = new Map<string, unknown>();
+  private settingsCacheVersion = -1;
+
+  private cachedSettings<T>(key: string, load: () => T): T {
+    const version = this.sql('PRAGMA data_version').pluck().get() as number;
+    if (version !== this.settingsCacheVersion) {
+      this.settingsCache.clear();
+      this.settingsCacheVersion = version;
+    }
+    let v = this.settingsCache.get(key) as T | undefined;
+    if (v === undefined) {
+      v = load();
+      this.settingsCache.set(key, v);
+    }
+    return v;
+  }
+
+  /** This store changed settings: cached ones are read again. */
+  private settingsWritten(): void {
+    this.settingsCache.clear();
+  }
+
   /** Current time in ms from the store's clock. */
   now(): number {
     return this.clock.now();
@@ -268,6 +296,7 @@ export class DirectoryStore {
     );
     return this.transaction(() => {
       if (this.isImported()) return false;
+      this.settingsWritten();
       const insDp = this.sql('INSERT INTO dial_plans (name, settings) VALUES (?, ?)');
       for (const dp of dir.dialPlans) insDp.run(dp.name, JSON.stringify(dp));
       const insGw = this.sql('INSERT INTO ip_gateways (name, position, settings) VALUES (?, ?, ?)');
@@ -317,16 +346,22 @@ export class DirectoryStore {
   // ---------------------------------------------------------------- dial plans
 
   listDialPlans(): DialPlan[] {
-    return (this.sql('SELECT settings FROM dial_plans ORDER BY name').all() as Row[]).map((r) =>
-      this.settings('DialPlanSchema', DialPlanSchema, r.settings as string),
+    const all = this.cachedSettings('dial plans', () =>
+      (this.sql('SELECT settings FROM dial_plans ORDER BY name').all() as Row[]).map((r) =>
+        this.settings('DialPlanSchema', DialPlanSchema, r.settings as string),
+      ),
     );
+    return [...all];
   }
 
   /** @throws VaError VA_ERR_NOT_FOUND */
   getDialPlan(name: string): DialPlan {
-    const r = this.sql('SELECT settings FROM dial_plans WHERE name = ?').get(name) as Row | undefined;
-    if (!r) throw notFound('UM dial plan', name);
-    return this.settings('DialPlanSchema', DialPlanSchema, r.settings as string);
+    const plan = this.cachedSettings(`dial plan ${name.toLowerCase()}`, () => {
+      const r = this.sql('SELECT settings FROM dial_plans WHERE name = ?').get(name) as Row | undefined;
+      return r ? this.settings('DialPlanSchema', DialPlanSchema, r.settings as string) : null;
+    });
+    if (!plan) throw notFound('UM dial plan', name);
+    return plan;
   }
 
   /**
@@ -343,6 +378,7 @@ export class DirectoryStore {
           throw new VaError(ErrorCodes.INVALID_SETTING, `UM dial plan ${current.name}: NumberOfDigitsInExtension cannot change while ${n.n} mailboxes use it`);
       }
       this.sql('UPDATE dial_plans SET settings = ? WHERE name = ?').run(JSON.stringify(next), current.name);
+      this.settingsWritten();
       return next;
     });
   }
@@ -351,9 +387,12 @@ export class DirectoryStore {
 
   /** All UM IP gateways in failover order. */
   listGateways(): Gateway[] {
-    return (this.sql('SELECT settings FROM ip_gateways ORDER BY position, name').all() as Row[]).map((r) =>
-      this.settings('GatewaySchema', GatewaySchema, r.settings as string),
+    const all = this.cachedSettings('gateways', () =>
+      (this.sql('SELECT settings FROM ip_gateways ORDER BY position, name').all() as Row[]).map((r) =>
+        this.settings('GatewaySchema', GatewaySchema, r.settings as string),
+      ),
     );
+    return [...all];
   }
 
   /** @throws VaError VA_ERR_NOT_FOUND */
@@ -375,6 +414,7 @@ export class DirectoryStore {
       g.dialPlan = this.getDialPlan(g.dialPlan).name;
       const pos = this.sql('SELECT coalesce(max(position), -1) + 1 AS p FROM ip_gateways').get() as { p: number };
       this.sql('INSERT INTO ip_gateways (name, position, settings) VALUES (?, ?, ?)').run(g.name, pos.p, JSON.stringify(g));
+      this.settingsWritten();
       return g;
     });
   }
@@ -391,6 +431,7 @@ export class DirectoryStore {
       if (next.name.toLowerCase() !== current.name.toLowerCase() && this.sql('SELECT 1 FROM ip_gateways WHERE name = ?').get(next.name))
         throw new VaError(ErrorCodes.ALREADY_EXISTS, `a UM IP gateway named "${next.name}" already exists`);
       this.sql('UPDATE ip_gateways SET name = ?, settings = ? WHERE name = ?').run(next.name, JSON.stringify(next), current.name);
+      this.settingsWritten();
       return next;
     });
   }
@@ -398,6 +439,7 @@ export class DirectoryStore {
   /** Removes a gateway (Remove-UMIPGateway). @throws VaError VA_ERR_NOT_FOUND */
   removeGateway(name: string): void {
     const r = this.sql('DELETE FROM ip_gateways WHERE name = ?').run(name);
+    this.settingsWritten();
     if (r.changes === 0) throw notFound('UM IP gateway', name);
   }
 
@@ -411,9 +453,12 @@ export class DirectoryStore {
 
   /** @throws VaError VA_ERR_NOT_FOUND */
   getPolicy(name: string): MailboxPolicy {
-    const r = this.sql('SELECT settings FROM mailbox_policies WHERE name = ?').get(name) as Row | undefined;
-    if (!r) throw notFound('UM mailbox policy', name);
-    return this.settings('MailboxPolicySchema', MailboxPolicySchema, r.settings as string);
+    const policy = this.cachedSettings(`policy ${name.toLowerCase()}`, () => {
+      const r = this.sql('SELECT settings FROM mailbox_policies WHERE name = ?').get(name) as Row | undefined;
+      return r ? this.settings('MailboxPolicySchema', MailboxPolicySchema, r.settings as string) : null;
+    });
+    if (!policy) throw notFound('UM mailbox policy', name);
+    return policy;
   }
 
   /**
@@ -430,6 +475,7 @@ export class DirectoryStore {
         `UM mailbox policy ${current.name}`,
       );
       this.sql('UPDATE mailbox_policies SET settings = ? WHERE name = ?').run(JSON.stringify(next), current.name);
+      this.settingsWritten();
       return next;
     });
   }
@@ -708,9 +754,12 @@ export class DirectoryStore {
   // ---------------------------------------------------------------- conferencing
 
   getTenantSettings(): ConferencingTenantSettings {
-    const r = this.sql('SELECT settings FROM conferencing_tenant WHERE id = 1').get() as Row | undefined;
-    const { organizers: _o, meetings: _m, ...tenant } = this.settings('ConferencingSchema', ConferencingSchema, (r?.settings as string | undefined) ?? '{}');
-    return tenant;
+    const tenant = this.cachedSettings('conferencing tenant', () => {
+      const r = this.sql('SELECT settings FROM conferencing_tenant WHERE id = 1').get() as Row | undefined;
+      const { organizers: _o, meetings: _m, ...rest } = this.settings('ConferencingSchema', ConferencingSchema, (r?.settings as string | undefined) ?? '{}');
+      return rest;
+    });
+    return { ...tenant };
   }
 
   /** Set-CsOnlineDialInConferencingTenantSettings. @throws VaError VA_ERR_INVALID_SETTING */
@@ -719,6 +768,7 @@ export class DirectoryStore {
       const next = validated(ConferencingSchema, { ...this.getTenantSettings(), ...patch }, 'dial-in conferencing tenant settings');
       const { organizers: _o, meetings: _m, ...tenant } = next;
       this.sql('INSERT OR REPLACE INTO conferencing_tenant (id, settings) VALUES (1, ?)').run(JSON.stringify(tenant));
+      this.settingsWritten();
       return tenant;
     });
   }
