@@ -1,7 +1,9 @@
 /**
  * SDP offer/answer for every signalling adapter on our RTP engine (embedded SIP and drachtio): RFC 3264 on RFC 4566
- * descriptions, parsed and written with `sdp-transform`: G.711 PCMU (payload type 0) or PCMA (8) at 8000 Hz, ptime
- * 20, and `telephone-event/8000` (RFC 4733) for DTMF. Pure functions: no I/O.
+ * descriptions: G.711 PCMU (payload type 0) or PCMA (8) at 8000 Hz, ptime 20, and `telephone-event/8000` (RFC 4733)
+ * for DTMF. Offers are parsed with `sdp-transform`; our answers, a handful of lines of a fixed shape, are written
+ * by {@link writeDescription} in `sdp-transform`'s own line order (a test holds the two equal): its general writer
+ * cost three times the parse, on every call. Pure functions: no I/O.
  */
 import { isIP } from 'node:net';
 import { parse, write, type MediaDescription, type SessionDescription } from 'sdp-transform';
@@ -82,7 +84,7 @@ export function answerOffer(offer: string, local: LocalMedia): SdpAnswerResult |
     if (i !== chosen!.index) return refusedStream(m);
     return audioStream(local.port, chosen!.remote.payloadType, chosen!.remote.telephoneEventPt, mirror(chosen!.remote.direction), m.mid);
   });
-  const answer = write(description(local, media));
+  const answer = writeDescription(description(local, media));
   return { answer, remote: chosen.remote };
 }
 
@@ -192,4 +194,25 @@ function description(local: LocalMedia, media: MediaDescription[]): SessionDescr
     timing: { start: 0, stop: 0 },
     media,
   };
+}
+
+/**
+ * Writes a description of the shape this module builds (session `v o s c t`; per stream `m=`, then `a=rtpmap`,
+ * `a=fmtp`, `a=mid`, `a=ptime`, the direction) exactly as `sdp-transform`'s `write` does, CRLF after every line.
+ * Other fields are not written: use `write` for descriptions of any other shape.
+ */
+export function writeDescription(d: SessionDescription): string {
+  const o = d.origin!;
+  let out = `v=${d.version}\r\no=${o.username} ${o.sessionId} ${o.sessionVersion} ${o.netType} IP${o.ipVer} ${o.address}\r\ns=${d.name}\r\n`;
+  if (d.connection) out += `c=IN IP${d.connection.version} ${d.connection.ip}\r\n`;
+  out += `t=${d.timing!.start} ${d.timing!.stop}\r\n`;
+  for (const m of d.media) {
+    out += `m=${m.type} ${m.port} ${m.protocol} ${m.payloads}\r\n`;
+    for (const r of m.rtp) out += `a=rtpmap:${r.payload} ${r.codec}${r.rate !== undefined ? `/${r.rate}` : ''}\r\n`;
+    for (const f of m.fmtp) out += `a=fmtp:${f.payload} ${f.config}\r\n`;
+    if (m.mid !== undefined) out += `a=mid:${m.mid}\r\n`;
+    if (m.ptime !== undefined) out += `a=ptime:${m.ptime}\r\n`;
+    if (m.direction !== undefined) out += `a=${m.direction}\r\n`;
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
-import { parse } from 'sdp-transform';
-import { answerOffer, createOffer, mirror } from '../../src/sip/embedded/sdp';
+import { parse, write } from 'sdp-transform';
+import { answerOffer, createOffer, mirror, writeDescription } from '../../src/sip/embedded/sdp';
 import * as offers from './helpers/offers';
 
 const local = { address: '127.0.0.1', port: 40000, sessionId: '123', sessionVersion: 1 };
@@ -110,5 +110,29 @@ describe('createOffer and mirror', () => {
     expect(mirror('recvonly')).toBe('sendonly');
     expect(mirror('inactive')).toBe('inactive');
     expect(mirror('sendrecv')).toBe('sendrecv');
+  });
+});
+
+describe('writeDescription: our answers, written as sdp-transform writes them', () => {
+  const locals = [local, { address: '::1', port: 20002, sessionId: '77', sessionVersion: 3, username: 'ivr' }];
+  const cases = Object.entries(offers).filter(([, o]) => typeof o === 'string' && answerOffer(o, local) !== null);
+
+  test.each(cases)('the answer to %s is byte for byte what sdp-transform writes', (_name, offer) => {
+    for (const l of locals) {
+      const answer = answerOffer(offer as string, l)!.answer;
+      expect(answer).toBe(write(parse(answer)));
+      expect(writeDescription(parse(answer))).toBe(answer);
+    }
+  });
+
+  test('streams refused with port 0 keep their mid, and a missing rtpmap rate is not invented', () => {
+    const d = parse(
+      ['v=0', 'o=- 1 1 IN IP4 10.0.0.1', 's=x', 'c=IN IP4 10.0.0.1', 't=0 0', 'm=video 0 RTP/AVP 96', 'a=rtpmap:96 VP8', 'a=mid:v', 'm=audio 4000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=ptime:20', 'a=inactive', ''].join('\r\n'),
+    );
+    expect(writeDescription(d)).toBe(write(d));
+  });
+
+  test('enough cases are checked', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(6);
   });
 });
