@@ -145,6 +145,8 @@ export interface SipServerStats {
 }
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, SUBSCRIBE';
+/** A UAS sends 100 Trying when it cannot answer an INVITE within this long, ms (RFC 3261 §8.2.6.1). */
+const TRYING_AFTER_MS = 200;
 const ACCEPT = 'application/sdp, application/dtmf-relay, application/dtmf, multipart/mixed';
 /** A TCP connection sending this many bytes without one parseable message is closed (garbage, bad Content-Length). */
 const TCP_GARBAGE_LIMIT = 256 * 1024;
@@ -691,20 +693,25 @@ class Core {
       this.answerInvite(inv, 503);
       return;
     }
+    // RFC 3261 §8.2.6.1: 100 Trying when the final response is not out within 200 ms. An answer sooner (the usual
+    // case: the IVR answers within milliseconds) saves a datagram per call, which cost a tenth of a call's setup.
+    const tryingMs = Math.min(TRYING_AFTER_MS, this.opts.inviteTimeoutMs);
     inv.guard = this.timer(() => {
-      if (!inv.final) {
-        inv.log.warn({ afterMs: this.opts.inviteTimeoutMs }, 'no final response from the application; 480');
-        this.answerInvite(inv, 480);
-      }
-    }, this.opts.inviteTimeoutMs);
+      if (inv.final) return;
+      if (!inv.provisionalSent) this.answerInvite(inv, 100);
+      inv.guard = this.timer(() => {
+        if (!inv.final) {
+          inv.log.warn({ afterMs: this.opts.inviteTimeoutMs }, 'no final response from the application; 480');
+          this.answerInvite(inv, 480);
+        }
+      }, this.opts.inviteTimeoutMs - tryingMs);
+    }, tryingMs);
     try {
       this.inviteHandler(inv);
     } catch (err) {
       inv.log.warn({ err }, 'invite handler failed');
       if (!inv.final) this.answerInvite(inv, 500);
     }
-    // RFC 3261 §8.2.6.1: 100 Trying unless the application answered at once.
-    if (!inv.final && !inv.provisionalSent) this.answerInvite(inv, 100);
   }
 
   /** A retransmitted INVITE seen before the transaction layer: after a 2xx the package ignores it, so we resend. */
