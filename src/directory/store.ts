@@ -99,6 +99,9 @@ export interface StoreOptions {
 
 type Row = Record<string, unknown>;
 
+/** How long a check of another connection's commits (`data_version`) stands for the settings cache, real ms. */
+export const SETTINGS_RECHECK_MS = 1;
+
 function toMailbox(r: Row): Mailbox {
   return {
     identity: r.identity as string,
@@ -230,16 +233,23 @@ export class DirectoryStore {
    * Settings read on every call (dial plans, UM IP gateways, mailbox policies, the conferencing tenant), parsed,
    * by query. They change rarely: the cache is emptied when this store writes any of them
    * ({@link settingsWritten}) and when another connection (a cmdlet in another process, a second instance) has
-   * committed since the last read (SQLite's `data_version` moved), so a change still applies from the next call.
+   * committed (SQLite's `data_version` moved), so a change still applies from the next call. `data_version` is
+   * asked at most once per {@link SETTINGS_RECHECK_MS} of real time: a call reads several settings at once, and
+   * each ask is a read of the WAL index.
    */
   private readonly settingsCache = new Map<string, unknown>();
   private settingsCacheVersion = -1;
+  private settingsCheckedAt = -Infinity;
 
   private cachedSettings<T>(key: string, load: () => T): T {
-    const version = this.sql('PRAGMA data_version').pluck().get() as number;
-    if (version !== this.settingsCacheVersion) {
-      this.settingsCache.clear();
-      this.settingsCacheVersion = version;
+    const now = performance.now();
+    if (now - this.settingsCheckedAt >= SETTINGS_RECHECK_MS) {
+      this.settingsCheckedAt = now;
+      const version = this.sql('PRAGMA data_version').pluck().get() as number;
+      if (version !== this.settingsCacheVersion) {
+        this.settingsCache.clear();
+        this.settingsCacheVersion = version;
+      }
     }
     let v = this.settingsCache.get(key) as T | undefined;
     if (v === undefined) {
