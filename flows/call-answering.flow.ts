@@ -58,7 +58,7 @@ export const callAnsweringFlow = setup({
   },
 }).createMachine({
   id: 'callAnswering',
-  context: ({ input }) => ({ ...input, callerGone: false, result: 'error' }),
+  context: ({ input }) => ({ mailbox: input.mailbox, caller: input.caller, settings: input.settings, dialPlan: input.dialPlan, callerGone: false, result: 'error' }),
   on: { CALLER_HANGUP: { target: '.missedCall', actions: 'noteCallerGone' } },
   initial: 'greeting',
   states: {

@@ -89,7 +89,9 @@ export const conferenceJoinFlow = setup({
 }).createMachine({
   id: 'conferenceJoin',
   context: ({ input }) => ({
-    ...input,
+    settings: input.settings,
+    locale: input.locale,
+    caller: input.caller,
     conference: input.conference ?? { ...DEFAULT_CONFERENCE_SETTINGS },
     meeting: null,
     idFailures: 0,

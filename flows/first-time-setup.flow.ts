@@ -7,13 +7,18 @@ import { setup } from 'xstate';
 import type { Locale } from '../src/config/schema';
 import { effectActions, run, type DialPlanInfo, type FlowEvent, type IvrSettings } from '../src/flow-kit/effects';
 import { announce } from '../src/flow-kit/ivr';
-import { recordingFlow } from './recording.flow';
+import { recordingFlow, type RecordingInput } from './recording.flow';
 
 export interface FirstTimeSetupInput {
   identity: string;
   locale: Locale;
   settings: IvrSettings;
   dialPlan: DialPlanInfo;
+}
+
+/** The recording flow's input for the name or the greeting (skippable here). */
+function recordingInput(context: FirstTimeSetupInput, purpose: 'name' | 'greeting'): RecordingInput {
+  return { identity: context.identity, locale: context.locale, settings: context.settings, dialPlan: context.dialPlan, purpose, allowSkip: true };
 }
 
 export const firstTimeSetupFlow = setup({
@@ -28,7 +33,7 @@ export const firstTimeSetupFlow = setup({
     name: {
       invoke: {
         src: 'recording',
-        input: ({ context }) => ({ ...context, purpose: 'name' as const, allowSkip: true }),
+        input: ({ context }) => recordingInput(context, 'name'),
         onDone: 'greeting',
         onError: 'greeting',
       },
@@ -36,7 +41,7 @@ export const firstTimeSetupFlow = setup({
     greeting: {
       invoke: {
         src: 'recording',
-        input: ({ context }) => ({ ...context, purpose: 'greeting' as const, allowSkip: true }),
+        input: ({ context }) => recordingInput(context, 'greeting'),
         onDone: 'completing',
         onError: 'completing',
       },

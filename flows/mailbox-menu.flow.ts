@@ -88,7 +88,18 @@ export const mailboxMenuFlow = setup({
   },
 }).createMachine({
   id: 'mailboxMenu',
-  context: ({ input }) => ({ ...input, messages: [], index: 0, noInputs: 0, inputFailures: 0, preface: [], result: 'signed-out' }),
+  context: ({ input }) => ({
+    mailbox: input.mailbox,
+    locale: input.locale,
+    settings: input.settings,
+    dialPlan: input.dialPlan,
+    messages: [],
+    index: 0,
+    noInputs: 0,
+    inputFailures: 0,
+    preface: [],
+    result: 'signed-out',
+  }),
   initial: 'loading',
   states: {
     loading: {

@@ -65,7 +65,10 @@ export const pinChangeFlow = setup({
 }).createMachine({
   id: 'pinChange',
   context: ({ input }) => ({
-    ...input,
+    identity: input.identity,
+    locale: input.locale,
+    settings: input.settings,
+    reason: input.reason,
     failures: 0,
     changed: false,
     firstEntry: '',

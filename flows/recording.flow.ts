@@ -38,7 +38,18 @@ export const recordingFlow = setup({
   guards: { repeatsLeft: ({ context }) => context.noInputs + 1 < context.settings.maxPromptRepeats },
 }).createMachine({
   id: 'recording',
-  context: ({ input }) => ({ ...input, file: null, noInputs: 0, preface: [], saved: false }),
+  context: ({ input }) => ({
+    identity: input.identity,
+    locale: input.locale,
+    settings: input.settings,
+    dialPlan: input.dialPlan,
+    purpose: input.purpose,
+    allowSkip: input.allowSkip,
+    file: null,
+    noInputs: 0,
+    preface: [],
+    saved: false,
+  }),
   initial: 'recording',
   states: {
     recording: {

@@ -91,7 +91,10 @@ export const signInFlow = setup({
 }).createMachine({
   id: 'signIn',
   context: ({ input }) => ({
-    ...input,
+    settings: input.settings,
+    dialPlan: input.dialPlan,
+    caller: input.caller,
+    callerMailbox: input.callerMailbox,
     locale: input.callerMailbox?.locale ?? input.dialPlan.locale,
     mailbox: null,
     noInputs: 0,

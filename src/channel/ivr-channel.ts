@@ -673,7 +673,8 @@ export abstract class IvrChannel implements CallChannel {
     for (let i = from; i < this.heard.length; i++) if (this.heard[i].id === id) return Promise.resolve(this.heard[i]);
     if (this._ended) return Promise.resolve('ended');
     return waitFor({
-      ...this.timers(),
+      setTimer: this.setTimer,
+      clearTimer: this.clearTimer,
       withinMs,
       events: arrayListeners(this.promptObservers),
       match: (p: HeardPrompt) => (p.id === id ? p : undefined),
@@ -700,7 +701,8 @@ export abstract class IvrChannel implements CallChannel {
     if (this.recordingMarks.length > from) return Promise.resolve(this.recordingMarks.length);
     if (this._ended) return Promise.resolve('ended');
     return waitFor({
-      ...this.timers(),
+      setTimer: this.setTimer,
+      clearTimer: this.clearTimer,
       withinMs,
       events: arrayListeners(this.recordObservers),
       match: () => this.recordingMarks.length,
@@ -715,15 +717,18 @@ export abstract class IvrChannel implements CallChannel {
    */
   waitForEnd(withinMs: number): Promise<'caller' | 'ivr' | 'timeout'> {
     if (this._ended) return Promise.resolve(this._endedBy!);
-    return waitFor({ ...this.timers(), withinMs, events: arrayListeners(this.endObservers), match: () => this._endedBy! }) as Promise<
-      'caller' | 'ivr' | 'timeout'
-    >;
+    return waitFor({
+      setTimer: this.setTimer,
+      clearTimer: this.clearTimer,
+      withinMs,
+      events: arrayListeners(this.endObservers),
+      match: () => this._endedBy!,
+    }) as Promise<'caller' | 'ivr' | 'timeout'>;
   }
 
-  /** The channel's clock as {@link waitFor} takes it. */
-  private timers() {
-    return { setTimer: (fn: () => void, ms: number) => this.clock.setTimeout(fn, ms), clearTimer: (h: unknown) => this.clock.clearTimeout(h) };
-  }
+  /** The channel's clock as {@link waitFor} takes it (options are written out, not spread: see `flow-kit/ivr.ts`). */
+  private readonly setTimer = (fn: () => void, ms: number) => this.clock.setTimeout(fn, ms);
+  private readonly clearTimer = (h: unknown) => this.clock.clearTimeout(h);
 
   // ================================================================== internals
 

@@ -1,6 +1,11 @@
 /**
  * Small helpers shared by every flow: the common shapes of a flow's input, reading actor outputs from done events,
  * and the request builders for the two waits every IVR repeats (collect digits, play then continue).
+ *
+ * A note for code that runs on every call (flows' contexts and inputs, the channels): write objects out rather than
+ * `{ ...source, newKey }`. In V8 (Node 20) each key added after a spread costs about 1 µs (the copied object's map
+ * has no cached transitions); a flow context of ten keys built that way cost 9 µs, more than the rest of the
+ * actor's creation. Spreading alone, or overriding keys the source already has, is cheap.
  */
 import type { Locale } from '../config/schema';
 import { run, type IvrSettings } from './effects';
