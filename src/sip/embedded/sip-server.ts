@@ -306,7 +306,10 @@ function newTag(): string {
 }
 
 function withTag(na: SipNameAddr, tag: string): SipNameAddr {
-  return { ...na, params: { ...na.params, tag } };
+  // Not `{ ...na.params, tag }`: a key added after a spread costs about 1 us in V8 (see `flow-kit/ivr.ts`).
+  const params = Object.assign({}, na.params);
+  params.tag = tag;
+  return { ...na, params };
 }
 
 function inviteKey(m: SipMessage): string {
@@ -774,7 +777,7 @@ class Core {
     content?: string,
   ): SipResponse | null {
     if (inv.final) return null;
-    const extra: Record<string, unknown> = { ...headers };
+    const extra: Record<string, unknown> = Object.assign({}, headers);
     if (status > 100 && status < 300) {
       const rr = inv.rq.headers['record-route'];
       if (Array.isArray(rr) && rr.length > 0) extra['record-route'] = rr.filter((e) => e && e.uri !== undefined);
