@@ -135,7 +135,7 @@ export class PinService {
     const m = this.store.getMailbox(identity);
     if (m.lockedOut) return { outcome: 'locked' };
     if (await verifyPin(pin, m.pinHash)) {
-      this.store.updateLogonFailures(m.identity, () => ({ failures: 0 }));
+      this.store.clearLogonFailures(m.identity);
       const status = this.store.pinStatus(m);
       return { outcome: 'ok', mailbox: m, mustChangePin: status.PinExpired || m.firstTimeUser, firstTimeUser: m.firstTimeUser };
     }
