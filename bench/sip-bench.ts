@@ -5,9 +5,10 @@
  *    starts on every call), stepping the rate up until a step is not clean: a failed call, a call that did not
  *    complete, or calls that went through at less than 90% of the rate asked for (SIPp stretches a step it cannot
  *    keep up with instead of failing it, so "no failed call" alone let every server pass every step). The highest
- *    clean rate is printed beside two references measured in the same run: a bare UAS on the same `sip` package
- *    (200 to INVITE and BYE, nothing else: the stack's own ceiling) and SIPp's own `-sn uas`. Target: at least 0.5
- *    of the bare UAS.
+ *    clean rate is printed beside two references measured in the same run, on the same ladder (each rate step is
+ *    run against every server still clean, in turn, so all see the same machine): a bare UAS on the same `sip`
+ *    package (200 to INVITE and BYE, nothing else: the stack's own ceiling) and SIPp's own `-sn uas`. Target: at
+ *    least 0.5 of the bare UAS.
  * 2. Concurrent calls hearing prompts: N calls held for a while, each hearing the sign-in prompts as RTP; printed:
  *    failed calls, the shared tick's lateness and the RTP send interval's p99 deviation from 20 ms (target: 500
  *    calls within 5 ms), and memory per call (RSS growth divided by calls).
@@ -87,20 +88,38 @@ async function sippUac(port: number, service: string, calls: number, rate: numbe
   return { successful: lastCount(out, 'Successful call'), failed: lastCount(out, 'Failed call'), code, seconds: elapsed, retransmissions: retransmissions(out) };
 }
 
+/** One server of the call-setup ladder. */
+interface LadderTarget {
+  name: string;
+  port: number;
+  /** The number SIPp calls. */
+  service: string;
+}
+
 /**
- * Steps the rate up; the highest rate whose step had every call succeed, none fail, and went through at no less
- * than {@link MIN_ACHIEVED} of the rate asked for (the calls completed over SIPp's whole run), calls/s.
+ * Steps the rate up for every target together: at each rate each target still clean gets its step in turn, so the
+ * servers are compared under the same conditions (on a shared machine the same server's ceiling varied twofold
+ * between runs minutes apart). A step is clean when every call succeeded, none failed, and the calls went
+ * through at no less than {@link MIN_ACHIEVED} of the rate asked for (completed over SIPp's whole run).
+ * @returns each target's highest clean rate, calls/s
  */
-async function maxCleanRate(port: number, service: string): Promise<number> {
-  let best = 0;
+async function maxCleanRates(targets: LadderTarget[]): Promise<Map<string, number>> {
+  const best = new Map(targets.map((t) => [t.name, 0]));
+  const live = new Set(targets.map((t) => t.name));
   for (const rate of RATES) {
-    const calls = rate * STEP_SECONDS;
-    const r = await sippUac(port, service, calls, rate, 0);
-    const achieved = r.successful / r.seconds;
-    const clean = r.failed === 0 && r.successful === calls && achieved >= MIN_ACHIEVED * rate;
-    console.log(`    ${rate} calls/s: ${r.successful}/${calls} ok, ${r.failed} failed, ${f(achieved)} calls/s achieved, ${r.retransmissions} retransmissions${clean ? '' : ' (not clean)'}`);
-    if (!clean) break;
-    best = rate;
+    if (live.size === 0) break;
+    for (const t of targets) {
+      if (!live.has(t.name)) continue;
+      const calls = rate * STEP_SECONDS;
+      const r = await sippUac(t.port, t.service, calls, rate, 0);
+      const achieved = r.successful / r.seconds;
+      const clean = r.failed === 0 && r.successful === calls && achieved >= MIN_ACHIEVED * rate;
+      console.log(
+        `    ${t.name.padEnd(16)} ${rate} calls/s: ${r.successful}/${calls} ok, ${r.failed} failed, ${f(achieved)} calls/s achieved, ${r.retransmissions} retransmissions${clean ? '' : ' (not clean)'}`,
+      );
+      if (clean) best.set(t.name, rate);
+      else live.delete(t.name);
+    }
   }
   return best;
 }
@@ -159,27 +178,30 @@ export async function runSipBench(): Promise<void> {
 
     // BENCH_SIP_REFERENCES=0 measures serve alone (quicker, when comparing two versions of the server).
     const references = process.env.BENCH_SIP_REFERENCES !== '0';
-    let bareRate = 0;
-    let sippRate = 0;
+    const targets: LadderTarget[] = [{ name: 'serve', port: server.sip.port, service: '14255550100' }];
+    let bare: ReturnType<typeof startBareUas> | null = null;
+    let sippUasPort = 0;
     if (references) {
       const barePort = await findFreeSipPort('127.0.0.1');
-      const bare = startBareUas('127.0.0.1', barePort);
-      console.log('  bare sip UAS (reference):');
-      bareRate = await maxCleanRate(barePort, 'bench');
-      bare.stop();
-
-      const sippUasPort = await findFreeSipPort('127.0.0.1');
-      const uas = spawn(SIPP, ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(sippUasPort), '-buff_size', String(8 << 20), '-nostdin', '-bg'], { stdio: 'ignore' });
+      bare = startBareUas('127.0.0.1', barePort);
+      sippUasPort = await findFreeSipPort('127.0.0.1');
+      spawn(SIPP, ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(sippUasPort), '-buff_size', String(8 << 20), '-nostdin', '-bg'], { stdio: 'ignore' });
       await new Promise((r) => setTimeout(r, 500));
-      console.log("  SIPp's own UAS (reference):");
-      sippRate = await maxCleanRate(sippUasPort, 'bench');
-      uas.kill('SIGKILL');
-      spawn('pkill', ['-f', `sipp -sn uas -i 127.0.0.1 -p ${sippUasPort}`]);
+      targets.push({ name: 'bare sip UAS', port: barePort, service: 'bench' }, { name: 'SIPp UAS', port: sippUasPort, service: 'bench' });
     }
-
-    console.log('  voice-access serve (the access number: the sign-in flow runs on each call):');
-    const ours = await maxCleanRate(server.sip.port, '14255550100');
+    console.log('  serve: voice-access serve, the access number (the sign-in flow runs on each call); references: a bare UAS');
+    console.log("  on the same sip package (200 to INVITE and BYE, nothing else) and SIPp's own -sn uas; each rate in turn:");
+    let best: Map<string, number>;
+    try {
+      best = await maxCleanRates(targets);
+    } finally {
+      bare?.stop();
+      if (references) spawn('pkill', ['-f', `sipp -sn uas -i 127.0.0.1 -p ${sippUasPort}`]);
+    }
+    const ours = best.get('serve') ?? 0;
     if (references) {
+      const bareRate = best.get('bare sip UAS') ?? 0;
+      const sippRate = best.get('SIPp UAS') ?? 0;
       console.log(`  => serve ${f(ours)} calls/s; bare sip UAS ${f(bareRate)} (ratio ${(ours / Math.max(1, bareRate)).toFixed(2)}, target 0.50); SIPp UAS ${f(sippRate)} (ratio ${(ours / Math.max(1, sippRate)).toFixed(2)})`);
     } else console.log(`  => serve ${f(ours)} calls/s (references not measured: BENCH_SIP_REFERENCES=0)`);
   } finally {
