@@ -789,6 +789,9 @@ class Core {
       inv.final = rs;
       inv.finalAt = Date.now();
       this.clearTimer(inv.guard);
+      // A CANCEL cannot apply after a final response (except the 487 that a CANCEL itself sends, whose handlers run
+      // right after it): the handlers, which hold the call's channel, must not live on with the INVITE's record.
+      if (status !== 487) inv.forgetCancelHandlers();
       inv.log.debug({ status }, 'final response to invite');
     } else {
       inv.provisionalSent = true;
@@ -925,6 +928,11 @@ class PendingInvite implements IncomingInvite {
   onCancel(handler: () => void): void {
     if (this.cancelledFlag) process.nextTick(() => callSafely(this.log, handler));
     else this.cancelHandlers.push(handler);
+  }
+
+  /** Drops the cancel handlers (after a final response; the record is kept 33 s for retransmissions). */
+  forgetCancelHandlers(): void {
+    this.cancelHandlers = [];
   }
 
   markCancelled(): void {
@@ -1263,7 +1271,11 @@ class DialogImpl implements Dialog {
   private emitEnded(by: DialogEndedBy, cause?: string): void {
     if (this.endedWith) return;
     this.endedWith = cause === undefined ? { by } : { by, cause };
+    // The handlers hold the call (channel, media); the dialog itself stays reachable from its INVITE's record for
+    // 33 s. In-dialog requests after the end get the defaults (INFO 200, re-INVITE the last SDP).
     this.confirmedHandlers = [];
+    this.infoHandler = null;
+    this.reinviteHandler = null;
     const handlers = this.endedHandlers;
     this.endedHandlers = [];
     for (const h of handlers) callSafely(this.log, () => h(by, cause));
