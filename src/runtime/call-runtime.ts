@@ -284,7 +284,7 @@ export class CallRuntime {
       const organizer = store.getConferencingUser(m.organizer);
       return { conferenceId, organizer: m.organizer, allowPstnOnlyMeetings: organizer.allowPstnOnlyMeetings, started: meetings.isStarted(conferenceId) };
     };
-    const effects: EffectImplementations = {
+    return {
       play: (input, { signal, system }) => this.channelOf(system).play(input, signal),
       collect: (input, { signal, system }) => this.channelOf(system).collect(input, signal),
       record: (input, { signal, system }) => this.channelOf(system).record(input, signal),
@@ -401,6 +401,5 @@ export class CallRuntime {
       },
       waitForMeetingStart: (input, { signal }) => meetings.waitForStart(input.conferenceId, signal, input.until ?? 'start'),
     };
-    return effects;
   }
 }

@@ -57,11 +57,6 @@ class Cancellation implements CancelSignal {
   }
 }
 
-const DONE = new Map<string, string>();
-const ERROR = new Map<string, string>();
-const doneType = (src: string) => DONE.get(src) ?? (DONE.set(src, `effect.done.${src}`), `effect.done.${src}`);
-const errorType = (src: string) => ERROR.get(src) ?? (ERROR.set(src, `effect.error.${src}`), `effect.error.${src}`);
-
 export class EffectRunner {
   /** What each flow actor waits for (usually one effect; the conference lobby waits for two). */
   private readonly pending = new WeakMap<AnyActorRef, Cancellation[]>();
@@ -104,10 +99,10 @@ export class EffectRunner {
       if (i >= 0) list!.splice(i, 1);
       self.send({ type, [key]: value } as { type: string });
     };
-    const done = (output: unknown) => settle(doneType(src), 'output', output);
+    const done = (output: unknown) => settle(`effect.done.${src}`, 'output', output);
     const failed = (err: unknown) => {
       if (!token.aborted) this.onError(src, err);
-      settle(errorType(src), 'error', err);
+      settle(`effect.error.${src}`, 'error', err);
     };
     let result: unknown;
     try {
