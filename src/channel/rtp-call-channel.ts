@@ -64,7 +64,8 @@ export class RtpCallChannel extends IvrChannel {
 
   /** Plays the prompt's WAV for its `durationMs` (a tone cut short by the catalog plays its beginning). */
   protected startPrompt(prompt: RenderedPrompt, onEnd: () => void): () => void {
-    let pcm = readWavPcm(prompt.file);
+    // Catalog prompts and tones (an id) are fixed for the life of the process; recordings (no id) may be re-recorded.
+    let pcm = readWavPcm(prompt.file, { unchanging: prompt.id !== null });
     const samples = Math.round((prompt.durationMs * WAV_SAMPLE_RATE) / 1000);
     if (samples < pcm.length - WAV_SAMPLE_RATE / 1000) pcm = pcm.subarray(0, samples); // more than 1 ms shorter: cut
     const playback = this.session.play(pcm);

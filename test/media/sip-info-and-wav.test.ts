@@ -98,6 +98,16 @@ describe('WAV read and atomic write', () => {
     expect(Array.from(readWavPcm(file))).toEqual([4, 5, 6]);
   });
 
+  it('an unchanging file (a catalog prompt) is served from the cache without asking the file system again', () => {
+    const file = path.join(dir, 'prompt.wav');
+    writeWavAtomic(file, Int16Array.of(7, 8, 9));
+    expect(Array.from(readWavPcm(file, { unchanging: true }))).toEqual([7, 8, 9]);
+    rmSync(file);
+    expect(Array.from(readWavPcm(file, { unchanging: true }))).toEqual([7, 8, 9]);
+    // Without the option the file is checked, and a missing file is an error.
+    expect(() => readWavPcm(file)).toThrow(/cannot read/);
+  });
+
   it('converts 16 kHz stereo, A-law, μ-law and 24-bit 44.1 kHz files to 8 kHz mono 16-bit', () => {
     const tone = Array.from(sine(440, 1000, 8000, 16000));
     const stereo = new WaveFile();
