@@ -15,6 +15,7 @@ import { MediaEngine } from '../media/media-engine';
 import { systemClock } from '../ports/clock';
 import { PromptCatalog } from '../prompts/catalog';
 import { CallRuntime } from '../runtime/call-runtime';
+import { LoadGuard } from '../runtime/load-guard';
 import { EmbeddedCallSource } from '../sip/embedded/embedded-call-source';
 import { EmbeddedSipServer } from '../sip/embedded/sip-server';
 import { EmbeddedMwiTransport } from '../sip/embedded/mwi-notify-client';
@@ -86,6 +87,8 @@ export interface RunningServer {
   mwi: MwiService;
   /** SMS and voice-message mails (the durable queue and the notifier fed by the runtime's mailbox events). */
   notifications: Notifications;
+  /** MaxCallsAllowed: how many calls it refused. */
+  load: LoadGuard;
   /** Ends every call with BYE, closes media and the store. */
   stop(): Promise<void>;
 }
@@ -106,9 +109,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const recordingsDir = path.join(app.dataDir, 'recordings');
   const catalog = PromptCatalog.load();
-  // The UM IP gateway allow-list, shared by both engines (by the source address each reports).
-  const admit = (address: string) => admitSource(address, app.store.listGateways());
+  // Admission, shared by both engines (by the source address each reports): MaxCallsAllowed (503 with Retry-After;
+  // every call has an RTP session from its INVITE to its end), then the UM IP gateway allow-list.
   let media: MediaEngine | undefined;
+  const guard = new LoadGuard({
+    maxCallsAllowed: app.directory.sip.maxCallsAllowed,
+    activeCalls: () => media?.sessionCount ?? 0,
+    retryAfterSeconds: app.directory.sip.retryAfterSeconds,
+    logger: logger.child({ part: 'load' }),
+  });
+  const admit = (address: string) => guard.check() ?? admitSource(address, app.store.listGateways());
   let sip: EmbeddedSipServer | undefined;
   let drachtio: DrachtioSignalling | undefined;
   try {
@@ -169,6 +179,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     runtime,
     mwi,
     notifications,
+    load: guard,
     stop: async () => {
       mwi.stop();
       mwiTransport.close();

@@ -272,6 +272,13 @@ export const IvrSchema = z
 export const SipSettingsSchema = z
   .object({
     engine: z.enum(['embedded', 'drachtio']).default('embedded'),
+    /**
+     * The most concurrent calls `serve` takes; more get 503 with a Retry-After (Exchange's `Set-UMService
+     * -MaxCallsAllowed`; `runtime/load-guard.ts`). Absent or null: no limit but the RTP port range.
+     */
+    maxCallsAllowed: z.number().int().min(1).nullable().default(null),
+    /** Retry-After of the 503 for a call over maxCallsAllowed, s. */
+    retryAfterSeconds: z.number().int().min(1).max(3600).default(5),
     drachtio: z
       .object({
         /** drachtio-server's admin address (`<admin>` in drachtio.conf.xml). */

@@ -18,7 +18,15 @@ export interface GatewayAddress {
 }
 
 /** The decision for one new call. */
-export type Admission = { admit: true; gateway: string } | { admit: false; status: 403 | 503; reason: string };
+export type Admission =
+  | { admit: true; gateway: string }
+  | {
+      admit: false;
+      status: 403 | 503;
+      reason: string;
+      /** Sent as Retry-After with a 503 that will pass (an overload, `runtime/load-guard.ts`), s; absent otherwise. */
+      retryAfterSeconds?: number;
+    };
 
 /** `::ffff:127.0.0.1` (IPv4 seen on a dual-stack socket) and `127.0.0.1` are the same source. */
 export function normalizeAddress(address: string): string {

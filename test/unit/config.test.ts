@@ -69,6 +69,12 @@ describe('the directory file', () => {
     expect(msg).not.toContain('48392');
   });
 
+  it('sip.maxCallsAllowed: no limit by default, a positive integer otherwise (the key named when wrong)', () => {
+    expect(loadDirectory().directory.sip).toMatchObject({ maxCallsAllowed: null, retryAfterSeconds: 5 });
+    expect(errorOf((d) => (d.sip = { maxCallsAllowed: 0 }))).toMatch(/sip\.maxCallsAllowed/);
+    expect(errorOf((d) => (d.sip = { retryAfterSeconds: 1.5 }))).toMatch(/sip\.retryAfterSeconds/);
+  });
+
   it('reports every problem at once', () => {
     const msg = errorOf((d) => {
       d.gateways[0].port = 70000;

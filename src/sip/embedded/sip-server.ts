@@ -83,8 +83,11 @@ export interface IncomingInvite {
   readonly offer: string | null;
   /** True once a CANCEL arrived before our final response (487 was sent). */
   readonly cancelled: boolean;
-  /** Final error response (300-699). A no-op after a final response. @throws RangeError for a status outside 300-699 */
-  reject(status: number, reason?: string): void;
+  /**
+   * Final error response (300-699), with a Retry-After header when `retryAfterSeconds` is given (a 503 for an
+   * overload, RFC 3261 §20.33). A no-op after a final response. @throws RangeError for a status outside 300-699
+   */
+  reject(status: number, reason?: string, retryAfterSeconds?: number): void;
   /** 180 Ringing (with our To tag). A no-op after a final response. */
   ringing(): void;
   /**
@@ -912,9 +915,9 @@ class PendingInvite implements IncomingInvite {
     return this.cancelledFlag;
   }
 
-  reject(status: number, reason?: string): void {
+  reject(status: number, reason?: string, retryAfterSeconds?: number): void {
     if (!Number.isInteger(status) || status < 300 || status > 699) throw new RangeError(`not a final error status: ${status}`);
-    this.core.answerInvite(this, status, reason);
+    this.core.answerInvite(this, status, reason, retryAfterSeconds === undefined ? undefined : { 'retry-after': String(retryAfterSeconds) });
   }
 
   ringing(): void {
