@@ -285,7 +285,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly dtmfQueue: DtmfSend[] = [];
   private readonly dtmfSender = new DtmfEventSender();
   private lastSendAt: number | null = null;
-  private readonly sendDeviation = new MsHistogram(0.1, 100);
+  /** Made at the second packet sent (4 KB of bins: most calls that end at once never need it). */
+  private sendDeviationHist: MsHistogram | null = null;
 
   // receiver
   private packetsInCount = 0;
@@ -354,14 +355,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       packetsIn: this.packetsInCount,
       packetsOut: this.packetsOutCount,
       packetsIgnored: this.packetsIgnoredCount,
-      sendIntervalP99DeviationMs: this.sendDeviation.percentile(99),
-      sendIntervalMaxDeviationMs: this.sendDeviation.max,
+      sendIntervalP99DeviationMs: this.sendDeviationHist?.percentile(99) ?? 0,
+      sendIntervalMaxDeviationMs: this.sendDeviationHist?.max ?? 0,
     };
   }
 
   /** The send-interval deviation histogram (|interval - 20 ms| between consecutive packets). @internal for benchmarks */
   get sendIntervalHistogram(): MsHistogram {
-    return this.sendDeviation;
+    return (this.sendDeviationHist ??= new MsHistogram(0.1, 100));
   }
 
   /** True after {@link RtpSession.close}. */
@@ -478,7 +479,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /** Starts the send-interval statistics afresh (see {@link MediaEngine.resetTickStats}). */
   resetSendStats(): void {
-    this.sendDeviation.reset();
+    this.sendDeviationHist?.reset();
     this.lastSendAt = null;
   }
 
@@ -568,7 +569,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     }
     this.packetsOutCount++;
     const perfNow = performance.now();
-    if (this.lastSendAt !== null) this.sendDeviation.record(Math.abs(perfNow - this.lastSendAt - PACKET_MS));
+    if (this.lastSendAt !== null) (this.sendDeviationHist ??= new MsHistogram(0.1, 100)).record(Math.abs(perfNow - this.lastSendAt - PACKET_MS));
     this.lastSendAt = perfNow;
     return true;
   }
