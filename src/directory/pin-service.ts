@@ -135,7 +135,8 @@ export class PinService {
     const m = this.store.getMailbox(identity);
     if (m.lockedOut) return { outcome: 'locked' };
     if (await verifyPin(pin, m.pinHash)) {
-      this.store.clearLogonFailures(m.identity);
+      // A count already at zero needs no write (most sign-ins); a failure recorded meanwhile by another call stays.
+      if (m.logonFailures !== 0) this.store.clearLogonFailures(m.identity);
       const status = this.store.pinStatus(m);
       return { outcome: 'ok', mailbox: m, mustChangePin: status.PinExpired || m.firstTimeUser, firstTimeUser: m.firstTimeUser };
     }
