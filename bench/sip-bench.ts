@@ -7,15 +7,17 @@
  *    keep up with instead of failing it, so "no failed call" alone let every server pass every step). The highest
  *    clean rate is printed beside two references measured in the same run, on the same ladder (each rate step is
  *    run against every server still clean, in turn, so all see the same machine): a bare UAS on the same `sip`
- *    package (200 to INVITE and BYE, nothing else: the stack's own ceiling) and SIPp's own `-sn uas`. Target: at
- *    least 0.5 of the bare UAS.
+ *    package (200 to INVITE and BYE, nothing else: the stack's own ceiling) and SIPp's own `-sn uas`. The ladder
+ *    is run {@link ROUNDS} times and each server's best clean rate taken (host interference only lowers a rate).
+ *    Target: at least 0.5 of the bare UAS.
  * 2. Concurrent calls hearing prompts: N calls held for a while, each hearing the sign-in prompts as RTP; printed:
  *    failed calls, the shared tick's lateness and the RTP send interval's p99 deviation from 20 ms (target: 500
  *    calls within 5 ms), and memory per call (RSS growth divided by calls).
  *
  * The server runs in this process (`startServer`), SIPp in child processes; every run is bounded in calls and time.
  * Usage: `node --expose-gc dist/bench/sip-bench.js` (`BENCH_SIP_STEP_SECONDS`, default 5; `BENCH_SIP_CONCURRENT`,
- * default "100 250 500", empty to skip; `BENCH_SIP_REFERENCES=0` skips the two reference servers).
+ * default "100 250 500", empty to skip; `BENCH_SIP_REFERENCES=0` skips the two reference servers; `BENCH_SIP_ROUNDS`,
+ * default 3: ladder rounds, each server's best clean rate over them).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +34,26 @@ const STEP_SECONDS = Number(process.env.BENCH_SIP_STEP_SECONDS ?? 5);
 const RATES = [100, 200, 400, 700, 1000, 1200, 1400, 1600, 1800, 2000, 2400, 2800, 3200, 3600, 4000, 4500, 5000, 6000, 8000, 10000];
 /** A step is clean only when its calls went through at (nearly) the rate asked for: SIPp stretches a step it cannot keep up with. */
 const MIN_ACHIEVED = 0.9;
+/**
+ * Ladder rounds; each server's figure is its best clean rate over them. On this shared machine the host's share of
+ * the CPU (steal) went from 0 to 20% within minutes, and a stall during a step fails it: one ladder gave ratios from
+ * 0.43 to 1.00 on the same code. Interference only ever lowers a rate, so the best of a few rounds, taken alike for
+ * every server, is the figure closest to what the code can do; every round is printed too.
+ */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_SIP_ROUNDS ?? 3));
+
+/** Starts measuring the host's share of CPU time (the `steal` column of /proc/stat); call the result to read it. */
+function stealMeter(): () => number {
+  const read = () => {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { steal: cpu[7] ?? 0, total: cpu.reduce((a, b) => a + b, 0) };
+  };
+  const before = read();
+  return () => {
+    const now = read();
+    return (now.steal - before.steal) / Math.max(1, now.total - before.total);
+  };
+}
 
 interface SippResult {
   successful: number;
@@ -190,10 +212,22 @@ export async function runSipBench(): Promise<void> {
       targets.push({ name: 'bare sip UAS', port: barePort, service: 'bench' }, { name: 'SIPp UAS', port: sippUasPort, service: 'bench' });
     }
     console.log('  serve: voice-access serve, the access number (the sign-in flow runs on each call); references: a bare UAS');
-    console.log("  on the same sip package (200 to INVITE and BYE, nothing else) and SIPp's own -sn uas; each rate in turn:");
-    let best: Map<string, number>;
+    console.log("  on the same sip package (200 to INVITE and BYE, nothing else) and SIPp's own -sn uas; each rate in turn.");
+    console.log(`  ${ROUNDS} rounds, each server's best clean rate over them (SIPp's UAS, far above, in the first only):`);
+    const best = new Map<string, number>();
     try {
-      best = await maxCleanRates(targets);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const steal = stealMeter();
+        const inRound = round === 1 ? targets : targets.filter((t) => t.name !== 'SIPp UAS');
+        console.log(`  round ${round}:`);
+        const got = await maxCleanRates(inRound);
+        for (const [name, rate] of got) best.set(name, Math.max(best.get(name) ?? 0, rate));
+        const serveRate = got.get('serve') ?? 0;
+        const bareRate = got.get('bare sip UAS');
+        console.log(
+          `  round ${round}: serve ${f(serveRate)} calls/s${bareRate === undefined ? '' : `, bare sip UAS ${f(bareRate)} (ratio ${(serveRate / Math.max(1, bareRate)).toFixed(2)})`}; the host took ${(steal() * 100).toFixed(0)}% of the CPU time (steal)`,
+        );
+      }
     } finally {
       bare?.stop();
       if (references) spawn('pkill', ['-f', `sipp -sn uas -i 127.0.0.1 -p ${sippUasPort}`]);
@@ -202,8 +236,8 @@ export async function runSipBench(): Promise<void> {
     if (references) {
       const bareRate = best.get('bare sip UAS') ?? 0;
       const sippRate = best.get('SIPp UAS') ?? 0;
-      console.log(`  => serve ${f(ours)} calls/s; bare sip UAS ${f(bareRate)} (ratio ${(ours / Math.max(1, bareRate)).toFixed(2)}, target 0.50); SIPp UAS ${f(sippRate)} (ratio ${(ours / Math.max(1, sippRate)).toFixed(2)})`);
-    } else console.log(`  => serve ${f(ours)} calls/s (references not measured: BENCH_SIP_REFERENCES=0)`);
+      console.log(`  => best of ${ROUNDS}: serve ${f(ours)} calls/s; bare sip UAS ${f(bareRate)} (ratio ${(ours / Math.max(1, bareRate)).toFixed(2)}, target 0.50); SIPp UAS ${f(sippRate)} (ratio ${(ours / Math.max(1, sippRate)).toFixed(2)})`);
+    } else console.log(`  => best of ${ROUNDS}: serve ${f(ours)} calls/s (references not measured: BENCH_SIP_REFERENCES=0)`);
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
