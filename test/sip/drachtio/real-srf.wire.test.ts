@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import * as net from 'node:net';
 import pino, { type Logger } from 'pino';
-import { admitSource } from '../../../src/domain/gateway-admission';
+import { admitSource, type Admission } from '../../../src/domain/gateway-admission';
 import { isVaError } from '../../../src/errors';
 import { MediaEngine } from '../../../src/media/media-engine';
 import { systemClock } from '../../../src/ports/clock';
@@ -120,7 +120,10 @@ describe('the drachtio engine through the real drachtio-srf (wire-protocol stand
   let server: FakeDrachtioServer;
   let media: MediaEngine;
   let engine: DrachtioSignalling;
+  /** A refusal the load guard would make (MaxCallsAllowed), ahead of the gateway rule; none by default. */
+  let refusal: Admission | null = null;
   beforeEach(async () => {
+    refusal = null;
     server = await FakeDrachtioServer.start({ secret: SECRET });
     media = await MediaEngine.start({ host: '127.0.0.1', portMin: 0, portMax: 0 });
     engine = await startDrachtioSignalling({
@@ -129,7 +132,7 @@ describe('the drachtio engine through the real drachtio-srf (wire-protocol stand
       secret: SECRET,
       media,
       mediaAddress: '127.0.0.1',
-      admit: (address) => admitSource(address, [{ name: 'pbx', address: '127.0.0.1', status: 'Enabled' }]),
+      admit: (address) => refusal ?? admitSource(address, [{ name: 'pbx', address: '127.0.0.1', status: 'Enabled' }]),
       clock: systemClock,
       catalog: PromptCatalog.load(),
       recordingsDir: tempDir('va-drachtio-wire-'),
@@ -159,6 +162,18 @@ describe('the drachtio engine through the real drachtio-srf (wire-protocol stand
       ],
       DEFAULT_OFFER,
     );
+
+  test('a call refused by the load guard gets 503 with its Retry-After, and no RTP session', async () => {
+    refusal = { admit: false, status: 503, reason: 'MaxCallsAllowed reached', retryAfterSeconds: 7 };
+    const calls: IncomingCall[] = [];
+    engine.calls.onCall((c) => calls.push(c));
+    server.deliver(invite('busy-1@test'));
+    const refused = await server.nextSip(/^SIP\/2\.0 503/);
+    expect(refused.parsed.headers['call-id']).toBe('busy-1@test');
+    expect(refused.parsed.headers['retry-after']).toBe('7');
+    expect(calls).toHaveLength(0);
+    expect(media.sessionCount).toBe(0);
+  });
 
   test('a call: 200 OK with our SDP via createUAS, an INFO digit, the caller BYE; then an IVR BYE on a second call', async () => {
     expect(engine.sip).toEqual({ host: '127.0.0.1', port: 5060, addresses: ['udp:127.0.0.1:5060', 'tcp:127.0.0.1:5060'] });
