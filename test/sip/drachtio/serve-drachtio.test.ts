@@ -60,6 +60,8 @@ describe('choosing the SIP engine', () => {
     expect(parseDirectory(stringify({ ...base, sip: { engine: 'drachtio', drachtio: { secret: 'x' } } })).sip).toEqual({
       engine: 'drachtio',
       drachtio: { host: '127.0.0.1', port: 9022, secret: 'x', connectTimeoutSeconds: 10 },
+      maxCallsAllowed: null,
+      retryAfterSeconds: 5,
     });
     expect(() => parseDirectory(stringify({ ...base, sip: { engine: 'freeswitch' } }))).toThrow(/sip\.engine/);
     expect(() => parseDirectory(stringify({ ...base, sip: { drachtio: { port: 0 } } }))).toThrow(/sip\.drachtio\.port/);
