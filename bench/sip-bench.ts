@@ -9,7 +9,8 @@
  *    run against every server still clean, in turn, so all see the same machine): a bare UAS on the same `sip`
  *    package (200 to INVITE and BYE, nothing else: the stack's own ceiling) and SIPp's own `-sn uas`. The ladder
  *    is run {@link ROUNDS} times and each server's best clean rate taken (host interference only lowers a rate).
- *    Target: at least 0.5 of the bare UAS.
+ *    Target: at least 0.5 of the bare UAS. Then each server's CPU time per call at a fixed rate (`cpuPerCall`): the
+ *    steadier figure behind the ratio.
  * 2. Concurrent calls hearing prompts: N calls held for a while, each hearing the sign-in prompts as RTP; printed:
  *    failed calls, the shared tick's lateness and the RTP send interval's p99 deviation from 20 ms (target: 500
  *    calls within 5 ms), and memory per call (RSS growth divided by calls).
@@ -148,6 +149,32 @@ async function maxCleanRates(targets: LadderTarget[]): Promise<Map<string, numbe
 
 const f = (n: number) => Math.round(n).toLocaleString('en-US');
 
+/** The rate at which {@link cpuPerCall} compares the servers: below every ceiling seen here. */
+const CPU_RATE = 500;
+
+/**
+ * This process's CPU time per completed call for each target (they all run in this process; only the one SIPp calls
+ * is busy), at {@link CPU_RATE} calls/s for {@link STEP_SECONDS} s, the targets in turn, {@link ROUNDS} times; the
+ * median of each. Steadier than the ladder (no ceiling to find under interference), it says what the ladder's
+ * ratio is made of. It does not predict the ceilings' ratio: near its ceiling a server reads many datagrams per
+ * wake-up, which lowers the bare UAS's cost per call (mostly per wake-up) far more than serve's (mostly per call).
+ */
+async function cpuPerCall(targets: LadderTarget[]): Promise<void> {
+  const samples = new Map(targets.map((t) => [t.name, [] as number[]]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const t of targets) {
+      const before = process.cpuUsage();
+      const r = await sippUac(t.port, t.service, CPU_RATE * STEP_SECONDS, CPU_RATE, 0);
+      const used = process.cpuUsage(before);
+      if (r.successful > 0) samples.get(t.name)!.push((used.user + used.system) / r.successful);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const line = targets.map((t) => `${t.name} ${f(median(samples.get(t.name)!))} µs (${samples.get(t.name)!.map(f).join(', ')})`).join('; ');
+  const [first, second] = targets.map((t) => median(samples.get(t.name)!));
+  console.log(`  CPU per call at ${CPU_RATE} calls/s, median of ${ROUNDS}: ${line}; ${targets[0].name} costs ${(first / second).toFixed(2)}x ${targets[1]?.name}`);
+}
+
 /** UDP receive errors so far (the kernel dropping packets before anyone read them). */
 function rcvbufErrors(): number {
   const snmp = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
@@ -228,6 +255,7 @@ export async function runSipBench(): Promise<void> {
           `  round ${round}: serve ${f(serveRate)} calls/s${bareRate === undefined ? '' : `, bare sip UAS ${f(bareRate)} (ratio ${(serveRate / Math.max(1, bareRate)).toFixed(2)})`}; the host took ${(steal() * 100).toFixed(0)}% of the CPU time (steal)`,
         );
       }
+      if (bare) await cpuPerCall(targets.filter((t) => t.name !== 'SIPp UAS'));
     } finally {
       bare?.stop();
       if (references) spawn('pkill', ['-f', `sipp -sn uas -i 127.0.0.1 -p ${sippUasPort}`]);
