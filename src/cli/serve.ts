@@ -109,8 +109,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const recordingsDir = path.join(app.dataDir, 'recordings');
   const catalog = PromptCatalog.load();
-  // Admission, shared by both engines (by the source address each reports): MaxCallsAllowed (503 with Retry-After;
-  // every call has an RTP session from its INVITE to its end), then the UM IP gateway allow-list.
+  // Admission, shared by both engines (by the source address each reports): the UM IP gateway allow-list (403, 503
+  // for NoNewCalls), then MaxCallsAllowed (503 with Retry-After; every call has an RTP session from its INVITE to its
+  // end), so that a stranger is told 403 whatever the load and only gateways' calls count toward the episode logs.
   let media: MediaEngine | undefined;
   const guard = new LoadGuard({
     maxCallsAllowed: app.directory.sip.maxCallsAllowed,
@@ -118,7 +119,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     retryAfterSeconds: app.directory.sip.retryAfterSeconds,
     logger: logger.child({ part: 'load' }),
   });
-  const admit = (address: string) => guard.check() ?? admitSource(address, app.store.listGateways());
+  const admit = (address: string) => {
+    const gateway = admitSource(address, app.store.listGateways());
+    return gateway.admit ? (guard.check() ?? gateway) : gateway;
+  };
   let sip: EmbeddedSipServer | undefined;
   let drachtio: DrachtioSignalling | undefined;
   try {

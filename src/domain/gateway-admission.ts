@@ -24,7 +24,7 @@ export type Admission =
       admit: false;
       status: 403 | 503;
       reason: string;
-      /** Sent as Retry-After with a 503 that will pass (an overload, `runtime/load-guard.ts`), s; absent otherwise. */
+      /** Sent as Retry-After with a 503 that will pass (MaxCallsAllowed reached, `runtime/load-guard.ts`), s; absent otherwise. */
       retryAfterSeconds?: number;
     };
 

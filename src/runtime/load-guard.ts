@@ -2,13 +2,14 @@
  * LoadGuard: refuses a new call with 503 Service Unavailable and a Retry-After (RFC 3261 §21.5.4, §20.33) once
  * MaxCallsAllowed calls are up: the most concurrent calls the service takes (Exchange's `Set-UMService
  * -MaxCallsAllowed`, "the maximum number of concurrent voice calls that the Unified Messaging service allows").
- * Shared by every signalling adapter: `serve` puts it in front of the UM IP gateway admission rule
- * (`domain/gateway-admission.ts`), so a refused call costs no RTP port, SDP answer or flow.
+ * Shared by every signalling adapter: `serve` asks it after the UM IP gateway admission rule
+ * (`domain/gateway-admission.ts`) and before anything is allocated, so a refused call costs no RTP port, SDP answer
+ * or flow.
  *
- * Only the call count is guarded. Refusing on event-loop utilization was tried and measured (`serve` under SIPp):
- * a server keeping up at 1,000 calls/s was busy more than 97% of some seconds and refused a tenth of its calls, and
- * past its ceiling the 503s themselves cost enough that fewer calls completed than without them. The delay that
- * matters (datagrams waiting in the kernel's socket queue) is not visible to the process.
+ * Only the call count is guarded. Refusing on event-loop utilization (over 97% of the last second) was tried and
+ * measured with SIPp against `serve`: at 1,000 calls/s, a rate it keeps up with, some seconds were that busy and a
+ * tenth of the calls were refused; at 2,000 calls/s, past its ceiling, a fifth of the calls completed all the same.
+ * The delay that matters (datagrams waiting in the kernel's socket queue) is not visible to the process.
  */
 import type { Logger } from 'pino';
 import type { Admission } from '../domain/gateway-admission';

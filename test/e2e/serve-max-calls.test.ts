@@ -1,7 +1,7 @@
 /**
  * MaxCallsAllowed (`sip.maxCallsAllowed`, Exchange's `Set-UMService -MaxCallsAllowed`) on the real server: once that
- * many calls are up, a new INVITE gets 503 Service Unavailable with the configured Retry-After, and nothing is
- * allocated for it; when a call ends, new calls are taken again.
+ * many calls are up, a new INVITE from a UM IP gateway gets 503 Service Unavailable with the configured Retry-After,
+ * and nothing is allocated for it (a stranger still gets 403); when a call ends, new calls are taken again.
  */
 import * as path from 'node:path';
 import { startServer, type RunningServer } from '../../src/cli/serve';
@@ -56,6 +56,20 @@ test('the call over MaxCallsAllowed gets 503 with Retry-After; a call is taken a
   expect(server.load.refused).toBe(1);
   expect(server.media.sessionCount).toBe(1); // no RTP session for the refused call
   peer.send(second.ack(true));
+
+  // A source that is no UM IP gateway is refused 403 whatever the load, and does not count as a refusal for load.
+  const stranger = await UdpPeer.open(target, '127.0.0.3');
+  try {
+    const call = new RawCall(stranger, target, '14255550100');
+    stranger.send(call.invite(DEFAULT_OFFER));
+    const forbidden = await stranger.expect((m) => m.status !== undefined && m.status >= 200, 5000, 'the final response to the stranger');
+    expect(forbidden.status).toBe(403);
+    expect(h(forbidden, 'retry-after')).toBe('');
+    stranger.send(call.ack(true));
+  } finally {
+    await stranger.close();
+  }
+  expect(server.load.refused).toBe(1);
 
   peer.send(first.inDialog('BYE'));
   await peer.expect((m) => m.status === 200 && h(m, 'call-id') === first.callId && /BYE/.test(h(m, 'cseq')), 5000, '200 to the BYE');

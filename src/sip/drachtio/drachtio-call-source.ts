@@ -123,7 +123,7 @@ export class DrachtioCallSource implements CallSource {
     });
     const admission = deps.admit(req.source_address);
     if (!admission.admit) {
-      // An overload refusal (it carries a Retry-After) is the load guard's to report, once per episode, not per call.
+      // A MaxCallsAllowed refusal (it carries a Retry-After) is the load guard's to log, once per episode, not per call.
       if (admission.retryAfterSeconds === undefined) log.info({ source: req.source_address, status: admission.status }, admission.reason);
       respond(res, admission.status, admission.retryAfterSeconds === undefined ? undefined : { 'Retry-After': String(admission.retryAfterSeconds) });
       return;

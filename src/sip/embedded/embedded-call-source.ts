@@ -41,7 +41,7 @@ export class EmbeddedCallSource implements CallSource {
     const log = lazyChild(deps.logger, { callId: invite.callId });
     const admission = deps.admit(invite.source.address);
     if (!admission.admit) {
-      // An overload refusal (it carries a Retry-After) is the load guard's to report, once per episode, not per call.
+      // A MaxCallsAllowed refusal (it carries a Retry-After) is the load guard's to log, once per episode, not per call.
       if (admission.retryAfterSeconds === undefined) log.info({ source: invite.source.address, status: admission.status }, admission.reason);
       invite.reject(admission.status, admission.status === 503 ? 'Service Unavailable' : 'Forbidden', admission.retryAfterSeconds);
       return;

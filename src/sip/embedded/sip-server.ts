@@ -84,8 +84,9 @@ export interface IncomingInvite {
   /** True once a CANCEL arrived before our final response (487 was sent). */
   readonly cancelled: boolean;
   /**
-   * Final error response (300-699), with a Retry-After header when `retryAfterSeconds` is given (a 503 for an
-   * overload, RFC 3261 §20.33). A no-op after a final response. @throws RangeError for a status outside 300-699
+   * Final error response (300-699), with a Retry-After header when `retryAfterSeconds` is given (a 503 when
+   * MaxCallsAllowed is reached, RFC 3261 §20.33). A no-op after a final response. @throws RangeError for a status
+   * outside 300-699
    */
   reject(status: number, reason?: string, retryAfterSeconds?: number): void;
   /** 180 Ringing (with our To tag). A no-op after a final response. */
