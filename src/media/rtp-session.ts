@@ -569,7 +569,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     }
     this.packetsOutCount++;
     const perfNow = performance.now();
-    if (this.lastSendAt !== null) (this.sendDeviationHist ??= new MsHistogram(0.1, 100)).record(Math.abs(perfNow - this.lastSendAt - PACKET_MS));
+    if (this.lastSendAt !== null) this.sendIntervalHistogram.record(Math.abs(perfNow - this.lastSendAt - PACKET_MS));
     this.lastSendAt = perfNow;
     return true;
   }

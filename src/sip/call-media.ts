@@ -19,12 +19,23 @@ export interface CallSourceMediaDeps {
   media: MediaEngine;
   /** The address written in our SDP (where callers send RTP). */
   mediaAddress: string;
-  /** The UM IP gateway rule for a source address (the address the signalling saw the INVITE come from). */
+  /**
+   * The admission rule for a source address (the address the signalling saw the INVITE come from): the UM IP
+   * gateways, then MaxCallsAllowed.
+   */
   admit(sourceAddress: string): Admission;
   clock: Clock;
   catalog: PromptCatalog;
   recordingsDir: string;
   logger: Logger;
+}
+
+/**
+ * Logs a refused call, at info with its reason, except a MaxCallsAllowed refusal (it carries a Retry-After): the
+ * load guard logs those once per episode (`runtime/load-guard.ts`), not once per call.
+ */
+export function logRefusal(log: Pick<Logger, 'info'>, source: string, refusal: Extract<Admission, { admit: false }>): void {
+  if (refusal.retryAfterSeconds === undefined) log.info({ source, status: refusal.status }, refusal.reason);
 }
 
 /** Points an RTP session at the offer's address, and stops sending while the caller holds us (RFC 3264 §8.4). */

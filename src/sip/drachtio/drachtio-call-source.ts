@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { lazyChild } from '../../log';
 import { RtpCallChannel } from '../../channel/rtp-call-channel';
 import type { CallSource, IncomingCall } from '../../ports/call-channel';
-import { answerInfoDtmf, CallMedia, type CallSourceMediaDeps } from '../call-media';
+import { answerInfoDtmf, CallMedia, logRefusal, type CallSourceMediaDeps } from '../call-media';
 import { callerUser, diversionUser, parseNameAddr, parseUriParts, sdpFromBody, uriUser } from '../sip-headers';
 import type { DrachtioSrf, SrfDialog, SrfRequest, SrfResponse } from './srf-types';
 
@@ -123,8 +123,7 @@ export class DrachtioCallSource implements CallSource {
     });
     const admission = deps.admit(req.source_address);
     if (!admission.admit) {
-      // A MaxCallsAllowed refusal (it carries a Retry-After) is the load guard's to log, once per episode, not per call.
-      if (admission.retryAfterSeconds === undefined) log.info({ source: req.source_address, status: admission.status }, admission.reason);
+      logRefusal(log, req.source_address, admission);
       respond(res, admission.status, admission.retryAfterSeconds === undefined ? undefined : { 'Retry-After': String(admission.retryAfterSeconds) });
       return;
     }

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { lazyChild } from '../../log';
 import { RtpCallChannel } from '../../channel/rtp-call-channel';
 import type { CallSource, IncomingCall } from '../../ports/call-channel';
-import { answerInfoDtmf, CallMedia, type CallSourceMediaDeps } from '../call-media';
+import { answerInfoDtmf, CallMedia, logRefusal, type CallSourceMediaDeps } from '../call-media';
 import type { Dialog, EmbeddedSipServer, IncomingInvite } from './sip-server';
 
 /** What the call source needs: the SIP server, the RTP engine, and the shared admission and routing rules. */
@@ -41,8 +41,7 @@ export class EmbeddedCallSource implements CallSource {
     const log = lazyChild(deps.logger, { callId: invite.callId });
     const admission = deps.admit(invite.source.address);
     if (!admission.admit) {
-      // A MaxCallsAllowed refusal (it carries a Retry-After) is the load guard's to log, once per episode, not per call.
-      if (admission.retryAfterSeconds === undefined) log.info({ source: invite.source.address, status: admission.status }, admission.reason);
+      logRefusal(log, invite.source.address, admission);
       invite.reject(admission.status, admission.status === 503 ? 'Service Unavailable' : 'Forbidden', admission.retryAfterSeconds);
       return;
     }
