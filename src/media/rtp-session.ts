@@ -150,6 +150,10 @@ export interface RtpSessionDeps {
   /** The engine whose tick drives this session (a conference bridge mixes on it). */
   engine: MediaEngine;
   logger: Logger;
+  /**
+   * Called once when the session closes. The session no longer listens on its socket by then: the socket is the
+   * caller's to close or to keep for another session (the engine's reuse, see media-engine.ts).
+   */
   onClose: (s: RtpSession) => void;
 }
 
@@ -339,9 +343,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       onDigit: (d) => this.onRfc4733Digit(d),
     });
     this.detector = this.opts.inbandDtmf ? new DtmfDetector() : null;
-    this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-    this.socket.on('error', (err) => this.onSocketError(err));
+    this.socket.on('message', this.messageListener);
+    this.socket.on('error', this.errorListener);
   }
+
+  private readonly messageListener = (msg: Buffer, rinfo: RemoteInfo): void => this.onMessage(msg, rinfo);
+  private readonly errorListener = (err: Error): void => this.onSocketError(err);
 
   /** Counters: packets received (accepted RTP) and sent, and the p99/max deviation of our send interval from 20 ms. */
   get stats(): {
@@ -483,7 +490,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.lastSendAt = null;
   }
 
-  /** Closes the socket, stops playbacks (`'stopped'`), settles pending `sendDtmf` calls and stops the DTMF timers. Idempotent. */
+  /**
+   * Ends the session: stops listening on its socket and hands it back to the engine (which closes it or keeps it for
+   * a later call), stops playbacks (`'stopped'`), settles pending `sendDtmf` calls and stops the DTMF timers.
+   * Idempotent.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -492,11 +503,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     for (const d of this.dtmfQueue.splice(0)) d.resolve();
     this.rx.close();
     this.recordings.clear();
-    try {
-      this.socket.close();
-    } catch {
-      // already closed
-    }
+    this.socket.off('message', this.messageListener);
+    this.socket.off('error', this.errorListener);
     this.onCloseCb(this);
     this.emit('close');
   }
