@@ -298,7 +298,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private packetsIgnoredCount = 0;
   private readonly recordings = new Set<RecordingImpl>();
   private readonly rx: DtmfEventReceiver;
-  private readonly detector: DtmfDetector | null;
+  /** Made at the first audio packet when `inbandDtmf` (most calls that end at once never need it). */
+  private detector: DtmfDetector | null = null;
   private detectorSuspended = false;
   private detectorPending = false;
   private lastAudioAt = -Infinity;
@@ -342,7 +343,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       timeoutMs: this.opts.dtmfTimeoutMs,
       onDigit: (d) => this.onRfc4733Digit(d),
     });
-    this.detector = this.opts.inbandDtmf ? new DtmfDetector() : null;
     this.socket.on('message', this.messageListener);
     this.socket.on('error', this.errorListener);
   }
@@ -651,7 +651,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     for (const rec of this.recordings) rec.write(p.ssrc >>> 0, p.timestamp >>> 0, pcm);
     if (this.listenerCount('audio') > 0) this.emitAudio(p.ssrc >>> 0, p.timestamp >>> 0, pcm);
     this.vad(pcm);
-    if (this.detector) this.inband(pcm, now);
+    if (this.opts.inbandDtmf) this.inband(pcm, now);
   }
 
   /** Passes a packet's samples on in stream order (see the `audio` event). */
@@ -706,7 +706,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   }
 
   private inband(pcm: Int16Array, now: number): void {
-    const det = this.detector!;
+    const det = (this.detector ??= new DtmfDetector());
     if (this.outOfBandActive(now)) {
       if (!this.detectorSuspended) {
         det.reset();
