@@ -118,14 +118,24 @@ function observeFlowStates(root: AnyActorRef, report: (state: string) => void): 
     if (watched.has(actor)) return;
     watched.add(actor);
     let last = '';
+    // xstate keeps a snapshot's `value` (a string for an atomic state) and `children` objects while they do not
+    // change: most snapshots (an effect started or cancelled, a context update) are passed over on identity alone.
+    let lastValue: StateValue | undefined;
+    let lastChildren: object | undefined;
     const seen = (snap: { value?: StateValue; machine?: { id: string }; children?: Record<string, AnyActorRef | undefined> }) => {
       if (snap.value === undefined || !snap.machine) return;
-      const state = `${snap.machine.id}.${flatState(snap.value)}`;
-      if (state !== last) {
-        last = state;
-        report(state);
+      if (snap.value !== lastValue) {
+        lastValue = snap.value;
+        const state = `${snap.machine.id}.${flatState(snap.value)}`;
+        if (state !== last) {
+          last = state;
+          report(state);
+        }
       }
-      for (const child of Object.values(snap.children ?? {})) if (child) watch(child);
+      if (snap.children && snap.children !== lastChildren) {
+        lastChildren = snap.children;
+        for (const child of Object.values(snap.children)) if (child) watch(child);
+      }
     };
     // Failures are the runtime's to report (its own subscription); this observer only watches.
     actor.subscribe({ next: seen, error: () => undefined });
