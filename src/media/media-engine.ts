@@ -225,8 +225,7 @@ export class MediaEngine {
     if (this.stopped) throw new MediaError(MediaErrorCodes.CLOSED, 'media engine is stopped');
     const { socket, port } = this.takeIdle(false) ?? (await this.bindPort());
     if (this.stopped) {
-      socket.close();
-      this.usedPorts.delete(port);
+      this.closeSocket(socket, port);
       throw new MediaError(MediaErrorCodes.CLOSED, 'media engine is stopped');
     }
     const session = new RtpSession(
