@@ -62,26 +62,20 @@ function trimCache(): void {
  */
 export function readWavPcm(file: string, opts: { unchanging?: boolean } = {}): Int16Array {
   const abs = path.resolve(file);
-  if (opts.unchanging) {
-    const known = cache.get(abs);
-    if (known) {
-      cache.delete(abs); // move to the most recently used end
-      cache.set(abs, known);
-      return known.pcm;
-    }
-  }
+  const hit = cache.get(abs);
+  const reuse = (e: CacheEntry) => {
+    cache.delete(abs); // move to the most recently used end
+    cache.set(abs, e);
+    return e.pcm;
+  };
+  if (hit && opts.unchanging) return reuse(hit);
   let st;
   try {
     st = statSync(abs);
   } catch (err) {
     throw new MediaError(MediaErrorCodes.WAV_UNSUPPORTED, `${file}: cannot read (${(err as Error).message})`, { cause: err });
   }
-  const hit = cache.get(abs);
-  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size && hit.ino === st.ino) {
-    cache.delete(abs); // move to the most recently used end
-    cache.set(abs, hit);
-    return hit.pcm;
-  }
+  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size && hit.ino === st.ino) return reuse(hit);
   const pcm = decodeWav(abs, readFileSync(abs));
   if (hit) {
     cache.delete(abs);
