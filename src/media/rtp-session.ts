@@ -58,6 +58,15 @@ export const PACKET_MS = 20;
 export const AUDIO_GAP_FILL_MAX_SAMPLES = 8000;
 const PT_CN = 13;
 
+/**
+ * Whether `pt` can carry telephone-events (RFC 4733) beside G.711 on a session: an RTP payload type (0..127) that is
+ * neither PCMU (0), PCMA (8) nor comfort noise (13), the types a session reads as audio. Shared by the SDP answer
+ * (`sip/sdp.ts`, which ignores an unusable telephone-event) and {@link RtpSession.setRemote}.
+ */
+export function isUsableTelephoneEventPt(pt: number): boolean {
+  return Number.isInteger(pt) && pt > 0 && pt <= 127 && pt !== 8 && pt !== PT_CN;
+}
+
 /** Where and how to send, from the remote SDP. */
 export interface RemoteMedia {
   /** IP address of the remote's `c=` line. */
@@ -393,7 +402,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (!Number.isInteger(r.port) || r.port < 1 || r.port > 65535) throw this.argError(`remote port ${r.port} out of range`);
     if (r.payloadType !== 0 && r.payloadType !== 8) throw this.argError(`payload type ${r.payloadType} is not 0 or 8`);
     const te = r.telephoneEventPt;
-    if (te !== null && (!Number.isInteger(te) || te < 0 || te > 127 || te === 0 || te === 8 || te === PT_CN)) {
+    if (te !== null && !isUsableTelephoneEventPt(te)) {
       throw this.argError(`telephone-event payload type ${te} is invalid`);
     }
     const changed = !this.remote || this.remote.address !== r.address || this.remote.port !== r.port;

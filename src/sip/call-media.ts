@@ -94,15 +94,21 @@ export class CallMedia {
    */
   static async open(media: MediaEngine, address: string, offer: string): Promise<CallMedia | null> {
     const session = await media.openSession();
-    // One o= session id per call; its version goes up with every new answer (RFC 3264 §8).
-    const sessionId = String(Date.now());
-    const negotiated = answerOffer(offer, { address, port: session.localPort, sessionId, sessionVersion: 1 });
-    if (!negotiated) {
+    try {
+      // One o= session id per call; its version goes up with every new answer (RFC 3264 §8).
+      const sessionId = String(Date.now());
+      const negotiated = answerOffer(offer, { address, port: session.localPort, sessionId, sessionVersion: 1 });
+      if (!negotiated) {
+        session.close();
+        return null;
+      }
+      applyRemote(session, negotiated.remote);
+      return new CallMedia(session, negotiated.answer, address, sessionId);
+    } catch (err) {
+      // No call will own the session: give its port back (the caller answers 500).
       session.close();
-      return null;
+      throw err;
     }
-    applyRemote(session, negotiated.remote);
-    return new CallMedia(session, negotiated.answer, address, sessionId);
   }
 
   /**

@@ -7,6 +7,7 @@
  */
 import { isIP } from 'node:net';
 import { parse, write, type MediaDescription, type SessionDescription } from 'sdp-transform';
+import { isUsableTelephoneEventPt } from '../media/rtp-session';
 
 /** An SDP direction attribute, from the point of view of the side that wrote it (RFC 3264 §5.1). */
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -61,8 +62,9 @@ const RTP_PROTOCOLS = new Set(['RTP/AVP', 'RTP/AVPF']);
  * @param offer the offer's SDP text
  * @param local our RTP address and port (and `o=` line fields)
  * @returns the answer (`a=ptime:20`, `a=rtpmap` for the codec and telephone-event, `a=fmtp:<pt> 0-15`, the mirror of
- *   the offer's direction) and the remote media; null when the offer cannot be parsed, has no usable audio stream,
- *   or offers neither PCMU nor PCMA (the caller answers 488 Not Acceptable Here, RFC 3261 §13.3.1.3).
+ *   the offer's direction) and the remote media; null when the offer cannot be parsed, has no usable audio stream
+ *   (a port outside 1..65535, a connection address that is not an IP address), or offers neither PCMU nor PCMA (the
+ *   caller answers 488 Not Acceptable Here, RFC 3261 §13.3.1.3).
  */
 export function answerOffer(offer: string, local: LocalMedia): SdpAnswerResult | null {
   let session: SessionDescription;
@@ -112,7 +114,8 @@ export function mirror(direction: MediaDirection): MediaDirection {
 }
 
 function acceptableAudio(session: SessionDescription, m: MediaDescription): RemoteMedia | null {
-  if (m.type !== 'audio' || !(m.port > 0) || !RTP_PROTOCOLS.has(m.protocol)) return null;
+  // A port is 16 bits (RFC 4566 §5.14): a larger one is a broken offer, not a stream to send to.
+  if (m.type !== 'audio' || !Number.isInteger(m.port) || m.port < 1 || m.port > 65535 || !RTP_PROTOCOLS.has(m.protocol)) return null;
   const payloads = String(m.payloads ?? '')
     .trim()
     .split(/\s+/)
@@ -132,12 +135,18 @@ function acceptableAudio(session: SessionDescription, m: MediaDescription): Remo
   }
   if (payloadType === null) return null;
 
+  // A telephone-event on a payload type the session reads as audio (or outside 0..127) is ignored, not fatal: the
+  // call goes on with in-band and INFO digits.
   const te = rtp.find(
-    (r) => r.codec.toLowerCase() === 'telephone-event' && (r.rate ?? 8000) === 8000 && payloads.includes(r.payload),
+    (r) =>
+      r.codec.toLowerCase() === 'telephone-event' && (r.rate ?? 8000) === 8000 && payloads.includes(r.payload) && isUsableTelephoneEventPt(r.payload),
   );
   const connection = m.connection ?? session.connection;
   if (!connection || typeof connection.ip !== 'string' || connection.ip === '') return null;
   const address = connection.ip.split('/')[0]; // multicast TTL suffix, RFC 4566 §5.7
+  // An IP address only: a host name (RFC 4566 allows one; gateways send addresses) would be looked up in the DNS
+  // for every packet sent, and an unresolvable one fails every send.
+  if (isIP(address) === 0) return null;
   let direction: MediaDirection = m.direction ?? session.direction ?? 'sendrecv';
   if (address === '0.0.0.0' || address === '::') {
     direction = direction === 'sendrecv' ? 'sendonly' : direction === 'recvonly' ? 'inactive' : direction;

@@ -4,6 +4,7 @@
  * adapter on a fake of its drachtio-srf wrapper. A harness places calls as a UM IP gateway would and plays the
  * caller's side; the cases below are the same for every engine.
  */
+import type { MediaEngine } from '../../src/media/media-engine';
 import type { CallChannel, CallSource, IncomingCall } from '../../src/ports/call-channel';
 
 /** Which of the harness's sources a call comes from. */
@@ -18,6 +19,8 @@ export interface CallSourceHarness {
    * NoNewCalls gateway's, `unknown` no gateway's.
    */
   addresses: Record<GatewayKind, string>;
+  /** The RTP engine the adapter opens its calls' sessions on (a refused call must leave none open). */
+  media: Pick<MediaEngine, 'sessionCount'>;
   /**
    * Sends a new INVITE to `to` from the given source, with the default From (`"Test" <sip:4255550101@...>`), the
    * extra headers, and `sdp` as the offer (a PCMU+PCMA+telephone-event offer when undefined; none when null).
@@ -60,6 +63,9 @@ export const DEFAULT_OFFER = [
 
 const PCMA_ONLY = DEFAULT_OFFER.replace('RTP/AVP 0 8 101', 'RTP/AVP 8 101').replace('a=rtpmap:0 PCMU/8000\r\n', '');
 const G722_ONLY = DEFAULT_OFFER.replace('RTP/AVP 0 8 101', 'RTP/AVP 9').replace(/a=rtpmap:0.*\r\na=rtpmap:8.*\r\na=rtpmap:101.*\r\na=fmtp:101.*\r\n/, 'a=rtpmap:9 G722/8000\r\n');
+const BAD_PORT = DEFAULT_OFFER.replace('m=audio 49170', 'm=audio 70000');
+const HOST_NAME = DEFAULT_OFFER.replace('c=IN IP4 127.0.0.1', 'c=IN IP4 gateway.invalid');
+const BAD_TELEPHONE_EVENT = DEFAULT_OFFER.replace(/101/g, '200');
 const HOLD = DEFAULT_OFFER.replace('o=caller 1 1', 'o=caller 1 2').replace('a=sendrecv', 'a=sendonly');
 
 /** Polls `pred` every 10 ms until true; rejects after `timeoutMs`. */
@@ -264,6 +270,33 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
       expect((await caller.final()).status).toBe(488);
       await new Promise((r) => setTimeout(r, 50));
       expect(rec.calls).toHaveLength(0);
+    });
+
+    // Found by a mutation fuzz of `serve`: a port past 65535 was answered 500 and left the call's RTP session open.
+    test('an offer whose audio cannot be sent to (port past 65535, a host name in c=) gets 488 and leaves no RTP session', async () => {
+      const rec = recorder(h.source);
+      const before = h.media.sessionCount;
+      for (const sdp of [BAD_PORT, HOST_NAME]) {
+        const caller = await h.call({ gateway: 'enabled', to: '14255550100', sdp });
+        expect({ sdp, status: (await caller.final()).status }).toEqual({ sdp, status: 488 });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(rec.calls).toHaveLength(0);
+      expect(h.media.sessionCount).toBe(before);
+    });
+
+    test('a telephone-event on a payload type that cannot carry one is left out of the answer; the call goes on', async () => {
+      const rec = recorder(h.source);
+      const caller = await h.call({ gateway: 'enabled', to: '14255550100', sdp: BAD_TELEPHONE_EVENT });
+      const call = await rec.next();
+      const answered = call.channel.answer();
+      const answer = await caller.final();
+      await answered;
+      expect(answer.status).toBe(200);
+      expect(answer.sdp).toMatch(/^m=audio \d+ RTP\/AVP 0\r$/m);
+      expect(answer.sdp).not.toContain('telephone-event');
+      await caller.bye();
+      await until(() => call.channel.ended, 2000, 'the channel to end');
     });
   });
 }

@@ -45,6 +45,7 @@ export async function makeEmbeddedCallHarness(): Promise<CallSourceHarness> {
   return {
     source,
     addresses: ADDRESSES,
+    media,
     async call({ gateway, to, headers = [], sdp }): Promise<ContractCaller> {
       const peer = await UdpPeer.open(target, ADDRESSES[gateway]);
       peers.push(peer);

@@ -73,6 +73,23 @@ describe('answerOffer', () => {
     expect(answerOffer('', local)).toBeNull();
   });
 
+  test('audio that cannot be sent to: a port past 65535 or a host name in c= is no usable stream (null: 488)', () => {
+    expect(answerOffer(offers.SIPP_DEFAULT.replace(/m=audio \d+/, 'm=audio 70000'), local)).toBeNull();
+    expect(answerOffer(offers.SIPP_DEFAULT.replace(/c=IN IP4 [^\r]+/, 'c=IN IP4 gateway.invalid'), local)).toBeNull();
+    // The first stream broken, the second usable: the second is answered.
+    const two = offers.AUDIO_AND_VIDEO.replace('m=video', 'm=audio').replace(/m=audio \d+ RTP\/AVP \d+/, 'm=audio 70000 RTP/AVP 0');
+    expect(answerOffer(two, local)?.remote.port).toBe(5000);
+  });
+
+  test('a telephone-event on a payload type that cannot carry one (13, past 127) is left out, the audio answered', () => {
+    for (const pt of ['13', '200']) {
+      const offer = offers.PCMA_ONLY.replace(/100/g, pt);
+      const r = answerOffer(offer, local)!;
+      expect({ pt, te: r.remote.telephoneEventPt, payloadType: r.remote.payloadType }).toEqual({ pt, te: null, payloadType: 8 });
+      expect(r.answer).not.toContain('telephone-event');
+    }
+  });
+
   test('audio + video: video refused with port 0, m-line order kept, media-level c= used, mid kept', () => {
     const r = answerOffer(offers.AUDIO_AND_VIDEO, local)!;
     expect(r.remote).toMatchObject({ address: '10.2.2.3', port: 5000, payloadType: 0, telephoneEventPt: 101 });
