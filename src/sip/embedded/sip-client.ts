@@ -30,7 +30,7 @@ import { EventEmitter } from 'node:events';
 import type { Server, Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { findFreeSipPort } from './free-port';
-import { captureSockets, redirectConsoleInListeners } from './socket-capture';
+import { captureSockets, sendRedirectingConsole } from './socket-capture';
 import {
   isRequest,
   sipPackage,
@@ -298,14 +298,8 @@ export class SipClient {
     const stack = this.stack;
     rq.headers.route = [{ uri: stack.encodeFlowUri(flow), params: {} }];
     try {
-      const captured = captureSockets(() => (onResponse ? stack.send(rq, onResponse) : stack.send(rq)));
-      for (const s of captured.clients) {
-        redirectConsoleInListeners(s, 'error', new Set(), this.packageConsole);
-        redirectConsoleInListeners(s, 'data', new Set(), this.packageConsole);
-        s.on('error', () => undefined);
-        this.clientSockets.add(s);
-        s.once('close', () => this.clientSockets.delete(s));
-      }
+      const opened = sendRedirectingConsole(() => (onResponse ? stack.send(rq, onResponse) : stack.send(rq)), this.clientSockets, this.packageConsole);
+      for (const s of opened) s.on('error', () => undefined);
     } catch (err) {
       this.log.debug({ err, method: rq.method }, 'sip request not sent');
     }

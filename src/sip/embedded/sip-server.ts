@@ -23,7 +23,7 @@ import { lazyChild } from '../../log';
 import { callerUser, diversionUser, parseUriParts, sdpFromBody, uriUser } from './headers';
 import { isKeepAlive, rawBadRequest } from './malformed';
 import { findFreeSipPort } from './free-port';
-import { captureSockets, redirectConsoleInListeners } from './socket-capture';
+import { captureSockets, redirectConsoleInListeners, sendRedirectingConsole } from './socket-capture';
 import { randomHex } from '../../util/random-pool';
 import {
   isRequest,
@@ -861,14 +861,8 @@ class Core {
     const reused = flow.protocol.toUpperCase() === 'TCP' ? this.conns.get(connKey(flow.address, flow.port))?.socket : undefined;
     const before = reused ? new Set(reused.rawListeners('error')) : null;
     try {
-      const captured = captureSockets(() => stack.send(rq, onResponse));
+      sendRedirectingConsole(() => stack.send(rq, onResponse), this.clientSockets, this.packageConsole);
       if (reused && before) redirectConsoleInListeners(reused, 'error', before, this.packageConsole);
-      for (const s of captured.clients) {
-        redirectConsoleInListeners(s, 'error', new Set(), this.packageConsole);
-        redirectConsoleInListeners(s, 'data', new Set(), this.packageConsole);
-        this.clientSockets.add(s);
-        s.once('close', () => this.clientSockets.delete(s));
-      }
     } catch (err) {
       this.log.debug({ err, method: rq.method }, 'sip request not sent');
     }

@@ -95,3 +95,23 @@ export function redirectConsoleInListeners(
     socket.on(event, wrapper);
   }
 }
+
+/**
+ * Runs `send` (a `stack.send` of the package) capturing the TCP connections it opens, and redirects the package's
+ * console lines on every client connection in `clients`: those this send opened (added to `clients`, and removed
+ * when they close) and those earlier sends opened. The package reuses a connection it is still opening to the same
+ * address (a second BYE to one gateway before the first connect completed) and adds its per-request error listener,
+ * which logs "err: ..." with console.log, to that older socket. Accepted connections are the caller's to handle.
+ * @returns the connections this send opened
+ * @throws whatever `send` throws
+ */
+export function sendRedirectingConsole(send: () => void, clients: Set<net.Socket>, sink: (line: string) => void): net.Socket[] {
+  const captured = captureSockets(send);
+  for (const s of captured.clients) {
+    redirectConsoleInListeners(s, 'data', new Set(), sink);
+    clients.add(s);
+    s.once('close', () => clients.delete(s));
+  }
+  for (const s of clients) redirectConsoleInListeners(s, 'error', new Set(), sink);
+  return captured.clients;
+}
