@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCodes, VaError } from '../errors';
+import { parseYamlData } from '../util/yaml';
 import { DirectorySchema, type Directory } from './schema';
 
 /**
@@ -57,11 +57,9 @@ function issueMessage(i: z.core.$ZodIssue): string {
  * @throws VaError VA_ERR_CONFIG_INVALID with every problem, each with its key path
  */
 export function parseDirectory(text: string, source = 'directory'): Directory {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new VaError(ErrorCodes.CONFIG_INVALID, `${source}: not valid YAML: ${doc.errors[0].message}`);
-  }
-  const result = DirectorySchema.safeParse(doc.toJS() ?? {});
+  const yaml = parseYamlData(text);
+  if (!yaml.ok) throw new VaError(ErrorCodes.CONFIG_INVALID, `${source}: not valid YAML: ${yaml.message}`);
+  const result = DirectorySchema.safeParse(yaml.value ?? {});
   if (!result.success) {
     throw new VaError(ErrorCodes.CONFIG_INVALID, `${source}: invalid directory\n${describeIssues(result.error.issues)}`);
   }

@@ -41,13 +41,13 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { describeIssues } from '../config/load';
 import { ErrorCodes, VaError } from '../errors';
 import { PromptCatalog, TONES } from '../prompts/catalog';
 import type { DtmfVia } from './caller-side';
 import { DTMF_KEYS } from './sim-call-channel';
+import { parseYamlData } from '../util/yaml';
 
 /** Error code of an unreadable or invalid scenario file. */
 export const SCENARIO_INVALID = ErrorCodes.SIM_SCENARIO_INVALID;
@@ -540,10 +540,10 @@ function scenarioSchema(knownPrompts: ReadonlySet<string>) {
  */
 export function parseScenario(text: string, file: string, catalog: PromptCatalog = PromptCatalog.load()): Scenario {
   const abs = path.resolve(file);
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) throw new ScenarioError(`${abs}: not valid YAML: ${doc.errors[0].message}`);
+  const yaml = parseYamlData(text);
+  if (!yaml.ok) throw new ScenarioError(`${abs}: not valid YAML: ${yaml.message}`);
   const known = new Set<string>([...catalog.ids(catalog.localeNames[0]), ...TONES.map((t) => `tone:${t}`)]);
-  const r = scenarioSchema(known).safeParse(doc.toJS() ?? {});
+  const r = scenarioSchema(known).safeParse(yaml.value ?? {});
   if (!r.success) throw new ScenarioError(`${abs}: invalid scenario\n${describeIssues(r.error.issues)}`);
   const s = r.data;
   return {

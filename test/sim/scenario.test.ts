@@ -211,6 +211,7 @@ expect:
     expect(msg).toContain('name: is required');
     expect(msg).toContain('calls: at least one call is needed');
     expect(errorOf('name: [unclosed\n')).toMatch(/test\.yaml: not valid YAML/);
+    expect(errorOf('name: *later\ncalls: &later []\n')).toMatch(/test\.yaml: not valid YAML: .*alias/i);
   });
 
   it('loadScenario reads a file and resolves config next to it; a missing file is a ScenarioError', () => {

@@ -43,6 +43,8 @@ describe('the directory file', () => {
 
   it('invalid YAML is reported as such', () => {
     expect(() => parseDirectory('dialPlans: [unclosed', 'x.yaml')).toThrow(/x\.yaml: not valid YAML/);
+    // An alias before its anchor: the yaml package throws a ReferenceError of its own when making the data.
+    expect(() => parseDirectory('dialPlans: *later\nx: &later []\n', 'x.yaml')).toThrow(expect.objectContaining({ code: 'VA_ERR_CONFIG_INVALID', message: expect.stringMatching(/x\.yaml: not valid YAML: .*alias/i) }));
   });
 
   it.each<[string, (d: any) => void, RegExp]>([
