@@ -84,6 +84,8 @@ export interface IvrServer {
   calls: ObservedCall[];
   /** The server's log lines (JSON text), the most recent ones. */
   logs: string[];
+  /** Every log line at level error or fatal (JSON text), kept whatever the number of other lines. */
+  errors: string[];
   /** The `n`-th call (from 0) once it has ended; rejects after `timeoutMs`. */
   ended(n: number, timeoutMs?: number): Promise<ObservedCall>;
   /** Resolves when `pred` holds (checked every 50 ms); rejects after `timeoutMs` with `what`. */
@@ -114,9 +116,14 @@ export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrSe
   });
   const data = path.join(dir, 'data');
   const logs: string[] = [];
+  const errors: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(line);
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue;
+        logs.push(line);
+        if (/^\{"level":(5|6)\d,/.test(line)) errors.push(line);
+      }
       if (logs.length > MAX_LOG_LINES) logs.splice(0, logs.length - MAX_LOG_LINES);
       cb();
     },
@@ -169,6 +176,7 @@ export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrSe
     target: { address: '127.0.0.1', port: server.sip.port },
     calls,
     logs,
+    errors,
     until,
     async ended(n, timeoutMs = 15_000) {
       await until(() => calls[n]?.record != null, timeoutMs, `call #${n + 1} to end (calls so far: ${calls.length})`);
