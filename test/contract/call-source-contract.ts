@@ -110,6 +110,18 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
     beforeEach(async () => {
       h = await makeHarness();
     });
+
+    /** A call from the enabled gateway to the access number, answered: the 200 OK sent and ACKed. */
+    async function answeredCall(sdp?: string): Promise<{ caller: ContractCaller; call: IncomingCall; final: { status: number; sdp: string } }> {
+      const rec = recorder(h.source);
+      const caller = await h.call({ gateway: 'enabled', to: '14255550100', sdp });
+      const call = await rec.next();
+      // answer() resolves once the caller's ACK confirms the 200 OK (the caller ACKs when it reads the final response).
+      const answered = call.channel.answer();
+      const final = await caller.final();
+      await answered;
+      return { caller, call, final };
+    }
     afterEach(async () => {
       await h.close();
     });
@@ -152,13 +164,7 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
     });
 
     test('answer() sends 200 OK with an SDP answer for the offered G.711 codec', async () => {
-      const rec = recorder(h.source);
-      const caller = await h.call({ gateway: 'enabled', to: '14255550100', sdp: PCMA_ONLY });
-      const call = await rec.next();
-      // answer() resolves once the caller's ACK confirms the 200 OK (the caller ACKs when it reads the final response).
-      const answered = call.channel.answer();
-      const final = await caller.final();
-      await answered;
+      const { caller, call, final } = await answeredCall(PCMA_ONLY);
       expect(final.status).toBe(200);
       expect(final.sdp).toMatch(/^m=audio [1-9]\d* RTP\/AVP 8 101\r?$/m);
       expect(final.sdp).toMatch(/a=rtpmap:8 PCMA\/8000/);
@@ -169,13 +175,9 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
     });
 
     test('SIP INFO digits reach onDtmf; a bad DTMF body gets 400 and another content type 415', async () => {
-      const rec = recorder(h.source);
-      const caller = await h.call({ gateway: 'enabled', to: '14255550100' });
-      const call = await rec.next();
+      const { caller, call, final } = await answeredCall();
       const w = watch(call.channel);
-      const answered = call.channel.answer();
-      expect((await caller.final()).status).toBe(200);
-      await answered;
+      expect(final.status).toBe(200);
       expect(await caller.info('application/dtmf-relay', 'Signal=5\r\nDuration=160\r\n')).toBe(200);
       await until(() => w.digits.length >= 1, 2000, 'the INFO digit');
       expect(await caller.info('application/dtmf', '#')).toBe(200);
@@ -189,12 +191,7 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
     });
 
     test('a re-INVITE (hold) is answered with an SDP answer from the same RTP port', async () => {
-      const rec = recorder(h.source);
-      const caller = await h.call({ gateway: 'enabled', to: '14255550100' });
-      const call = await rec.next();
-      const answered = call.channel.answer();
-      const first = await caller.final();
-      await answered;
+      const { caller, call, final: first } = await answeredCall();
       const port = /^m=audio (\d+)/m.exec(first.sdp)?.[1];
       const re = await caller.reinvite(HOLD);
       expect(re.status).toBe(200);
@@ -205,13 +202,8 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
     });
 
     test("the caller's BYE: onHangup fires once and the channel has ended", async () => {
-      const rec = recorder(h.source);
-      const caller = await h.call({ gateway: 'enabled', to: '14255550100' });
-      const call = await rec.next();
+      const { caller, call } = await answeredCall();
       const w = watch(call.channel);
-      const answered = call.channel.answer();
-      await caller.final();
-      await answered;
       await caller.bye();
       await until(() => call.channel.ended, 2000, 'the channel to end');
       expect(w.hungUp).toBe(1);
@@ -219,13 +211,8 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
     });
 
     test("the IVR's hangup() after the answer sends BYE", async () => {
-      const rec = recorder(h.source);
-      const caller = await h.call({ gateway: 'enabled', to: '14255550100' });
-      const call = await rec.next();
+      const { caller, call } = await answeredCall();
       const w = watch(call.channel);
-      const answered = call.channel.answer();
-      await caller.final();
-      await answered;
       await call.channel.hangup('goodbye');
       await caller.byeFromIvr();
       expect(call.channel.ended).toBe(true);
@@ -286,12 +273,7 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
     });
 
     test('a telephone-event on a payload type that cannot carry one is left out of the answer; the call goes on', async () => {
-      const rec = recorder(h.source);
-      const caller = await h.call({ gateway: 'enabled', to: '14255550100', sdp: BAD_TELEPHONE_EVENT });
-      const call = await rec.next();
-      const answered = call.channel.answer();
-      const answer = await caller.final();
-      await answered;
+      const { caller, call, final: answer } = await answeredCall(BAD_TELEPHONE_EVENT);
       expect(answer.status).toBe(200);
       expect(answer.sdp).toMatch(/^m=audio \d+ RTP\/AVP 0\r$/m);
       expect(answer.sdp).not.toContain('telephone-event');
