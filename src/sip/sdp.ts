@@ -63,8 +63,8 @@ const RTP_PROTOCOLS = new Set(['RTP/AVP', 'RTP/AVPF']);
  * @param local our RTP address and port (and `o=` line fields)
  * @returns the answer (`a=ptime:20`, `a=rtpmap` for the codec and telephone-event, `a=fmtp:<pt> 0-15`, the mirror of
  *   the offer's direction) and the remote media; null when the offer cannot be parsed, has no usable audio stream
- *   (a port outside 1..65535, a connection address that is not an IP address), or offers neither PCMU nor PCMA (the
- *   caller answers 488 Not Acceptable Here, RFC 3261 §13.3.1.3).
+ *   (a port outside 1..65535, a connection address that is not an IP address or not of our address's IP version),
+ *   or offers neither PCMU nor PCMA (the caller answers 488 Not Acceptable Here, RFC 3261 §13.3.1.3).
  */
 export function answerOffer(offer: string, local: LocalMedia): SdpAnswerResult | null {
   let session: SessionDescription;
@@ -76,8 +76,9 @@ export function answerOffer(offer: string, local: LocalMedia): SdpAnswerResult |
   if (!Array.isArray(session.media) || session.media.length === 0) return null;
 
   let chosen: { index: number; remote: RemoteMedia } | null = null;
+  const localFamily = isIP(local.address);
   for (let i = 0; i < session.media.length && !chosen; i++) {
-    const remote = acceptableAudio(session, session.media[i]);
+    const remote = acceptableAudio(session, session.media[i], localFamily);
     if (remote) chosen = { index: i, remote };
   }
   if (!chosen) return null;
@@ -113,7 +114,8 @@ export function mirror(direction: MediaDirection): MediaDirection {
   return direction;
 }
 
-function acceptableAudio(session: SessionDescription, m: MediaDescription): RemoteMedia | null {
+/** @param localFamily the IP version of our RTP address (4 or 6; 0 when it is not an IP address: not checked) */
+function acceptableAudio(session: SessionDescription, m: MediaDescription, localFamily: number): RemoteMedia | null {
   // A port is 16 bits (RFC 4566 §5.14): a larger one is a broken offer, not a stream to send to.
   if (m.type !== 'audio' || !Number.isInteger(m.port) || m.port < 1 || m.port > 65535 || !RTP_PROTOCOLS.has(m.protocol)) return null;
   const payloads = String(m.payloads ?? '')
@@ -146,9 +148,14 @@ function acceptableAudio(session: SessionDescription, m: MediaDescription): Remo
   const address = connection.ip.split('/')[0]; // multicast TTL suffix, RFC 4566 §5.7
   // An IP address only: a host name (RFC 4566 allows one; gateways send addresses) would be looked up in the DNS
   // for every packet sent, and an unresolvable one fails every send.
-  if (isIP(address) === 0) return null;
+  const family = isIP(address);
+  if (family === 0) return null;
+  const hold = address === '0.0.0.0' || address === '::';
+  // Our RTP socket has one IP version: it cannot send to an address of the other (a silent call), unless the
+  // offerer holds the call and wants nothing sent.
+  if (localFamily !== 0 && family !== localFamily && !hold) return null;
   let direction: MediaDirection = m.direction ?? session.direction ?? 'sendrecv';
-  if (address === '0.0.0.0' || address === '::') {
+  if (hold) {
     direction = direction === 'sendrecv' ? 'sendonly' : direction === 'recvonly' ? 'inactive' : direction;
   }
   const ptime = typeof m.ptime === 'number' && m.ptime > 0 ? m.ptime : null;

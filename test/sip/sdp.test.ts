@@ -4,6 +4,9 @@ import * as offers from './helpers/offers';
 
 const local = { address: '127.0.0.1', port: 40000, sessionId: '123', sessionVersion: 1 };
 
+/** The same offer from an IPv6 caller: every `c=` address ::1 (hold's 0.0.0.0 kept). */
+const toIpv6 = (offer: string) => offer.replace(/c=IN IP4 (?!0\.0\.0\.0)[^\r\n]+/g, 'c=IN IP6 ::1');
+
 function audioOf(answer: string) {
   const sdp = parse(answer);
   return { sdp, audio: sdp.media.find((m) => m.type === 'audio' && m.port !== 0)! };
@@ -73,9 +76,13 @@ describe('answerOffer', () => {
     expect(answerOffer('', local)).toBeNull();
   });
 
-  test('audio that cannot be sent to: a port past 65535 or a host name in c= is no usable stream (null: 488)', () => {
+  test('audio that cannot be sent to: a port past 65535, a host name in c=, the other IP version: no usable stream (null: 488)', () => {
     expect(answerOffer(offers.SIPP_DEFAULT.replace(/m=audio \d+/, 'm=audio 70000'), local)).toBeNull();
     expect(answerOffer(offers.SIPP_DEFAULT.replace(/c=IN IP4 [^\r]+/, 'c=IN IP4 gateway.invalid'), local)).toBeNull();
+    expect(answerOffer(toIpv6(offers.SIPP_DEFAULT), local)).toBeNull();
+    expect(answerOffer(offers.SIPP_DEFAULT, { ...local, address: '::1' })).toBeNull();
+    // Holding from the other IP version's "any" address asks for nothing to be sent: answered.
+    expect(answerOffer(offers.HOLD_ZERO_ADDRESS, { ...local, address: '::1' })?.remote.direction).toBe('sendonly');
     // The first stream broken, the second usable: the second is answered.
     const two = offers.AUDIO_AND_VIDEO.replace('m=video', 'm=audio').replace(/m=audio \d+ RTP\/AVP \d+/, 'm=audio 70000 RTP/AVP 0');
     expect(answerOffer(two, local)?.remote.port).toBe(5000);
@@ -102,7 +109,7 @@ describe('answerOffer', () => {
   });
 
   test('LF-only line ends are accepted; IPv6 local address writes IP6', () => {
-    const r = answerOffer(offers.PCMA_ONLY.replace(/\r\n/g, '\n'), { address: '::1', port: 40002 })!;
+    const r = answerOffer(toIpv6(offers.PCMA_ONLY).replace(/\r\n/g, '\n'), { address: '::1', port: 40002 })!;
     expect(r.remote.payloadType).toBe(8);
     expect(r.answer).toContain('c=IN IP6 ::1\r\n');
   });
@@ -136,7 +143,7 @@ describe('writeDescription: our answers, written as sdp-transform writes them', 
 
   test.each(cases)('the answer to %s is byte for byte what sdp-transform writes', (_name, offer) => {
     for (const l of locals) {
-      const answer = answerOffer(offer as string, l)!.answer;
+      const answer = answerOffer(l.address === '::1' ? toIpv6(offer as string) : (offer as string), l)!.answer;
       expect(answer).toBe(write(parse(answer)));
       expect(writeDescription(parse(answer))).toBe(answer);
     }
