@@ -51,3 +51,16 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+/**
+ * A small deterministic PRNG (an LCG) for seeded, bounded fuzz tests, so a failure replays: `next()` in [0, 1],
+ * `pick` one element of a list.
+ */
+export function seededRandom(seed: number): { next(): number; pick<T>(a: readonly T[]): T } {
+  let x = seed;
+  const next = () => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return x / 0x7fffffff;
+  };
+  return { next, pick: (a) => a[Math.min(a.length - 1, Math.floor(next() * a.length))] };
+}

@@ -10,22 +10,16 @@
  * Such a run found an offer with port 70000 answered 500 with its RTP session left open.
  */
 import * as dgram from 'node:dgram';
+import { seededRandom } from '../helpers';
+import { message } from '../sip/helpers/raw-sip';
 import { startIvrServer, type IvrServer } from './helpers/ivr-server';
+
+type Rng = ReturnType<typeof seededRandom>;
 
 jest.setTimeout(120_000);
 
 const SEED = 20261203;
 const ITERATIONS = 300;
-
-/** A deterministic PRNG (LCG), so a failure replays. */
-function prng(seed: number): { next(): number; pick<T>(a: readonly T[]): T } {
-  let s = seed;
-  const next = () => {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    return s / 0x80000000;
-  };
-  return { next, pick: (a) => a[Math.floor(next() * a.length)] };
-}
 
 const JUNK = ['', ' ', '\x00', '\xff\xfe', '-1', '4294967296', '99999999999999999999', '<>', '<sip:>', 'sip:@', ';;;', '"unterminated', '%zz', 'a'.repeat(3000), ',,,', 'SIP/2.0/UDP', 'NaN', '€', '\r\n\r\n', '<tel:+1>', '*'];
 
@@ -33,7 +27,7 @@ const offer = (port: number) =>
   ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP 0 8 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', 'a=ptime:20', 'a=sendrecv', ''].join('\r\n');
 
 /** Offers broken the ways gateways and fuzzers break them. */
-const BREAK_SDP: Array<(s: string, r: ReturnType<typeof prng>) => string> = [
+const BREAK_SDP: Array<(s: string, r: Rng) => string> = [
   (s) => s.replace(/m=audio \d+/, 'm=audio 0'),
   (s) => s.replace(/m=audio \d+/, 'm=audio 70000'),
   (s) => s.replace(/m=audio \d+/, 'm=audio -5'),
@@ -55,7 +49,7 @@ const BREAK_SDP: Array<(s: string, r: ReturnType<typeof prng>) => string> = [
 ];
 
 /** One to three random breakages of a message's text. */
-function breakMessage(text: string, r: ReturnType<typeof prng>): string {
+function breakMessage(text: string, r: Rng): string {
   let t = text;
   for (let i = 0, n = 1 + Math.floor(r.next() * 3); i < n; i++) {
     const lines = t.split('\r\n');
@@ -88,10 +82,6 @@ function breakMessage(text: string, r: ReturnType<typeof prng>): string {
   return t;
 }
 
-function message(start: string, headers: Array<[string, string]>, body = ''): string {
-  return [start, ...headers.map(([k, v]) => `${k}: ${v}`), `Content-Length: ${Buffer.byteLength(body, 'latin1')}`, '', body].join('\r\n');
-}
-
 let t: IvrServer;
 let sock: dgram.Socket;
 const received: string[] = [];
@@ -108,7 +98,7 @@ afterAll(async () => {
 });
 
 test('broken and well-formed messages in a seeded mix: no server error, no error logged, no orphan RTP session, OPTIONS still answered', async () => {
-  const r = prng(SEED);
+  const r = seededRandom(SEED);
   const me = (sock.address() as { port: number }).port;
   const { port } = t.target;
   const send = (text: string) => new Promise<void>((resolve) => sock.send(Buffer.from(text, 'latin1'), port, '127.0.0.1', () => resolve()));

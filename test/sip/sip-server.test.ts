@@ -17,6 +17,7 @@ import {
   type RawMessage,
 } from './helpers/raw-sip';
 import { startTestServer, waitFor, type TestSipServer } from './helpers/test-server';
+import { seededRandom } from '../helpers';
 import { parse as parseSdp } from 'sdp-transform';
 
 let t: TestSipServer;
@@ -509,14 +510,7 @@ describe('malformed messages never crash the server', () => {
 });
 
 describe('fuzzing (seeded, bounded)', () => {
-  /** A small deterministic PRNG, so a failure can be replayed. */
-  function prng(seed: number): () => number {
-    let x = seed;
-    return () => {
-      x = (x * 1103515245 + 12345) & 0x7fffffff;
-      return x / 0x7fffffff;
-    };
-  }
+  const prng = (seed: number): (() => number) => seededRandom(seed).next;
 
   function mutate(text: string, rnd: () => number): Buffer {
     let b = Buffer.from(text, 'latin1');

@@ -6,15 +6,7 @@
  */
 import * as net from 'node:net';
 import { sendRedirectingConsole } from '../../src/sip/embedded/socket-capture';
-
-/** A loopback port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+import { closedPort } from '../helpers';
 
 test('the error listeners of new and reused client connections log to the sink, never to stdout', async () => {
   const port = await closedPort();
