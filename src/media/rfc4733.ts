@@ -21,7 +21,9 @@
  *    was replayed with the same timestamp) when:
  *    a. the packet is not an end packet and has the marker bit (the first packet of an event, §2.2.2); or
  *    b. after its end: more than `timeoutMs` passed since the event's last packet (the end retransmissions are
- *       over: no two packets of one event are more than `timeoutMs` apart, rule 4); or
+ *       over: no two packets of one event are more than `timeoutMs` apart, rule 4), unless the packet is an end
+ *       packet and fewer than three end copies came: then it is a copy the sender sent late (a sender stalled past
+ *       `timeoutMs` between its end copies, seen as a doubled digit on a loaded machine); or
  *    c. after an end: the packet is not an end packet and either all three end copies were already received or it
  *       arrives more than `reorderMs` (50 ms) after the first end (a late update re-ordered behind the end arrives
  *       within network jitter of it; a new press cannot start before the end copies are sent); or
@@ -292,7 +294,7 @@ export class DtmfEventReceiver {
   /** Rule 5: does a packet of a closed event's identity start a new press? */
   private isNewPress(ev: EventState, marker: boolean, te: TelephoneEvent, now: number): boolean {
     if (!te.end && marker) return true; // 5a
-    if (now - ev.lastAt > this.timeoutMs && ev.state === 'ended') return true; // 5b
+    if (now - ev.lastAt > this.timeoutMs && ev.state === 'ended' && (!te.end || ev.endCopies >= 3)) return true; // 5b
     if (ev.state === 'ended') {
       if (te.end) return false; // a retransmitted end (rule 3)
       return ev.endCopies >= 3 || now - ev.endAt > this.reorderMs; // 5c

@@ -155,6 +155,18 @@ describe('DtmfEventReceiver', () => {
     expect(t.digits()).toBe('99');
   });
 
+  it('absorbs end copies a stalled sender sends more than 150 ms after the first (one press, not two)', () => {
+    const t = setup();
+    press(t, '5', { ts: 42, endCopies: 1 });
+    t.clock.advance(300); // the sender's tick stalled between its end copies
+    for (let i = 0; i < 2; i++) t.rx.receive({ marker: false, timestamp: 42, ssrc: 0x1234 }, ev(5, true, 800));
+    expect(t.digits()).toBe('5');
+    // All three copies seen: a later end of the same identity is a replayed press again (rule 5b).
+    t.clock.advance(300);
+    t.rx.receive({ marker: false, timestamp: 42, ssrc: 0x1234 }, ev(5, true, 800));
+    expect(t.digits()).toBe('55');
+  });
+
   it('keeps a re-ordered update that arrives just after the end inside the same press', () => {
     const t = setup();
     const h = { marker: false, timestamp: 900, ssrc: 1 };
