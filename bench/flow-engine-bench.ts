@@ -1,8 +1,11 @@
 /**
- * Reference for the simulator benchmark: the sign-in flow alone, on xstate, with every effect answered at once
- * (no channel, no clock, no store). It is the ceiling the simulator's figure can approach.
+ * References for the simulator benchmark, measured in the same run:
+ * - the sign-in flow alone, on xstate, with every effect answered at once (no channel, no clock, no store): the
+ *   ceiling the simulator's figure can approach;
+ * - the floor under any sign-in on xstate: a bare machine (no context, no actions, no guards) that takes as many
+ *   events in as many actors as the sign-in flow does. Whatever a sign-in does besides, it costs at least this.
  */
-import { createActor, type AnyStateMachine } from 'xstate';
+import { createActor, setup, type AnyStateMachine } from 'xstate';
 import { composeFlows } from '../src/runtime/flows';
 import type { MailboxInfo } from '../src/flow-kit/effects';
 import { DEFAULT_IVR_SETTINGS } from '../src/flow-kit/ivr';
@@ -15,20 +18,40 @@ const answers: CollectResult[] = [
 ];
 const mailbox: MailboxInfo = { identity: 'david@contoso.com', displayName: 'David', extension: '51235', locale: 'en-US', lockedOut: false, greetingFile: null, nameFile: null };
 
-/** Runs `n` sign-ins through the composed flows with instant fake effects. @returns sign-ins per second */
+/**
+ * The effects of one sign-in, in order, by the actor that starts them: the sign-in flow (welcome, extension, lookup,
+ * PIN, PIN check), its mailbox-menu child (message list, summary, main menu `*`), the sign-in flow again (goodbye).
+ * Each effect's result is one event in; {@link flowEngineSignIns} checks that the flow still starts exactly these.
+ */
+const SIGN_IN_EFFECTS = { signIn: 5, mailboxMenu: 3, signInAfterMenu: 1 } as const;
+export const EFFECTS_PER_SIGN_IN = SIGN_IN_EFFECTS.signIn + SIGN_IN_EFFECTS.mailboxMenu + SIGN_IN_EFFECTS.signInAfterMenu;
+
+/**
+ * Runs `n` sign-ins through the composed flows with instant fake effects.
+ * @returns sign-ins per second
+ * @throws Error when a sign-in does not end signed out, or starts another number of effects than the bare floor
+ *   machine takes events (the two references would then measure different things)
+ */
 export async function flowEngineSignIns(n: number): Promise<number> {
   const steps = new WeakMap<object, number>();
+  let effects = 0;
+  const counted =
+    <A extends unknown[], R>(f: (...args: A) => R) =>
+    (...args: A): R => {
+      effects++;
+      return f(...args);
+    };
   const flows = composeFlows(
     {
-      play: () => ({ reason: 'done' }),
-      collect: (_input, { system }) => {
+      play: counted(() => ({ reason: 'done' as const })),
+      collect: counted((_input, { system }) => {
         const i = (steps.get(system) ?? -1) + 1;
         steps.set(system, i);
         return answers[Math.min(i, answers.length - 1)];
-      },
-      lookupExtension: () => mailbox,
-      signIn: () => ({ outcome: 'ok', mustChangePin: false, firstTimeUser: false }),
-      listMessages: () => [],
+      }),
+      lookupExtension: counted(() => mailbox),
+      signIn: counted(() => ({ outcome: 'ok' as const, mustChangePin: false, firstTimeUser: false })),
+      listMessages: counted(() => []),
     },
     () => undefined,
   );
@@ -53,7 +76,56 @@ export async function flowEngineSignIns(n: number): Promise<number> {
       actor.start();
     });
   for (let i = 0; i < 200; i++) await run();
+  if (effects !== 200 * EFFECTS_PER_SIGN_IN) {
+    throw new Error(`a reference sign-in started ${effects / 200} effects; the bare floor machine takes ${EFFECTS_PER_SIGN_IN} events`);
+  }
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await run();
+  return (n * 1000) / (performance.now() - t0);
+}
+
+const E = { type: 'E' } as const;
+/** `count` states named `<name>0`..., each left by event `E` for the next, the last for `next`. */
+function chain(name: string, count: number, next: string): Record<string, object> {
+  const states: Record<string, object> = {};
+  for (let i = 0; i < count; i++) states[`${name}${i}`] = { on: { E: i + 1 < count ? `${name}${i + 1}` : next } };
+  return states;
+}
+const bareMenu = setup({}).createMachine({
+  id: 'bareMenu',
+  initial: 'm0',
+  states: { ...chain('m', SIGN_IN_EFFECTS.mailboxMenu, 'end'), end: { type: 'final' } },
+});
+const bareSignIn = setup({ actors: { bareMenu } }).createMachine({
+  id: 'bareSignIn',
+  initial: 's0',
+  states: {
+    ...chain('s', SIGN_IN_EFFECTS.signIn, 'menu'),
+    menu: { invoke: { id: 'menu', src: 'bareMenu', onDone: 'g0' } },
+    ...chain('g', SIGN_IN_EFFECTS.signInAfterMenu, 'end'),
+    end: { type: 'final' },
+  },
+});
+
+/**
+ * The floor: `n` runs of a bare xstate machine shaped like a sign-in (the events of {@link SIGN_IN_EFFECTS} in a
+ * parent actor and one invoked child), sent synchronously: no context, actions, guards, effects or promises.
+ * @returns runs per second
+ * @throws Error when a run does not reach its final state
+ */
+export function bareXstateSignIns(n: number): number {
+  const run = () => {
+    const actor = createActor(bareSignIn);
+    actor.start();
+    for (let i = 0; i < SIGN_IN_EFFECTS.signIn; i++) actor.send(E);
+    const menu = actor.getSnapshot().children.menu;
+    if (!menu) throw new Error('the bare machine did not invoke its child');
+    for (let i = 0; i < SIGN_IN_EFFECTS.mailboxMenu; i++) menu.send(E);
+    for (let i = 0; i < SIGN_IN_EFFECTS.signInAfterMenu; i++) actor.send(E);
+    if (actor.getSnapshot().status !== 'done') throw new Error('the bare machine did not reach its final state');
+  };
+  for (let i = 0; i < 2000; i++) run();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) run();
   return (n * 1000) / (performance.now() - t0);
 }

@@ -2,15 +2,16 @@
  * Simulated sign-ins per second on the virtual clock (issue 3 target: at least 5,000 per second on one core).
  * Each call: welcome, extension, PIN (a real scrypt check against the store), the summary, the main menu, `*`,
  * goodbye — the sign-in scenario, run through `runScenario` like any tester's file.
- * Printed beside the target and beside a reference measured in the same run: the same flow on the same clock with
- * the PIN service's hash at node's default cost, to show what the hash alone costs.
+ * Printed beside the target and beside references measured in the same run: the same simulation with the
+ * directory's PIN hash cost, to show what the hash alone costs; the sign-in flow alone on xstate; and the floor, a
+ * bare xstate machine taking a sign-in's events in as many actors (see `flow-engine-bench.ts`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { runScenario, THROWAWAY_PIN_HASH_COST } from '../src/sim/runner';
-import { flowEngineSignIns } from './flow-engine-bench';
+import { bareXstateSignIns, EFFECTS_PER_SIGN_IN, flowEngineSignIns } from './flow-engine-bench';
 
 const TARGET_PER_SECOND = 5000;
 
@@ -62,6 +63,7 @@ export async function runSimBench(calls = Number(process.env.BENCH_SIM_CALLS ?? 
   // The engine reference first, on a fresh heap (measured after the simulations it varied twofold with their
   // garbage); then each warm-up as long as its measurement: the JIT settles over the first thousands of calls
   // (measured here: the first 2,000 ran about 20% slower than the next).
+  const floor = bareXstateSignIns(calls * 5);
   await flowEngineSignIns(calls);
   const engine = await flowEngineSignIns(calls);
   await measureSignIns(calls);
@@ -73,6 +75,7 @@ export async function runSimBench(calls = Number(process.env.BENCH_SIM_CALLS ?? 
   console.log(`  throw-away store (PIN hash cost ${THROWAWAY_PIN_HASH_COST}): ${f(cheap.perSecond)}/s over ${calls} calls, ${cheap.failures} failed; target ${f(TARGET_PER_SECOND)}/s, ratio ${(cheap.perSecond / TARGET_PER_SECOND).toFixed(2)}`);
   console.log(`  reference, the directory's PIN hash cost (14): ${f(real.perSecond)}/s; the hash costs ${(cheap.perSecond / real.perSecond).toFixed(1)}x`);
   console.log(`  reference: the sign-in flow alone on xstate, effects answered at once: ${f(engine)}/s; simulator/engine ratio ${(cheap.perSecond / engine).toFixed(2)}`);
+  console.log(`  floor: a bare xstate machine with a sign-in's ${EFFECTS_PER_SIGN_IN} events in 2 actors, nothing else: ${f(floor)}/s (${(1e6 / floor).toFixed(0)} µs); the target is ${(TARGET_PER_SECOND / floor).toFixed(2)} of it`);
 }
 
 if (require.main === module) void runSimBench();
