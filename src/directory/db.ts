@@ -92,6 +92,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX notifications_pending ON notifications(status, next_attempt_at);
   `,
+  // 3: claims on queued notifications, so that two processes on one data folder (two `serve` instances behind
+  // drachtio-server, or a server and `simulate --data`) never attempt the same row at once
+  // (`notify/notification-queue.ts`). A claim is its owner's until `claimed_until` (ms, the store's clock).
+  `
+  ALTER TABLE notifications ADD COLUMN claimed_by TEXT;
+  ALTER TABLE notifications ADD COLUMN claimed_until INTEGER;
+  `,
 ];
 
 /** The schema version this code expects. */

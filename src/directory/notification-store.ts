@@ -4,7 +4,8 @@
  * `db.ts`). It only stores rows; `notify/notification-queue.ts` decides when to send and retry.
  *
  * A row is `pending` until a provider accepted it (`sent`) or its retry window ran out (`failed`); nothing deletes
- * rows, so a failed text stays visible. PIN mails never come here: they go straight to the mailer, so no PIN is ever
+ * rows, so a failed text stays visible. A process attempts a row only under its claim (`claim`): another process on
+ * the same data folder passes over it until the claim is released or runs out (migration 3). PIN mails never come here: they go straight to the mailer, so no PIN is ever
  * written to this table.
  */
 import type Database from 'better-sqlite3';
@@ -30,6 +31,10 @@ export interface NotificationRow {
   sentAt: number | null;
   /** Why the last attempt failed (the provider's message; never the text body). */
   lastError: string | null;
+  /** The queue that has claimed the row for an attempt, or null. */
+  claimedBy: string | null;
+  /** When that claim runs out (ms), or null. */
+  claimedUntil: number | null;
 }
 
 type Row = Record<string, unknown>;
@@ -46,6 +51,8 @@ function toRow(r: Row): NotificationRow {
     nextAttemptAt: r.next_attempt_at as number,
     sentAt: (r.sent_at as number | null) ?? null,
     lastError: (r.last_error as string | null) ?? null,
+    claimedBy: (r.claimed_by as string | null) ?? null,
+    claimedUntil: (r.claimed_until as number | null) ?? null,
   };
 }
 
@@ -89,44 +96,81 @@ export class NotificationStore {
   }
 
   /**
-   * Pending rows due at or before `at` (ms), oldest due first.
+   * Pending rows due at or before `at` (ms) and under no live claim, oldest due first.
    * @param limit the most rows to return
    */
   due(at: number, limit: number): NotificationRow[] {
-    return (this.sql(`SELECT * FROM notifications WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`).all(at, limit) as Row[]).map(toRow);
-  }
-
-  /** When the earliest pending row is due (ms), ignoring the ids in `except`; undefined when none is pending. */
-  nextDueAt(except: ReadonlySet<number> = new Set()): number | undefined {
-    if (except.size === 0) {
-      const r = this.sql(`SELECT min(next_attempt_at) AS at FROM notifications WHERE status = 'pending'`).get() as { at: number | null };
-      return r.at ?? undefined;
-    }
-    // In-flight rows are few (bounded by the queue's concurrency): skip them in JavaScript.
-    const rows = this.sql(`SELECT id, next_attempt_at FROM notifications WHERE status = 'pending' ORDER BY next_attempt_at, id LIMIT ?`).all(except.size + 1) as {
-      id: number;
-      next_attempt_at: number;
-    }[];
-    return rows.find((r) => !except.has(r.id))?.next_attempt_at;
-  }
-
-  /** Marks a row sent after its provider accepted it; counts the attempt. */
-  markSent(id: number): void {
-    this.sql(`UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?`).run(this.now(), id);
+    return (
+      this.sql(
+        `SELECT * FROM notifications WHERE status = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_attempt_at, id LIMIT ?`,
+      ).all(at, at, limit) as Row[]
+    ).map(toRow);
   }
 
   /**
-   * Records a failed attempt and when to try again.
-   * @param nextAttemptAt ms since the epoch
-   * @param error the provider's reason (never the body)
+   * When the earliest pending row may be attempted (ms): when it is due, or when another queue's claim on it runs
+   * out if that is later. Ignores the ids in `except`; undefined when none is pending.
    */
-  markRetry(id: number, nextAttemptAt: number, error: string): void {
-    this.sql(`UPDATE notifications SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`).run(nextAttemptAt, error, id);
+  nextDueAt(except: ReadonlySet<number> = new Set()): number | undefined {
+    // Pending rows are few (a queue keeps up unless a provider is down): the claim's end is compared per row.
+    const rows = this.sql(
+      `SELECT id, max(next_attempt_at, coalesce(claimed_until, 0)) AS at FROM notifications WHERE status = 'pending' ORDER BY at, id LIMIT ?`,
+    ).all(except.size + 1) as { id: number; at: number }[];
+    return rows.find((r) => !except.has(r.id))?.at;
   }
 
-  /** Records the last failed attempt: the row is `failed` and will not be tried again. */
-  markFailed(id: number, error: string): void {
-    this.sql(`UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`).run(error, id);
+  /**
+   * Claims a pending row for one attempt by `owner`, unless another owner's claim on it is still live at `now`.
+   * @param until when the claim runs out (ms): after it, another queue may take the row (its owner crashed)
+   * @returns the row as claimed, or undefined when it is not pending or another owner holds it
+   */
+  claim(id: number, owner: string, until: number, now: number): NotificationRow | undefined {
+    const r = this.sql(
+      `UPDATE notifications SET claimed_by = ?, claimed_until = ? WHERE id = ? AND status = 'pending' AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until <= ?) RETURNING *`,
+    ).get(owner, until, id, owner, now) as Row | undefined;
+    return r && toRow(r);
+  }
+
+  /** Releases every claim `owner` holds on pending rows (its queue stops): they may be attempted again at once. */
+  release(owner: string): void {
+    this.sql(`UPDATE notifications SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ? AND status = 'pending'`).run(owner);
+  }
+
+  /**
+   * Marks a row sent after its provider accepted it; counts the attempt and ends any claim. Whoever's claim it is:
+   * a delivered row is delivered.
+   */
+  markSent(id: number): void {
+    this.sql(
+      `UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?`,
+    ).run(this.now(), id);
+  }
+
+  /**
+   * Records a failed attempt and when to try again, and ends the claim; only while `owner` holds the row (after its
+   * claim ran out, the queue that took the row over decides).
+   * @param nextAttemptAt ms since the epoch
+   * @param error the provider's reason (never the body)
+   * @returns false when `owner` no longer held the row (nothing recorded)
+   */
+  markRetry(id: number, nextAttemptAt: number, error: string, owner: string): boolean {
+    return (
+      this.sql(
+        `UPDATE notifications SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending' AND claimed_by = ?`,
+      ).run(nextAttemptAt, error, id, owner).changes === 1
+    );
+  }
+
+  /**
+   * Records the last failed attempt: the row is `failed` and will not be tried again; only while `owner` holds it.
+   * @returns false when `owner` no longer held the row (nothing recorded)
+   */
+  markFailed(id: number, error: string, owner: string): boolean {
+    return (
+      this.sql(
+        `UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending' AND claimed_by = ?`,
+      ).run(error, id, owner).changes === 1
+    );
   }
 
   /**

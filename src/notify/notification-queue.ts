@@ -11,11 +11,17 @@
  *   kind, mailbox and number of attempts, never the text or mail body.
  * - Pending rows are picked up by {@link NotificationQueue.start}, so a restart resumes them. Delivery is at least
  *   once: a crash between the provider's acceptance and the `sent` mark sends that one again after the restart.
+ * - Several processes may share the table (two `serve` instances on one data folder behind drachtio-server, or a
+ *   server and `simulate --data`): each attempt runs under the row's claim (`NotificationStore.claim`), so no two
+ *   queues attempt one row at once, and each queue also tries the others' rows when they are due (whoever claims
+ *   first sends). A claim ends with the attempt's outcome or when its queue stops; one left by a crashed process runs
+ *   out after `claimMs` (15 min by default, longer than any provider's own timeouts), and the row is then taken over.
  * - Every timer goes through the injected {@link Clock}: on the simulator's virtual clock a day of retries costs no
  *   real time.
  *
  * PIN mails never come here (they go straight to the mailer): the table must not hold a PIN.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { NotificationRow, NotificationStore } from '../directory/notification-store';
@@ -30,6 +36,11 @@ export const DEFAULT_INITIAL_BACKOFF_MS = 30_000;
 export const DEFAULT_MAX_BACKOFF_MS = 3_600_000;
 /** Attempts running at once (a slow webhook must not hold every other notification back). */
 export const DEFAULT_CONCURRENCY = 4;
+/**
+ * How long an attempt's claim on a row lasts, ms: longer than a provider may take (the webhook's `timeoutSeconds`,
+ * nodemailer's 10-minute socket timeout), so only a crashed process's claim runs out.
+ */
+export const DEFAULT_CLAIM_MS = 15 * 60_000;
 /** Node's timers cannot wait longer than this (ms); a longer wait is re-armed. */
 const MAX_TIMER_MS = 2_147_000_000;
 
@@ -57,6 +68,8 @@ export interface NotificationQueueOptions {
   maxBackoffMs?: number;
   /** Attempts at once (default {@link DEFAULT_CONCURRENCY}). */
   concurrency?: number;
+  /** How long a claim on a row lasts, ms (default {@link DEFAULT_CLAIM_MS}). */
+  claimMs?: number;
 }
 
 /**
@@ -77,11 +90,15 @@ export class NotificationQueue {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly concurrency: number;
+  private readonly claimMs: number;
+  /** This queue's name in the rows it claims (one per queue object: a restarted process is another owner). */
+  readonly owner = randomUUID();
 
   constructor(private readonly o: NotificationQueueOptions) {
     this.initialBackoffMs = o.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
     this.maxBackoffMs = o.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
     this.concurrency = Math.max(1, o.concurrency ?? DEFAULT_CONCURRENCY);
+    this.claimMs = o.claimMs ?? DEFAULT_CLAIM_MS;
   }
 
   /** True while an attempt is running (the simulator waits for it before moving its clock). */
@@ -128,7 +145,7 @@ export class NotificationQueue {
   /**
    * Stops: no new attempt, the retry timer is cleared, and running attempts get up to `graceMs` (real time: this is
    * shutdown, not a notification rule) to finish and record their result. An attempt still running after that has
-   * its row left pending, to be sent again after the next start.
+   * its row left pending and its claim released, to be sent again after the next start (or by another process now).
    */
   async stop(graceMs = 5_000): Promise<void> {
     if (this.timer !== null) this.o.clock.clearTimeout(this.timer);
@@ -140,6 +157,12 @@ export class NotificationQueue {
     await Promise.race([running, new Promise<void>((resolve) => (t = setTimeout(resolve, graceMs).unref()))]);
     clearTimeout(t);
     this.closed = true;
+    try {
+      this.o.store.release(this.owner);
+    } catch (err) {
+      // The store is already closed: the claims run out by themselves (claimMs).
+      this.o.logger.warn({ err }, 'notification queue: cannot release its claims');
+    }
   }
 
   /** Starts every due row there is room for, then arms the timer for the next one. */
@@ -149,8 +172,17 @@ export class NotificationQueue {
     try {
       const free = this.concurrency - this.inFlight.size;
       if (free > 0) {
-        const rows = store.due(clock.now(), free + this.inFlight.size).filter((r) => !this.inFlight.has(r.id));
-        for (const row of rows.slice(0, free)) this.attempt(row);
+        const now = clock.now();
+        const rows = store.due(now, free + this.inFlight.size).filter((r) => !this.inFlight.has(r.id));
+        let started = 0;
+        for (const due of rows) {
+          if (started === free) break;
+          // Another process may have claimed it since it was read: then it is that process's to send.
+          const row = store.claim(due.id, this.owner, now + this.claimMs, now);
+          if (!row) continue;
+          this.attempt(row);
+          started++;
+        }
       }
       this.arm();
     } catch (err) {
@@ -227,7 +259,7 @@ export class NotificationQueue {
       const now = clock.now();
       const deadline = row.createdAt + this.o.retryWindowMs;
       if (now >= deadline) {
-        store.markFailed(row.id, reason);
+        if (!store.markFailed(row.id, reason, this.owner)) return this.lostClaim(row, about);
         logger.error(
           { ...about, code: ErrorCodes.NOTIFY_FAILED, error: reason, retryWindowMs: this.o.retryWindowMs },
           `${row.kind === 'sms' ? 'SMS' : 'mail'} not delivered within the retry window: given up`,
@@ -235,10 +267,15 @@ export class NotificationQueue {
         return;
       }
       const next = Math.min(now + backoffMs(attempts, this.initialBackoffMs, this.maxBackoffMs), deadline);
-      store.markRetry(row.id, next, reason);
+      if (!store.markRetry(row.id, next, reason, this.owner)) return this.lostClaim(row, about);
       logger.warn({ ...about, error: reason, retryInMs: next - now }, `${row.kind === 'sms' ? 'SMS' : 'mail'} not delivered; will retry`);
     } catch (e) {
       logger.error({ ...about, err: e }, 'notification queue: cannot record the outcome (the row stays pending)');
     }
+  }
+
+  /** A failed attempt outlived its claim: the queue that took the row over records the outcome. */
+  private lostClaim(row: NotificationRow, about: Record<string, unknown>): void {
+    this.o.logger.warn(about, `${row.kind === 'sms' ? 'SMS' : 'mail'} attempt failed after its claim ran out; another queue has the row`);
   }
 }

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { openApp } from '../../src/app';
 import { NotificationStore } from '../../src/directory/notification-store';
-import { backoffMs, NotificationQueue } from '../../src/notify/notification-queue';
+import { backoffMs, DEFAULT_CLAIM_MS, NotificationQueue } from '../../src/notify/notification-queue';
 import { VirtualClock } from '../../src/sim/virtual-clock';
 import { tempDir, writeConfig } from '../helpers';
 import { FakeMailer, FakeSms, memoryLogger, openVirtualApp } from './notify-helpers';
@@ -153,15 +153,106 @@ test('pending rows are picked up after a restart, including ones due long ago', 
   expect(rows.list('pending')).toEqual([]);
 });
 
-test('stop leaves an unanswered attempt pending, to be sent again after the next start', async () => {
+test('stop leaves an unanswered attempt pending and unclaimed, to be sent again after the next start', async () => {
   const { clock, rows, queue } = await setup({
     sms: Object.assign(new FakeSms(), { send: () => new Promise<void>(() => {}) }),
   });
   clock.setBusyCheck(() => false);
   const row = queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'x' });
   await clock.settle();
+  expect(rows.get(row.id)).toMatchObject({ claimedBy: queue.owner, claimedUntil: clock.now() + DEFAULT_CLAIM_MS });
   await queue.stop(20);
-  expect(rows.get(row.id)).toMatchObject({ status: 'pending', attempts: 0 });
+  expect(rows.get(row.id)).toMatchObject({ status: 'pending', attempts: 0, claimedBy: null, claimedUntil: null });
+});
+
+/**
+ * Two queues on one data folder, as two `serve` instances behind drachtio-server have: a second app on the first
+ * one's data folder and clock, with its own queue and provider.
+ */
+async function secondQueue(first: { config: string; data: string; clock: VirtualClock }, sms: FakeSms) {
+  const app = await openApp({ config: first.config, data: first.data, clock: first.clock, mailer: new FakeMailer() });
+  cleanup.push(() => app.close());
+  const queue = new NotificationQueue({ store: new NotificationStore(app.store), sms, mailer: new FakeMailer(), clock: first.clock, logger: memoryLogger().logger, retryWindowMs: 24 * HOUR });
+  queue.start();
+  return queue;
+}
+
+test('two queues on one data folder: a row one of them is sending is not sent by the other', async () => {
+  let release: () => void = () => {};
+  const slow = Object.assign(new FakeSms(), {
+    send(m: { to: string; text: string }) {
+      this.tried.push(m);
+      return new Promise<void>((resolve) => (release = resolve)).then(() => void this.sent.push(m));
+    },
+  });
+  const first = await setup({ sms: slow });
+  first.clock.setBusyCheck(() => false);
+  const other = new FakeSms();
+  const second = await secondQueue(first, other);
+  const a = first.queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'from the first' });
+  await first.clock.settle();
+  expect(slow.tried).toHaveLength(1);
+  // The second queue pumps (its own text): the first one's row, still being sent, is not its to send.
+  const b = second.enqueueSms('tony@contoso.com', { to: '+14255550123', text: 'from the second' });
+  await first.clock.settle();
+  expect(other.tried.map((m) => m.text)).toEqual(['from the second']);
+  release();
+  await first.queue.idle();
+  expect(slow.sent.map((m) => m.text)).toEqual(['from the first']);
+  expect([first.rows.get(a.id), first.rows.get(b.id)]).toMatchObject([
+    { status: 'sent', attempts: 1, claimedBy: null },
+    { status: 'sent', attempts: 1, claimedBy: null },
+  ]);
+  await second.stop();
+});
+
+test('two queues on one data folder: a failed row is retried by one queue, the other passing over it while it is sent', async () => {
+  // The first queue's provider fails once, then takes its time (a slow webhook) until released.
+  let release: () => void = () => {};
+  const flaky = Object.assign(new FakeSms(), {
+    send(m: { to: string; text: string }) {
+      this.tried.push(m);
+      if (this.tried.length === 1) return Promise.reject(new Error('provider down (503)'));
+      return new Promise<void>((resolve) => (release = resolve)).then(() => void this.sent.push(m));
+    },
+  });
+  const first = await setup({ sms: flaky });
+  const other = new FakeSms();
+  const second = await secondQueue(first, other);
+  first.clock.setBusyCheck(() => second.busy);
+  const row = first.queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'retried' });
+  await first.clock.settle();
+  expect(first.rows.get(row.id)).toMatchObject({ status: 'pending', attempts: 1, claimedBy: null });
+  // The second queue learns of the row when it next pumps: both now wait for its retry, 30 s on.
+  second.enqueueSms('tony@contoso.com', { to: '+14255550123', text: 'other' });
+  await first.clock.advance(30_000);
+  expect(flaky.tried.map((m) => m.text)).toEqual(['retried', 'retried']);
+  expect(other.tried.map((m) => m.text)).toEqual(['other']);
+  release();
+  await first.queue.idle();
+  expect(first.rows.get(row.id)).toMatchObject({ status: 'sent', attempts: 2, claimedBy: null });
+  // With the row sent, the second queue's wait for the claim to run out finds nothing to do.
+  await first.clock.advance(DEFAULT_CLAIM_MS);
+  expect(other.tried.map((m) => m.text)).toEqual(['other']);
+  await second.stop();
+});
+
+test("a crashed process's claim runs out, and another queue sends the row", async () => {
+  const first = await setup({ sms: Object.assign(new FakeSms(), { send: () => new Promise<void>(() => {}) }) });
+  // The first queue's attempt never ends (its process died mid-send): the clock does not wait for it.
+  const other = new FakeSms();
+  const second = await secondQueue(first, other);
+  first.clock.setBusyCheck(() => second.busy);
+  const t0 = first.clock.now();
+  const row = first.queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'orphaned' });
+  await first.clock.settle();
+  second.enqueueSms('tony@contoso.com', { to: '+14255550123', text: 'other' });
+  await first.clock.advance(DEFAULT_CLAIM_MS - 1);
+  expect(other.tried.map((m) => m.text)).toEqual(['other']);
+  await first.clock.advance(1);
+  expect(other.sent.map((m) => m.text)).toEqual(['other', 'orphaned']);
+  expect(first.rows.get(row.id)).toMatchObject({ status: 'sent', attempts: 1, sentAt: t0 + DEFAULT_CLAIM_MS, claimedBy: null });
+  await second.stop();
 });
 
 test('a mail whose recording was deleted before a retry goes without the attachment, saying so', async () => {
