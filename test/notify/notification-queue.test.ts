@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { openApp } from '../../src/app';
 import { NotificationStore } from '../../src/directory/notification-store';
 import { backoffMs, DEFAULT_CLAIM_MS, NotificationQueue } from '../../src/notify/notification-queue';
+import type { SmsMessage } from '../../src/ports/mwi';
 import { VirtualClock } from '../../src/sim/virtual-clock';
 import { tempDir, writeConfig } from '../helpers';
 import { FakeMailer, FakeSms, memoryLogger, openVirtualApp } from './notify-helpers';
@@ -165,6 +166,26 @@ test('stop leaves an unanswered attempt pending and unclaimed, to be sent again 
   expect(rows.get(row.id)).toMatchObject({ status: 'pending', attempts: 0, claimedBy: null, claimedUntil: null });
 });
 
+/** A slow provider: after failing its first `failures` sends, it takes each text only when the test calls `release`. */
+class HeldSms extends FakeSms {
+  private held: (() => void)[] = [];
+  constructor(private failures: number) {
+    super();
+  }
+  override send(m: SmsMessage): Promise<void> {
+    this.tried.push(m);
+    if (this.failures > 0) {
+      this.failures--;
+      return Promise.reject(new Error('provider down (503)'));
+    }
+    return new Promise<void>((resolve) => this.held.push(resolve)).then(() => void this.sent.push(m));
+  }
+  /** Lets every text held so far through. */
+  release(): void {
+    for (const r of this.held.splice(0)) r();
+  }
+}
+
 /**
  * Two queues on one data folder, as two `serve` instances behind drachtio-server have: a second app on the first
  * one's data folder and clock, with its own queue and provider.
@@ -178,13 +199,7 @@ async function secondQueue(first: { config: string; data: string; clock: Virtual
 }
 
 test('two queues on one data folder: a row one of them is sending is not sent by the other', async () => {
-  let release: () => void = () => {};
-  const slow = Object.assign(new FakeSms(), {
-    send(m: { to: string; text: string }) {
-      this.tried.push(m);
-      return new Promise<void>((resolve) => (release = resolve)).then(() => void this.sent.push(m));
-    },
-  });
+  const slow = new HeldSms(0);
   const first = await setup({ sms: slow });
   first.clock.setBusyCheck(() => false);
   const other = new FakeSms();
@@ -196,7 +211,7 @@ test('two queues on one data folder: a row one of them is sending is not sent by
   const b = second.enqueueSms('tony@contoso.com', { to: '+14255550123', text: 'from the second' });
   await first.clock.settle();
   expect(other.tried.map((m) => m.text)).toEqual(['from the second']);
-  release();
+  slow.release();
   await first.queue.idle();
   expect(slow.sent.map((m) => m.text)).toEqual(['from the first']);
   expect([first.rows.get(a.id), first.rows.get(b.id)]).toMatchObject([
@@ -208,14 +223,7 @@ test('two queues on one data folder: a row one of them is sending is not sent by
 
 test('two queues on one data folder: a failed row is retried by one queue, the other passing over it while it is sent', async () => {
   // The first queue's provider fails once, then takes its time (a slow webhook) until released.
-  let release: () => void = () => {};
-  const flaky = Object.assign(new FakeSms(), {
-    send(m: { to: string; text: string }) {
-      this.tried.push(m);
-      if (this.tried.length === 1) return Promise.reject(new Error('provider down (503)'));
-      return new Promise<void>((resolve) => (release = resolve)).then(() => void this.sent.push(m));
-    },
-  });
+  const flaky = new HeldSms(1);
   const first = await setup({ sms: flaky });
   const other = new FakeSms();
   const second = await secondQueue(first, other);
@@ -228,7 +236,7 @@ test('two queues on one data folder: a failed row is retried by one queue, the o
   await first.clock.advance(30_000);
   expect(flaky.tried.map((m) => m.text)).toEqual(['retried', 'retried']);
   expect(other.tried.map((m) => m.text)).toEqual(['other']);
-  release();
+  flaky.release();
   await first.queue.idle();
   expect(first.rows.get(row.id)).toMatchObject({ status: 'sent', attempts: 2, claimedBy: null });
   // With the row sent, the second queue's wait for the claim to run out finds nothing to do.
