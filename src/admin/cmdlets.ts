@@ -256,15 +256,25 @@ export const CMDLETS: readonly Cmdlet[] = [
     params: [
       identity('the mailbox'),
       { name: 'UMSMSNotificationOption', type: { kind: 'enum', values: ['None', 'VoiceMail', 'VoiceMailAndMissedCalls'] }, help: 'None | VoiceMail | VoiceMailAndMissedCalls' },
-      { name: 'MobileNumber', type: { kind: 'string', pattern: PHONE_NUMBER, patternText: 'must be a telephone number' }, help: 'mobile number for SMS notifications (our addition)' },
+      {
+        name: 'MobileNumber',
+        type: { kind: 'string', pattern: PHONE_NUMBER, patternText: 'must be a telephone number' },
+        nullable: true,
+        help: 'mobile number for SMS notifications, $null to clear it (our addition)',
+      },
       { name: 'UMMailboxPolicy', type: { kind: 'string' }, help: 'another policy of the same dial plan' },
       { name: 'DisplayName', type: { kind: 'string', maxLength: 256 }, help: 'display name' },
-      { name: 'Language', type: { kind: 'enum', values: ['en-US', 'fr-FR'] }, help: "prompt language (default: the dial plan's)" },
+      {
+        name: 'Language',
+        type: { kind: 'enum', values: ['en-US', 'fr-FR'] },
+        nullable: true,
+        help: "prompt language; $null for the dial plan's again (the default; our addition)",
+      },
     ],
     async run(ctx, p) {
       ctx.store.updateMailbox(p.Identity as string, {
         smsNotificationOption: p.UMSMSNotificationOption as Mailbox['smsNotificationOption'] | undefined,
-        mobileNumber: p.MobileNumber as string | undefined,
+        mobileNumber: p.MobileNumber as string | null | undefined,
         policy: p.UMMailboxPolicy as string | undefined,
         displayName: p.DisplayName as string | undefined,
         language: p.Language as Mailbox['language'] | undefined,

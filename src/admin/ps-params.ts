@@ -1,7 +1,8 @@
 /**
  * PowerShell-style cmdlet parameters on a POSIX command line: `-Identity tony@contoso.com`, `-PinExpired $false`,
  * `-PinExpired:$false`, switches (`-SendEmail`), lists (`-AccessTelephoneNumbers +14255550100,+14255550101`),
- * `Unlimited` for unlimited integers, and the first positional value as `-Identity`. Parameter names are
+ * `Unlimited` for unlimited integers, `$null` to clear a parameter that allows it (`nullable`), and the first
+ * positional value as `-Identity`. Parameter names are
  * case-insensitive and, as in PowerShell, may be shortened to any unambiguous prefix.
  * Nothing is changed by a cmdlet when parsing fails: every error is thrown before the cmdlet runs.
  */
@@ -27,10 +28,12 @@ export interface ParamSpec {
   position?: number;
   /** One line for help text. */
   help?: string;
+  /** `$null` is accepted and parsed as null: the setting is cleared (its default applies again). */
+  nullable?: boolean;
 }
 
-/** Parsed values by the spec's exact parameter name. */
-export type ParamValues = Record<string, string | number | boolean | string[] | 'Unlimited'>;
+/** Parsed values by the spec's exact parameter name (null: `$null` given to a nullable parameter). */
+export type ParamValues = Record<string, string | number | boolean | string[] | 'Unlimited' | null>;
 
 function paramError(message: string): VaError {
   return new VaError(ErrorCodes.CLI_PARAMETER, message);
@@ -43,6 +46,10 @@ const BOOL_FALSE = new Set(['$false', 'false', '0']);
 export function convertValue(spec: ParamSpec, raw: string): ParamValues[string] {
   const t = spec.type;
   const bad = (why: string) => paramError(`-${spec.name}: ${why}`);
+  if (raw.toLowerCase() === '$null') {
+    if (spec.nullable) return null;
+    throw bad('cannot be $null');
+  }
   switch (t.kind) {
     case 'string':
       if (raw === '') throw bad('needs a value');

@@ -473,6 +473,14 @@ describe('Get-UMMailbox / Set-UMMailbox', () => {
     expect(await signIn(ctx, 'tony@contoso.com', '483920')).toBe('ok');
   });
 
+  test('Set-UMMailbox -MobileNumber $null and -Language $null clear them (the dial plan language applies again)', async () => {
+    const ctx = fresh();
+    await ok(ctx, 'Set-UMMailbox', 'tony@contoso.com', '-Language', 'fr-FR');
+    await ok(ctx, 'Set-UMMailbox', 'tony@contoso.com', '-MobileNumber', '$null', '-Language:$NULL');
+    const [tony] = await json(ctx, 'Get-UMMailbox', 'tony@contoso.com');
+    expect(tony).toMatchObject({ MobileNumber: null, Language: null, DisplayName: 'Tony Smith' });
+  });
+
   test.each([
     ['an invalid -UMSMSNotificationOption', ['tony@contoso.com', '-UMSMSNotificationOption', 'Always'], 2, 'VA_ERR_CLI_PARAMETER', /is not one of None, VoiceMail, VoiceMailAndMissedCalls/],
     ['an invalid -MobileNumber', ['tony@contoso.com', '-MobileNumber', 'call-me'], 2, 'VA_ERR_CLI_PARAMETER', /telephone number/],
@@ -480,6 +488,7 @@ describe('Get-UMMailbox / Set-UMMailbox', () => {
     ['a policy of another dial plan', ['tony@contoso.com', '-UMMailboxPolicy', 'Contoso-Paris-Policy'], 1, 'VA_ERR_INVALID_SETTING', /dial plan/],
     ['an unknown policy', ['tony@contoso.com', '-UMMailboxPolicy', 'Nope'], 1, 'VA_ERR_NOT_FOUND', /Nope/],
     ['an unknown mailbox', ['nobody@contoso.com', '-MobileNumber', '+14255550999'], 1, 'VA_ERR_NOT_FOUND', /nobody/],
+    ['$null for a setting that cannot be cleared', ['tony@contoso.com', '-DisplayName', '$null'], 2, 'VA_ERR_CLI_PARAMETER', /-DisplayName: cannot be \$null/],
   ])('%s is refused and nothing changes', async (_what, args, code, errCode, reason) => {
     const ctx = fresh();
     const before = await json(ctx, 'Get-UMMailbox');
