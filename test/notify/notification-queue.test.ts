@@ -4,9 +4,11 @@
  * 1 h between attempts until the retry window ends, then the row is `failed` and an error is logged (identity,
  * attempts; never the text); pending rows survive a restart; a recording deleted before a retry does not block the mail.
  */
-import { rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { openApp } from '../../src/app';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/directory/db';
 import { NotificationStore } from '../../src/directory/notification-store';
 import { backoffMs, DEFAULT_CLAIM_MS, NotificationQueue } from '../../src/notify/notification-queue';
 import type { SmsMessage } from '../../src/ports/mwi';
@@ -152,6 +154,34 @@ test('pending rows are picked up after a restart, including ones due long ago', 
   expect(mailer.sent.map((m) => m.subject)).toEqual(['Voice Mail from +1']);
   expect(rows.get(row.id)).toMatchObject({ status: 'sent', attempts: 2 });
   expect(rows.list('pending')).toEqual([]);
+});
+
+test('a data folder from before claims (schema 2) is migrated, and its pending rows are sent', async () => {
+  const dir = tempDir('va-queue-');
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const data = path.join(dir, 'data');
+  mkdirSync(data, { recursive: true });
+  const old = new Database(path.join(data, 'voice-access.db'));
+  old.exec(MIGRATIONS[0]);
+  old.exec(MIGRATIONS[1]);
+  old.pragma('user_version = 2');
+  old.prepare(`INSERT INTO notifications (kind, identity, payload, status, attempts, created_at, next_attempt_at) VALUES ('sms', 'david@contoso.com', ?, 'pending', 1, 0, 0)`).run(
+    JSON.stringify({ to: '+14255550112', text: 'left before the upgrade' }),
+  );
+  old.close();
+
+  const clock = new VirtualClock();
+  const app = await openApp({ config: writeConfig(dir), data, clock, mailer: new FakeMailer() });
+  cleanup.push(() => app.close());
+  expect(app.store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+  const rows = new NotificationStore(app.store);
+  expect(rows.list()).toMatchObject([{ status: 'pending', attempts: 1, claimedBy: null, claimedUntil: null }]);
+  const sms = new FakeSms();
+  const queue = new NotificationQueue({ store: rows, sms, mailer: new FakeMailer(), clock, logger: memoryLogger().logger, retryWindowMs: 24 * HOUR });
+  queue.start();
+  await queue.idle();
+  expect(sms.sent).toEqual([{ to: '+14255550112', text: 'left before the upgrade' }]);
+  expect(rows.list()).toMatchObject([{ status: 'sent', attempts: 2, claimedBy: null }]);
 });
 
 test('stop leaves an unanswered attempt pending and unclaimed, to be sent again after the next start', async () => {
