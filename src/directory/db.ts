@@ -99,6 +99,17 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE notifications ADD COLUMN claimed_by TEXT;
   ALTER TABLE notifications ADD COLUMN claimed_until INTEGER;
   `,
+  // 4: unsolicited MWI shared by the processes on one data folder (`directory/mwi-delivery-store.ts`): which process
+  // is sending a mailbox's state now, and the last state its gateways accepted, so a change is NOTIFYed once.
+  `
+  CREATE TABLE mwi_deliveries (
+    identity TEXT PRIMARY KEY COLLATE NOCASE,
+    claimed_by TEXT,
+    claimed_until INTEGER,
+    delivered_signature TEXT,
+    delivered_at INTEGER
+  );
+  `,
 ];
 
 /** The schema version this code expects. */

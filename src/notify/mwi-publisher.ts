@@ -8,7 +8,9 @@
  * - rapid changes coalesce: one NOTIFY in flight per mailbox; changes meanwhile are sent once it completes, and
  *   every attempt reads the counts afresh, so the latest state is what is sent;
  * - refresh: every mailbox's state is sent again once per refresh interval (12 hours), spread evenly over the
- *   interval rather than in one burst, so lamps recover after a PBX outage.
+ *   interval rather than in one burst, so lamps recover after a PBX outage;
+ * - with several processes on one data folder ({@link MwiSharedDeliveries}), a mailbox's state is sent by one of them
+ *   at a time, and a change is sent once, not once per process.
  * Every timer runs on the injected {@link Clock}: the simulator's virtual clock runs a 5-minute window or a 12-hour
  * refresh in no real time.
  */
@@ -75,6 +77,25 @@ export interface MwiPublisherDeps {
   /** Every mailbox, for the refresh rounds. */
   listIdentities(): string[];
   onEvent?(event: MwiEvent): void;
+  /** Deliveries shared with the other processes on the data folder; without it, this process alone decides. */
+  shared?: MwiSharedDeliveries;
+}
+
+/**
+ * What the processes on one data folder share about deliveries (`directory/mwi-delivery-store.ts`, bound to this
+ * process by `MwiService`). Signatures name a state as delivered: extension, counts and gateways.
+ */
+export interface MwiSharedDeliveries {
+  /** Claims the mailbox's deliveries for this process; false when another process is sending its state now. */
+  claim(identity: string): boolean;
+  /** The signature of the last state any process delivered for the mailbox, or null. */
+  lastDelivered(identity: string): string | null;
+  /** Records a delivered state. */
+  delivered(identity: string, signature: string): void;
+  /** Ends this process's claim on the mailbox. */
+  release(identity: string): void;
+  /** Ends every claim of this process (it stops). */
+  releaseAll(): void;
 }
 
 interface Job {
@@ -88,6 +109,8 @@ interface Job {
   windowStart: number | null;
   round: number;
   attempts: MwiAttempt[];
+  /** This process may send the mailbox's state: it holds the shared claim (released when the job ends), or nothing is shared. */
+  claimed: boolean;
 }
 
 export class MwiPublisher {
@@ -111,7 +134,7 @@ export class MwiPublisher {
     if (this.stopped) return;
     const job = this.jobs.get(identity);
     if (!job) {
-      const fresh: Job = { identity, running: false, dirty: false, reason, timer: null, windowStart: null, round: 0, attempts: [] };
+      const fresh: Job = { identity, running: false, dirty: false, reason, timer: null, windowStart: null, round: 0, attempts: [], claimed: false };
       this.jobs.set(identity, fresh);
       void this.run(fresh);
       return;
@@ -154,6 +177,7 @@ export class MwiPublisher {
     this.refreshTimer = null;
     for (const job of this.jobs.values()) if (job.timer !== null) this.deps.clock.clearTimeout(job.timer);
     this.jobs.clear();
+    this.sharedCall('release its claims', (shared) => shared.releaseAll());
   }
 
   /** Resolves when no NOTIFY is in flight or waiting for a retry (tests, the simulator's quiescence). */
@@ -169,12 +193,35 @@ export class MwiPublisher {
 
   private finish(job: Job): void {
     if (job.timer !== null) this.deps.clock.clearTimeout(job.timer);
+    if (job.claimed) this.sharedCall('release a claim', (shared) => shared.release(job.identity));
+    job.claimed = false;
     this.jobs.delete(job.identity);
     if (this.jobs.size === 0) {
       const waiters = [...this.idle];
       this.idle.clear();
       for (const w of waiters) w();
     }
+  }
+
+  /**
+   * Calls the shared deliveries; when the store fails, logs and returns `fallback`: a process that cannot coordinate
+   * sends as if it were alone (a NOTIFY twice is harmless, none is not).
+   */
+  private sharedCall<T>(what: string, call: (shared: MwiSharedDeliveries) => T, fallback?: T): T | undefined {
+    const shared = this.deps.shared;
+    if (!shared) return fallback;
+    try {
+      return call(shared);
+    } catch (err) {
+      this.deps.logger.warn({ err }, `mwi: cannot ${what} in the store; acting alone`);
+      return fallback;
+    }
+  }
+
+  /** The last state delivered for the mailbox: by any process when shared, else by this one. */
+  private lastDelivered(identity: string): string | null | undefined {
+    if (!this.deps.shared) return this.delivered.get(identity);
+    return this.sharedCall('read the last delivered state', (shared) => shared.lastDelivered(identity), this.delivered.get(identity));
   }
 
   private emit(event: MwiEvent): void {
@@ -205,12 +252,21 @@ export class MwiPublisher {
         }
         const reason = job.reason;
         const signature = `${target.extension}|${target.state.newMessages}/${target.state.oldMessages}/${target.state.urgentNew}/${target.state.urgentOld}|${target.gateways.map((g) => `${g.host}:${g.port}/${g.transport}`).join(',')}`;
-        if (reason === 'change' && job.attempts.length === 0 && this.delivered.get(job.identity) === signature) {
+        if (reason === 'change' && job.attempts.length === 0 && this.lastDelivered(job.identity) === signature) {
           if (!job.dirty) {
             this.finish(job);
             return;
           }
           continue;
+        }
+        if (!job.claimed) {
+          job.claimed = this.sharedCall('claim a mailbox', (shared) => shared.claim(job.identity), true) ?? true;
+          if (!job.claimed) {
+            // Another process is sending this mailbox's state; it watches the store and sends what comes next.
+            logger.debug({ identity: job.identity, reason }, 'mwi: another process is notifying this mailbox');
+            this.finish(job);
+            return;
+          }
         }
         job.windowStart ??= clock.now();
         let delivered = false;
@@ -229,6 +285,7 @@ export class MwiPublisher {
           if (error === undefined) {
             delivered = true;
             this.delivered.set(job.identity, signature);
+            this.sharedCall('record a delivery', (shared) => shared.delivered(job.identity, signature));
             const messagesWaiting = target.state.newMessages > 0;
             logger.info(
               { identity: job.identity, extension: target.extension, gateway: gw.gateway, status, messagesWaiting, newMessages: target.state.newMessages, oldMessages: target.state.oldMessages, reason, failedAttempts: job.attempts.length },

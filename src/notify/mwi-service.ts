@@ -7,11 +7,14 @@
  * - over TCP when the dial plan's VoIPSecurity is Unsecured, over TLS when SIPSecured or Secured.
  * It feeds {@link MwiPublisher} (unsolicited NOTIFYs) and {@link MwiSubscriptions} (SUBSCRIBE/NOTIFY), and notices
  * changes made by other processes on the same data folder (the cmdlets, another serve instance) by polling the
- * store's `data_version` once a second.
+ * store's `data_version` once a second. The processes that publish share their deliveries through the store
+ * (`directory/mwi-delivery-store.ts`): each change reaches the gateways once, from one of them.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { MwiSettingsSchema } from '../config/schema';
+import { MwiDeliveryStore } from '../directory/mwi-delivery-store';
 import type { DirectoryStore } from '../directory/store';
 import { admitSource } from '../domain/gateway-admission';
 import { sameMwiState, type MwiState } from '../domain/message-summary';
@@ -63,6 +66,11 @@ export class MwiService {
   constructor(private readonly opts: MwiServiceOptions) {
     const { store, clock, logger, settings } = opts;
     const log = logger.child({ part: 'mwi' });
+    const deliveries = new MwiDeliveryStore(store);
+    const owner = randomUUID();
+    // A claim outlasts a whole delivery (the retry window, then one last round of gateway timeouts); only a crashed
+    // process's claim runs out.
+    const claimMs = 2 * settings.retryWindowMinutes * 60_000 + 60_000;
     this.publisher = new MwiPublisher({
       clock,
       transport: opts.transport,
@@ -76,6 +84,13 @@ export class MwiService {
       resolve: (identity) => mwiTargetOf(store, identity),
       listIdentities: () => store.listMailboxes().map((m) => m.identity),
       onEvent: opts.onEvent,
+      shared: {
+        claim: (identity) => deliveries.claim(identity, owner, clock.now() + claimMs, clock.now()),
+        lastDelivered: (identity) => deliveries.lastDelivered(identity),
+        delivered: (identity, signature) => deliveries.delivered(identity, signature, clock.now()),
+        release: (identity) => deliveries.release(identity, owner),
+        releaseAll: () => deliveries.releaseAll(owner),
+      },
     });
     this.subscriptions = new MwiSubscriptions({
       clock,

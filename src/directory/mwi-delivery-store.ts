@@ -1,0 +1,67 @@
+/**
+ * MwiDeliveryStore: what the processes on one data folder (two `serve` instances behind drachtio-server, say) share
+ * about unsolicited MWI, in the `mwi_deliveries` table (migration 4). Every process watches the store and sees every
+ * change of a mailbox's counts; without this each one NOTIFYed the gateways of every change.
+ *
+ * - A claim: one process at a time sends a mailbox's state (its whole delivery, failover and backoff included). The
+ *   others leave that mailbox to it: the claimer watches the store too, so it sends whatever state comes next.
+ * - The last state the mailbox's gateways accepted (its signature, see `notify/mwi-publisher.ts`), whoever sent it:
+ *   a change that leaves the counts as delivered is not sent again by anyone.
+ * A claim ends with its delivery or when its process stops; one left by a crashed process runs out at its
+ * `claimedUntil` (ms, the store's clock).
+ */
+import type Database from 'better-sqlite3';
+import type { DirectoryStore } from './store';
+
+export class MwiDeliveryStore {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** @param store the directory store whose database the table is in */
+  constructor(private readonly store: DirectoryStore) {}
+
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.store.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
+  /**
+   * Claims a mailbox's deliveries for `owner` until `until` (ms), unless another owner's claim is live at `now`.
+   * @returns true when `owner` holds the claim now
+   */
+  claim(identity: string, owner: string, until: number, now: number): boolean {
+    const r = this.sql(
+      `INSERT INTO mwi_deliveries (identity, claimed_by, claimed_until) VALUES (?, ?, ?)
+       ON CONFLICT (identity) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until
+       WHERE claimed_by IS NULL OR claimed_by = excluded.claimed_by OR claimed_until <= ?`,
+    ).run(identity, owner, until, now);
+    return r.changes === 1;
+  }
+
+  /** The signature of the last state the mailbox's gateways accepted, from any process; null when none. */
+  lastDelivered(identity: string): string | null {
+    const r = this.sql('SELECT delivered_signature FROM mwi_deliveries WHERE identity = ?').pluck().get(identity) as string | null | undefined;
+    return r ?? null;
+  }
+
+  /** Records that the mailbox's gateways accepted the state with this signature at `at` (ms). */
+  delivered(identity: string, signature: string, at: number): void {
+    this.sql(
+      `INSERT INTO mwi_deliveries (identity, delivered_signature, delivered_at) VALUES (?, ?, ?)
+       ON CONFLICT (identity) DO UPDATE SET delivered_signature = excluded.delivered_signature, delivered_at = excluded.delivered_at`,
+    ).run(identity, signature, at);
+  }
+
+  /** Ends `owner`'s claim on a mailbox (another owner's claim is left alone). */
+  release(identity: string, owner: string): void {
+    this.sql('UPDATE mwi_deliveries SET claimed_by = NULL, claimed_until = NULL WHERE identity = ? AND claimed_by = ?').run(identity, owner);
+  }
+
+  /** Ends every claim `owner` holds (its process stops). */
+  releaseAll(owner: string): void {
+    this.sql('UPDATE mwi_deliveries SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?').run(owner);
+  }
+}

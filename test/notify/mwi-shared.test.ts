@@ -1,0 +1,131 @@
+/**
+ * Unsolicited MWI from two processes on one data folder (two `serve` instances behind drachtio-server): both watch
+ * the store and see every change, but each change reaches the gateways once (`directory/mwi-delivery-store.ts`).
+ * Two apps on one data folder and one virtual clock, each with its own MwiService and recording transport.
+ */
+import * as path from 'node:path';
+import { openApp, type App } from '../../src/app';
+import { MwiDeliveryStore } from '../../src/directory/mwi-delivery-store';
+import { DirectoryStore } from '../../src/directory/store';
+import { parseMessageSummary } from '../../src/domain/message-summary';
+import { MwiService } from '../../src/notify/mwi-service';
+import type { MwiNotifyRequest, MwiNotifyResult, MwiTransport } from '../../src/ports/mwi';
+import type { VirtualClock } from '../../src/sim/virtual-clock';
+import { FakeMailer, memoryLogger, openVirtualApp } from './notify-helpers';
+
+/** A gateway that answers 200 after `latencyMs` of virtual time, or holds each NOTIFY while `hold` is set. */
+class RecordingGateway implements MwiTransport {
+  readonly sent: { extension: string; body: string; at: number }[] = [];
+  hold = false;
+  private held: (() => void)[] = [];
+  constructor(private readonly clock: VirtualClock) {}
+  sendNotify(rq: MwiNotifyRequest): Promise<MwiNotifyResult> {
+    this.sent.push({ extension: rq.extension, body: rq.body, at: this.clock.now() });
+    if (this.hold) return new Promise((resolve) => this.held.push(() => resolve({ status: 200 })));
+    return new Promise((resolve) => this.clock.setTimeout(() => resolve({ status: 200 }), 10));
+  }
+  /** Answers the NOTIFYs held so far. */
+  release(): void {
+    for (const r of this.held.splice(0)) r();
+  }
+}
+
+const apps: App[] = [];
+const services: MwiService[] = [];
+afterEach(() => {
+  for (const s of services.splice(0)) s.stop();
+  for (const a of apps.splice(0)) a.close();
+});
+
+function service(app: App, clock: VirtualClock): { mwi: MwiService; gateway: RecordingGateway } {
+  const gateway = new RecordingGateway(clock);
+  const mwi = new MwiService({
+    store: app.store,
+    clock,
+    logger: memoryLogger().logger,
+    transport: gateway,
+    settings: app.directory.notifications.mwi,
+    accountHost: '127.0.0.1',
+    watchIntervalMs: 1000,
+  });
+  mwi.start();
+  services.push(mwi);
+  return { mwi, gateway };
+}
+
+/** Two instances on one data folder and clock; A and B are their MWI services. */
+async function twoInstances() {
+  const first = await openVirtualApp();
+  apps.push(first.app);
+  const second = await openApp({ config: first.config, data: first.data, clock: first.clock, mailer: new FakeMailer() });
+  apps.push(second);
+  const clock = first.clock;
+  const a = service(first.app, clock);
+  const b = service(second, clock);
+  const addMessage = (app: App) =>
+    app.store.addVoiceMessage({ identity: 'david@contoso.com', caller: '+14255550123', receivedAt: clock.now(), durationMs: 4000, urgent: false, audioFile: path.join(first.data, 'm.wav') });
+  const lamp = (g: RecordingGateway) =>
+    g.sent.map((n) => {
+      const summary = parseMessageSummary(n.body);
+      if (!summary) throw new Error(`not a message-summary body: ${n.body}`);
+      return `${n.extension} ${summary.messagesWaiting ? 'on' : 'off'}`;
+    });
+  return { clock, data: first.data, first: first.app, second, a, b, addMessage, lamp };
+}
+
+test('a change made through one instance is NOTIFYed once: the other sees it in the store and leaves it', async () => {
+  const { clock, first, a, b, addMessage, lamp } = await twoInstances();
+  addMessage(first);
+  a.mwi.mailboxChanged('david@contoso.com');
+  await clock.advance(5_000); // five looks at the store by each instance
+  expect(lamp(a.gateway)).toEqual(['51235 on']);
+  expect(b.gateway.sent).toEqual([]);
+});
+
+test('a change made by a third process (a cmdlet) is NOTIFYed once, by whichever instance sees it first', async () => {
+  const { clock, data, a, b, lamp } = await twoInstances();
+  const cmdlet = DirectoryStore.open(data);
+  try {
+    cmdlet.addVoiceMessage({ identity: 'david@contoso.com', caller: null, receivedAt: clock.now(), durationMs: 4000, urgent: false, audioFile: path.join(data, 'm.wav') });
+  } finally {
+    cmdlet.close();
+  }
+  await clock.advance(5_000);
+  expect([...lamp(a.gateway), ...lamp(b.gateway)]).toEqual(['51235 on']);
+});
+
+test('while one instance is still sending a state, the other does not send it too; later changes go once each', async () => {
+  const { clock, first, second, a, b, addMessage, lamp } = await twoInstances();
+  a.gateway.hold = true; // a slow gateway: A's NOTIFY is in flight while B looks at the store
+  addMessage(first);
+  a.mwi.mailboxChanged('david@contoso.com');
+  await clock.advance(3_000);
+  expect(lamp(a.gateway)).toEqual(['51235 on']);
+  expect(b.gateway.sent).toEqual([]);
+  a.gateway.release();
+  await clock.advance(3_000);
+  // David hears the message through B: B sends the lamp off; A sees the change and leaves it.
+  const [m] = second.store.listVoiceMessages('david@contoso.com');
+  second.store.setMessageHeard('david@contoso.com', m.id, true);
+  b.mwi.mailboxChanged('david@contoso.com');
+  await clock.advance(5_000);
+  expect(lamp(a.gateway)).toEqual(['51235 on']);
+  expect(lamp(b.gateway)).toEqual(['51235 off']);
+});
+
+test('a claim left by a crashed process runs out; until then the others leave the mailbox to it', () => {
+  return openVirtualApp().then(({ app, clock }) => {
+    apps.push(app);
+    const deliveries = new MwiDeliveryStore(app.store);
+    const t0 = clock.now();
+    expect(deliveries.claim('david@contoso.com', 'crashed', t0 + 60_000, t0)).toBe(true);
+    expect(deliveries.claim('DAVID@contoso.com', 'other', t0 + 60_000, t0 + 59_999)).toBe(false);
+    expect(deliveries.claim('david@contoso.com', 'other', t0 + 120_000, t0 + 60_000)).toBe(true);
+    deliveries.release('david@contoso.com', 'crashed'); // not its claim any more: nothing happens
+    expect(deliveries.claim('david@contoso.com', 'third', t0 + 180_000, t0 + 60_001)).toBe(false);
+    deliveries.delivered('david@contoso.com', 'sig-1', t0);
+    expect(deliveries.lastDelivered('david@contoso.com')).toBe('sig-1');
+    deliveries.releaseAll('other');
+    expect(deliveries.claim('david@contoso.com', 'third', t0 + 180_000, t0 + 60_001)).toBe(true);
+  });
+});
