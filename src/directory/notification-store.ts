@@ -5,8 +5,8 @@
  *
  * A row is `pending` until a provider accepted it (`sent`) or its retry window ran out (`failed`); nothing deletes
  * rows, so a failed text stays visible. A process attempts a row only under its claim (`claim`): another process on
- * the same data folder passes over it until the claim is released or runs out (migration 3). PIN mails never come here: they go straight to the mailer, so no PIN is ever
- * written to this table.
+ * the same data folder passes over it until the claim is released or runs out (migration 3). PIN mails never come
+ * here: they go straight to the mailer, so no PIN is ever written to this table.
  */
 import type Database from 'better-sqlite3';
 import type { DirectoryStore } from './store';

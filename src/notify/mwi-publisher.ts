@@ -109,7 +109,10 @@ interface Job {
   windowStart: number | null;
   round: number;
   attempts: MwiAttempt[];
-  /** This process may send the mailbox's state: it holds the shared claim (released when the job ends), or nothing is shared. */
+  /**
+   * This process may send the mailbox's state: it holds the shared claim (released when the job ends), or nothing
+   * is shared.
+   */
   claimed: boolean;
 }
 

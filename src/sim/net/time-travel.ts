@@ -5,7 +5,8 @@
  * happens in one IMMEDIATE transaction, so the server (sharing the data folder, SQLite WAL) sees all of it or none.
  *
  * Every stored time is listed in {@link STORED_TIMES}; `test/sim/net/time-travel.test.ts` checks that no column of
- * the schema that holds a time (`*_at`, `at`) is missing from it, so a later migration cannot be forgotten here.
+ * the schema that holds a time (`*_at`, `*_until`, `at`) is missing from it, so a later migration cannot be forgotten
+ * here.
  */
 import type { DirectoryStore } from '../../directory/store';
 
@@ -19,6 +20,10 @@ export const STORED_TIMES: readonly { table: string; column: string }[] = [
   { table: 'notifications', column: 'created_at' },
   { table: 'notifications', column: 'next_attempt_at' },
   { table: 'notifications', column: 'sent_at' },
+  // Claims run out as time passes: a claim made before the travel is over after it, as it would be.
+  { table: 'notifications', column: 'claimed_until' },
+  { table: 'mwi_deliveries', column: 'claimed_until' },
+  { table: 'mwi_deliveries', column: 'delivered_at' },
 ];
 
 /** Meta values that are times (ms since the epoch, as text). */

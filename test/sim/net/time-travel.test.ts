@@ -1,9 +1,11 @@
 /**
  * Time travel in the store (scenarios over the network: `start: 61d`, `advance:`): every stored time moves back by
- * the amount, in one transaction, and the schema has no time column the list misses.
+ * the amount, in one transaction, and the schema has no time column (`*_at`, `*_until`, `at`) the list misses.
  */
 import * as path from 'node:path';
 import { openApp } from '../../../src/app';
+import { MwiDeliveryStore } from '../../../src/directory/mwi-delivery-store';
+import { NotificationStore } from '../../../src/directory/notification-store';
 import { STORED_META_TIMES, STORED_TIMES, timeTravel } from '../../../src/sim/net/time-travel';
 import { tempDir, writeConfig } from '../../helpers';
 
@@ -17,7 +19,7 @@ test('every column of the schema that holds a time is moved', async () => {
     const timeColumns: string[] = [];
     for (const { name } of tables) {
       for (const c of app.store.db.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[]) {
-        if (c.name === 'at' || c.name.endsWith('_at')) timeColumns.push(`${name}.${c.name}`);
+        if (c.name === 'at' || c.name.endsWith('_at') || c.name.endsWith('_until')) timeColumns.push(`${name}.${c.name}`);
       }
     }
     expect(timeColumns.sort()).toEqual(STORED_TIMES.map((t) => `${t.table}.${t.column}`).sort());
@@ -48,6 +50,28 @@ test('a PIN set now is 61 days old after travelling 61 days; messages and missed
     expect(store.listMissedCalls(david.identity)[0].at).toBe(missedAt - 61 * DAY);
     expect(Number(store.meta('imported_at'))).toBe(imported - 61 * DAY);
     expect(timeTravel(store, 0)).toBe(0);
+  } finally {
+    app.close();
+  }
+});
+
+test('claims made before travelling (a text being sent, a lamp being notified) have run out after it', async () => {
+  const dir = tempDir('va-tt-');
+  const app = await openApp({ config: writeConfig(dir), data: path.join(dir, 'data') });
+  try {
+    const now = app.store.now();
+    const queue = new NotificationStore(app.store);
+    const row = queue.add('sms', 'david@contoso.com', { to: '+14255550112', text: 'x' });
+    expect(queue.claim(row.id, 'server', now + 15 * 60_000, now)).toBeDefined();
+    const mwi = new MwiDeliveryStore(app.store);
+    expect(mwi.claim('david@contoso.com', 'server', now + 11 * 60_000, now)).toBe(true);
+    // Before travelling, another process must leave both alone.
+    expect(queue.claim(row.id, 'simulator', now + 15 * 60_000, now)).toBeUndefined();
+    expect(mwi.claim('david@contoso.com', 'simulator', now + 11 * 60_000, now)).toBe(false);
+    timeTravel(app.store, DAY);
+    expect(queue.get(row.id)!.claimedUntil).toBe(now + 15 * 60_000 - DAY);
+    expect(queue.claim(row.id, 'simulator', now + 15 * 60_000, now)).toBeDefined();
+    expect(mwi.claim('david@contoso.com', 'simulator', now + 11 * 60_000, now)).toBe(true);
   } finally {
     app.close();
   }
