@@ -10,30 +10,18 @@
  * A claim ends with its delivery or when its process stops; one left by a crashed process runs out at its
  * `claimedUntil` (ms, the store's clock).
  */
-import type Database from 'better-sqlite3';
 import type { DirectoryStore } from './store';
 
 export class MwiDeliveryStore {
-  private readonly statements = new Map<string, Database.Statement>();
-
   /** @param store the directory store whose database the table is in */
   constructor(private readonly store: DirectoryStore) {}
-
-  private sql(text: string): Database.Statement {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.store.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
-  }
 
   /**
    * Claims a mailbox's deliveries for `owner` until `until` (ms), unless another owner's claim is live at `now`.
    * @returns true when `owner` holds the claim now
    */
   claim(identity: string, owner: string, until: number, now: number): boolean {
-    const r = this.sql(
+    const r = this.store.sql(
       `INSERT INTO mwi_deliveries (identity, claimed_by, claimed_until) VALUES (?, ?, ?)
        ON CONFLICT (identity) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until
        WHERE claimed_by IS NULL OR claimed_by = excluded.claimed_by OR claimed_until <= ?`,
@@ -43,13 +31,13 @@ export class MwiDeliveryStore {
 
   /** The signature of the last state the mailbox's gateways accepted, from any process; null when none. */
   lastDelivered(identity: string): string | null {
-    const r = this.sql('SELECT delivered_signature FROM mwi_deliveries WHERE identity = ?').pluck().get(identity) as string | null | undefined;
+    const r = this.store.sql('SELECT delivered_signature FROM mwi_deliveries WHERE identity = ?').pluck().get(identity) as string | null | undefined;
     return r ?? null;
   }
 
   /** Records that the mailbox's gateways accepted the state with this signature at `at` (ms). */
   delivered(identity: string, signature: string, at: number): void {
-    this.sql(
+    this.store.sql(
       `INSERT INTO mwi_deliveries (identity, delivered_signature, delivered_at) VALUES (?, ?, ?)
        ON CONFLICT (identity) DO UPDATE SET delivered_signature = excluded.delivered_signature, delivered_at = excluded.delivered_at`,
     ).run(identity, signature, at);
@@ -57,11 +45,11 @@ export class MwiDeliveryStore {
 
   /** Ends `owner`'s claim on a mailbox (another owner's claim is left alone). */
   release(identity: string, owner: string): void {
-    this.sql('UPDATE mwi_deliveries SET claimed_by = NULL, claimed_until = NULL WHERE identity = ? AND claimed_by = ?').run(identity, owner);
+    this.store.sql('UPDATE mwi_deliveries SET claimed_by = NULL, claimed_until = NULL WHERE identity = ? AND claimed_by = ?').run(identity, owner);
   }
 
   /** Ends every claim `owner` holds (its process stops). */
   releaseAll(owner: string): void {
-    this.sql('UPDATE mwi_deliveries SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?').run(owner);
+    this.store.sql('UPDATE mwi_deliveries SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?').run(owner);
   }
 }

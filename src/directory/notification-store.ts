@@ -8,7 +8,6 @@
  * the same data folder passes over it until the claim is released or runs out (migration 3). PIN mails never come
  * here: they go straight to the mailer, so no PIN is ever written to this table.
  */
-import type Database from 'better-sqlite3';
 import type { DirectoryStore } from './store';
 
 /** What a queued notification is. */
@@ -57,19 +56,8 @@ function toRow(r: Row): NotificationRow {
 }
 
 export class NotificationStore {
-  private readonly statements = new Map<string, Database.Statement>();
-
   /** @param store the directory store whose database (and clock) the queue shares */
   constructor(private readonly store: DirectoryStore) {}
-
-  private sql(text: string): Database.Statement {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.store.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
-  }
 
   /** Current time (ms) of the store's clock. */
   now(): number {
@@ -83,7 +71,7 @@ export class NotificationStore {
    */
   add(kind: NotificationKind, identity: string, payload: unknown): NotificationRow {
     const now = this.now();
-    const info = this.sql(
+    const info = this.store.sql(
       `INSERT INTO notifications (kind, identity, payload, status, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)`,
     ).run(kind, identity, JSON.stringify(payload), now, now);
     return this.get(Number(info.lastInsertRowid))!;
@@ -91,7 +79,7 @@ export class NotificationStore {
 
   /** The row with this id, or undefined. */
   get(id: number): NotificationRow | undefined {
-    const r = this.sql('SELECT * FROM notifications WHERE id = ?').get(id) as Row | undefined;
+    const r = this.store.sql('SELECT * FROM notifications WHERE id = ?').get(id) as Row | undefined;
     return r && toRow(r);
   }
 
@@ -101,7 +89,7 @@ export class NotificationStore {
    */
   due(at: number, limit: number): NotificationRow[] {
     return (
-      this.sql(
+      this.store.sql(
         `SELECT * FROM notifications WHERE status = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_attempt_at, id LIMIT ?`,
       ).all(at, at, limit) as Row[]
     ).map(toRow);
@@ -113,7 +101,7 @@ export class NotificationStore {
    */
   nextDueAt(except: ReadonlySet<number> = new Set()): number | undefined {
     // Pending rows are few (a queue keeps up unless a provider is down): the claim's end is compared per row.
-    const rows = this.sql(
+    const rows = this.store.sql(
       `SELECT id, max(next_attempt_at, coalesce(claimed_until, 0)) AS at FROM notifications WHERE status = 'pending' ORDER BY at, id LIMIT ?`,
     ).all(except.size + 1) as { id: number; at: number }[];
     return rows.find((r) => !except.has(r.id))?.at;
@@ -125,7 +113,7 @@ export class NotificationStore {
    * @returns the row as claimed, or undefined when it is not pending or another owner holds it
    */
   claim(id: number, owner: string, until: number, now: number): NotificationRow | undefined {
-    const r = this.sql(
+    const r = this.store.sql(
       `UPDATE notifications SET claimed_by = ?, claimed_until = ? WHERE id = ? AND status = 'pending' AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until <= ?) RETURNING *`,
     ).get(owner, until, id, owner, now) as Row | undefined;
     return r && toRow(r);
@@ -133,7 +121,7 @@ export class NotificationStore {
 
   /** Releases every claim `owner` holds on pending rows (its queue stops): they may be attempted again at once. */
   release(owner: string): void {
-    this.sql(`UPDATE notifications SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ? AND status = 'pending'`).run(owner);
+    this.store.sql(`UPDATE notifications SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ? AND status = 'pending'`).run(owner);
   }
 
   /**
@@ -141,7 +129,7 @@ export class NotificationStore {
    * a delivered row is delivered.
    */
   markSent(id: number): void {
-    this.sql(
+    this.store.sql(
       `UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?`,
     ).run(this.now(), id);
   }
@@ -155,7 +143,7 @@ export class NotificationStore {
    */
   markRetry(id: number, nextAttemptAt: number, error: string, owner: string): boolean {
     return (
-      this.sql(
+      this.store.sql(
         `UPDATE notifications SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending' AND claimed_by = ?`,
       ).run(nextAttemptAt, error, id, owner).changes === 1
     );
@@ -167,7 +155,7 @@ export class NotificationStore {
    */
   markFailed(id: number, error: string, owner: string): boolean {
     return (
-      this.sql(
+      this.store.sql(
         `UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending' AND claimed_by = ?`,
       ).run(error, id, owner).changes === 1
     );
@@ -179,8 +167,8 @@ export class NotificationStore {
    */
   list(status?: NotificationStatus, limit = 1000): NotificationRow[] {
     const rows = status
-      ? this.sql('SELECT * FROM notifications WHERE status = ? ORDER BY id DESC LIMIT ?').all(status, limit)
-      : this.sql('SELECT * FROM notifications ORDER BY id DESC LIMIT ?').all(limit);
+      ? this.store.sql('SELECT * FROM notifications WHERE status = ? ORDER BY id DESC LIMIT ?').all(status, limit)
+      : this.store.sql('SELECT * FROM notifications ORDER BY id DESC LIMIT ?').all(limit);
     return (rows as Row[]).map(toRow);
   }
 }

@@ -211,8 +211,11 @@ export class DirectoryStore {
     this.db.close();
   }
 
-  /** The prepared statement for `text`, prepared once per store. */
-  private sql(text: string): Database.Statement {
+  /**
+   * The prepared statement for `text`, prepared once per store; the stores of other tables on this database
+   * (`notification-store.ts`, `mwi-delivery-store.ts`) use it too.
+   */
+  sql(text: string): Database.Statement {
     let st = this.statements.get(text);
     if (!st) {
       st = this.db.prepare(text);
