@@ -15,7 +15,9 @@
  *   server and `simulate --data`): each attempt runs under the row's claim (`NotificationStore.claim`), so no two
  *   queues attempt one row at once, and each queue also tries the others' rows when they are due (whoever claims
  *   first sends). A claim ends with the attempt's outcome or when its queue stops; one left by a crashed process runs
- *   out after `claimMs` (15 min by default, longer than any provider's own timeouts), and the row is then taken over.
+ *   out after `claimMs` (15 min by default, longer than any provider's own timeouts), and the row is then taken over
+ *   by the next queue that looks (a queue looks when it enqueues, when a timer it armed fires, and when it starts:
+ *   an idle queue does not poll the table).
  * - Every timer goes through the injected {@link Clock}: on the simulator's virtual clock a day of retries costs no
  *   real time.
  *
