@@ -159,6 +159,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     dataDir: app.dataDir,
     clock: systemClock,
     logger: logger.child({ part: 'notify' }),
+    // Other instances on the data folder queue texts too: know their rows, take them over if one dies.
+    watchIntervalMs: 1000,
   });
   runtime.onMailboxEvent((event) => notifications.notifier.handle(event));
   const mwiSettings = app.directory.notifications.mwi;

@@ -64,6 +64,11 @@ export class NotificationStore {
     return this.store.now();
   }
 
+  /** SQLite's `data_version`: it changes when another connection (another process) commits to the database. */
+  dataVersion(): number {
+    return this.store.dataVersion();
+  }
+
   /**
    * Adds a pending notification, due at once.
    * @param payload the provider's input; serialised as JSON (must not hold a PIN)

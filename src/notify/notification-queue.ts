@@ -16,8 +16,9 @@
  *   queues attempt one row at once, and each queue also tries the others' rows when they are due (whoever claims
  *   first sends). A claim ends with the attempt's outcome or when its queue stops; one left by a crashed process runs
  *   out after `claimMs` (15 min by default, longer than any provider's own timeouts), and the row is then taken over
- *   by the next queue that looks (a queue looks when it enqueues, when a timer it armed fires, and when it starts:
- *   an idle queue does not poll the table).
+ *   by the next queue that looks. A queue looks when it enqueues, when a timer it armed fires, when it starts, and
+ *   with `watchIntervalMs` (`serve`: every second) when another process has written to the store, so every running
+ *   queue knows every row and a dead process's rows are taken over.
  * - Every timer goes through the injected {@link Clock}: on the simulator's virtual clock a day of retries costs no
  *   real time.
  *
@@ -72,6 +73,11 @@ export interface NotificationQueueOptions {
   concurrency?: number;
   /** How long a claim on a row lasts, ms (default {@link DEFAULT_CLAIM_MS}). */
   claimMs?: number;
+  /**
+   * Look at the table every this many ms when another process has written to the store (SQLite's `data_version`);
+   * 0 (the default): never, the queue looks only on its own enqueues and timers (one process alone on its store).
+   */
+  watchIntervalMs?: number;
 }
 
 /**
@@ -86,6 +92,7 @@ export class NotificationQueue {
   private readonly inFlight = new Map<number, Promise<void>>();
   private timer: TimerHandle | null = null;
   private timerAt: number | null = null;
+  private watchTimer: TimerHandle | null = null;
   private started = false;
   /** After stop(): no attempt starts and no result is written (the row stays pending for the next start). */
   private closed = false;
@@ -115,6 +122,28 @@ export class NotificationQueue {
     if (this.started || this.closed) return;
     this.started = true;
     this.pump();
+    this.watch();
+  }
+
+  /** Pumps whenever another process has written to the store, checked every `watchIntervalMs` (see the options). */
+  private watch(): void {
+    const interval = this.o.watchIntervalMs ?? 0;
+    if (interval <= 0) return;
+    const { store, clock, logger } = this.o;
+    let version: number | undefined;
+    const tick = () => {
+      this.watchTimer = null;
+      if (!this.started || this.closed) return;
+      try {
+        const now = store.dataVersion();
+        if (version !== undefined && now !== version) this.pump();
+        version = now;
+      } catch (err) {
+        logger.warn({ err }, 'notification queue: cannot read the store for other processes\' rows');
+      }
+      this.watchTimer = clock.setTimeout(tick, interval);
+    };
+    tick();
   }
 
   /**
@@ -150,6 +179,8 @@ export class NotificationQueue {
    * its row left pending and its claim released, to be sent again after the next start (or by another process now).
    */
   async stop(graceMs = 5_000): Promise<void> {
+    if (this.watchTimer !== null) this.o.clock.clearTimeout(this.watchTimer);
+    this.watchTimer = null;
     if (this.timer !== null) this.o.clock.clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = null;

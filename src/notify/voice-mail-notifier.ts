@@ -25,7 +25,7 @@ import type { DirectoryStore, Mailbox } from '../directory/store';
 import type { Clock } from '../ports/clock';
 import type { Mailer } from '../ports/mailer';
 import type { SmsSender } from '../ports/mwi';
-import { NotificationQueue, type QueuedMail } from './notification-queue';
+import { NotificationQueue, type NotificationQueueOptions, type QueuedMail } from './notification-queue';
 import { createSmsSender } from './sms-provider';
 
 /**
@@ -243,6 +243,8 @@ export interface NotificationsOptions {
   /** Backoff overrides (tests); see {@link NotificationQueue}. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** See {@link NotificationQueueOptions.watchIntervalMs} (`serve`: 1000; the simulator, alone on its store: 0). */
+  watchIntervalMs?: number;
 }
 
 /** The notification part of a running server: hand it the runtime's mailbox events. */
@@ -269,6 +271,7 @@ export function createNotifications(o: NotificationsOptions): Notifications {
     retryWindowMs: Math.round(o.settings.retryWindowHours * 3_600_000),
     initialBackoffMs: o.initialBackoffMs,
     maxBackoffMs: o.maxBackoffMs,
+    watchIntervalMs: o.watchIntervalMs,
   });
   const notifier = new VoiceMailNotifier({ store: o.store, queue, email: o.settings.email, logger, timeZone: o.timeZone });
   queue.start();

@@ -220,10 +220,18 @@ class HeldSms extends FakeSms {
  * Two queues on one data folder, as two `serve` instances behind drachtio-server have: a second app on the first
  * one's data folder and clock, with its own queue and provider.
  */
-async function secondQueue(first: { config: string; data: string; clock: VirtualClock }, sms: FakeSms) {
+async function secondQueue(first: { config: string; data: string; clock: VirtualClock }, sms: FakeSms, watchIntervalMs = 0) {
   const app = await openApp({ config: first.config, data: first.data, clock: first.clock, mailer: new FakeMailer() });
   cleanup.push(() => app.close());
-  const queue = new NotificationQueue({ store: new NotificationStore(app.store), sms, mailer: new FakeMailer(), clock: first.clock, logger: memoryLogger().logger, retryWindowMs: 24 * HOUR });
+  const queue = new NotificationQueue({
+    store: new NotificationStore(app.store),
+    sms,
+    mailer: new FakeMailer(),
+    clock: first.clock,
+    logger: memoryLogger().logger,
+    retryWindowMs: 24 * HOUR,
+    watchIntervalMs,
+  });
   queue.start();
   return queue;
 }
@@ -331,4 +339,32 @@ test('attempts run a few at a time: a hanging provider does not hold the others 
   slow.forEach((r) => r());
   await queue.idle();
   expect(rows.list('pending')).toEqual([]);
+});
+
+test("watching the store, an idle queue knows another process's rows and takes over a dead one's when its claim runs out", async () => {
+  const first = await setup({ sms: Object.assign(new FakeSms(), { send: () => new Promise<void>(() => {}) }) });
+  const other = new FakeSms();
+  // The second queue enqueues nothing of its own: only its look at the store every second can find the row.
+  const second = await secondQueue(first, other, 1000);
+  first.clock.setBusyCheck(() => second.busy);
+  const t0 = first.clock.now();
+  const row = first.queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'orphaned' });
+  await first.clock.advance(DEFAULT_CLAIM_MS - 1);
+  expect(other.tried).toEqual([]);
+  await first.clock.advance(1_000);
+  expect(other.sent.map((m) => m.text)).toEqual(['orphaned']);
+  expect(first.rows.get(row.id)).toMatchObject({ status: 'sent', attempts: 1, claimedBy: null });
+  expect(first.rows.get(row.id)!.sentAt).toBeLessThanOrEqual(t0 + DEFAULT_CLAIM_MS + 1_000);
+  await second.stop();
+});
+
+test('without watching, an idle queue never sees the other process\'s row', async () => {
+  const first = await setup({ sms: Object.assign(new FakeSms(), { send: () => new Promise<void>(() => {}) }) });
+  const other = new FakeSms();
+  const second = await secondQueue(first, other);
+  first.clock.setBusyCheck(() => second.busy);
+  first.queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'orphaned' });
+  await first.clock.advance(2 * DEFAULT_CLAIM_MS);
+  expect(other.tried).toEqual([]);
+  await second.stop();
 });
