@@ -283,12 +283,20 @@ test('two queues on one data folder: a failed row is retried by one queue, the o
   await second.stop();
 });
 
-test("a crashed process's claim runs out, and another queue sends the row", async () => {
+/**
+ * A first queue whose process died mid-send (its attempts never end; the clock does not wait for them) and a second
+ * queue on the same data folder, with its own provider (`other`).
+ */
+async function deadFirstAndSecond(watchIntervalMs = 0) {
   const first = await setup({ sms: Object.assign(new FakeSms(), { send: () => new Promise<void>(() => {}) }) });
-  // The first queue's attempt never ends (its process died mid-send): the clock does not wait for it.
   const other = new FakeSms();
-  const second = await secondQueue(first, other);
+  const second = await secondQueue(first, other, watchIntervalMs);
   first.clock.setBusyCheck(() => second.busy);
+  return { first, other, second };
+}
+
+test("a crashed process's claim runs out, and another queue sends the row", async () => {
+  const { first, other, second } = await deadFirstAndSecond();
   const t0 = first.clock.now();
   const row = first.queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'orphaned' });
   await first.clock.settle();
@@ -342,11 +350,8 @@ test('attempts run a few at a time: a hanging provider does not hold the others 
 });
 
 test("watching the store, an idle queue knows another process's rows and takes over a dead one's when its claim runs out", async () => {
-  const first = await setup({ sms: Object.assign(new FakeSms(), { send: () => new Promise<void>(() => {}) }) });
-  const other = new FakeSms();
   // The second queue enqueues nothing of its own: only its look at the store every second can find the row.
-  const second = await secondQueue(first, other, 1000);
-  first.clock.setBusyCheck(() => second.busy);
+  const { first, other, second } = await deadFirstAndSecond(1000);
   const t0 = first.clock.now();
   const row = first.queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'orphaned' });
   await first.clock.advance(DEFAULT_CLAIM_MS - 1);
@@ -359,10 +364,7 @@ test("watching the store, an idle queue knows another process's rows and takes o
 });
 
 test('without watching, an idle queue never sees the other process\'s row', async () => {
-  const first = await setup({ sms: Object.assign(new FakeSms(), { send: () => new Promise<void>(() => {}) }) });
-  const other = new FakeSms();
-  const second = await secondQueue(first, other);
-  first.clock.setBusyCheck(() => second.busy);
+  const { first, other, second } = await deadFirstAndSecond();
   first.queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'orphaned' });
   await first.clock.advance(2 * DEFAULT_CLAIM_MS);
   expect(other.tried).toEqual([]);
