@@ -68,7 +68,8 @@ export class BaresipPhone {
         clearTimeout(this.killTimer);
         resolve(null);
       });
-      child.on('exit', (code) => {
+      // 'close', not 'exit': the output read after it must be complete.
+      child.on('close', (code) => {
         clearTimeout(this.killTimer);
         resolve(code);
       });

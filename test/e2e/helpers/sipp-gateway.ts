@@ -97,7 +97,8 @@ export function startSippGateway(port: number, expected: ExpectedNotify, status 
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
   const done = new Promise<{ code: number | null; stdout: string; stderr: string; errors: string }>((resolve) => {
     const kill = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 10) * 1000);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': stdout and stderr must be complete when they are read.
+    child.on('close', (code) => {
       clearTimeout(kill);
       const errors = existsSync(errorFile) ? readFileSync(errorFile, 'utf8').slice(0, 4000) : '';
       rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
  * and a hard SIGKILL after `killAfterMs`. Only 127.0.0.x addresses and free ports are used.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import * as dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -50,12 +51,58 @@ export interface SippOptions {
   cwd?: string;
 }
 
-/** Runs SIPp once; resolves when it exits (or is killed). */
+/** Binds a UDP socket on `host:port`; resolves with it, or null when the port is taken. */
+function bindUdp(host: string, port: number): Promise<dgram.Socket | null> {
+  const s = dgram.createSocket('udp4');
+  return new Promise((resolve) => {
+    s.once('error', () => {
+      s.close();
+      resolve(null);
+    });
+    s.bind(port, host, () => resolve(s));
+  });
+}
+
+/**
+ * A base port whose `size` consecutive UDP ports were all free at the probe: SIPp's `-mp N` binds audio RTP and
+ * RTCP at N and N+1 and video at N+2 and N+3 (a single free N let it fail on a video port another test held).
+ * @throws Error after 20 candidates (bounded)
+ */
+async function findFreeUdpBlock(host: string, size = 4): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = await bindUdp(host, 0);
+    if (!first) break;
+    const base = first.address().port;
+    const held = [first];
+    for (let i = 1; i < size && base + i <= 65535; i++) {
+      const s = await bindUdp(host, base + i);
+      if (!s) break;
+      held.push(s);
+    }
+    for (const s of held) s.close();
+    if (held.length === size) return base;
+  }
+  throw new Error(`no ${size} consecutive free UDP ports on ${host} for SIPp's media`);
+}
+
+/**
+ * Runs SIPp; resolves when it exits (or is killed). When SIPp could not even start because a port it chose was
+ * taken meanwhile (ports are probed, then released for SIPp to bind: another test may bind one in between), it is
+ * started again on other ports, at most twice: that is the machine's doing, not the outcome under test.
+ */
 export async function runSipp(o: SippOptions): Promise<SippRun> {
   requireSipp();
+  for (let attempt = 1; ; attempt++) {
+    const r = await runSippOnce(o);
+    const portTaken = /errno = 98|Address already in use/i.test(r.stderr) && !r.successful && !r.failed;
+    if (!portTaken || attempt === 3) return r;
+  }
+}
+
+async function runSippOnce(o: SippOptions): Promise<SippRun> {
   const local = o.localAddress ?? '127.0.0.1';
   const sipPort = await findFreeSipPort(local);
-  const mediaPort = await findFreeSipPort(local);
+  const mediaPort = await findFreeUdpBlock(local);
   const dir = mkdtempSync(path.join(tmpdir(), 'va-sipp-'));
   const errorFile = path.join(dir, 'errors.log');
   const calls = o.calls ?? 1;
@@ -91,7 +138,8 @@ export async function runSipp(o: SippOptions): Promise<SippRun> {
       stderr += String(err);
       resolve({ code: null, signal: null });
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' may come before the last of SIPp's output (its final statistics) has been read.
+    child.on('close', (code, signal) => {
       clearTimeout(kill);
       resolve({ code, signal });
     });
