@@ -2,8 +2,8 @@
  * PowerShell-style cmdlet parameters on a POSIX command line: `-Identity tony@contoso.com`, `-PinExpired $false`,
  * `-PinExpired:$false`, switches (`-SendEmail`), lists (`-AccessTelephoneNumbers +14255550100,+14255550101`),
  * `Unlimited` for unlimited integers, `$null` to clear a parameter that allows it (`nullable`), and the first
- * positional value as `-Identity`. Parameter names are
- * case-insensitive and, as in PowerShell, may be shortened to any unambiguous prefix.
+ * positional value as `-Identity`. Parameter names are case-insensitive and, as in PowerShell, may be shortened to
+ * any unambiguous prefix.
  * Nothing is changed by a cmdlet when parsing fails: every error is thrown before the cmdlet runs.
  */
 import { ErrorCodes, VaError } from '../errors';
