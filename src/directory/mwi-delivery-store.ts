@@ -29,6 +29,12 @@ export class MwiDeliveryStore {
     return r.changes === 1;
   }
 
+  /** When the mailbox's current claim runs out (ms), or null when nobody holds one. */
+  claimedUntil(identity: string): number | null {
+    const r = this.store.sql('SELECT claimed_until FROM mwi_deliveries WHERE identity = ? AND claimed_by IS NOT NULL').pluck().get(identity) as number | null | undefined;
+    return r ?? null;
+  }
+
   /** The signature of the last state the mailbox's gateways accepted, from any process; null when none. */
   lastDelivered(identity: string): string | null {
     const r = this.store.sql('SELECT delivered_signature FROM mwi_deliveries WHERE identity = ?').pluck().get(identity) as string | null | undefined;

@@ -10,7 +10,9 @@
  * - refresh: every mailbox's state is sent again once per refresh interval (12 hours), spread evenly over the
  *   interval rather than in one burst, so lamps recover after a PBX outage;
  * - with several processes on one data folder ({@link MwiSharedDeliveries}), a mailbox's state is sent by one of them
- *   at a time, and a change is sent once, not once per process.
+ *   at a time, and a change is sent once, not once per process. A process that finds the mailbox claimed looks
+ *   again when the claim runs out, and sends then unless the state was delivered meanwhile (its claimer may have
+ *   died).
  * Every timer runs on the injected {@link Clock}: the simulator's virtual clock runs a 5-minute window or a 12-hour
  * refresh in no real time.
  */
@@ -86,8 +88,11 @@ export interface MwiPublisherDeps {
  * process by `MwiService`). Signatures name a state as delivered: extension, counts and gateways.
  */
 export interface MwiSharedDeliveries {
-  /** Claims the mailbox's deliveries for this process; false when another process is sending its state now. */
-  claim(identity: string): boolean;
+  /**
+   * Claims the mailbox's deliveries for this process: `true`, or, when another process is sending its state now,
+   * when that claim runs out (ms).
+   */
+  claim(identity: string): true | { heldUntil: number };
   /** The signature of the last state any process delivered for the mailbox, or null. */
   lastDelivered(identity: string): string | null;
   /** Records a delivered state. */
@@ -126,6 +131,8 @@ export class MwiPublisher {
   private refreshSpacing = 0;
   private stopped = false;
   private readonly idle = new Set<() => void>();
+  /** Mailboxes another process had claimed: looked at again when that claim runs out. */
+  private readonly rechecks = new Map<string, TimerHandle>();
 
   constructor(private readonly deps: MwiPublisherDeps) {}
 
@@ -180,6 +187,8 @@ export class MwiPublisher {
     this.refreshTimer = null;
     for (const job of this.jobs.values()) if (job.timer !== null) this.deps.clock.clearTimeout(job.timer);
     this.jobs.clear();
+    for (const t of this.rechecks.values()) this.deps.clock.clearTimeout(t);
+    this.rechecks.clear();
     this.sharedCall('release its claims', (shared) => shared.releaseAll());
   }
 
@@ -219,6 +228,17 @@ export class MwiPublisher {
       this.deps.logger.warn({ err }, `mwi: cannot ${what} in the store; acting alone`);
       return fallback;
     }
+  }
+
+  /** Runs the mailbox again as a change at `at` (ms), once: a later change then finds the state delivered or not. */
+  private recheckAt(identity: string, at: number): void {
+    if (this.stopped || this.rechecks.has(identity)) return;
+    const { clock } = this.deps;
+    const timer = clock.setTimeout(() => {
+      this.rechecks.delete(identity);
+      this.changed(identity);
+    }, Math.max(1, at - clock.now()));
+    this.rechecks.set(identity, timer);
   }
 
   /** The last state delivered for the mailbox: by any process when shared, else by this one. */
@@ -263,13 +283,16 @@ export class MwiPublisher {
           continue;
         }
         if (!job.claimed) {
-          job.claimed = this.sharedCall('claim a mailbox', (shared) => shared.claim(job.identity), true) ?? true;
-          if (!job.claimed) {
-            // Another process is sending this mailbox's state; it watches the store and sends what comes next.
-            logger.debug({ identity: job.identity, reason }, 'mwi: another process is notifying this mailbox');
+          const claim = this.sharedCall('claim a mailbox', (shared) => shared.claim(job.identity), true) ?? true;
+          if (claim !== true) {
+            // Another process is sending this mailbox's state; it watches the store and sends what comes next. Look
+            // again when its claim runs out, in case it died before delivering.
+            logger.debug({ identity: job.identity, reason, heldUntil: claim.heldUntil }, 'mwi: another process is notifying this mailbox');
+            this.recheckAt(job.identity, claim.heldUntil);
             this.finish(job);
             return;
           }
+          job.claimed = true;
         }
         job.windowStart ??= clock.now();
         let delivered = false;

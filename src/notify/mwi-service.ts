@@ -85,7 +85,10 @@ export class MwiService {
       listIdentities: () => store.listMailboxes().map((m) => m.identity),
       onEvent: opts.onEvent,
       shared: {
-        claim: (identity) => deliveries.claim(identity, owner, clock.now() + claimMs, clock.now()),
+        claim: (identity) => {
+          const now = clock.now();
+          return deliveries.claim(identity, owner, now + claimMs, now) || { heldUntil: deliveries.claimedUntil(identity) ?? now };
+        },
         lastDelivered: (identity) => deliveries.lastDelivered(identity),
         delivered: (identity, signature) => deliveries.delivered(identity, signature, clock.now()),
         release: (identity) => deliveries.release(identity, owner),

@@ -113,6 +113,23 @@ test('while one instance is still sending a state, the other does not send it to
   expect(lamp(b.gateway)).toEqual(['51235 off']);
 });
 
+test('a change whose sender died mid-delivery is sent by the other instance when the claim runs out', async () => {
+  const { clock, first, a, b, addMessage, lamp } = await twoInstances();
+  a.gateway.hold = true; // A's NOTIFY never gets an answer: A died while sending
+  const t0 = clock.now();
+  addMessage(first);
+  a.mwi.mailboxChanged('david@contoso.com');
+  const claimMs = 2 * first.directory.notifications.mwi.retryWindowMinutes * 60_000 + 60_000;
+  await clock.advance(claimMs - 1);
+  expect(b.gateway.sent).toEqual([]);
+  await clock.advance(1_000);
+  expect(lamp(b.gateway)).toEqual(['51235 on']);
+  expect(b.gateway.sent[0].at).toBe(t0 + claimMs);
+  // Delivered now: B's later looks at the store send nothing more.
+  await clock.advance(claimMs);
+  expect(b.gateway.sent).toHaveLength(1);
+});
+
 test('a claim left by a crashed process runs out; until then the others leave the mailbox to it', () => {
   return openVirtualApp().then(({ app, clock }) => {
     apps.push(app);
@@ -120,6 +137,7 @@ test('a claim left by a crashed process runs out; until then the others leave th
     const t0 = clock.now();
     expect(deliveries.claim('david@contoso.com', 'crashed', t0 + 60_000, t0)).toBe(true);
     expect(deliveries.claim('DAVID@contoso.com', 'other', t0 + 60_000, t0 + 59_999)).toBe(false);
+    expect(deliveries.claimedUntil('david@contoso.com')).toBe(t0 + 60_000);
     expect(deliveries.claim('david@contoso.com', 'other', t0 + 120_000, t0 + 60_000)).toBe(true);
     deliveries.release('david@contoso.com', 'crashed'); // not its claim any more: nothing happens
     expect(deliveries.claim('david@contoso.com', 'third', t0 + 180_000, t0 + 60_001)).toBe(false);
