@@ -89,6 +89,31 @@ describe('mailbox menu flow', () => {
     expect(r.output.result).toBe('signed-out');
   });
 
+  it('recording the greeting: 2 at the review records again, 1 keeps the second take only', async () => {
+    const { domain } = mailboxDomain([]);
+    const r = await runWithFakes(
+      'mailboxMenu',
+      menuInput,
+      [
+        { digits: '6', reason: 'max' },
+        { digits: '2', reason: 'max' },
+        { record: { file: '/tmp/take-1.wav' } },
+        { digits: '2', reason: 'max' }, // re-record
+        { record: { file: '/tmp/take-2.wav' } },
+        { digits: '1', reason: 'max' }, // accept
+        { digits: '*', reason: 'max' },
+        { digits: '*', reason: 'max' },
+      ],
+      domain,
+    );
+    expect(r.log.heard.filter((h) => h === 'tone:beep')).toHaveLength(2);
+    expect(r.log.heard.filter((h) => h === 'recording-review')).toHaveLength(2);
+    expect(r.log.calls.filter((c) => c.name === 'saveRecording')).toEqual([
+      { name: 'saveRecording', input: { identity: 'tony@contoso.com', purpose: 'greeting', file: '/tmp/take-2.wav' } },
+    ]);
+    expect(r.output.result).toBe('signed-out');
+  });
+
   it('invalid keys count toward InputFailuresBeforeDisconnect', async () => {
     const { domain } = mailboxDomain([]);
     const r = await runWithFakes('mailboxMenu', menuInput, [{ digits: '5', reason: 'max' }, { digits: '8', reason: 'max' }, { digits: '4', reason: 'max' }], domain);
