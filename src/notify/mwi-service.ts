@@ -18,7 +18,8 @@ import { MwiDeliveryStore } from '../directory/mwi-delivery-store';
 import type { DirectoryStore } from '../directory/store';
 import { admitSource } from '../domain/gateway-admission';
 import { sameMwiState, type MwiState } from '../domain/message-summary';
-import type { Clock, TimerHandle } from '../ports/clock';
+import { watchOtherWriters } from '../directory/store-watch';
+import type { Clock } from '../ports/clock';
 import type { IncomingSubscription, MwiTransport } from '../ports/mwi';
 import { MwiPublisher, type MwiEvent, type MwiMailboxTarget } from './mwi-publisher';
 import { MwiSubscriptions } from './mwi-subscriptions';
@@ -59,8 +60,7 @@ export class MwiService {
   readonly publisher: MwiPublisher;
   readonly subscriptions: MwiSubscriptions;
   private readonly known = new Map<string, MwiState>();
-  private lastVersion = -1;
-  private watchTimer: TimerHandle | null = null;
+  private stopWatch: () => void = () => {};
   private stopped = false;
 
   constructor(private readonly opts: MwiServiceOptions) {
@@ -117,19 +117,17 @@ export class MwiService {
   start(): void {
     this.publisher.startRefresh();
     const interval = this.opts.watchIntervalMs ?? 1000;
-    if (interval > 0) {
-      this.snapshot();
-      const tick = () => {
-        this.watchTimer = null;
-        if (this.stopped) return;
-        try {
-          this.poll();
-        } catch (err) {
-          this.opts.logger.warn({ err }, 'mwi: cannot read the store for changes');
-        }
-        this.watchTimer = this.opts.clock.setTimeout(tick, interval);
-      };
-      this.watchTimer = this.opts.clock.setTimeout(tick, interval);
+    if (interval > 0 && !this.stopped) {
+      const { store, clock, logger } = this.opts;
+      const since = this.snapshot().version;
+      this.stopWatch = watchOtherWriters({
+        dataVersion: () => store.dataVersion(),
+        clock,
+        intervalMs: interval,
+        since,
+        onChange: () => this.poll(),
+        onError: (err) => logger.warn({ err }, 'mwi: cannot read the store for changes'),
+      });
     }
   }
 
@@ -153,25 +151,26 @@ export class MwiService {
   /** Stops timers and forgets subscriptions. */
   stop(): void {
     this.stopped = true;
-    if (this.watchTimer !== null) this.opts.clock.clearTimeout(this.watchTimer);
-    this.watchTimer = null;
+    this.stopWatch();
     this.publisher.stop();
     this.subscriptions.stop();
   }
 
-  private snapshot(): Map<string, MwiState> {
-    this.lastVersion = this.opts.store.dataVersion();
+  /**
+   * Reads every mailbox's counts into `known`.
+   * @returns the counts by identity, and the store's `data_version` read just before them
+   */
+  private snapshot(): { version: number; all: Map<string, MwiState> } {
+    const version = this.opts.store.dataVersion();
     const all = this.opts.store.allMessageCounts();
     for (const [identity, counts] of all) this.known.set(identity.toLowerCase(), counts);
-    return all;
+    return { version, all };
   }
 
-  /** Publishes mailboxes whose counts another process changed since the last look. */
+  /** Another process wrote to the store: publishes the mailboxes whose counts it changed. */
   private poll(): void {
-    const version = this.opts.store.dataVersion();
-    if (version === this.lastVersion) return;
     const before = new Map(this.known);
-    const all = this.snapshot();
+    const { all } = this.snapshot();
     for (const [identity, counts] of all) {
       const old = before.get(identity.toLowerCase());
       if (!old || !sameMwiState(old, counts)) {

@@ -29,6 +29,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { NotificationRow, NotificationStore } from '../directory/notification-store';
 import { ErrorCodes } from '../errors';
+import { watchOtherWriters } from '../directory/store-watch';
 import type { Clock, TimerHandle } from '../ports/clock';
 import type { Mailer, MailMessage } from '../ports/mailer';
 import type { SmsMessage, SmsSender } from '../ports/mwi';
@@ -92,7 +93,7 @@ export class NotificationQueue {
   private readonly inFlight = new Map<number, Promise<void>>();
   private timer: TimerHandle | null = null;
   private timerAt: number | null = null;
-  private watchTimer: TimerHandle | null = null;
+  private stopWatch: () => void = () => {};
   private started = false;
   /** After stop(): no attempt starts and no result is written (the row stays pending for the next start). */
   private closed = false;
@@ -130,20 +131,13 @@ export class NotificationQueue {
     const interval = this.o.watchIntervalMs ?? 0;
     if (interval <= 0) return;
     const { store, clock, logger } = this.o;
-    let version: number | undefined;
-    const tick = () => {
-      this.watchTimer = null;
-      if (!this.started || this.closed) return;
-      try {
-        const now = store.dataVersion();
-        if (version !== undefined && now !== version) this.pump();
-        version = now;
-      } catch (err) {
-        logger.warn({ err }, 'notification queue: cannot read the store for other processes\' rows');
-      }
-      this.watchTimer = clock.setTimeout(tick, interval);
-    };
-    tick();
+    this.stopWatch = watchOtherWriters({
+      dataVersion: () => store.dataVersion(),
+      clock,
+      intervalMs: interval,
+      onChange: () => this.pump(),
+      onError: (err) => logger.warn({ err }, "notification queue: cannot read the store for other processes' rows"),
+    });
   }
 
   /**
@@ -179,8 +173,7 @@ export class NotificationQueue {
    * its row left pending and its claim released, to be sent again after the next start (or by another process now).
    */
   async stop(graceMs = 5_000): Promise<void> {
-    if (this.watchTimer !== null) this.o.clock.clearTimeout(this.watchTimer);
-    this.watchTimer = null;
+    this.stopWatch();
     if (this.timer !== null) this.o.clock.clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = null;
