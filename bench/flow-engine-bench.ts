@@ -5,7 +5,15 @@
  * - the floor under any sign-in on xstate: a bare machine (no context, no actions, no guards) that takes as many
  *   events in as many actors as the sign-in flow does. Whatever a sign-in does besides, it costs at least this.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { createActor, setup, type AnyStateMachine } from 'xstate';
+import { openApp } from '../src/app';
+import { createLogger } from '../src/log';
+import type { CallChannel } from '../src/ports/call-channel';
+import { systemClock } from '../src/ports/clock';
+import { CallRuntime } from '../src/runtime/call-runtime';
 import { composeFlows } from '../src/runtime/flows';
 import type { MailboxInfo } from '../src/flow-kit/effects';
 import { DEFAULT_IVR_SETTINGS } from '../src/flow-kit/ivr';
@@ -82,6 +90,68 @@ export async function flowEngineSignIns(n: number): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await run();
   return (n * 1000) / (performance.now() - t0);
+}
+
+/**
+ * A channel that answers at once: every prompt has played, every collect returns the sign-in's next answer. What a
+ * simulator would cost if its channel, clock and caller cost nothing.
+ */
+class InstantChannel implements CallChannel {
+  readonly callId: string;
+  ended = false;
+  private step = 0;
+  private readonly hangupListeners: (() => void)[] = [];
+  constructor(n: number) {
+    this.callId = `instant-${n}`;
+  }
+  answer = () => Promise.resolve();
+  play = () => Promise.resolve({ reason: 'done' as const });
+  collect = () => Promise.resolve(answers[Math.min(this.step++, answers.length - 1)]);
+  record = () => Promise.reject(new Error('a sign-in records nothing'));
+  joinConference = () => Promise.reject(new Error('a sign-in joins no meeting'));
+  hangup = () => {
+    this.ended = true;
+    return Promise.resolve();
+  };
+  onHangup = (l: () => void) => void this.hangupListeners.push(l);
+  onDtmf = () => undefined;
+}
+
+/**
+ * The ceiling for any simulator: `n` sign-ins through the real {@link CallRuntime} (routing, the store's reads, the
+ * flows on xstate, the PIN service's scrypt check and its writes, on a throw-away store of the demo directory with
+ * the simulator's PIN hash cost), on a channel that answers every prompt and collect at once, one call after the
+ * other. A simulator adds its channel, clock and scripted caller to this.
+ * @param pinHashCost the throw-away store's PIN hash cost (log2 N)
+ * @returns sign-ins per second
+ * @throws Error when a sign-in does not end signed out
+ */
+export async function runtimeSignIns(n: number, pinHashCost: number): Promise<number> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'va-bench-'));
+  const app = await openApp({ config: path.join(__dirname, '..', '..', 'config', 'contoso.yaml'), data: dir, pinHashCost });
+  try {
+    const runtime = new CallRuntime({
+      store: app.store,
+      pins: app.pins,
+      conferencing: app.conferencing,
+      clock: systemClock,
+      ivr: app.ivr,
+      logger: createLogger({ level: 'silent' }),
+      recordingsDir: path.join(dir, 'recordings'),
+    });
+    let calls = 0;
+    const run = async () => {
+      const record = await runtime.handleCall({ channel: new InstantChannel(calls++), from: '+14255550123', to: '+14255550100' });
+      if (record.result !== 'signed-out') throw new Error(`the ceiling's sign-in ended with ${record.result}`);
+    };
+    for (let i = 0; i < 200; i++) await run();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await run();
+    return (n * 1000) / (performance.now() - t0);
+  } finally {
+    app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const E = { type: 'E' } as const;

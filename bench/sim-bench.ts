@@ -3,7 +3,8 @@
  * Each call: welcome, extension, PIN (a real scrypt check against the store), the summary, the main menu, `*`,
  * goodbye — the sign-in scenario, run through `runScenario` like any tester's file.
  * Printed beside the target and beside references measured in the same run: the same simulation with the
- * directory's PIN hash cost, to show what the hash alone costs; the sign-in flow alone on xstate; and the floor, a
+ * directory's PIN hash cost, to show what the hash alone costs; the ceiling for any simulator, the call runtime with
+ * the real store and PIN check on a channel that answers at once; the sign-in flow alone on xstate; and the floor, a
  * bare xstate machine taking a sign-in's events in as many actors (see `flow-engine-bench.ts`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { runScenario, THROWAWAY_PIN_HASH_COST } from '../src/sim/runner';
-import { bareXstateSignIns, EFFECTS_PER_SIGN_IN, flowEngineSignIns } from './flow-engine-bench';
+import { bareXstateSignIns, EFFECTS_PER_SIGN_IN, flowEngineSignIns, runtimeSignIns } from './flow-engine-bench';
 
 const TARGET_PER_SECOND = 5000;
 
@@ -66,6 +67,8 @@ export async function runSimBench(calls = Number(process.env.BENCH_SIM_CALLS ?? 
   const floor = bareXstateSignIns(calls * 5);
   await flowEngineSignIns(calls);
   const engine = await flowEngineSignIns(calls);
+  await runtimeSignIns(calls, THROWAWAY_PIN_HASH_COST);
+  const ceiling = await runtimeSignIns(calls, THROWAWAY_PIN_HASH_COST);
   await measureSignIns(calls);
   const cheap = await measureSignIns(calls);
   const real = await measureSignIns(Math.max(50, Math.round(calls / 20)), 14);
@@ -74,6 +77,7 @@ export async function runSimBench(calls = Number(process.env.BENCH_SIM_CALLS ?? 
   console.log(`simulated sign-ins on the virtual clock (one process, one core; ${heap}, as \`voice-access simulate\` runs):`);
   console.log(`  throw-away store (PIN hash cost ${THROWAWAY_PIN_HASH_COST}): ${f(cheap.perSecond)}/s over ${calls} calls, ${cheap.failures} failed; target ${f(TARGET_PER_SECOND)}/s, ratio ${(cheap.perSecond / TARGET_PER_SECOND).toFixed(2)}`);
   console.log(`  reference, the directory's PIN hash cost (14): ${f(real.perSecond)}/s; the hash costs ${(cheap.perSecond / real.perSecond).toFixed(1)}x`);
+  console.log(`  ceiling for any simulator: the call runtime with the real store and PIN check, its channel answering at once: ${f(ceiling)}/s; simulator/ceiling ratio ${(cheap.perSecond / ceiling).toFixed(2)}, target/ceiling ${(TARGET_PER_SECOND / ceiling).toFixed(2)}`);
   console.log(`  reference: the sign-in flow alone on xstate, effects answered at once: ${f(engine)}/s; simulator/engine ratio ${(cheap.perSecond / engine).toFixed(2)}`);
   console.log(`  floor: a bare xstate machine with a sign-in's ${EFFECTS_PER_SIGN_IN} events in 2 actors, nothing else: ${f(floor)}/s (${(1e6 / floor).toFixed(0)} µs); the target is ${(TARGET_PER_SECOND / floor).toFixed(2)} of it`);
 }
