@@ -108,12 +108,33 @@ const loaded = new Map<string, PromptCatalog>();
 
 /** Prompt texts, files and durations for every locale under one prompts folder. */
 export class PromptCatalog {
+  /** Reads an instant's hour (0-23) and minute in {@link timeZone}. */
+  private readonly clockTime: Intl.DateTimeFormat;
+
   private constructor(
     /** The prompts folder (absolute). */
     readonly dir: string,
     private readonly locales: Map<string, LocaleCatalog>,
     private readonly tones: Map<ToneName, RenderedPrompt>,
-  ) {}
+    /**
+     * The IANA time zone times are spoken in (`{ time }` items); the process's (`TZ`) when undefined, as the
+     * texts and mails of new voice messages say them.
+     */
+    readonly timeZone?: string,
+  ) {
+    this.clockTime = new Intl.DateTimeFormat('en-US', { hour: 'numeric', minute: 'numeric', hourCycle: 'h23', timeZone });
+  }
+
+  /**
+   * The same prompts, with times spoken in another time zone (the simulator speaks UTC, so that a scenario hears
+   * the same on every machine).
+   * @param timeZone an IANA name (`UTC`, `Europe/Paris`)
+   * @throws RangeError for a name the runtime does not know
+   */
+  withTimeZone(timeZone: string): PromptCatalog {
+    if (timeZone === this.timeZone) return this;
+    return new PromptCatalog(this.dir, this.locales, this.tones, timeZone);
+  }
 
   /**
    * Loads every `<locale>/catalog.yaml` under `promptsDir` and the duration of every WAV it names, and the tones.
@@ -171,7 +192,7 @@ export class PromptCatalog {
    * - a string: that catalog id;
    * - `{ number }`: an integer 0–100 as `number-N`, a larger one digit by digit (`digit-N`);
    * - `{ digits }`: `digit-0`…`digit-9`, `digit-star`, `digit-pound` (`+`, spaces and dashes are skipped);
-   * - `{ time }` (ms since epoch, read in UTC): en-US hour 1–12 as a number, the minutes as a number unless 0,
+   * - `{ time }` (ms since epoch, read in {@link timeZone}): en-US hour 1–12 as a number, the minutes as a number unless 0,
    *   then `am`/`pm`; fr-FR hour 0–23 as a number, `hours`, the minutes unless 0;
    * - `{ file }`: the recording (id null, text `[recording]`, duration from its WAV header);
    * - `{ tone }`: `prompts/tones/<tone>.wav` with id `tone:<tone>`; `{ tone, ms }`: the tone for `ms` (the file
@@ -263,9 +284,12 @@ export class PromptCatalog {
 
   private pushTime(out: RenderedPrompt[], cat: LocaleCatalog, epochMs: number, locale: string): void {
     if (!Number.isFinite(epochMs)) throw new Error(`cannot speak the time ${epochMs}`);
-    const d = new Date(epochMs);
-    const h = d.getUTCHours();
-    const m = d.getUTCMinutes();
+    let h = 0;
+    let m = 0;
+    for (const part of this.clockTime.formatToParts(epochMs)) {
+      if (part.type === 'hour') h = Number(part.value);
+      else if (part.type === 'minute') m = Number(part.value);
+    }
     if (locale === 'fr-FR') {
       // "heure" is feminine: 1 h is "une heure" and 21 h "vingt et une heures", not the cardinals "un", "vingt et un".
       if (h === 1 || h === 21) out.push(this.lookup(cat, `hour-${h}`, locale));

@@ -72,6 +72,9 @@ export interface RunScenarioOptions {
  */
 export const THROWAWAY_PIN_HASH_COST = 1;
 
+/** The time zone of every time the simulator speaks or writes (envelopes, texts, mails). */
+export const SIM_TIME_ZONE = 'UTC';
+
 /** One line of a call's transcript. */
 export interface TranscriptLine {
   /** Virtual ms since the scenario started. */
@@ -214,7 +217,9 @@ interface LiveCall {
  */
 export async function runScenario(file: string, options: RunScenarioOptions = {}): Promise<ScenarioReport> {
   const realStart = Date.now();
-  const catalog = options.catalog ?? PromptCatalog.load();
+  // Times are spoken, texted and mailed in UTC, the virtual clock's zone: a scenario hears and reads the same on
+  // every machine (`serve` uses the server's time zone, TZ).
+  const catalog = (options.catalog ?? PromptCatalog.load()).withTimeZone(SIM_TIME_ZONE);
   const scenario = loadScenario(file, catalog);
   const dataDir = options.data ? path.resolve(options.data) : mkdtempSync(path.join(tmpdir(), 'va-sim-'));
   const start = scenario.startTime ?? (options.data ? Date.now() : DEFAULT_VIRTUAL_START);
@@ -319,6 +324,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
       clock,
       logger: logger.child({ part: 'notify' }),
       sms: smsSender,
+      timeZone: SIM_TIME_ZONE,
     });
     notifications = n;
     runtime.onMailboxEvent((event) => n.notifier.handle(event));

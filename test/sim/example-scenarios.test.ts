@@ -24,6 +24,14 @@ describe('the example scenarios', () => {
     expect(report.passed).toBe(true);
   });
 
+  it('speak a message\'s time in French on a 24-hour clock, in UTC', () => {
+    const claire = reports.get('french-sign-in-and-message.yaml')?.calls.find((c) => c.id === 'claire');
+    const ids = claire?.heard.map((h) => h.id) ?? [];
+    const at = ids.indexOf('received-at');
+    // The message was left at 09:00:15 on the virtual clock (UTC): "reçu à neuf heures", then the recording (no id).
+    expect(ids.slice(at, at + 4)).toEqual(['received-at', 'number-9', 'hours', null]);
+  });
+
   it('cover every result of the sign-in, call-answering and conference flows', () => {
     const seen = new Set<string>();
     for (const r of reports.values()) for (const c of r.calls) if (c.record) seen.add(`${c.record.flow}:${c.record.result}`);
