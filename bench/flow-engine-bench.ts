@@ -130,15 +130,7 @@ export async function runtimeSignIns(n: number, pinHashCost: number): Promise<nu
   const dir = mkdtempSync(path.join(tmpdir(), 'va-bench-'));
   const app = await openApp({ config: path.join(__dirname, '..', '..', 'config', 'contoso.yaml'), data: dir, pinHashCost });
   try {
-    const runtime = new CallRuntime({
-      store: app.store,
-      pins: app.pins,
-      conferencing: app.conferencing,
-      clock: systemClock,
-      ivr: app.ivr,
-      logger: createLogger({ level: 'silent' }),
-      recordingsDir: path.join(dir, 'recordings'),
-    });
+    const runtime = CallRuntime.forApp(app, { clock: systemClock, logger: createLogger({ level: 'silent' }) });
     let calls = 0;
     const run = async () => {
       const record = await runtime.handleCall({ channel: new InstantChannel(calls++), from: '+14255550123', to: '+14255550100' });

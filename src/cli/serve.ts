@@ -138,15 +138,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     app.close();
     throw err;
   }
-  const runtime = new CallRuntime({
-    store: app.store,
-    pins: app.pins,
-    conferencing: app.conferencing,
-    clock: systemClock,
-    ivr: app.ivr,
-    logger,
-    recordingsDir,
-  });
+  const runtime = CallRuntime.forApp(app, { clock: systemClock, logger });
   const embedded = sip;
   const source: CallSource = drachtio
     ? drachtio.calls

@@ -5,7 +5,9 @@
  * Signalling adapters (simulator, embedded SIP, drachtio) only deliver {@link IncomingCall}s to {@link handleCall}.
  */
 import { unlink } from 'node:fs/promises';
+import * as path from 'node:path';
 import type { Logger } from 'pino';
+import type { App } from '../app';
 import { createActor, type AnyActorRef, type AnyStateMachine, type StateValue } from 'xstate';
 import type { Locale } from '../config/schema';
 import type { ConferencingService } from '../directory/conferencing-service';
@@ -158,6 +160,26 @@ export class CallRuntime {
   private readonly channels = new WeakMap<ActorSystemKey, CallChannel>();
   /** The flows, composed once: effects find the call's channel through the actor system. */
   private readonly flows: ReturnType<typeof composeFlows>;
+
+  /**
+   * The runtime of an opened app, as `serve`, the simulator and the benchmarks run it: the app's store, PIN and
+   * conferencing services and IVR settings, recordings under `<data>/recordings`.
+   * @param deps the clock and the logger, and whatever else differs (the simulator's tracked services, its
+   *   `onFlowState`)
+   */
+  static forApp(
+    app: Pick<App, 'store' | 'pins' | 'conferencing' | 'ivr' | 'dataDir'>,
+    deps: Pick<CallRuntimeDeps, 'clock' | 'logger'> & Partial<CallRuntimeDeps>,
+  ): CallRuntime {
+    return new CallRuntime({
+      store: app.store,
+      pins: app.pins,
+      conferencing: app.conferencing,
+      ivr: app.ivr,
+      recordingsDir: path.join(app.dataDir, 'recordings'),
+      ...deps,
+    });
+  }
 
   constructor(private readonly deps: CallRuntimeDeps) {
     this.flows = composeFlows(

@@ -283,14 +283,11 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     app = await openApp({ config: options.config ?? scenario.config, data: dataDir, clock, mailer, pinHashCost });
     delivery = createMailer(app.directory.mail, app.dataDir);
     const logger = options.logger ?? createLogger({ level: process.env.VA_LOG_LEVEL ?? 'silent', destination: process.stderr });
-    const runtime = new CallRuntime({
-      store: app.store,
+    const runtime = CallRuntime.forApp(app, {
       pins: activity.track(app.pins),
       conferencing: activity.track(app.conferencing),
       clock,
-      ivr: app.ivr,
       logger,
-      recordingsDir: path.join(app.dataDir, 'recordings'),
       // Flow states go into the transcript, beside what the caller heard.
       onFlowState: (callId, state) => callsById.get(callId)?.channel?.annotate('flow', `state ${state}`),
     });
