@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { runScenario, THROWAWAY_PIN_HASH_COST } from '../src/sim/runner';
+import { stealMeter } from './host';
 import { bareXstateSignIns, EFFECTS_PER_SIGN_IN, flowEngineSignIns, runtimeSignIns } from './flow-engine-bench';
 
 const TARGET_PER_SECOND = 5000;
@@ -64,6 +65,7 @@ export async function runSimBench(calls = Number(process.env.BENCH_SIM_CALLS ?? 
   // The engine reference first, on a fresh heap (measured after the simulations it varied twofold with their
   // garbage); then each warm-up as long as its measurement: the JIT settles over the first thousands of calls
   // (measured here: the first 2,000 ran about 20% slower than the next).
+  const steal = stealMeter();
   const floor = bareXstateSignIns(calls * 5);
   await flowEngineSignIns(calls);
   const engine = await flowEngineSignIns(calls);
@@ -74,7 +76,7 @@ export async function runSimBench(calls = Number(process.env.BENCH_SIM_CALLS ?? 
   const real = await measureSignIns(Math.max(50, Math.round(calls / 20)), 14);
   const f = (n: number) => Math.round(n).toLocaleString('en-US');
   const heap = process.execArgv.find((a) => a.startsWith('--max-semi-space-size')) ?? 'default young generation';
-  console.log(`simulated sign-ins on the virtual clock (one process, one core; ${heap}, as \`voice-access simulate\` runs):`);
+  console.log(`simulated sign-ins on the virtual clock (one process, one core; ${heap}, as \`voice-access simulate\` runs; the host took ${(steal() * 100).toFixed(0)}% of the CPU time during the run):`);
   console.log(`  throw-away store (PIN hash cost ${THROWAWAY_PIN_HASH_COST}): ${f(cheap.perSecond)}/s over ${calls} calls, ${cheap.failures} failed; target ${f(TARGET_PER_SECOND)}/s, ratio ${(cheap.perSecond / TARGET_PER_SECOND).toFixed(2)}`);
   console.log(`  reference, the directory's PIN hash cost (14): ${f(real.perSecond)}/s; the hash costs ${(cheap.perSecond / real.perSecond).toFixed(1)}x`);
   console.log(`  ceiling for any simulator: the call runtime with the real store and PIN check, its channel answering at once: ${f(ceiling)}/s; simulator/ceiling ratio ${(cheap.perSecond / ceiling).toFixed(2)}, target/ceiling ${(TARGET_PER_SECOND / ceiling).toFixed(2)}`);

@@ -28,6 +28,7 @@ import { parse, stringify } from 'yaml';
 import { startServer } from '../src/cli/serve';
 import { createLogger } from '../src/log';
 import { startBareUas } from '../src/sip/embedded/bare-uas';
+import { stealMeter } from './host';
 import { findFreeSipPort } from '../src/sip/embedded/free-port';
 
 const SIPP = process.env.SIPP_BIN ?? '/usr/bin/sipp';
@@ -42,19 +43,6 @@ const MIN_ACHIEVED = 0.9;
  * every server, is the figure closest to what the code can do; every round is printed too.
  */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_SIP_ROUNDS ?? 3));
-
-/** Starts measuring the host's share of CPU time (the `steal` column of /proc/stat); call the result to read it. */
-function stealMeter(): () => number {
-  const read = () => {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    return { steal: cpu[7] ?? 0, total: cpu.reduce((a, b) => a + b, 0) };
-  };
-  const before = read();
-  return () => {
-    const now = read();
-    return (now.steal - before.steal) / Math.max(1, now.total - before.total);
-  };
-}
 
 interface SippResult {
   successful: number;
