@@ -100,7 +100,6 @@ class InstantChannel implements CallChannel {
   readonly callId: string;
   ended = false;
   private step = 0;
-  private readonly hangupListeners: (() => void)[] = [];
   constructor(n: number) {
     this.callId = `instant-${n}`;
   }
@@ -113,7 +112,7 @@ class InstantChannel implements CallChannel {
     this.ended = true;
     return Promise.resolve();
   };
-  onHangup = (l: () => void) => void this.hangupListeners.push(l);
+  onHangup = () => undefined; // the caller never hangs up first
   onDtmf = () => undefined;
 }
 

@@ -192,8 +192,9 @@ export class PromptCatalog {
    * - a string: that catalog id;
    * - `{ number }`: an integer 0–100 as `number-N`, a larger one digit by digit (`digit-N`);
    * - `{ digits }`: `digit-0`…`digit-9`, `digit-star`, `digit-pound` (`+`, spaces and dashes are skipped);
-   * - `{ time }` (ms since epoch, read in {@link timeZone}): en-US hour 1–12 as a number, the minutes as a number unless 0,
-   *   then `am`/`pm`; fr-FR hour 0–23 as a number, `hours`, the minutes unless 0;
+   * - `{ time }` (ms since epoch, read in {@link timeZone}): en-US hour 1–12 as a number, the minutes as a number
+   *   unless 0, then `am`/`pm`; fr-FR hour 0–23 as a number and `hours` (`hour-1`, `hour-21`: "une heure",
+   *   "vingt et une heures"), the minutes unless 0;
    * - `{ file }`: the recording (id null, text `[recording]`, duration from its WAV header);
    * - `{ tone }`: `prompts/tones/<tone>.wav` with id `tone:<tone>`; `{ tone, ms }`: the tone for `ms` (the file
    *   repeated as many whole times as fit, then its beginning cut to the rest: one prompt per repetition, so a

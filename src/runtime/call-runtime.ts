@@ -7,8 +7,8 @@
 import { unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import type { App } from '../app';
 import { createActor, type AnyActorRef, type AnyStateMachine, type StateValue } from 'xstate';
+import type { App } from '../app';
 import type { Locale } from '../config/schema';
 import type { ConferencingService } from '../directory/conferencing-service';
 import type { PinService } from '../directory/pin-service';
