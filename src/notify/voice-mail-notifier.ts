@@ -25,6 +25,7 @@ import type { DirectoryStore, Mailbox } from '../directory/store';
 import type { Clock } from '../ports/clock';
 import type { Mailer } from '../ports/mailer';
 import type { SmsSender } from '../ports/mwi';
+import { wallClock } from '../util/wall-clock';
 import { NotificationQueue, type NotificationQueueOptions, type QueuedMail } from './notification-queue';
 import { createSmsSender } from './sms-provider';
 
@@ -125,12 +126,8 @@ function clockDuration(ms: number): string {
 
 /** `voicemail-20250106-090000.wav`: the attachment's name, from the local time the message was received. */
 export function attachmentName(at: number, timeZone?: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZone })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  return `voicemail-${parts.year}${parts.month}${parts.day}-${parts.hour}${parts.minute}${parts.second}.wav`;
+  const t = wallClock(at, timeZone);
+  return `voicemail-${t.year}${t.month}${t.day}-${t.hour}${t.minute}${t.second}.wav`;
 }
 
 /**

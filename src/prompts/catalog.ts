@@ -12,6 +12,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import type { PromptItem } from '../flow-kit/media-types';
+import { wallClock } from '../util/wall-clock';
 
 /** One thing the caller hears: a catalog prompt, a tone, or a recording. */
 export interface RenderedPrompt {
@@ -108,9 +109,6 @@ const loaded = new Map<string, PromptCatalog>();
 
 /** Prompt texts, files and durations for every locale under one prompts folder. */
 export class PromptCatalog {
-  /** Reads an instant's hour (0-23) and minute in {@link timeZone}. */
-  private readonly clockTime: Intl.DateTimeFormat;
-
   private constructor(
     /** The prompts folder (absolute). */
     readonly dir: string,
@@ -122,7 +120,7 @@ export class PromptCatalog {
      */
     readonly timeZone?: string,
   ) {
-    this.clockTime = new Intl.DateTimeFormat('en-US', { hour: 'numeric', minute: 'numeric', hourCycle: 'h23', timeZone });
+    if (timeZone !== undefined) wallClock(0, timeZone); // an unknown time zone fails here, not at the first envelope
   }
 
   /**
@@ -285,12 +283,9 @@ export class PromptCatalog {
 
   private pushTime(out: RenderedPrompt[], cat: LocaleCatalog, epochMs: number, locale: string): void {
     if (!Number.isFinite(epochMs)) throw new Error(`cannot speak the time ${epochMs}`);
-    let h = 0;
-    let m = 0;
-    for (const part of this.clockTime.formatToParts(epochMs)) {
-      if (part.type === 'hour') h = Number(part.value);
-      else if (part.type === 'minute') m = Number(part.value);
-    }
+    const t = wallClock(epochMs, this.timeZone);
+    const h = Number(t.hour);
+    const m = Number(t.minute);
     if (locale === 'fr-FR') {
       // "heure" is feminine: 1 h is "une heure" and 21 h "vingt et une heures", not the cardinals "un", "vingt et un".
       if (h === 1 || h === 21) out.push(this.lookup(cat, `hour-${h}`, locale));
