@@ -39,6 +39,10 @@ export const ErrorCodes = {
   MEDIA_CLOSED: 'VA_ERR_MEDIA_CLOSED',
   /** DTMF could not be sent as RFC 4733: the peer's SDP offered no telephone-event payload type. */
   MEDIA_NO_TELEPHONE_EVENT: 'VA_ERR_MEDIA_NO_TELEPHONE_EVENT',
+  /** The media server (FreeSWITCH) could not record the caller: the file was not written or cannot be read. */
+  MEDIA_RECORDING: 'VA_ERR_MEDIA_RECORDING',
+  /** No media server (FreeSWITCH) is connected, or the one chosen could not set up the call's endpoint. */
+  MEDIA_SERVER_UNAVAILABLE: 'VA_ERR_MEDIA_SERVER_UNAVAILABLE',
   /** An e-mail could not be delivered (SMTP refused, or the outbox folder is not writable). */
   MAIL_SEND: 'VA_ERR_MAIL_SEND',
   /** drachtio-server cannot be reached at `--drachtio HOST:PORT` (refused, unreachable, timed out), or is not connected now. */

@@ -105,6 +105,17 @@ export interface SpeechSegment {
 }
 
 
+/** A recording a media server makes (see {@link IvrChannel.startMediaServerRecording}). */
+export interface MediaServerRecording {
+  /**
+   * Stops the recording if it is still going and settles the file: the caller's audio up to the end of the last
+   * speech, complete on disk at the requested `file` (temporary name, fsync, rename) before this resolves.
+   * @returns the file and its duration (ms), or null when the caller said nothing (no file is left)
+   * @throws VaError VA_ERR_MEDIA_RECORDING when the media server could not write the recording
+   */
+  finish(): Promise<{ file: string; durationMs: number } | null>;
+}
+
 /** A pending operation: its handlers, timers and the one-shot finish. */
 export class Operation<T> {
   done = false;
@@ -117,6 +128,8 @@ export class Operation<T> {
   readonly cleanups: (() => void)[] = [];
   /** Set by the channel: settles the promise and detaches the operation. */
   settle: (result: T) => void = () => {};
+  /** Set by the channel: rejects the promise and detaches the operation. */
+  settleError: (err: unknown) => void = () => {};
 
   constructor(
     readonly kind: OperationKind,
@@ -130,6 +143,16 @@ export class Operation<T> {
     this.timers.clear();
     for (const c of this.cleanups.splice(0)) c();
     this.settle(result);
+  }
+
+  /** Ends the operation with an error (a media server could not write a recording): its promise rejects. */
+  fail(err: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    this.timers.clear();
+    for (const c of this.cleanups.splice(0)) c();
+    this.settleError(err);
   }
 
   timer(fn: () => void, ms: number): TimerHandle {
@@ -222,6 +245,18 @@ export abstract class IvrChannel implements CallChannel {
 
   /** Called when recording ends, before `recordingWav` (which is called only when there was speech). */
   protected onRecordingEnd(): void {}
+
+  /**
+   * A channel whose media server records the caller itself (FreeSWITCH: it hears the audio, detects the silence and
+   * writes the file) starts that recording here and returns it; the default, null, records from the channel's own
+   * audio and `speech` spans (`onRecordingStart`, `recordingWav`). The IVR's rules stay this class's: the beep,
+   * terminators, `maxMs` on the channel's clock; the media server ends the recording itself only for silence
+   * (`onSilence`).
+   * @param request `maxMs` and `silenceMs` of the record request (ms); `file`, where the finished WAV must end up
+   */
+  protected startMediaServerRecording(_request: { maxMs: number; silenceMs: number; file: string }, _onSilence: () => void): MediaServerRecording | null {
+    return null;
+  }
 
   /** Called by `answer()` before the answer is logged: a SIP channel sends its 200 OK. */
   protected async onAnswer(): Promise<void> {}
@@ -473,17 +508,28 @@ export abstract class IvrChannel implements CallChannel {
           else armSilence();
         }, due - this.clock.now());
       };
+      let external: MediaServerRecording | null = null;
+      let settling = false;
       const stopRecording = (reason: RecordResult['reason'], terminator?: string) => {
-        op.finish(this.finishRecording(request.purpose, t0, this.clock.now(), reason, terminator));
+        if (!external) return op.finish(this.finishRecording(request.purpose, t0, this.clock.now(), reason, terminator));
+        if (settling) return;
+        settling = true;
+        const base = terminator === undefined ? { reason } : { reason, terminator };
+        external.finish().then(
+          (r) => op.finish(r ? { file: r.file, durationMs: r.durationMs, heardSpeech: true, ...base } : { file: null, durationMs: 0, heardSpeech: false, ...base }),
+          (err: unknown) => op.fail(err),
+        );
       };
       const startRecording = () => {
         phase = 'recording';
         t0 = this.clock.now();
-        this.onRecordingStart();
+        external = this.startMediaServerRecording({ maxMs: request.maxMs, silenceMs: request.silenceMs, file: this.newRecordingFile(request.purpose) }, () => stopRecording('silence'));
+        if (!external) this.onRecordingStart();
         this.log({ at: t0, type: 'record-start', purpose: request.purpose });
         this.recordingMarks.push(this.heard.length);
         for (const o of this.recordObservers.slice()) o();
         op.timer(() => stopRecording('max'), request.maxMs);
+        if (external) return;
         op.onSpeech = armSilence;
         armSilence();
       };
@@ -774,6 +820,11 @@ export abstract class IvrChannel implements CallChannel {
         if (this.active === op) this.active = null;
         resolve(r);
       };
+      op.settleError = (err) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (this.active === op) this.active = null;
+        reject(err);
+      };
       this.active = op as Operation<unknown>;
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
@@ -852,10 +903,15 @@ export abstract class IvrChannel implements CallChannel {
     const base = terminator === undefined ? { reason } : { reason, terminator };
     if (parts.length === 0) return { file: null, durationMs: 0, heardSpeech: false, ...base };
     const durationMs = parts[parts.length - 1].end;
-    mkdirSync(this.recordingsDir, { recursive: true });
-    const safeId = this.callId.replace(/[^A-Za-z0-9_.-]/g, '_');
-    const file = path.join(this.recordingsDir, `${safeId}-${purpose}-${++this.recordings}-${randomUUID().slice(0, 8)}.wav`);
+    const file = this.newRecordingFile(purpose);
     writeFileAtomic(file, this.recordingWav(durationMs, parts));
     return { file, durationMs, heardSpeech: true, ...base };
+  }
+
+  /** A new file name in the recordings folder (created when missing) for a recording of this call. */
+  private newRecordingFile(purpose: string): string {
+    mkdirSync(this.recordingsDir, { recursive: true });
+    const safeId = this.callId.replace(/[^A-Za-z0-9_.-]/g, '_');
+    return path.join(this.recordingsDir, `${safeId}-${purpose}-${++this.recordings}-${randomUUID().slice(0, 8)}.wav`);
   }
 }

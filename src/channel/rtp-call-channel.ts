@@ -17,13 +17,9 @@ import type { ConferenceRole } from '../flow-kit/media-types';
 import type { RenderedPrompt } from '../prompts/catalog';
 import { IvrChannel, type IvrChannelOptions, type SpeechSegment } from './ivr-channel';
 
-/** The signalling side of one call, as a channel needs it. */
-export interface CallLeg {
-  /** Answers the call (200 OK with our SDP). Resolves when the caller's ACK confirmed it, or the call ended. */
-  answer(): Promise<void>;
-  /** Ends the call from the IVR side: BYE once answered. Idempotent. */
-  hangup(cause?: string): void;
-}
+import type { CallLeg } from '../ports/media-server';
+
+export type { CallLeg };
 
 /** What an {@link RtpCallChannel} needs besides the common options. */
 export interface RtpCallChannelOptions extends IvrChannelOptions {

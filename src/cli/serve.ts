@@ -1,8 +1,10 @@
 /**
  * `voice-access serve [--config FILE] [--data DIR] [--sip-host 127.0.0.1] [--sip-port 5060] [--rtp-ports 20000-29999]
- * [--sip-engine embedded|drachtio] [--drachtio HOST:PORT] [--drachtio-secret S]`:
+ * [--sip-engine embedded|drachtio] [--drachtio HOST:PORT] [--drachtio-secret S] [--media embedded|freeswitch]
+ * [--freeswitch HOST:PORT ...] [--freeswitch-secret S]`:
  * the IVR on real SIP (UDP and TCP) and RTP, on the embedded stack, or with `--sip-engine drachtio` behind a
- * drachtio-server (it handles SIP; RTP stays ours). The choice of engine is made here and nowhere else. Logs one
+ * drachtio-server (it handles SIP; RTP stays ours unless `--media freeswitch` puts each call's media on a FreeSWITCH
+ * endpoint through drachtio-fsmrf). The choice of engines is made here and nowhere else. Logs one
  * `ready` line (JSON, pino) with the bound addresses; SIGINT/SIGTERM end every call with BYE and exit 0.
  */
 import * as path from 'node:path';
@@ -19,7 +21,8 @@ import { LoadGuard } from '../runtime/load-guard';
 import { EmbeddedCallSource } from '../sip/embedded/embedded-call-source';
 import { EmbeddedSipServer } from '../sip/embedded/sip-server';
 import { EmbeddedMwiTransport } from '../sip/embedded/mwi-notify-client';
-import type { SipSettings } from '../config/schema';
+import type { MediaSettings, SipSettings } from '../config/schema';
+import { FreeswitchPool, type FreeswitchServer } from '../media/freeswitch/freeswitch-pool';
 import { ErrorCodes, VaError } from '../errors';
 import type { CallSource } from '../ports/call-channel';
 import { parseDrachtioAddress } from '../sip/drachtio/drachtio-connection';
@@ -42,6 +45,53 @@ export interface ServeOptions {
   sipEngine?: 'embedded' | 'drachtio';
   /** drachtio-server's admin address and shared secret; what is not given comes from the directory's `sip.drachtio`. */
   drachtio?: { host?: string; port?: number; secret?: string };
+  /** Where calls' media runs; default: the directory's `media.engine` (`embedded`). */
+  mediaEngine?: 'embedded' | 'freeswitch';
+  /** FreeSWITCH event sockets (replace the directory's `media.freeswitch` list) and their password. */
+  freeswitch?: { servers?: Array<{ host: string; port: number }>; secret?: string };
+}
+
+/** The media engine {@link startServer} uses, with everything it needs. */
+export type ResolvedMediaEngine =
+  | { name: 'embedded' }
+  | { name: 'freeswitch'; servers: FreeswitchServer[]; profile: string; conferenceProfile: string; listenAddress?: string };
+
+/**
+ * Chooses the media engine: the command line over `VA_FREESWITCH_SECRET` (the secret only) over the directory's
+ * `media:` settings. A server without a secret of its own gets the command line's or the environment's.
+ * @throws VaError VA_ERR_CLI_PARAMETER when FreeSWITCH is chosen without a server, without a secret for one of them,
+ *   or with the embedded SIP engine (drachtio-fsmrf creates its endpoints through drachtio-server)
+ */
+export function resolveMediaEngine(
+  opts: Pick<ServeOptions, 'mediaEngine' | 'freeswitch'>,
+  settings: MediaSettings,
+  sipEngine: 'embedded' | 'drachtio',
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedMediaEngine {
+  const name = opts.mediaEngine ?? settings.engine;
+  if (name === 'embedded') return { name };
+  if (sipEngine !== 'drachtio') {
+    throw new VaError(ErrorCodes.CLI_PARAMETER, 'media on FreeSWITCH needs the drachtio SIP engine (--sip-engine drachtio): drachtio-fsmrf creates its endpoints through drachtio-server');
+  }
+  const common = opts.freeswitch?.secret ?? (env.VA_FREESWITCH_SECRET || undefined);
+  const listed = opts.freeswitch?.servers?.length ? opts.freeswitch.servers.map((s) => ({ ...s, secret: undefined })) : settings.freeswitch;
+  if (listed.length === 0) {
+    throw new VaError(ErrorCodes.CLI_PARAMETER, 'media on FreeSWITCH needs at least one server: --freeswitch HOST:PORT, or media.freeswitch in the directory file');
+  }
+  const servers = listed.map((s, i) => {
+    const secret = common ?? s.secret;
+    if (!secret) {
+      throw new VaError(ErrorCodes.CLI_PARAMETER, `FreeSWITCH server ${i + 1} (${s.host}:${s.port}) has no event socket password: --freeswitch-secret, VA_FREESWITCH_SECRET, or media.freeswitch[${i}].secret`);
+    }
+    return { host: s.host, port: s.port, secret };
+  });
+  return {
+    name,
+    servers,
+    profile: settings.profile,
+    conferenceProfile: settings.conferenceProfile,
+    ...(settings.listenAddress ? { listenAddress: settings.listenAddress } : {}),
+  };
 }
 
 /** The engine {@link startServer} starts, with everything it needs. */
@@ -77,6 +127,8 @@ export interface RunningServer {
   app: App;
   /** Which SIP engine carries the signalling. */
   engine: 'embedded' | 'drachtio';
+  /** Where calls' media runs: our RTP engine, or FreeSWITCH (with each media server's state). */
+  mediaEngine: { engine: 'embedded' } | { engine: 'freeswitch'; servers: Array<{ server: string; up: boolean }> };
   /** Where callers reach the IVR: our SIP socket (embedded), or drachtio-server's first SIP address (UDP first). */
   sip: { readonly host: string; readonly port: number };
   /** Every SIP address, for the `ready` line (`udp:HOST:PORT`, `tcp:HOST:PORT`, ...). */
@@ -113,9 +165,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // for NoNewCalls), then MaxCallsAllowed (503 with Retry-After; every call has an RTP session from its INVITE to its
   // end), so that a stranger is told 403 whatever the load and only gateways' calls count toward the episode logs.
   let media: MediaEngine | undefined;
+  let drachtio: DrachtioSignalling | undefined;
   const guard = new LoadGuard({
     maxCallsAllowed: app.directory.sip.maxCallsAllowed,
-    activeCalls: () => media?.sessionCount ?? 0,
+    // With media servers our RTP engine has no sessions: the calls the drachtio engine holds count instead.
+    activeCalls: () => (drachtio?.mediaServers ? drachtio.calls.activeCalls : (media?.sessionCount ?? 0)),
     retryAfterSeconds: app.directory.sip.retryAfterSeconds,
     logger: logger.child({ part: 'load' }),
   });
@@ -124,12 +178,27 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return gateway.admit ? (guard.check() ?? gateway) : gateway;
   };
   let sip: EmbeddedSipServer | undefined;
-  let drachtio: DrachtioSignalling | undefined;
   try {
     const engine = resolveSipEngine(opts, app.directory.sip);
+    const mediaEngine = resolveMediaEngine(opts, app.directory.media, engine.name);
     media = await MediaEngine.start({ host: opts.sipHost, portMin: opts.rtpPortMin, portMax: opts.rtpPortMax, logger: logger.child({ part: 'rtp' }) });
     if (engine.name === 'drachtio') {
-      drachtio = await startDrachtioSignalling({ ...engine.drachtio, media, mediaAddress: opts.sipHost, admit, clock: systemClock, catalog, recordingsDir, logger });
+      const openMediaServers =
+        mediaEngine.name === 'freeswitch'
+          ? (srf: unknown) =>
+              FreeswitchPool.start({
+                srf,
+                servers: mediaEngine.servers,
+                listenAddress: mediaEngine.listenAddress ?? opts.sipHost,
+                profile: mediaEngine.profile,
+                conferenceProfile: mediaEngine.conferenceProfile,
+                clock: systemClock,
+                catalog,
+                recordingsDir,
+                logger,
+              })
+          : undefined;
+      drachtio = await startDrachtioSignalling({ ...engine.drachtio, media, mediaAddress: opts.sipHost, admit, clock: systemClock, catalog, recordingsDir, logger, openMediaServers });
     } else {
       sip = await EmbeddedSipServer.start({ host: opts.sipHost, port: opts.sipPort, logger: logger.child({ part: 'sip' }) });
     }
@@ -171,6 +240,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   return {
     app,
     engine: d ? 'drachtio' : 'embedded',
+    get mediaEngine() {
+      return d?.mediaServers ? { engine: 'freeswitch' as const, servers: d.mediaServers.describe() } : { engine: 'embedded' as const };
+    },
     sip: d ? { host: d.sip.host, port: d.sip.port } : embedded!,
     sipAddresses: d ? d.sip.addresses : [`udp:${embedded!.host}:${embedded!.port}`, `tcp:${embedded!.host}:${embedded!.port}`],
     media: m,
@@ -199,6 +271,18 @@ function portOption(v: string): number {
 function engineOption(v: string): 'embedded' | 'drachtio' {
   if (v !== 'embedded' && v !== 'drachtio') throw new InvalidArgumentError('must be embedded or drachtio');
   return v;
+}
+
+function mediaOption(v: string): 'embedded' | 'freeswitch' {
+  if (v !== 'embedded' && v !== 'freeswitch') throw new InvalidArgumentError('must be embedded or freeswitch');
+  return v;
+}
+
+function freeswitchAddressOption(v: string, previous: Array<{ host: string; port: number }>): Array<{ host: string; port: number }> {
+  const m = /^([^:\s]+)(?::(\d+))?$/.exec(v);
+  const port = m?.[2] === undefined ? 8021 : Number(m[2]);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError('must be HOST:PORT, e.g. 127.0.0.1:8021 (port 1-65535)');
+  return [...previous, { host: m[1], port }];
 }
 
 function drachtioAddressOption(v: string): { host: string; port: number } {
@@ -230,6 +314,9 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
     .option('--sip-engine <engine>', 'embedded (our own SIP stack) or drachtio (behind a drachtio-server); default: the directory file, else embedded', engineOption)
     .option('--drachtio <host:port>', "drachtio-server's admin address (its <admin> element; port 9022 when omitted); implies --sip-engine drachtio", drachtioAddressOption)
     .option('--drachtio-secret <secret>', "drachtio-server's shared secret (or VA_DRACHTIO_SECRET, or sip.drachtio.secret)")
+    .option('--media <engine>', 'embedded (our RTP engine) or freeswitch (FreeSWITCH through drachtio-fsmrf; needs --sip-engine drachtio); default: the directory file, else embedded', mediaOption)
+    .option('--freeswitch <host:port>', "a FreeSWITCH event socket (repeat for several; port 8021 when omitted); implies --media freeswitch", freeswitchAddressOption, [] as Array<{ host: string; port: number }>)
+    .option('--freeswitch-secret <secret>', "the FreeSWITCH event sockets' password (or VA_FREESWITCH_SECRET, or media.freeswitch[].secret)")
     .exitOverride()
     .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) });
   let o: {
@@ -241,6 +328,9 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
     sipEngine?: 'embedded' | 'drachtio';
     drachtio?: { host: string; port: number };
     drachtioSecret?: string;
+    media?: 'embedded' | 'freeswitch';
+    freeswitch: Array<{ host: string; port: number }>;
+    freeswitchSecret?: string;
   };
   try {
     program.parse(['node', 'serve', ...argv]);
@@ -248,10 +338,14 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
     if (o.sipEngine === 'embedded' && (o.drachtio || o.drachtioSecret)) {
       program.error('error: --drachtio and --drachtio-secret go with --sip-engine drachtio, not embedded', { exitCode: 2, code: ErrorCodes.CLI_PARAMETER });
     }
+    if (o.media === 'embedded' && (o.freeswitch.length > 0 || o.freeswitchSecret)) {
+      program.error('error: --freeswitch and --freeswitch-secret go with --media freeswitch, not embedded', { exitCode: 2, code: ErrorCodes.CLI_PARAMETER });
+    }
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
   const sipEngine = o.sipEngine ?? (o.drachtio ? 'drachtio' : undefined);
+  const mediaEngine = o.media ?? (o.freeswitch.length > 0 ? 'freeswitch' : undefined);
   const logger = createLogger();
   let server: RunningServer;
   try {
@@ -265,6 +359,8 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
       logger,
       sipEngine,
       drachtio: { host: o.drachtio?.host, port: o.drachtio?.port, secret: o.drachtioSecret },
+      mediaEngine,
+      freeswitch: { servers: o.freeswitch, secret: o.freeswitchSecret },
     });
   } catch (err) {
     const e = err as Error & { code?: string };
@@ -278,6 +374,7 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
     {
       engine: server.engine,
       sip: server.sipAddresses,
+      media: server.mediaEngine,
       rtp: `${o.sipHost}:${o.rtpPorts[0]}-${o.rtpPorts[1]}`,
       data: server.app.dataDir,
       directory: server.app.configPath,

@@ -295,6 +295,40 @@ export const SipSettingsSchema = z
   .strict();
 export type SipSettings = z.infer<typeof SipSettingsSchema>;
 
+/** One FreeSWITCH media server's event socket (`mod_event_socket`: `event_socket.conf.xml`). */
+export const FreeswitchServerSchema = z
+  .object({
+    host: z.string().min(1),
+    /** Event socket port. */
+    port: z.number().int().min(1).max(65535).default(8021),
+    /** The event socket's password; never logged. Also `VA_FREESWITCH_SECRET` or `--freeswitch-secret` (for all). */
+    secret: z.string().min(1).optional(),
+  })
+  .strict();
+
+/**
+ * Where calls' media runs (issue 18): `embedded` (our RTP engine, the default) or `freeswitch` (FreeSWITCH endpoints
+ * through drachtio-fsmrf; needs the drachtio SIP engine). `serve`'s `--media`, `--freeswitch HOST:PORT` (repeatable)
+ * and `--freeswitch-secret` (or `VA_FREESWITCH_SECRET`) override these.
+ */
+export const MediaSettingsSchema = z
+  .object({
+    engine: z.enum(['embedded', 'freeswitch']).default('embedded'),
+    /** The media servers; calls are spread over the ones that are up (round robin). */
+    freeswitch: z.array(FreeswitchServerSchema).default([]),
+    /** FreeSWITCH's SIP profile for endpoints (drachtio-fsmrf's default). */
+    profile: z.string().min(1).default('drachtio_mrf'),
+    /** The mod_conference profile meetings use. */
+    conferenceProfile: z.string().min(1).default('default'),
+    /**
+     * Where drachtio-fsmrf listens for FreeSWITCH's outbound event-socket connections (one per call): an address of
+     * this machine that FreeSWITCH reaches. Default: `--sip-host`.
+     */
+    listenAddress: z.string().min(1).optional(),
+  })
+  .strict();
+export type MediaSettings = z.infer<typeof MediaSettingsSchema>;
+
 const DirectoryObject = z
   .object({
     organization: z.string().min(1),
@@ -309,6 +343,7 @@ const DirectoryObject = z
     ivr: IvrSchema.default(() => IvrSchema.parse({})),
     notifications: NotificationsSchema.default(() => NotificationsSchema.parse({})),
     sip: SipSettingsSchema.default(() => SipSettingsSchema.parse({})),
+    media: MediaSettingsSchema.default(() => MediaSettingsSchema.parse({})),
   })
   .strict();
 

@@ -12,6 +12,8 @@ export const MediaErrorCodes = {
   ARGUMENT: ErrorCodes.MEDIA_ARGUMENT,
   CLOSED: ErrorCodes.MEDIA_CLOSED,
   NO_TELEPHONE_EVENT: ErrorCodes.MEDIA_NO_TELEPHONE_EVENT,
+  RECORDING: ErrorCodes.MEDIA_RECORDING,
+  SERVER_UNAVAILABLE: ErrorCodes.MEDIA_SERVER_UNAVAILABLE,
 } as const;
 
 /** One of {@link MediaErrorCodes}' values. */

@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import { lazyChild } from '../../log';
 import { RtpCallChannel } from '../../channel/rtp-call-channel';
 import type { CallSource, IncomingCall } from '../../ports/call-channel';
+import type { CallLeg, MediaServerPool, SignalledChannel } from '../../ports/media-server';
+import { ErrorCodes, isVaError } from '../../errors';
 import { answerInfoDtmf, CallMedia, logRefusal, type CallSourceMediaDeps } from '../call-media';
 import { callerUser, diversionUser, parseNameAddr, parseUriParts, sdpFromBody, uriUser } from '../sip-headers';
 import type { DrachtioSrf, SrfDialog, SrfRequest, SrfResponse } from './srf-types';
@@ -19,6 +21,23 @@ import type { DrachtioSrf, SrfDialog, SrfRequest, SrfResponse } from './srf-type
 /** What the call source needs: drachtio-srf, the RTP engine, and the shared admission rule. */
 export interface DrachtioCallSourceDeps extends CallSourceMediaDeps {
   srf: DrachtioSrf;
+  /**
+   * Media servers (FreeSWITCH through drachtio-fsmrf): when set, each call's media is an endpoint on one of them and
+   * the caller is answered with its SDP, instead of an RTP session of our own engine; 503 while none is up.
+   */
+  mediaServers?: MediaServerPool;
+}
+
+/** How many seconds a caller refused for want of a media server is asked to wait (503 Retry-After). */
+const MEDIA_SERVER_RETRY_AFTER_S = 5;
+
+/** A call's media as the dialog needs it: the answer to send, and how a re-INVITE's offer is answered. */
+interface DialogMedia {
+  answer: string;
+  /** The new SDP answer, or null to refuse the offer with 488. */
+  modify(offer: string): Promise<{ answer: string; direction?: string } | null>;
+  /** Frees the media of a call refused before it was handed on. */
+  release(): void;
 }
 
 /** The caller, the dialled number and the diverting extension of an INVITE, read as the embedded engine reads them. */
@@ -140,37 +159,24 @@ export class DrachtioCallSource implements CallSource {
       respond(res, 488); // late offer (INVITE without SDP) is not supported, as in the embedded engine
       return;
     }
-    const media = await CallMedia.open(deps.media, deps.mediaAddress, body.sdp);
-    if (!media) {
-      respond(res, 488);
-      return;
-    }
-    if (cancelled || req.canceled || this.stopping) {
-      media.session.close();
-      if (this.stopping && !cancelled) respond(res, 503);
-      return;
-    }
     let dialog: SrfDialog | null = null;
     let answering: Promise<void> | null = null;
     let bye: Promise<void> | null = null;
     let ended = false;
-    const channel: RtpCallChannel = new RtpCallChannel({
-      callId,
-      clock: deps.clock,
-      catalog: deps.catalog,
-      recordingsDir: deps.recordingsDir,
-      session: media.session,
-      leg: {
+    let channel: SignalledChannel | null = null;
+    let media: DialogMedia | null = null;
+    const leg: CallLeg = {
         answer: () => {
-          if (dialog || ended || cancelled) return Promise.resolve();
+          if (dialog || ended || cancelled || !media || !channel) return Promise.resolve();
+          const [m, ch] = [media, channel];
           // Wired synchronously when drachtio-server confirms the 200 OK (an INFO or BYE may follow in the same read).
           const wire = (d: SrfDialog) => {
             dialog = d;
-            this.wireDialog(d, channel, media, log);
+            this.wireDialog(d, ch, m, log);
             if (ended) bye = this.bye(d, log); // the IVR hung up (or we gave up) while the 200 OK was on its way
           };
           answering ??= withTimeout(
-            deps.srf.createUAS(req, res, { localSdp: media.answer, headers: { 'Content-Type': 'application/sdp' } }, wire),
+            deps.srf.createUAS(req, res, { localSdp: m.answer, headers: { 'Content-Type': 'application/sdp' } }, wire),
             ANSWER_TIMEOUT_MS,
             'drachtio-server did not confirm the 200 OK',
           ).then(
@@ -179,7 +185,7 @@ export class DrachtioCallSource implements CallSource {
               if (cancelled || ended) return; // the CANCEL handler, or the IVR's hang-up (480 went first), ended it
               log.warn({ err }, 'drachtio-server could not answer the call');
               ended = true;
-              channel.callerHungUp();
+              ch.callerHungUp();
             },
           );
           return answering;
@@ -196,22 +202,34 @@ export class DrachtioCallSource implements CallSource {
             }
           }
         },
-      },
-    });
+    };
+    const opened = deps.mediaServers
+      ? await this.openOnMediaServer(deps.mediaServers, callId, body.sdp, leg, res, log)
+      : await this.openOnRtpEngine(callId, body.sdp, leg, res);
+    if (!opened) return;
+    media = opened.media;
+    const ch: SignalledChannel = opened.channel;
+    channel = ch;
+    if (cancelled || req.canceled || this.stopping) {
+      ended = true;
+      media.release();
+      if (this.stopping && !cancelled) respond(res, 503);
+      return;
+    }
     onCancel = () => {
       if (ended) return;
       ended = true;
-      channel.callerHungUp();
+      ch.callerHungUp();
     };
     const live: LiveCall = {
       end: async () => {
-        await channel.hangup('shutdown');
+        await ch.hangup('shutdown');
         if (answering) await answering;
         if (bye) await bye;
       },
     };
     this.live.add(live);
-    channel.onEnded(() => {
+    ch.onEnded(() => {
       // Kept until the BYE (if any) is answered, so stop() can wait for it.
       void Promise.resolve(answering)
         .then(() => bye)
@@ -219,7 +237,7 @@ export class DrachtioCallSource implements CallSource {
     });
     const parties = inviteParties(req);
     this.handler({
-      channel,
+      channel: ch,
       from: parties.fromUser,
       to: parties.toUser,
       ...(parties.diversion !== undefined ? { diversion: parties.diversion } : {}),
@@ -227,17 +245,83 @@ export class DrachtioCallSource implements CallSource {
     });
   }
 
-  private wireDialog(dialog: SrfDialog, channel: RtpCallChannel, media: CallMedia, log: Logger): void {
+  /** Our RTP engine's session for the call; null when the offer was refused (488 sent). */
+  private async openOnRtpEngine(callId: string, offer: string, leg: CallLeg, res: SrfResponse): Promise<{ media: DialogMedia; channel: SignalledChannel } | null> {
+    const { deps } = this;
+    const media = await CallMedia.open(deps.media, deps.mediaAddress, offer);
+    if (!media) {
+      respond(res, 488);
+      return null;
+    }
+    const channel = new RtpCallChannel({ callId, clock: deps.clock, catalog: deps.catalog, recordingsDir: deps.recordingsDir, session: media.session, leg });
+    return {
+      channel,
+      media: {
+        answer: media.answer,
+        modify: async (sdp) => media.update(sdp),
+        release: () => media.session.close(),
+      },
+    };
+  }
+
+  /**
+   * An endpoint on a media server for the call; null when it was refused: 488 when the media server refused the
+   * offer, 503 with Retry-After when no media server is up or the one chosen failed (logged with its code).
+   */
+  private async openOnMediaServer(
+    pool: MediaServerPool,
+    callId: string,
+    offer: string,
+    leg: CallLeg,
+    res: SrfResponse,
+    log: Logger,
+  ): Promise<{ media: DialogMedia; channel: SignalledChannel } | null> {
+    let call;
+    try {
+      call = await pool.open({ callId, offer, leg });
+    } catch (err) {
+      if (!isVaError(err, ErrorCodes.MEDIA_SERVER_UNAVAILABLE)) throw err;
+      log.warn({ code: err.code, reason: err.message }, 'no media server for the call: 503');
+      respond(res, 503, { 'Retry-After': String(MEDIA_SERVER_RETRY_AFTER_S) });
+      return null;
+    }
+    if (call === 'incompatible') {
+      respond(res, 488);
+      return null;
+    }
+    const c = call;
+    return {
+      channel: c.channel,
+      media: {
+        answer: c.answerSdp,
+        modify: async (sdp) => {
+          const answer = await c.modify(sdp);
+          return answer === null ? null : { answer };
+        },
+        release: () => void c.channel.hangup('cancelled'),
+      },
+    };
+  }
+
+  private wireDialog(dialog: SrfDialog, channel: SignalledChannel, media: DialogMedia, log: Logger): void {
     dialog.on('info', (req, res) => {
       res.send(answerInfoDtmf(channel, req.get('Content-Type'), req.body));
     });
     dialog.on('modify', (req, res) => {
       const body = sdpFromBody(req.get('Content-Type'), req.body);
       if ('unsupported' in body) return res.send(415, { headers: { Accept: 'application/sdp' } });
-      const updated = body.sdp ? media.update(body.sdp) : null;
-      if (!updated) return res.send(488); // an offerless re-INVITE is refused too, as in the embedded engine
-      log.info({ direction: updated.direction }, 're-INVITE: media changed');
-      res.send(200, { body: updated.answer, headers: { 'Content-Type': 'application/sdp' } });
+      if (!body.sdp) return res.send(488); // an offerless re-INVITE is refused too, as in the embedded engine
+      void media.modify(body.sdp).then(
+        (updated) => {
+          if (!updated) return res.send(488);
+          log.info({ direction: updated.direction }, 're-INVITE: media changed');
+          res.send(200, { body: updated.answer, headers: { 'Content-Type': 'application/sdp' } });
+        },
+        (err: unknown) => {
+          log.warn({ err }, 'the re-INVITE could not be answered');
+          res.send(500);
+        },
+      );
     });
     dialog.on('destroy', () => channel.callerHungUp());
   }

@@ -8,6 +8,10 @@ import type { CallSourceMediaDeps } from '../call-media';
 import { DrachtioConnection, type DrachtioTarget } from './drachtio-connection';
 import { DrachtioMwiTransport, DrachtioSubscriptionSource } from './drachtio-mwi';
 import type { DrachtioSrf } from './srf-types';
+import type { MediaServerPool } from '../../ports/media-server';
+
+/** How long start waits for drachtio-server to confirm our routes before going on regardless, ms. */
+const ROUTES_TIMEOUT_MS = 2000;
 
 /** What {@link startDrachtioSignalling} needs. */
 export interface DrachtioSignallingOptions extends DrachtioTarget, CallSourceMediaDeps {
@@ -17,6 +21,11 @@ export interface DrachtioSignallingOptions extends DrachtioTarget, CallSourceMed
   stopTimeoutMs?: number;
   /** The drachtio-srf wrapper (tests pass a fake); default: a real one. */
   srf?: DrachtioSrf;
+  /**
+   * Media servers for the calls (FreeSWITCH through drachtio-fsmrf), built on the connected drachtio-srf instance
+   * (opaque here); without it each call's media is an RTP session of our engine.
+   */
+  openMediaServers?: (nativeSrf: unknown) => Promise<MediaServerPool>;
 }
 
 /** The running drachtio engine. */
@@ -27,6 +36,8 @@ export interface DrachtioSignalling {
   mwi: DrachtioMwiTransport;
   /** SUBSCRIBEs for message-summary (`ports/mwi.ts` SubscriptionSource). */
   subscriptions: DrachtioSubscriptionSource;
+  /** The media servers calls run on, when `openMediaServers` was given. */
+  mediaServers?: MediaServerPool;
   /**
    * Where callers reach the IVR: drachtio-server's first SIP address (UDP preferred), as it reported it; the admin
    * address's host and port 5060 when it reported none.
@@ -51,7 +62,15 @@ export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): 
     srf: opts.srf,
   });
   const logger = opts.logger.child({ part: 'sip', engine: 'drachtio' });
+  let mediaServers: MediaServerPool | undefined;
+  try {
+    mediaServers = opts.openMediaServers ? await opts.openMediaServers(connection.srf.native) : undefined;
+  } catch (err) {
+    connection.close();
+    throw err;
+  }
   const calls = new DrachtioCallSource({
+    mediaServers,
     srf: connection.srf,
     media: opts.media,
     mediaAddress: opts.mediaAddress,
@@ -63,6 +82,8 @@ export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): 
   });
   const mwi = new DrachtioMwiTransport({ srf: connection.srf, isConnected: () => connection.connected, where: connection.where, logger });
   const subscriptions = new DrachtioSubscriptionSource({ srf: connection.srf, logger });
+  // Ready only once drachtio-server hands us INVITEs and SUBSCRIBEs (until it took our routes it answers 503 itself).
+  await connection.srf.routesConfirmed(ROUTES_TIMEOUT_MS);
   const addresses = connection.sipAddresses;
   const first = addresses.find((a) => a.transport === 'udp') ?? addresses[0];
   return {
@@ -70,6 +91,7 @@ export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): 
     calls,
     mwi,
     subscriptions,
+    mediaServers,
     sip: {
       host: first?.host ?? opts.host,
       port: first?.port ?? 5060,
@@ -77,6 +99,7 @@ export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): 
     },
     stop: async () => {
       await calls.stop(opts.stopTimeoutMs ?? 2000);
+      await mediaServers?.close();
       connection.close();
     },
   };

@@ -28,8 +28,15 @@ interface RealSrf {
   addDialog(dialog: unknown): void;
   removeDialog(dialog: unknown): void;
   disconnect(): void;
-  /** The connect-style app; `client.wp` is the wire protocol once `connect` was called. */
-  readonly app: { client?: { wp?: RealWireProtocol } };
+  /** The connect-style app; `client` is the agent (`lib/drachtio-agent.js`) once `connect` was called. */
+  readonly app: { client?: RealAgent };
+}
+
+/** drachtio-srf's `lib/drachtio-agent.js`: the fields `close()` and `routesConfirmed()` need. */
+interface RealAgent {
+  wp?: RealWireProtocol;
+  /** One entry per admin connection; `pendingRequests` maps a message id to the handler of its response. */
+  mapServer?: Map<unknown, { authenticated?: boolean; pendingRequests?: Map<string, () => void> }>;
 }
 
 /** A request drachtio-server confirmed as sent (`lib/request.js`): responses arrive as `response` events. */
@@ -37,8 +44,10 @@ interface RealSentRequest {
   on(event: 'response', listener: (res: SrfIncomingResponse) => void): unknown;
 }
 
-/** drachtio-srf's `lib/wire-protocol.js`, the fields `close()` needs. */
+/** drachtio-srf's `lib/wire-protocol.js`, the fields `close()` and `routesConfirmed()` need. */
 interface RealWireProtocol {
+  /** Writes `msgId|msg` on the admin connection; returns the message id. */
+  send?(socket: unknown, msg: string): string;
   closing?: boolean;
   socket?: { destroy(): void };
   reconnectVars?: { retryTimer?: NodeJS.Timeout | null };
@@ -68,6 +77,10 @@ class RealDrachtioSrf implements DrachtioSrf {
     srf.on('connect', (err: Error | null) => {
       if (this.closed && !err) this.disconnectQuietly();
     });
+  }
+
+  get native(): unknown {
+    return this.srf;
   }
 
   connect(opts: SrfConnectOptions): void {
@@ -155,6 +168,29 @@ class RealDrachtioSrf implements DrachtioSrf {
 
   removeDialog(dialog: SrfDialog): void {
     this.srf.removeDialog(dialog);
+  }
+
+  routesConfirmed(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref?.();
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      try {
+        // A `ping` after the `route` requests drachtio-srf wrote (`Agent#route` writes at once when authenticated):
+        // its answer comes once drachtio-server has handled them. Found against a real drachtio-server v0.9.4: an
+        // INVITE sent a millisecond after `connect` got its own 503 "No providers available".
+        const agent = this.srf.app.client;
+        const up = [...(agent?.mapServer ?? [])].find(([, server]) => server.authenticated && server.pendingRequests);
+        if (!agent?.wp?.send || !up) return done();
+        const [socket, server] = up;
+        server.pendingRequests!.set(agent.wp.send(socket, 'ping'), done);
+      } catch {
+        done(); // not connected (any more): the routes go out with the next connection
+      }
+    });
   }
 
   close(): void {

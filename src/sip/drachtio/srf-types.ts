@@ -161,6 +161,19 @@ export interface DrachtioSrf {
   request(uri: string, opts: SrfRequestOptions, onResponse: (res: SrfIncomingResponse) => void): Promise<void>;
   /** Forgets a dialog we no longer serve (drachtio-srf's dialog map). */
   removeDialog(dialog: SrfDialog): void;
+  /**
+   * Resolves once drachtio-server has taken the routes registered so far (`invite`, `subscribe`): until then it
+   * answers new requests 503 itself ("No providers available") or hands them to other instances. drachtio-srf
+   * sends its `route` requests without waiting for the answers; this is a round trip on the admin connection behind
+   * them (drachtio-server handles one connection's messages in order). Resolves at once when not connected, and
+   * after `timeoutMs` (ms) at the latest; never rejects.
+   */
+  routesConfirmed(timeoutMs: number): Promise<void>;
   /** Closes the admin connection and stops reconnecting. Idempotent. */
   close(): void;
+  /**
+   * The drachtio-srf `Srf` instance itself, opaque, for a media framework built on it (drachtio-fsmrf creates its
+   * FreeSWITCH endpoints through drachtio-server with it); undefined for a fake.
+   */
+  readonly native?: unknown;
 }

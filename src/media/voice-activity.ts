@@ -1,0 +1,65 @@
+/**
+ * Voice activity over a whole recording: the spans of the caller's voice in 8 kHz PCM, by the same energy rule as the
+ * RTP session's live detector (`rtp-session.ts`: a 20 ms frame is voiced at -40 dBov or louder; voice starts after
+ * 40 ms of voiced frames and ends after 300 ms of quiet ones). A media server that records the caller itself
+ * (FreeSWITCH) hands back a file; this finds where the speech in it ends, so the stored message is trimmed the way
+ * the embedded engine trims it (DESIGN.md, "Media").
+ */
+import { WAV_SAMPLE_RATE } from './wav';
+
+/** A span of voice, ms from the start of the audio. */
+export interface VoiceSpan {
+  start: number;
+  end: number;
+}
+
+/** The detector's settings (defaults are the RTP session's). */
+export interface VoiceActivityOptions {
+  /** A frame at or above this level is voiced, dBov [-40]. */
+  thresholdDbov?: number;
+  /** Voiced audio needed to start a span, ms [40]. */
+  onsetMs?: number;
+  /** Quiet audio that ends a span, ms [300]. */
+  hangoverMs?: number;
+}
+
+const FRAME = WAV_SAMPLE_RATE / 50; // 20 ms
+
+/**
+ * The voice spans of `pcm` (8 kHz mono). A span starts where its first voiced frame starts and ends where its last
+ * voiced frame ends; a span still open at the end of the audio ends there.
+ * @param pcm 16-bit samples at 8 kHz
+ * @returns spans in ms from the start, in order, not overlapping; empty when nothing was said
+ */
+export function voiceSpans(pcm: Int16Array, opts: VoiceActivityOptions = {}): VoiceSpan[] {
+  const threshold = opts.thresholdDbov ?? -40;
+  const onsetFrames = Math.max(1, Math.ceil((opts.onsetMs ?? 40) / 20));
+  const hangoverFrames = Math.max(1, Math.ceil((opts.hangoverMs ?? 300) / 20));
+  const spans: VoiceSpan[] = [];
+  let voicedRun = 0;
+  let quietRun = 0;
+  let open: VoiceSpan | null = null;
+  const frames = Math.floor(pcm.length / FRAME);
+  for (let f = 0; f < frames; f++) {
+    let e = 0;
+    for (let i = f * FRAME; i < (f + 1) * FRAME; i++) e += pcm[i] * pcm[i];
+    const db = 10 * Math.log10(e / FRAME / (32768 * 32768) + 1e-12);
+    const startMs = f * 20;
+    if (db >= threshold) {
+      quietRun = 0;
+      voicedRun++;
+      if (open) open.end = startMs + 20;
+      else if (voicedRun >= onsetFrames) {
+        open = { start: startMs + 20 - voicedRun * 20, end: startMs + 20 };
+        spans.push(open);
+      }
+    } else {
+      voicedRun = 0;
+      if (open && ++quietRun >= hangoverFrames) {
+        open = null;
+        quietRun = 0;
+      }
+    }
+  }
+  return spans;
+}
