@@ -25,6 +25,60 @@ const GATEWAYS: GatewayAddress[] = [
 /** The final response (>= 200) to the request with CSeq `seq METHOD`. */
 const finalFor = (seq: number, method: string) => (m: RawMessage) => (m.status ?? 0) >= 200 && h(m, 'cseq') === `${seq} ${method}`;
 
+/**
+ * Places one call as a UM IP gateway would: a raw UDP peer bound to `from` (a 127.0.0.x address) sends an INVITE to
+ * `target` and plays the caller's side of the {@link ContractCaller} (ACKs the final response, answers the IVR's BYE).
+ * Also used by the real drachtio-server harness (`drachtio-real-harness.ts`).
+ * @param target where the SIP server listens (UDP)
+ * @param peers the peer is added here, for the harness to close
+ */
+export async function rawSipCaller(
+  target: { address: string; port: number },
+  from: string,
+  { to, headers = [], sdp }: { to: string; headers?: Array<[string, string]>; sdp?: string | null },
+  peers: UdpPeer[],
+): Promise<ContractCaller> {
+  const peer = await UdpPeer.open(target, from);
+  peers.push(peer);
+  const call = new RawCall(peer, target, to);
+  const offer = sdp === undefined ? DEFAULT_OFFER : sdp;
+  peer.send(call.invite(offer, headers));
+  let final: Promise<{ status: number; sdp: string }> | null = null;
+  return {
+    final(timeoutMs = 3000) {
+      final ??= peer.expect(finalFor(1, 'INVITE'), timeoutMs, 'final response to the INVITE').then((rs) => {
+        call.learn(rs);
+        peer.send(call.ack(rs.status! >= 300));
+        return { status: rs.status!, sdp: rs.body };
+      });
+      return final;
+    },
+    async info(contentType, body) {
+      peer.send(call.inDialog('INFO', body, [['Content-Type', contentType]]));
+      return (await peer.expect(finalFor(call.cseq, 'INFO'), 3000, 'INFO response')).status!;
+    },
+    async reinvite(newSdp) {
+      peer.send(call.inDialog('INVITE', newSdp, [['Contact', call.contact], ['Content-Type', 'application/sdp']]));
+      const seq = call.cseq;
+      const rs = await peer.expect(finalFor(seq, 'INVITE'), 3000, 're-INVITE response');
+      peer.send(call.ack(rs.status! >= 300, seq));
+      return { status: rs.status!, sdp: rs.body };
+    },
+    async bye() {
+      peer.send(call.inDialog('BYE'));
+      await peer.expect(finalFor(call.cseq, 'BYE'), 3000, 'BYE response');
+    },
+    async cancel() {
+      peer.send(call.cancel());
+      await peer.expect(finalFor(1, 'CANCEL'), 3000, 'CANCEL response');
+    },
+    async byeFromIvr(timeoutMs = 3000) {
+      const bye = await peer.expect(isRequest('BYE'), timeoutMs, "the IVR's BYE");
+      peer.send(answer(bye));
+    },
+  };
+}
+
 /** A {@link CallSourceHarness} on the embedded engine. */
 export async function makeEmbeddedCallHarness(): Promise<CallSourceHarness> {
   const logger = pino({ level: process.env.SIP_TEST_LOG ?? 'silent' });
@@ -47,45 +101,7 @@ export async function makeEmbeddedCallHarness(): Promise<CallSourceHarness> {
     addresses: ADDRESSES,
     media,
     async call({ gateway, to, headers = [], sdp }): Promise<ContractCaller> {
-      const peer = await UdpPeer.open(target, ADDRESSES[gateway]);
-      peers.push(peer);
-      const call = new RawCall(peer, target, to);
-      const offer = sdp === undefined ? DEFAULT_OFFER : sdp;
-      peer.send(call.invite(offer, headers));
-      let final: Promise<{ status: number; sdp: string }> | null = null;
-      return {
-        final(timeoutMs = 3000) {
-          final ??= peer.expect(finalFor(1, 'INVITE'), timeoutMs, 'final response to the INVITE').then((rs) => {
-            call.learn(rs);
-            peer.send(call.ack(rs.status! >= 300));
-            return { status: rs.status!, sdp: rs.body };
-          });
-          return final;
-        },
-        async info(contentType, body) {
-          peer.send(call.inDialog('INFO', body, [['Content-Type', contentType]]));
-          return (await peer.expect(finalFor(call.cseq, 'INFO'), 3000, 'INFO response')).status!;
-        },
-        async reinvite(newSdp) {
-          peer.send(call.inDialog('INVITE', newSdp, [['Contact', call.contact], ['Content-Type', 'application/sdp']]));
-          const seq = call.cseq;
-          const rs = await peer.expect(finalFor(seq, 'INVITE'), 3000, 're-INVITE response');
-          peer.send(call.ack(rs.status! >= 300, seq));
-          return { status: rs.status!, sdp: rs.body };
-        },
-        async bye() {
-          peer.send(call.inDialog('BYE'));
-          await peer.expect(finalFor(call.cseq, 'BYE'), 3000, 'BYE response');
-        },
-        async cancel() {
-          peer.send(call.cancel());
-          await peer.expect(finalFor(1, 'CANCEL'), 3000, 'CANCEL response');
-        },
-        async byeFromIvr(timeoutMs = 3000) {
-          const bye = await peer.expect(isRequest('BYE'), timeoutMs, "the IVR's BYE");
-          peer.send(answer(bye));
-        },
-      };
+      return rawSipCaller(target, ADDRESSES[gateway], { to, headers, sdp }, peers);
     },
     async close() {
       await server.stop();

@@ -23,8 +23,11 @@ function seen(m: RawMessage): SeenNotify {
   return { requestUri: m.startLine.split(' ')[1] ?? '', headers: headersOf(m), body: m.body };
 }
 
-/** A raw TCP gateway on 127.0.0.1 that answers (or not) the NOTIFYs it receives. */
-async function tcpGateway(reply: { status: number; reason?: string } | 'silent'): Promise<{ port: number; received: Promise<SeenNotify>; close(): Promise<void> }> {
+/**
+ * A raw TCP gateway on 127.0.0.1 that answers (or not) the NOTIFYs it receives (`received`: the first one). Also
+ * used by the real drachtio-server harness (`drachtio-real-harness.ts`).
+ */
+export async function tcpGateway(reply: { status: number; reason?: string } | 'silent'): Promise<{ port: number; received: Promise<SeenNotify>; close(): Promise<void> }> {
   const server = net.createServer();
   const sockets = new Set<net.Socket>();
   let resolveSeen: (s: SeenNotify) => void = () => undefined;
@@ -63,6 +66,61 @@ async function tcpGateway(reply: { status: number; reason?: string } | 'silent')
 }
 
 
+/**
+ * A subscriber on a raw UDP socket on 127.0.0.1: sends a SUBSCRIBE to `target` and plays the subscriber's side of
+ * a {@link ContractSubscriber} (reads the response's To tag, answers NOTIFYs, sends in-dialog refreshes). Also used
+ * by the real drachtio-server harness (`drachtio-real-harness.ts`).
+ * @param closers the socket's close is added here, for the harness to run
+ */
+export async function rawUdpSubscriber(
+  target: { address: string; port: number },
+  { toUser, fromUser, event = 'message-summary', expires }: { toUser: string; fromUser?: string; event?: string; expires?: number },
+  closers: Array<() => Promise<void>>,
+): Promise<ContractSubscriber> {
+  const peer = await UdpPeer.open(target, '127.0.0.1');
+  closers.push(() => peer.close());
+  const callId = `${randomToken(8)}@test`;
+  const fromTag = randomToken(4);
+  let toTag: string | undefined;
+  let cseq = 1;
+  const request = (seq: number, exp: number | undefined) =>
+    message(`SUBSCRIBE sip:${toUser}@${target.address}:${target.port} SIP/2.0`, [
+      ['Via', `SIP/2.0/UDP ${peer.address}:${peer.port};branch=z9hG4bK${randomToken(6)};rport`],
+      ['Max-Forwards', '70'],
+      ['From', `<sip:${fromUser ?? toUser}@${peer.address}:${peer.port}>;tag=${fromTag}`],
+      ['To', `<sip:${toUser}@${target.address}:${target.port}>${toTag ? `;tag=${toTag}` : ''}`],
+      ['Call-ID', callId],
+      ['CSeq', `${seq} SUBSCRIBE`],
+      ['Contact', `<sip:${fromUser ?? toUser}@${peer.address}:${peer.port}>`],
+      ['Event', event],
+      ['Accept', 'application/simple-message-summary'],
+      ...(exp !== undefined ? ([['Expires', String(exp)]] as Array<[string, string]>) : []),
+    ]);
+  const finalFor = (seq: number) => (m: RawMessage) => (m.status ?? 0) >= 200 && h(m, 'cseq') === `${seq} SUBSCRIBE`;
+  const toResponse = (m: RawMessage): SubscribeResponse => ({ status: m.status!, headers: headersOf(m) });
+  peer.send(request(1, expires));
+  let first: Promise<SubscribeResponse> | null = null;
+  return {
+    response(timeoutMs = 3000) {
+      first ??= peer.expect(finalFor(1), timeoutMs, 'the SUBSCRIBE response').then((m) => {
+        toTag = tagOf(h(m, 'to'));
+        return toResponse(m);
+      });
+      return first;
+    },
+    async nextNotify(status = 200, timeoutMs = 3000) {
+      const m = await peer.expect((x) => x.method === 'NOTIFY', timeoutMs, 'a NOTIFY');
+      peer.send(answer(m, status, status === 200 ? 'OK' : 'Call/Transaction Does Not Exist'));
+      return seen(m);
+    },
+    async refresh(exp) {
+      const seq = ++cseq;
+      peer.send(request(seq, exp));
+      return toResponse(await peer.expect(finalFor(seq), 3000, 'the refresh response'));
+    },
+  };
+}
+
 /** An {@link MwiHarness} on the embedded engine (NOTIFY response timeout 300 ms). */
 async function makeHarness(): Promise<MwiHarness> {
   const logger = pino({ level: process.env.SIP_TEST_LOG ?? 'silent' });
@@ -82,49 +140,8 @@ async function makeHarness(): Promise<MwiHarness> {
       closers.push(gw.close);
       return { host: '127.0.0.1', port: gw.port, transport: 'tcp', received: () => gw.received };
     },
-    async subscribe({ toUser, fromUser, event = 'message-summary', expires }): Promise<ContractSubscriber> {
-      const peer = await UdpPeer.open(target, '127.0.0.1');
-      closers.push(() => peer.close());
-      const callId = `${randomToken(8)}@test`;
-      const fromTag = randomToken(4);
-      let toTag: string | undefined;
-      let cseq = 1;
-      const request = (seq: number, exp: number | undefined) =>
-        message(`SUBSCRIBE sip:${toUser}@${target.address}:${target.port} SIP/2.0`, [
-          ['Via', `SIP/2.0/UDP ${peer.address}:${peer.port};branch=z9hG4bK${randomToken(6)};rport`],
-          ['Max-Forwards', '70'],
-          ['From', `<sip:${fromUser ?? toUser}@${peer.address}:${peer.port}>;tag=${fromTag}`],
-          ['To', `<sip:${toUser}@${target.address}:${target.port}>${toTag ? `;tag=${toTag}` : ''}`],
-          ['Call-ID', callId],
-          ['CSeq', `${seq} SUBSCRIBE`],
-          ['Contact', `<sip:${fromUser ?? toUser}@${peer.address}:${peer.port}>`],
-          ['Event', event],
-          ['Accept', 'application/simple-message-summary'],
-          ...(exp !== undefined ? ([['Expires', String(exp)]] as Array<[string, string]>) : []),
-        ]);
-      const finalFor = (seq: number) => (m: RawMessage) => (m.status ?? 0) >= 200 && h(m, 'cseq') === `${seq} SUBSCRIBE`;
-      const toResponse = (m: RawMessage): SubscribeResponse => ({ status: m.status!, headers: headersOf(m) });
-      peer.send(request(1, expires));
-      let first: Promise<SubscribeResponse> | null = null;
-      return {
-        response(timeoutMs = 3000) {
-          first ??= peer.expect(finalFor(1), timeoutMs, 'the SUBSCRIBE response').then((m) => {
-            toTag = tagOf(h(m, 'to'));
-            return toResponse(m);
-          });
-          return first;
-        },
-        async nextNotify(status = 200, timeoutMs = 3000) {
-          const m = await peer.expect((x) => x.method === 'NOTIFY', timeoutMs, 'a NOTIFY');
-          peer.send(answer(m, status, status === 200 ? 'OK' : 'Call/Transaction Does Not Exist'));
-          return seen(m);
-        },
-        async refresh(exp) {
-          const seq = ++cseq;
-          peer.send(request(seq, exp));
-          return toResponse(await peer.expect(finalFor(seq), 3000, 'the refresh response'));
-        },
-      };
+    async subscribe(opts): Promise<ContractSubscriber> {
+      return rawUdpSubscriber(target, opts, closers);
     },
     async close() {
       transport.close();

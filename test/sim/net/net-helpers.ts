@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { startServer, type RunningServer } from '../../../src/cli/serve';
+import { startServer, type RunningServer, type ServeOptions } from '../../../src/cli/serve';
 import { createLogger } from '../../../src/log';
 import { loadScenario } from '../../../src/sim/scenario';
 import { ServerLogResults } from '../../../src/sim/net/server-log';
@@ -30,7 +30,7 @@ export interface ScenarioServer {
  * server on it.
  * @param patch edits the directory (e.g. shorter IVR timeouts) before it is written
  */
-export async function startServerFor(scenarioFile: string, patch: (doc: any) => void = () => {}): Promise<ScenarioServer> {
+export async function startServerFor(scenarioFile: string, patch: (doc: any) => void = () => {}, serve: Partial<ServeOptions> = {}): Promise<ScenarioServer> {
   const dir = tempDir('va-net-');
   const scenario = loadScenario(scenarioFile);
   let config: string;
@@ -52,13 +52,14 @@ export async function startServerFor(scenarioFile: string, patch: (doc: any) => 
     rtpPortMin: 0,
     rtpPortMax: 0,
     logger: createLogger({ level: 'info', destination: results }),
+    ...serve,
   });
   return {
     server,
     config,
     data,
     results,
-    target: (transport = 'udp') => ({ transport, host: '127.0.0.1', port: server.sip.port }),
+    target: (transport = 'udp') => ({ transport, host: server.sip.host, port: server.sip.port }),
     stop: () => server.stop(),
   };
 }

@@ -401,6 +401,9 @@ export class FakeSrf extends EventEmitter implements DrachtioSrf {
     this.dialogs.delete(dialog as FakeDialog);
   }
 
+  /** Routes take effect at once here (the test delivers requests itself). */
+  async routesConfirmed(): Promise<void> {}
+
   close(): void {
     this.closed = true;
     this.connected = false;

@@ -1,0 +1,240 @@
+/**
+ * Starts a FreeSWITCH of the machine's (found by `findFreeswitch`: `FREESWITCH_BIN`, `FREESWITCH_DIR`, PATH,
+ * `/opt/fs`) for a test, as drachtio-fsmrf expects one (`../shared/reference/real-servers.md`): an event socket, a
+ * `drachtio_mrf` SIP profile with RFC 2833 on payload type 101, a dialplan that hands drachtio-fsmrf's INVITEs to
+ * the outbound event socket, mod_conference with no caller controls of its own (the IVR's `*6`/`*8` are ours), and
+ * an RTP range of its own. All on 127.0.0.1 and free ports, in a temporary folder; `-np` (no real-time priority),
+ * `-nonat`, `-nc -nf` (no console, no fork), so the PID is FreeSWITCH's and it is stopped by it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { findFreeSipPort } from '../../src/sip/embedded/free-port';
+import { tempDir } from '../helpers';
+import { findFreeswitch } from './real-servers';
+
+/** A running FreeSWITCH on 127.0.0.1. */
+export interface RunningFreeswitch {
+  host: '127.0.0.1';
+  /** The event socket (drachtio-fsmrf connects here). */
+  eslPort: number;
+  /** Its password (random per start). */
+  secret: string;
+  /** The `drachtio_mrf` SIP profile's port (UDP and TCP). */
+  sipPort: number;
+  /** Its RTP port range, inclusive. */
+  rtp: { min: number; max: number };
+  pid: number;
+  /** The temporary folder: `conf/freeswitch.xml`, `log/freeswitch.log`, `stdout.log`. */
+  dir: string;
+  /** The last lines of its log. */
+  logTail(lines?: number): string;
+  /** SIGTERM, SIGKILL after 5 s; resolves once it exited. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Does something accept TCP connections on 127.0.0.1:port? */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect({ host: '127.0.0.1', port });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+/** Sends one API command on the event socket; resolves with the reply body. */
+export function eslApi(port: number, secret: string, command: string, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    let sent = false;
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(new Error(`event socket: no answer to "${command}"`));
+    }, timeoutMs);
+    c.on('data', (d) => {
+      buf += d.toString('utf8');
+      if (!sent && buf.includes('auth/request')) {
+        sent = true;
+        buf = '';
+        c.write(`auth ${secret}\n\napi ${command}\n\n`);
+        return;
+      }
+      const m = /Content-Type: api\/response\nContent-Length: (\d+)\n\n/.exec(buf);
+      if (m && buf.length >= m.index + m[0].length + Number(m[1])) {
+        clearTimeout(timer);
+        c.destroy();
+        resolve(buf.slice(m.index + m[0].length, m.index + m[0].length + Number(m[1])));
+      }
+    });
+    c.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** The configuration: one self-contained freeswitch.xml (FreeSWITCH 1.10.12, the modules of real-servers.md). */
+function freeswitchXml(o: { eslPort: number; secret: string; sipPort: number; rtpMin: number; rtpMax: number }): string {
+  const modules = ['console', 'logfile', 'event_socket', 'sofia', 'loopback', 'commands', 'conference', 'db', 'dptools', 'expr', 'hash', 'spandsp', 'dialplan_xml', 'sndfile', 'native_file', 'tone_stream'];
+  return `<?xml version="1.0"?>
+<document type="freeswitch/xml">
+  <section name="configuration">
+    <configuration name="modules.conf"><modules>
+${modules.map((m) => `      <load module="mod_${m}"/>`).join('\n')}
+    </modules></configuration>
+    <configuration name="switch.conf"><settings>
+      <param name="colorize-console" value="false"/>
+      <param name="max-sessions" value="2000"/>
+      <param name="sessions-per-second" value="1000"/>
+      <param name="loglevel" value="warning"/>
+      <param name="dump-cores" value="no"/>
+      <param name="rtp-start-port" value="${o.rtpMin}"/>
+      <param name="rtp-end-port" value="${o.rtpMax}"/>
+    </settings></configuration>
+    <configuration name="console.conf"><settings><param name="loglevel" value="warning"/></settings></configuration>
+    <configuration name="logfile.conf"><profiles><profile name="default">
+      <settings><param name="rollover" value="10485760"/></settings>
+      <mappings><map name="all" value="info,notice,warning,err,crit,alert"/></mappings>
+    </profile></profiles></configuration>
+    <configuration name="event_socket.conf"><settings>
+      <param name="nat-map" value="false"/>
+      <param name="listen-ip" value="127.0.0.1"/>
+      <param name="listen-port" value="${o.eslPort}"/>
+      <param name="password" value="${o.secret}"/>
+      <param name="apply-inbound-acl" value="loopback.auto"/>
+    </settings></configuration>
+    <configuration name="sofia.conf">
+      <global_settings><param name="log-level" value="0"/><param name="auto-restart" value="false"/></global_settings>
+      <profiles><profile name="drachtio_mrf"><settings>
+        <param name="user-agent-string" value="drachtio MRF"/>
+        <param name="context" value="mrf"/>
+        <param name="dialplan" value="XML"/>
+        <param name="sip-ip" value="127.0.0.1"/>
+        <param name="sip-port" value="${o.sipPort}"/>
+        <param name="rtp-ip" value="127.0.0.1"/>
+        <param name="ext-sip-ip" value="127.0.0.1"/>
+        <param name="ext-rtp-ip" value="127.0.0.1"/>
+        <param name="rfc2833-pt" value="101"/>
+        <param name="dtmf-type" value="rfc2833"/>
+        <param name="codec-prefs" value="PCMU,PCMA"/>
+        <param name="inbound-codec-negotiation" value="greedy"/>
+        <param name="auth-calls" value="false"/>
+        <param name="accept-blind-auth" value="true"/>
+        <param name="disable-register" value="true"/>
+        <param name="manage-presence" value="false"/>
+        <param name="enable-3pcc" value="true"/>
+        <param name="rtp-timer-name" value="soft"/>
+        <param name="aggressive-nat-detection" value="false"/>
+      </settings></profile></profiles>
+    </configuration>
+    <configuration name="conference.conf">
+      <profiles><profile name="default">
+        <param name="domain" value="127.0.0.1"/>
+        <param name="rate" value="8000"/>
+        <param name="interval" value="20"/>
+        <param name="energy-level" value="0"/>
+        <param name="comfort-noise" value="false"/>
+        <param name="caller-controls" value="none"/>
+      </profile></profiles>
+    </configuration>
+    <configuration name="db.conf"><settings/></configuration>
+    <configuration name="spandsp.conf"><modem-settings><param name="total-modems" value="0"/></modem-settings></configuration>
+  </section>
+  <section name="dialplan">
+    <context name="mrf">
+      <extension name="drachtio-fsmrf">
+        <condition field="\${sip_user_agent}" expression="^drachtio-fsmrf:(.*)$">
+          <action application="answer"/>
+          <action application="set" data="playback_terminators=none"/>
+          <action application="socket" data="\${sip_h_X-esl-outbound} async full"/>
+        </condition>
+      </extension>
+      <extension name="refuse">
+        <condition field="destination_number" expression="^.*$"><action application="respond" data="403 Forbidden"/></condition>
+      </extension>
+    </context>
+  </section>
+</document>
+`;
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) if (c.pid) process.kill(c.pid, 'SIGKILL');
+});
+
+/**
+ * Starts FreeSWITCH and waits until its event socket answers and the `drachtio_mrf` profile is RUNNING.
+ * @param opts.bin the binary (default: `findFreeswitch()`); @param opts.startTimeoutMs [30 000]
+ * @throws Error when there is no binary, or it did not get ready in time (with the tail of its log)
+ */
+export async function startFreeswitch(opts: { bin?: string; startTimeoutMs?: number } = {}): Promise<RunningFreeswitch> {
+  const bin = opts.bin ?? findFreeswitch();
+  if (!bin) throw new Error('FreeSWITCH not found (FREESWITCH_BIN, FREESWITCH_DIR, PATH, /opt/fs/bin)');
+  const dir = tempDir('va-freeswitch-');
+  for (const d of ['conf', 'log', 'run', 'db', 'cache', 'recordings', 'storage', 'sounds', 'temp', 'certs']) mkdirSync(path.join(dir, d), { recursive: true });
+  const eslPort = await freeTcpPort();
+  const sipPort = await findFreeSipPort('127.0.0.1');
+  const rtpMin = 30000 + 2 * Math.floor(Math.random() * 4000); // an even base in 30000-37998: 400 ports of its own
+  const rtp = { min: rtpMin, max: rtpMin + 399 };
+  const secret = randomBytes(8).toString('hex');
+  writeFileSync(path.join(dir, 'conf', 'freeswitch.xml'), freeswitchXml({ eslPort, secret, sipPort, rtpMin: rtp.min, rtpMax: rtp.max }));
+  const out = openSync(path.join(dir, 'stdout.log'), 'a');
+  const args = ['-np', '-nonat', '-nc', '-nf'];
+  for (const d of ['conf', 'log', 'run', 'db', 'cache', 'recordings', 'storage', 'sounds', 'temp', 'certs']) args.push(`-${d}`, path.join(dir, d));
+  const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', out, out] });
+  live.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => live.delete(child));
+  const logTail = (lines = 40) => {
+    const read = (f: string) => {
+      try {
+        return readFileSync(path.join(dir, f), 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    return (read('stdout.log') + read('log/freeswitch.log')).split('\n').slice(-lines).join('\n');
+  };
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+    })());
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`FreeSWITCH exited at start (code ${child.exitCode}):\n${logTail()}`);
+    if (await accepts(eslPort)) {
+      const status = await eslApi(eslPort, secret, 'sofia status').catch(() => '');
+      if (/drachtio_mrf\s.*RUNNING/.test(status)) break;
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`FreeSWITCH was not ready within ${opts.startTimeoutMs ?? 30_000} ms:\n${logTail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { host: '127.0.0.1', eslPort, secret, sipPort, rtp, pid: child.pid!, dir, logTail, stop };
+}
