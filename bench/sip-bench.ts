@@ -44,7 +44,7 @@ const MIN_ACHIEVED = 0.9;
  */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_SIP_ROUNDS ?? 3));
 
-interface SippResult {
+export interface SippResult {
   successful: number;
   failed: number;
   code: number | null;
@@ -76,7 +76,7 @@ function retransmissions(screen: string): number {
 }
 
 /** Runs SIPp's uac: `calls` calls at `rate`/s (plus `-d` hold time), bounded by SIPp's timeout and a hard kill. */
-async function sippUac(port: number, service: string, calls: number, rate: number, holdMs: number, limit = calls): Promise<SippResult> {
+export async function sippUac(port: number, service: string, calls: number, rate: number, holdMs: number, limit = calls): Promise<SippResult> {
   const local = await findFreeSipPort('127.0.0.1');
   const media = await findFreeSipPort('127.0.0.1');
   const seconds = Math.ceil(calls / rate + holdMs / 1000) + 15;
@@ -100,7 +100,7 @@ async function sippUac(port: number, service: string, calls: number, rate: numbe
 }
 
 /** One server of the call-setup ladder. */
-interface LadderTarget {
+export interface LadderTarget {
   name: string;
   port: number;
   /** The number SIPp calls. */
@@ -114,7 +114,7 @@ interface LadderTarget {
  * through at no less than {@link MIN_ACHIEVED} of the rate asked for (completed over SIPp's whole run).
  * @returns each target's highest clean rate, calls/s
  */
-async function maxCleanRates(targets: LadderTarget[]): Promise<Map<string, number>> {
+export async function maxCleanRates(targets: LadderTarget[]): Promise<Map<string, number>> {
   const best = new Map(targets.map((t) => [t.name, 0]));
   const live = new Set(targets.map((t) => t.name));
   for (const rate of RATES) {
@@ -172,7 +172,7 @@ function rcvbufErrors(): number {
   return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
 }
 
-function benchConfig(dir: string): string {
+export function benchConfig(dir: string): string {
   const doc = parse(readFileSync(path.join(__dirname, '..', '..', 'config', 'contoso.yaml'), 'utf8'));
   const file = path.join(dir, 'directory.yaml');
   writeFileSync(file, stringify(doc));

@@ -615,12 +615,13 @@ export abstract class IvrChannel implements CallChannel {
           say([n > 0 ? 'conf-lobby-admitted' : 'conf-lobby-empty']);
         } else say(['invalid-choice']);
       };
-      const stopNotices = options.onLobbyArrival?.(() => say(['conf-lobby-waiting']));
-      if (stopNotices) op.cleanups.push(stopNotices);
       op.cleanups.push(() => this.conferenceLeave());
       op.onCallEnd = () => op.finish({ reason: 'hangup' });
       op.onAbort = () => op.finish({ reason: 'stopped' });
+      // In the room first: a lobby notice that fires at once is then a prompt to a member (heard instead of the mix).
       this.conferenceEnter(room, role, { entryExitTones: options.entryExitTones ?? true, locale });
+      const stopNotices = options.onLobbyArrival?.(() => say(['conf-lobby-waiting']));
+      if (stopNotices) op.cleanups.push(stopNotices);
     });
   }
 

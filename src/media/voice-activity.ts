@@ -26,8 +26,9 @@ export interface VoiceActivityOptions {
 const FRAME = WAV_SAMPLE_RATE / 50; // 20 ms
 
 /**
- * The voice spans of `pcm` (8 kHz mono). A span starts where its first voiced frame starts and ends where its last
- * voiced frame ends; a span still open at the end of the audio ends there.
+ * The voice spans of `pcm` (8 kHz mono), as the live detector reports them: a span starts where its first voiced
+ * frame starts and ends when `hangoverMs` of quiet have followed its last voiced frame (so a message keeps the
+ * embedded engine's trailing 300 ms); a span still open at the end of the audio ends there.
  * @param pcm 16-bit samples at 8 kHz
  * @returns spans in ms from the start, in order, not overlapping; empty when nothing was said
  */
@@ -56,10 +57,12 @@ export function voiceSpans(pcm: Int16Array, opts: VoiceActivityOptions = {}): Vo
     } else {
       voicedRun = 0;
       if (open && ++quietRun >= hangoverFrames) {
+        open.end = startMs + 20; // as the live detector reports it: when the hangover ran out
         open = null;
         quietRun = 0;
       }
     }
   }
+  if (open && quietRun > 0) open.end = frames * 20; // still in its hangover when the audio ends
   return spans;
 }

@@ -167,6 +167,18 @@ export function describeCallChannelContract(name: string, makeHarness: () => Pro
       await channel.hangup();
     }, 30_000);
 
+    test('joinConference: a caller alone in a meeting presses *6 and hears conf-muted, then *6 again conf-unmuted', async () => {
+      const { caller, channel } = await call();
+      const inMeeting = channel.joinConference(`contract-${Date.now()}`, 'participant', undefined, { locale: en, entryExitTones: false });
+      await new Promise((r) => setTimeout(r, 1000));
+      await caller.pressDigits('*6', 150);
+      expect(await caller.waitForPrompt('conf-muted', 0, 5000)).not.toBe('timeout');
+      await caller.pressDigits('*6', 150);
+      expect(await caller.waitForPrompt('conf-unmuted', 0, 5000)).not.toBe('timeout');
+      caller.callerHangup();
+      expect((await inMeeting).reason).toBe('hangup');
+    }, 30_000);
+
     test("record: the caller's hang-up ends it and keeps the audio", async () => {
       const { caller, channel } = await call();
       let hungUp = false;

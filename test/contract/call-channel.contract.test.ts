@@ -13,7 +13,7 @@ import { startDrachtioSignalling } from '../../src/sip/drachtio/drachtio-signall
 import { EmbeddedCallSource } from '../../src/sip/embedded/embedded-call-source';
 import { EmbeddedSipServer } from '../../src/sip/embedded/sip-server';
 import { tempDir } from '../helpers';
-import { startFreeswitch } from '../helpers/freeswitch-server';
+import { startFreeswitch } from '../helpers/real-servers';
 import { describeWithServers, startDrachtio } from '../helpers/real-servers';
 import { describeCallChannelContract, type ChannelHarness } from './call-channel-contract';
 

@@ -60,6 +60,8 @@ interface Membership {
   muted: boolean;
   left: boolean;
   tones: boolean;
+  /** Settles when FreeSWITCH has joined the caller (or could not). */
+  joined: Promise<void>;
 }
 
 /** FreeSWITCH's DTMF-Source -> our transport names. */
@@ -167,9 +169,16 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
       } else if (this.playing === state) this.breakPlayback();
     };
     if (member) {
-      // In a meeting the conference application owns the channel: a member play, timed on our clock.
+      // In a meeting the conference application owns the channel: a member play, timed on our clock (from when it
+      // is sent: a prompt asked for while FreeSWITCH is still joining the caller waits for the member id).
       state.started = true;
-      if (member.memberId) void this.api('conference', `${member.name} play ${prompt.file} ${member.memberId}`);
+      const play = () => {
+        if (state.stopped || member.left || !member.memberId) return;
+        // `nomux`: the prompt replaces the meeting's audio for this caller while it plays, as on the embedded engine.
+        void this.api('conference', `${member.name} play ${prompt.file} ${member.memberId} nomux`);
+      };
+      if (member.memberId) play();
+      else void member.joined.then(play);
       timer = this.clock.setTimeout(() => {
         timer = undefined;
         if (!state.stopped) {
@@ -244,7 +253,7 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
     };
     conn?.on(`esl::event::RECORD_STOP::${uuid}`, listener);
     const limitS = Math.ceil(request.maxMs / 1000) + 1; // our clock ends it at maxMs; FreeSWITCH's limit is a backstop
-    const started = this.api('uuid_setvar_multi', `${uuid} RECORD_INITIAL_TIMEOUT_MS=${request.silenceMs};RECORD_FINAL_TIMEOUT_MS=${request.silenceMs}`)
+    const started = this.api('uuid_setvar_multi', `${uuid} RECORD_READ_ONLY=true;RECORD_INITIAL_TIMEOUT_MS=${request.silenceMs};RECORD_FINAL_TIMEOUT_MS=${request.silenceMs}`)
       .then(() => this.api('uuid_record', `${uuid} start ${raw} ${limitS}`))
       .then((reply) => {
         if (!reply.startsWith('+OK')) {
@@ -311,9 +320,7 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
   protected override conferenceEnter(room: string, _role: ConferenceRole, opts: { entryExitTones: boolean; locale: Locale }): void {
     this.conferenceLeave();
     const name = `va-${room.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-    const m: Membership = { name, memberId: null, muted: false, left: false, tones: opts.entryExitTones };
-    this.membership = m;
-    if (m.tones) void this.api('conference', `${name} play ${this.toneFile('conf-join')}`);
+    if (opts.entryExitTones) void this.api('conference', `${name} play ${this.toneFile('conf-join')}`);
     const joining = this.mediaIdle.then(() => {
       if (m.left || this.ended) return;
       return this.endpoint.join(name, { profile: this.conferenceProfile }).then(({ memberId }) => {
@@ -322,9 +329,12 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
         else if (m.muted) void this.api('conference', `${name} mute ${m.memberId}`);
       });
     });
-    this.mediaIdle = joining.catch((err: unknown) => {
+    const settled = joining.catch((err: unknown) => {
       if (!this.ended) this.logger.warn({ callId: this.callId, err }, 'FreeSWITCH could not join the caller to the meeting');
     });
+    const m: Membership = { name, memberId: null, muted: false, left: false, tones: opts.entryExitTones, joined: settled };
+    this.membership = m;
+    this.mediaIdle = settled;
   }
 
   protected override conferenceLeave(): void {

@@ -45,6 +45,8 @@ export interface FreeswitchPoolOptions {
   /** First reconnect delay, ms [1000]; it doubles up to `reconnectMaxMs` [30000]. */
   reconnectMs?: number;
   reconnectMaxMs?: number;
+  /** How long `start` waits for a first media server to be up, ms [10 000]; then it starts without (503s). */
+  startTimeoutMs?: number;
   /** The Mrf to use (tests); default: drachtio-fsmrf's, on `srf`. */
   mrf?: FsMrf;
 }
@@ -96,6 +98,11 @@ export class FreeswitchPool implements MediaServerPool {
     if (opts.servers.length === 0) throw new Error('no FreeSWITCH server is configured');
     const pool = new FreeswitchPool(opts);
     await Promise.all(pool.slots.map((s) => pool.connect(s)));
+    // A server that was slow to answer (drachtio-fsmrf gives it 1 s) is retried at once with backoff: wait a little for
+    // one to be up, so the first calls are not refused when a media server is merely busy.
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
+    while (!pool.available && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (!pool.available) opts.logger.error({ code: MediaErrorCodes.SERVER_UNAVAILABLE, servers: pool.slots.map((s) => s.name) }, 'no media server is up: calls get 503 until one is');
     return pool;
   }
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { runScenarioOverNetwork } from '../../../src/sim/net/net-runner';
 import { formatTranscript, type ScenarioReport } from '../../../src/sim/runner';
 import { ROOT } from '../../helpers';
-import { startFreeswitch, type RunningFreeswitch } from '../../helpers/freeswitch-server';
+import { startFreeswitch, type RunningFreeswitch } from '../../helpers/real-servers';
 import { describeWithServers, startDrachtio } from '../../helpers/real-servers';
 import { startServerFor } from './net-helpers';
 

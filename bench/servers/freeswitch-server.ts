@@ -1,5 +1,5 @@
 /**
- * Starts a FreeSWITCH of the machine's (found by `findFreeswitch`: `FREESWITCH_BIN`, `FREESWITCH_DIR`, PATH,
+ * Starts a FreeSWITCH of the machine's for a test or a benchmark (found by `findFreeswitch`: `FREESWITCH_BIN`, `FREESWITCH_DIR`, PATH,
  * `/opt/fs`) for a test, as drachtio-fsmrf expects one (`../shared/reference/real-servers.md`): an event socket, a
  * `drachtio_mrf` SIP profile with RFC 2833 on payload type 101, a dialplan that hands drachtio-fsmrf's INVITEs to
  * the outbound event socket, mod_conference with no caller controls of its own (the IVR's `*6`/`*8` are ours), and
@@ -8,12 +8,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { findFreeSipPort } from '../../src/sip/embedded/free-port';
-import { tempDir } from '../helpers';
-import { findFreeswitch } from './real-servers';
+import { accepts, freeTcpPort, findFreeswitch } from './real-servers';
 
 /** A running FreeSWITCH on 127.0.0.1. */
 export interface RunningFreeswitch {
@@ -33,30 +33,6 @@ export interface RunningFreeswitch {
   logTail(lines?: number): string;
   /** SIGTERM, SIGKILL after 5 s; resolves once it exited. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** A free TCP port on 127.0.0.1. */
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Does something accept TCP connections on 127.0.0.1:port? */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect({ host: '127.0.0.1', port });
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
 }
 
 /** Sends one API command on the event socket; resolves with the reply body. */
@@ -104,15 +80,15 @@ ${modules.map((m) => `      <load module="mod_${m}"/>`).join('\n')}
       <param name="colorize-console" value="false"/>
       <param name="max-sessions" value="2000"/>
       <param name="sessions-per-second" value="1000"/>
-      <param name="loglevel" value="warning"/>
+      <param name="loglevel" value="${process.env.FREESWITCH_LOGLEVEL ?? 'warning'}"/>
       <param name="dump-cores" value="no"/>
       <param name="rtp-start-port" value="${o.rtpMin}"/>
       <param name="rtp-end-port" value="${o.rtpMax}"/>
     </settings></configuration>
-    <configuration name="console.conf"><settings><param name="loglevel" value="warning"/></settings></configuration>
+    <configuration name="console.conf"><settings><param name="loglevel" value="${process.env.FREESWITCH_LOGLEVEL ?? 'warning'}"/></settings></configuration>
     <configuration name="logfile.conf"><profiles><profile name="default">
       <settings><param name="rollover" value="10485760"/></settings>
-      <mappings><map name="all" value="info,notice,warning,err,crit,alert"/></mappings>
+      <mappings><map name="all" value="debug,info,notice,warning,err,crit,alert"/></mappings>
     </profile></profiles></configuration>
     <configuration name="event_socket.conf"><settings>
       <param name="nat-map" value="false"/>
@@ -150,7 +126,7 @@ ${modules.map((m) => `      <load module="mod_${m}"/>`).join('\n')}
         <param name="domain" value="127.0.0.1"/>
         <param name="rate" value="8000"/>
         <param name="interval" value="20"/>
-        <param name="energy-level" value="0"/>
+        <param name="energy-level" value="200"/>
         <param name="comfort-noise" value="false"/>
         <param name="caller-controls" value="none"/>
       </profile></profiles>
@@ -189,7 +165,7 @@ process.once('exit', () => {
 export async function startFreeswitch(opts: { bin?: string; startTimeoutMs?: number } = {}): Promise<RunningFreeswitch> {
   const bin = opts.bin ?? findFreeswitch();
   if (!bin) throw new Error('FreeSWITCH not found (FREESWITCH_BIN, FREESWITCH_DIR, PATH, /opt/fs/bin)');
-  const dir = tempDir('va-freeswitch-');
+  const dir = mkdtempSync(path.join(tmpdir(), 'va-freeswitch-'));
   for (const d of ['conf', 'log', 'run', 'db', 'cache', 'recordings', 'storage', 'sounds', 'temp', 'certs']) mkdirSync(path.join(dir, d), { recursive: true });
   const eslPort = await freeTcpPort();
   const sipPort = await findFreeSipPort('127.0.0.1');
@@ -222,6 +198,7 @@ export async function startFreeswitch(opts: { bin?: string; startTimeoutMs?: num
       const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(killer);
+      if (process.env.E2E_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
     })());
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
   for (;;) {

@@ -1,0 +1,143 @@
+/**
+ * The distributed engine's benchmarks (issue 18, "Benchmark"; figures, never assertions), all on 127.0.0.1 with
+ * SIPp as the caller, on a drachtio-server and a FreeSWITCH of the machine's (`bench/servers/`; skipped with one line
+ * when either is missing):
+ *
+ * 1. Call setup rate through drachtio-server + FreeSWITCH: SIPp's `uac` (INVITE/200/ACK/BYE) to the access number
+ *    against `serve --sip-engine drachtio --media freeswitch` (every call gets a FreeSWITCH endpoint and starts the
+ *    sign-in flow, which starts the welcome prompt), stepping the rate up until a step is not clean (the ladder of
+ *    `sip-bench.ts`), beside a bare drachtio-srf UAS on the same drachtio-server (200 with a fixed SDP to every
+ *    INVITE, nothing else: drachtio-server's and drachtio-srf's own ceiling). drachtio-server hands a new INVITE to
+ *    any application connected to it, so the two are measured in turn, round after round. Target: at least 0.5.
+ * 2. Concurrent calls hearing prompts on FreeSWITCH: N calls held 15 s, each hearing the sign-in prompts from
+ *    FreeSWITCH; printed: failed calls and this process's CPU time per call per second while they are up, beside the
+ *    same figure for the embedded engine (our RTP engine sending the prompts) measured in the same run. Target: at
+ *    most a fifth.
+ *
+ * Usage: `node dist/bench/freeswitch-bench.js` (`BENCH_FS_ROUNDS`, default 2; `BENCH_FS_CONCURRENT`, default
+ * "50 100"; `BENCH_SIP_STEP_SECONDS`, default 5).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { startServer, type RunningServer, type ServeOptions } from '../src/cli/serve';
+import { createLogger } from '../src/log';
+import { stealMeter } from './host';
+import { startFreeswitch, type RunningFreeswitch } from './servers/freeswitch-server';
+import { findDrachtio, findFreeswitch, startDrachtio, type RunningDrachtio } from './servers/real-servers';
+import { benchConfig, maxCleanRates, sippUac } from './sip-bench';
+
+const ROUNDS = Math.max(1, Number(process.env.BENCH_FS_ROUNDS ?? 2));
+const HOLD_MS = 15_000;
+const f = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** A bare drachtio-srf UAS: 200 OK with a fixed SDP to every INVITE (drachtio-server answers the BYE's dialog). */
+async function bareDrachtioUas(d: RunningDrachtio): Promise<{ stop(): void }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Srf = require('drachtio-srf');
+  const srf = new Srf();
+  const sdp = ['v=0', 'o=bare 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
+  srf.invite((req: unknown, res: unknown) => {
+    srf.createUAS(req, res, { localSdp: sdp }).then(
+      (dialog: { on(e: string, l: () => void): void }) => dialog.on('destroy', () => undefined),
+      () => undefined,
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    srf.on('connect', (err: Error | null) => (err ? reject(err) : resolve()));
+    srf.connect({ host: '127.0.0.1', port: d.adminPort, secret: d.secret });
+  });
+  await new Promise((r) => setTimeout(r, 200)); // its routes reach drachtio-server just after 'connect'
+  return { stop: () => srf.disconnect() };
+}
+
+/** `serve` on the demo directory in a temporary folder, with the given engines. */
+async function serve(engines: Partial<ServeOptions>): Promise<{ server: RunningServer; done(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'va-bench-fs-'));
+  const server = await startServer({
+    config: benchConfig(dir),
+    data: path.join(dir, 'data'),
+    sipHost: '127.0.0.1',
+    sipPort: 0,
+    rtpPortMin: 20000,
+    rtpPortMax: 29999,
+    logger: createLogger({ level: 'warn' }),
+    ...engines,
+  });
+  return {
+    server,
+    done: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function onFreeswitch(d: RunningDrachtio, fs: RunningFreeswitch): Partial<ServeOptions> {
+  return {
+    sipEngine: 'drachtio',
+    drachtio: { host: '127.0.0.1', port: d.adminPort, secret: d.secret },
+    mediaEngine: 'freeswitch',
+    freeswitch: { servers: [{ host: '127.0.0.1', port: fs.eslPort }], secret: fs.secret },
+  };
+}
+
+/**
+ * N concurrent calls held {@link HOLD_MS}, hearing the sign-in prompts: this process's CPU time per call per second
+ * while all are up (from 1 s after the last started, for 6 s).
+ */
+async function concurrentCpu(port: number, n: number): Promise<{ ok: number; failed: number; cpuUsPerCallPerS: number }> {
+  const rate = Math.max(25, Math.ceil(n / 4));
+  const run = sippUac(port, '14255550100', n, rate, HOLD_MS, n);
+  await new Promise((r) => setTimeout(r, Math.ceil((n / rate) * 1000) + 1000));
+  const before = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 6000));
+  const used = process.cpuUsage(before);
+  const seconds = (performance.now() - t0) / 1000;
+  const r = await run;
+  return { ok: r.successful, failed: r.failed, cpuUsPerCallPerS: (used.user + used.system) / seconds / n };
+}
+
+export async function runFreeswitchBench(): Promise<void> {
+  if (!findDrachtio() || !findFreeswitch()) {
+    console.log(`freeswitch bench skipped: ${!findDrachtio() ? 'drachtio-server' : 'FreeSWITCH'} not found (DRACHTIO_BIN / FREESWITCH_BIN, PATH, /opt)`);
+    return;
+  }
+  const fs = await startFreeswitch();
+  const drachtio = await startDrachtio();
+  try {
+    console.log('concurrent calls hearing prompts (held 15 s; this process\'s CPU per call while all are up):');
+    for (const n of (process.env.BENCH_FS_CONCURRENT ?? '50 100').split(/\s+/).map(Number).filter((x) => x > 0)) {
+      const fsServe = await serve(onFreeswitch(drachtio, fs));
+      const onFs = await concurrentCpu(drachtio.sipPort, n).finally(() => fsServe.done());
+      const embedded = await serve({});
+      const onRtp = await concurrentCpu(embedded.server.sip.port, n).finally(() => embedded.done());
+      console.log(
+        `  ${n} calls: FreeSWITCH media ${onFs.ok} ok, ${onFs.failed} failed, ${f(onFs.cpuUsPerCallPerS)} µs CPU per call per second; ` +
+          `embedded RTP ${onRtp.ok} ok, ${onRtp.failed} failed, ${f(onRtp.cpuUsPerCallPerS)} µs; ratio ${(onFs.cpuUsPerCallPerS / Math.max(1, onRtp.cpuUsPerCallPerS)).toFixed(2)} (target at most 0.20)`,
+      );
+    }
+    console.log('call setup rate through drachtio-server (SIPp uac -> INVITE/200/ACK/BYE, UDP, stepping the rate up):');
+    console.log('  serve: --sip-engine drachtio --media freeswitch, the access number (a FreeSWITCH endpoint and the sign-in flow per call);');
+    console.log('  reference: a bare drachtio-srf UAS on the same drachtio-server (200 with a fixed SDP, nothing else), in turn.');
+    let bestServe = 0;
+    let bestBare = 0;
+    for (let round = 1; round <= ROUNDS; round++) {
+      const steal = stealMeter();
+      const s = await serve(onFreeswitch(drachtio, fs));
+      const serveRate = (await maxCleanRates([{ name: 'serve+FreeSWITCH', port: drachtio.sipPort, service: '14255550100' }]).finally(() => s.done())).get('serve+FreeSWITCH') ?? 0;
+      const bare = await bareDrachtioUas(drachtio);
+      const bareRate = (await maxCleanRates([{ name: 'bare drachtio-srf', port: drachtio.sipPort, service: 'bench' }]).finally(() => bare.stop())).get('bare drachtio-srf') ?? 0;
+      bestServe = Math.max(bestServe, serveRate);
+      bestBare = Math.max(bestBare, bareRate);
+      console.log(`  round ${round}: serve+FreeSWITCH ${f(serveRate)} calls/s, bare drachtio-srf UAS ${f(bareRate)} (ratio ${(serveRate / Math.max(1, bareRate)).toFixed(2)}); the host took ${(steal() * 100).toFixed(0)}% of the CPU time (steal)`);
+    }
+    console.log(`  => best of ${ROUNDS}: serve+FreeSWITCH ${f(bestServe)} calls/s; bare drachtio-srf UAS ${f(bestBare)} (ratio ${(bestServe / Math.max(1, bestBare)).toFixed(2)}, target 0.50)`);
+  } finally {
+    await drachtio.stop();
+    await fs.stop();
+  }
+}
+
+if (require.main === module) void runFreeswitchBench();
