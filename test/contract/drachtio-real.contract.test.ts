@@ -38,6 +38,27 @@ describeWithServers(['drachtio-server'], 'drachtio adapter on a real drachtio-se
   describeMwiContract('drachtio (real drachtio-server)', () => makeRealDrachtioMwiHarness(running()));
 
   describe('what only a real drachtio-server shows', () => {
+    test("answer() resolves when the caller's ACK confirms the 200 OK, not when the 200 OK leaves", async () => {
+      const h = await makeRealDrachtioCallHarness(running());
+      try {
+        const calls: IncomingCall[] = [];
+        h.source.onCall((c) => calls.push(c));
+        const caller = await h.call({ gateway: 'enabled', to: '14255550100' });
+        await until(() => calls.length === 1, 'the call');
+        let answered = false;
+        const answering = calls[0].channel.answer().then(() => (answered = true));
+        await new Promise((r) => setTimeout(r, 300)); // the 200 OK is out (drachtio-server retransmits it), no ACK yet
+        expect(answered).toBe(false);
+        expect((await caller.final()).status).toBe(200); // reads the 200 OK and ACKs it
+        await answering;
+        expect(answered).toBe(true);
+        await calls[0].channel.hangup();
+        await caller.byeFromIvr();
+      } finally {
+        await h.close();
+      }
+    });
+
     test('stop(): an answered call gets a BYE, one not answered yet 503; once detached, drachtio-server answers 503 itself', async () => {
       const h = await makeRealDrachtioCallHarness(running());
       try {

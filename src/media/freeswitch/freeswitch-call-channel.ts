@@ -136,6 +136,8 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
 
   /** Runs an API command for this call; failures are logged (the call goes on). */
   private api(command: string, args: string): Promise<string> {
+    // After the leg is hung up FreeSWITCH closes the event socket: a command then would only fail (EPIPE).
+    if (this.released) return Promise.resolve('-ERR released');
     return this.endpoint.api(command, args).then(
       (evt: EslEvent) => {
         const body = evt?.getBody?.() ?? '';
@@ -366,7 +368,6 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
   protected override onEnd(by: 'caller' | 'ivr', cause?: string): void {
     if (by === 'ivr') this.leg.hangup(cause);
     this.conferenceLeave();
-    if (this.playing) this.breakPlayback();
     // A recording still being closed keeps the endpoint until FreeSWITCH has written it.
     const closing = this.recordingClosed ?? Promise.resolve();
     let t: TimerHandle | undefined;

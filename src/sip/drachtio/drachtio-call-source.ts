@@ -4,8 +4,9 @@
  * the embedded engine: the source address drachtio-server reports (`req.source_address`) must be an Enabled UM IP
  * gateway (403, or 503 for NoNewCalls; the shared `domain/gateway-admission.ts` rule), the offer must carry PCMU or
  * PCMA (488); then an RTP session is opened and the call is handed on as an {@link IncomingCall} whose channel is the
- * shared {@link RtpCallChannel}. The runtime routes it (404 for a number that routes nowhere) and answers it:
- * `srf.createUAS(req, res, {localSdp})` with our SDP. SIP INFO digits (dialog `info`), re-INVITEs (`modify`), CANCEL
+ * shared {@link RtpCallChannel} (or, with media servers, a FreeSWITCH endpoint's channel: the caller is answered with
+ * FreeSWITCH's SDP). The runtime routes it (404 for a number that routes nowhere) and answers it:
+ * `srf.createUAS(req, res, {localSdp})`; `answer()` resolves at the caller's ACK, as on the embedded engine. SIP INFO digits (dialog `info`), re-INVITEs (`modify`), CANCEL
  * and the caller's BYE (`destroy`) are wired to the channel; the IVR's hang-up is `dialog.destroy()` (BYE).
  */
 import type { Logger } from 'pino';
@@ -65,7 +66,7 @@ export function inviteParties(req: Pick<SrfRequest, 'uri' | 'get'>): InviteParti
   };
 }
 
-/** How long drachtio-server may take to confirm our 200 OK before the call is given up (64*T1, ms). */
+/** How long the 200 OK may wait for drachtio-server's confirmation and the caller's ACK before the call is given up (64*T1, ms). */
 const ANSWER_TIMEOUT_MS = 32_000;
 
 /** `promise`, or a rejection with `message` after `ms`. */
@@ -169,22 +170,31 @@ export class DrachtioCallSource implements CallSource {
         answer: () => {
           if (dialog || ended || cancelled || !media || !channel) return Promise.resolve();
           const [m, ch] = [media, channel];
+          // The answer is complete at the caller's ACK (RFC 3261 §13.3.1.4), as on the embedded engine: what the flow
+          // plays first is not sent before the caller can play it. drachtio-server passes the ACK on to the dialog.
+          let acked: () => void = () => undefined;
+          const ack = new Promise<void>((resolve) => (acked = resolve));
+          const over = new Promise<void>((resolve) => ch.onEnded(resolve));
           // Wired synchronously when drachtio-server confirms the 200 OK (an INFO or BYE may follow in the same read).
           const wire = (d: SrfDialog) => {
             dialog = d;
+            d.on('ack', () => acked());
             this.wireDialog(d, ch, m, log);
             if (ended) bye = this.bye(d, log); // the IVR hung up (or we gave up) while the 200 OK was on its way
           };
           answering ??= withTimeout(
-            deps.srf.createUAS(req, res, { localSdp: m.answer, headers: { 'Content-Type': 'application/sdp' } }, wire),
+            deps.srf
+              .createUAS(req, res, { localSdp: m.answer, headers: { 'Content-Type': 'application/sdp' } }, wire)
+              .then(() => Promise.race([ack, over])),
             ANSWER_TIMEOUT_MS,
-            'drachtio-server did not confirm the 200 OK',
+            'no ACK for the 200 OK within 64*T1',
           ).then(
             () => undefined,
             (err: unknown) => {
               if (cancelled || ended) return; // the CANCEL handler, or the IVR's hang-up (480 went first), ended it
               log.warn({ err }, 'drachtio-server could not answer the call');
               ended = true;
+              if (dialog) bye = this.bye(dialog, log); // answered but never confirmed: the session ends (§13.3.1.4)
               ch.callerHungUp();
             },
           );

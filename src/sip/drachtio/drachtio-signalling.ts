@@ -62,10 +62,19 @@ export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): 
     srf: opts.srf,
   });
   const logger = opts.logger.child({ part: 'sip', engine: 'drachtio' });
+  // drachtio-srf rejects an in-dialog request (a BYE) sent just as drachtio-server tears the dialog down with
+  // ENODIALOG, "a common, benign race" in its own words; drachtio-fsmrf sends such BYEs without a handler (an endpoint
+  // whose FreeSWITCH connection came too late), which would end the process. Only that error is taken here.
+  const onUnhandled = (reason: unknown) => {
+    if ((reason as { code?: unknown })?.code !== 'ENODIALOG') throw reason;
+    logger.debug({ err: reason }, 'an in-dialog request found its dialog gone (ENODIALOG)');
+  };
+  process.on('unhandledRejection', onUnhandled);
   let mediaServers: MediaServerPool | undefined;
   try {
     mediaServers = opts.openMediaServers ? await opts.openMediaServers(connection.srf.native) : undefined;
   } catch (err) {
+    process.off('unhandledRejection', onUnhandled);
     connection.close();
     throw err;
   }
@@ -101,6 +110,7 @@ export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): 
       await calls.stop(opts.stopTimeoutMs ?? 2000);
       await mediaServers?.close();
       connection.close();
+      process.off('unhandledRejection', onUnhandled);
     },
   };
 }

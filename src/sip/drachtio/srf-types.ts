@@ -90,6 +90,8 @@ export interface SrfDialog {
    * `subscribe` (every in-dialog SUBSCRIBE: refreshes and `Expires: 0`).
    */
   on(event: 'info' | 'modify' | 'subscribe', listener: (req: SrfRequest, res: SrfResponse) => void): unknown;
+  /** `ack`: the caller's ACK of our 2xx to the INVITE, which drachtio-server passes on (drachtio-srf `lib/dialog.js`). */
+  on(event: 'ack', listener: (req: SrfRequest) => void): unknown;
   /**
    * Sends a request inside the dialog and resolves with its final response. The only way to send in-dialog requests:
    * drachtio-srf's per-method shortcuts (`dialog.info()`, `dialog.notify()`) throw (DESIGN.md, "Known pitfalls").

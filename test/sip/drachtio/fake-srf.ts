@@ -326,6 +326,8 @@ export class FakeSrf extends EventEmitter implements DrachtioSrf {
   readonly outgoing = new Queue<OutgoingRequest>();
   /** When set, `request` rejects with this message (drachtio-server answered NOK). */
   refuseRequests: string | null = null;
+  /** When true, a dialog's `ack` (the caller's ACK) is not emitted by itself: the test emits it. */
+  holdAck = false;
   /** When true, drachtio-server's confirmations of our 200 OKs wait for {@link confirmHeld}. */
   holdConfirmations = false;
   private held: Array<() => void> = [];
@@ -370,6 +372,8 @@ export class FakeSrf extends EventEmitter implements DrachtioSrf {
     await this.confirmation(); // drachtio-server confirms the 200 later
     const d = this.addFakeDialog(fr, fs.final!);
     wire(d);
+    // The caller's ACK, as drachtio-server passes it on (a turn later); `holdAck` keeps it back for a test.
+    if (!this.holdAck) setImmediate(() => d.emit('ack', {}));
     return d;
   }
 
@@ -381,6 +385,8 @@ export class FakeSrf extends EventEmitter implements DrachtioSrf {
     await Promise.resolve();
     const d = this.addFakeDialog(fr, fs.final!);
     wire(d);
+    // The caller's ACK, as drachtio-server passes it on (a turn later); `holdAck` keeps it back for a test.
+    if (!this.holdAck) setImmediate(() => d.emit('ack', {}));
     return d;
   }
 

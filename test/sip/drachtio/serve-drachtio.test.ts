@@ -182,6 +182,21 @@ describe('startServer with the drachtio engine', () => {
     expect(ok.parsed.status).toBe(200);
     expect(ok.parsed.body).toMatch(/^c=IN IP4 127\.0\.0\.1/m);
     fake.confirm(ok, { dialogId: 'serve-dlg-1' });
+    // The caller's ACK, which drachtio-server hands to the dialog: the answer is complete only then.
+    fake.deliver(
+      sipMessage(
+        'ACK sip:voice-access@127.0.0.1:5080 SIP/2.0',
+        [
+          ['Via', 'SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKserve1ack;rport'],
+          ['From', '"Caller" <sip:4255550101@127.0.0.1:5062>;tag=c1'],
+          ['To', '<sip:14255550100@127.0.0.1:5080>;tag=srvtag'],
+          ['Call-ID', 'serve-call-1@test'],
+          ['CSeq', '1 ACK'],
+        ],
+        '',
+      ),
+      { dialogId: 'serve-dlg-1' },
+    );
     await until(() => logLines.some((l) => l.includes('"msg":"call answered"') && l.includes('serve-call-1@test')), 3000, 'the runtime to answer');
     stopped = true;
     const stopping = server.stop();
