@@ -17,15 +17,11 @@
  * Usage: `node dist/bench/freeswitch-bench.js` (`BENCH_FS_ROUNDS`, default 2; `BENCH_FS_CONCURRENT`, default
  * "100 200"; `BENCH_SIP_STEP_SECONDS`, default 5).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { startServer, type RunningServer, type ServeOptions } from '../src/cli/serve';
-import { createLogger } from '../src/log';
+import type { ServeOptions } from '../src/cli/serve';
 import { stealMeter } from './host';
 import { startFreeswitch, type RunningFreeswitch } from './servers/freeswitch-server';
 import { findDrachtio, findFreeswitch, startDrachtio, type RunningDrachtio } from './servers/real-servers';
-import { benchConfig, maxCleanRates, sippUac } from './sip-bench';
+import { maxCleanRates, sippUac, startBenchServer } from './sip-bench';
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_FS_ROUNDS ?? 2));
 const HOLD_MS = 15_000;
@@ -49,28 +45,6 @@ async function bareDrachtioUas(d: RunningDrachtio): Promise<{ stop(): void }> {
   });
   await new Promise((r) => setTimeout(r, 200)); // its routes reach drachtio-server just after 'connect'
   return { stop: () => srf.disconnect() };
-}
-
-/** `serve` on the demo directory in a temporary folder, with the given engines. */
-async function serve(engines: Partial<ServeOptions>): Promise<{ server: RunningServer; done(): Promise<void> }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'va-bench-fs-'));
-  const server = await startServer({
-    config: benchConfig(dir),
-    data: path.join(dir, 'data'),
-    sipHost: '127.0.0.1',
-    sipPort: 0,
-    rtpPortMin: 20000,
-    rtpPortMax: 29999,
-    logger: createLogger({ level: 'warn' }),
-    ...engines,
-  });
-  return {
-    server,
-    done: async () => {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 function onFreeswitch(d: RunningDrachtio, fs: RunningFreeswitch): Partial<ServeOptions> {
@@ -115,9 +89,9 @@ export async function runFreeswitchBench(): Promise<void> {
   try {
     console.log('concurrent calls hearing prompts (held 15 s; this process\'s CPU per call while all are up):');
     for (const n of (process.env.BENCH_FS_CONCURRENT ?? '100 200').split(/\s+/).map(Number).filter((x) => x > 0)) {
-      const fsServe = await serve(onFreeswitch(drachtio, fs));
+      const fsServe = await startBenchServer(onFreeswitch(drachtio, fs));
       const onFs = await concurrentCpu(drachtio.sipPort, n).finally(() => fsServe.done());
-      const embedded = await serve({});
+      const embedded = await startBenchServer({ rtpPortMin: 20000, rtpPortMax: 29999 }); // clear of FreeSWITCH's range (30000+)
       const onRtp = await concurrentCpu(embedded.server.sip.port, n).finally(() => embedded.done());
       console.log(
         `  ${n} calls: FreeSWITCH media ${onFs.ok} ok, ${onFs.failed} failed, ${f(onFs.cpuUsPerCallPerS)} µs CPU per call per second; ` +
@@ -131,7 +105,7 @@ export async function runFreeswitchBench(): Promise<void> {
     let bestBare = 0;
     for (let round = 1; round <= ROUNDS; round++) {
       const steal = stealMeter();
-      const s = await serve(onFreeswitch(drachtio, fs));
+      const s = await startBenchServer(onFreeswitch(drachtio, fs));
       const serveRate = (await maxCleanRates([{ name: 'serve+FreeSWITCH', port: drachtio.sipPort, service: '14255550100' }]).finally(() => s.done())).get('serve+FreeSWITCH') ?? 0;
       const bare = await bareDrachtioUas(drachtio);
       const bareRate = (await maxCleanRates([{ name: 'bare drachtio-srf', port: drachtio.sipPort, service: 'bench' }]).finally(() => bare.stop())).get('bare drachtio-srf') ?? 0;

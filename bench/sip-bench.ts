@@ -25,7 +25,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { startServer } from '../src/cli/serve';
+import { startServer, type RunningServer, type ServeOptions } from '../src/cli/serve';
 import { createLogger } from '../src/log';
 import { startBareUas } from '../src/sip/embedded/bare-uas';
 import { stealMeter } from './host';
@@ -179,9 +179,11 @@ export function benchConfig(dir: string): string {
   return file;
 }
 
-/** Runs both benchmarks and prints the figures. */
-export async function runSipBench(): Promise<void> {
-  const dropsBefore = rcvbufErrors();
+/**
+ * `serve` on the demo directory in a temporary folder (RTP 20000-39999, logs at warn), with `options` over that.
+ * @returns the server, and `done()`, which stops it and removes the folder
+ */
+export async function startBenchServer(options: Partial<ServeOptions> = {}): Promise<{ server: RunningServer; done(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'va-bench-serve-'));
   const server = await startServer({
     config: benchConfig(dir),
@@ -191,7 +193,22 @@ export async function runSipBench(): Promise<void> {
     rtpPortMin: 20000,
     rtpPortMax: 39999,
     logger: createLogger({ level: 'warn' }),
+    ...options,
   });
+  return {
+    server,
+    done: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs both benchmarks and prints the figures. */
+export async function runSipBench(): Promise<void> {
+  const dropsBefore = rcvbufErrors();
+  const bench = await startBenchServer();
+  const server = bench.server;
   try {
     console.log('concurrent calls hearing prompts (held 15 s each; the sign-in prompts play as RTP):');
     const sizes = (process.env.BENCH_SIP_CONCURRENT ?? '100 250 500').split(/\s+/).map(Number).filter((n) => n > 0);
@@ -255,8 +272,7 @@ export async function runSipBench(): Promise<void> {
       console.log(`  => best of ${ROUNDS}: serve ${f(ours)} calls/s; bare sip UAS ${f(bareRate)} (ratio ${(ours / Math.max(1, bareRate)).toFixed(2)}, target 0.50); SIPp UAS ${f(sippRate)} (ratio ${(ours / Math.max(1, sippRate)).toFixed(2)})`);
     } else console.log(`  => best of ${ROUNDS}: serve ${f(ours)} calls/s (references not measured: BENCH_SIP_REFERENCES=0)`);
   } finally {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await bench.done();
   }
   console.log(`kernel UDP receive-buffer drops during the run (RcvbufErrors): ${rcvbufErrors() - dropsBefore}`);
 }

@@ -69,6 +69,7 @@ export function eslApi(port: number, secret: string, command: string, timeoutMs 
 
 /** The configuration: one self-contained freeswitch.xml (FreeSWITCH 1.10.12, the modules of real-servers.md). */
 function freeswitchXml(o: { eslPort: number; secret: string; sipPort: number; rtpMin: number; rtpMax: number }): string {
+  const loglevel = process.env.FREESWITCH_LOGLEVEL ?? 'warning';
   const modules = ['console', 'logfile', 'event_socket', 'sofia', 'loopback', 'commands', 'conference', 'db', 'dptools', 'expr', 'hash', 'spandsp', 'dialplan_xml', 'sndfile', 'native_file', 'tone_stream'];
   return `<?xml version="1.0"?>
 <document type="freeswitch/xml">
@@ -80,12 +81,12 @@ ${modules.map((m) => `      <load module="mod_${m}"/>`).join('\n')}
       <param name="colorize-console" value="false"/>
       <param name="max-sessions" value="2000"/>
       <param name="sessions-per-second" value="1000"/>
-      <param name="loglevel" value="${process.env.FREESWITCH_LOGLEVEL ?? 'warning'}"/>
+      <param name="loglevel" value="${loglevel}"/>
       <param name="dump-cores" value="no"/>
       <param name="rtp-start-port" value="${o.rtpMin}"/>
       <param name="rtp-end-port" value="${o.rtpMax}"/>
     </settings></configuration>
-    <configuration name="console.conf"><settings><param name="loglevel" value="${process.env.FREESWITCH_LOGLEVEL ?? 'warning'}"/></settings></configuration>
+    <configuration name="console.conf"><settings><param name="loglevel" value="${loglevel}"/></settings></configuration>
     <configuration name="logfile.conf"><profiles><profile name="default">
       <settings><param name="rollover" value="10485760"/></settings>
       <mappings><map name="all" value="debug,info,notice,warning,err,crit,alert"/></mappings>

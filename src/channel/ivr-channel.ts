@@ -137,22 +137,22 @@ export class Operation<T> {
   ) {}
 
   finish(result: T): void {
-    if (this.done) return;
-    this.done = true;
-    for (const t of this.timers) this.clock.clearTimeout(t);
-    this.timers.clear();
-    for (const c of this.cleanups.splice(0)) c();
-    this.settle(result);
+    if (this.close()) this.settle(result);
   }
 
   /** Ends the operation with an error (a media server could not write a recording): its promise rejects. */
   fail(err: unknown): void {
-    if (this.done) return;
+    if (this.close()) this.settleError(err);
+  }
+
+  /** Marks it done, clears its timers and runs its cleanups; false when it was done already. */
+  private close(): boolean {
+    if (this.done) return false;
     this.done = true;
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     for (const c of this.cleanups.splice(0)) c();
-    this.settleError(err);
+    return true;
   }
 
   timer(fn: () => void, ms: number): TimerHandle {
