@@ -91,7 +91,7 @@ export async function runFreeswitchBench(): Promise<void> {
     for (const n of (process.env.BENCH_FS_CONCURRENT ?? '100 200').split(/\s+/).map(Number).filter((x) => x > 0)) {
       const fsServe = await startBenchServer(onFreeswitch(drachtio, fs));
       const onFs = await concurrentCpu(drachtio.sipPort, n).finally(() => fsServe.done());
-      const embedded = await startBenchServer({ rtpPortMin: 20000, rtpPortMax: 29999 }); // clear of FreeSWITCH's range (30000+)
+      const embedded = await startBenchServer();
       const onRtp = await concurrentCpu(embedded.server.sip.port, n).finally(() => embedded.done());
       console.log(
         `  ${n} calls: FreeSWITCH media ${onFs.ok} ok, ${onFs.failed} failed, ${f(onFs.cpuUsPerCallPerS)} µs CPU per call per second; ` +

@@ -161,21 +161,23 @@ process.once('exit', () => {
 /**
  * Starts FreeSWITCH and waits until its event socket answers and the `drachtio_mrf` profile is RUNNING.
  * @param opts.bin the binary (default: `findFreeswitch()`); @param opts.startTimeoutMs [30 000]; @param opts.rtpPorts
- *   how many RTP ports it gets [400]
+ *   how many RTP ports it gets [400]; @param opts.sameAs a stopped one whose ports and password to take again (a restart)
  * @throws Error when there is no binary, or it did not get ready in time (with the tail of its log)
  */
-export async function startFreeswitch(opts: { bin?: string; startTimeoutMs?: number; rtpPorts?: number } = {}): Promise<RunningFreeswitch> {
+export async function startFreeswitch(opts: { bin?: string; startTimeoutMs?: number; rtpPorts?: number; sameAs?: RunningFreeswitch } = {}): Promise<RunningFreeswitch> {
   const bin = opts.bin ?? findFreeswitch();
   if (!bin) throw new Error('FreeSWITCH not found (FREESWITCH_BIN, FREESWITCH_DIR, PATH, /opt/fs/bin)');
   const dir = mkdtempSync(path.join(tmpdir(), 'va-freeswitch-'));
   for (const d of ['conf', 'log', 'run', 'db', 'cache', 'recordings', 'storage', 'sounds', 'temp', 'certs']) mkdirSync(path.join(dir, d), { recursive: true });
-  const eslPort = await freeTcpPort();
-  const sipPort = await findFreeSipPort('127.0.0.1');
-  // An even base in 30000-45998 and `rtpPorts` (400: 200 calls) of its own; a bench asks for more.
+  const same = opts.sameAs;
+  const eslPort = same?.eslPort ?? (await freeTcpPort());
+  const sipPort = same?.sipPort ?? (await findFreeSipPort('127.0.0.1'));
+  // `rtpPorts` (400: 200 calls) of its own from an even base in 40000-55998: clear of the ranges the other tests and
+  // the benches give our RTP engine (20000-39999 at most).
   const count = Math.max(20, opts.rtpPorts ?? 400);
-  const rtpMin = 30000 + 2 * Math.floor(Math.random() * Math.max(1, (16000 - count) / 2));
-  const rtp = { min: rtpMin, max: rtpMin + count - 1 };
-  const secret = randomBytes(8).toString('hex');
+  const rtpMin = 40000 + 2 * Math.floor(Math.random() * Math.max(1, (16000 - count) / 2));
+  const rtp = same?.rtp ?? { min: rtpMin, max: rtpMin + count - 1 };
+  const secret = same?.secret ?? randomBytes(8).toString('hex');
   writeFileSync(path.join(dir, 'conf', 'freeswitch.xml'), freeswitchXml({ eslPort, secret, sipPort, rtpMin: rtp.min, rtpMax: rtp.max }));
   const out = openSync(path.join(dir, 'stdout.log'), 'a');
   const args = ['-np', '-nonat', '-nc', '-nf'];

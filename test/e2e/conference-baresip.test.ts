@@ -9,12 +9,13 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConferenceBridge } from '../../src/media/conference-bridge';
-import { sineTone, toneShare } from '../../src/media/conference-tones';
+import { sineTone } from '../../src/media/conference-tones';
 import { readWavPcm } from '../../src/media/wav';
 import { tempDir } from '../helpers';
 import { rms } from './helpers/audio';
 import { BaresipPhone } from './helpers/baresip';
-import { describeCall, type IvrServer, type ObservedCall, startIvrServer } from './helpers/ivr-server';
+import { describeCall, dialUri, type IvrServer, type ObservedCall, startIvrServer } from './helpers/ivr-server';
+import { musicBlocks, toneBlocks } from './helpers/tones';
 
 jest.setTimeout(90_000);
 
@@ -31,29 +32,8 @@ afterAll(async () => {
   if (dir && !process.env.E2E_KEEP) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Blocks of 20 ms holding a tone of `hz` (level >= -45 dBov, at least a quarter of the block's energy). */
-function toneBlocks(pcm: Int16Array, hz: number): number {
-  let hits = 0;
-  for (let i = 0; i + 160 <= pcm.length; i += 160) {
-    const s = toneShare(pcm.subarray(i, i + 160), hz);
-    if (s.levelDbov >= -45 && s.share >= 0.25) hits++;
-  }
-  return hits;
-}
-
-/** Blocks of 20 ms holding the first chord of the music on hold (C major: C4 E4 G4 C5 together hold most of the energy). */
-function musicBlocks(pcm: Int16Array): number {
-  let hits = 0;
-  for (let i = 0; i + 160 <= pcm.length; i += 160) {
-    const b = pcm.subarray(i, i + 160);
-    const share = [261.63, 329.63, 392.0, 523.25].reduce((n, hz) => n + toneShare(b, hz).share, 0);
-    if (toneShare(b, 440).levelDbov >= -40 && share >= 0.5) hits++;
-  }
-  return hits;
-}
-
 test('two baresip participants and a baresip organizer hold a meeting: lobby music, then each hears the others', async () => {
-  const dial = `sip:14255550199@127.0.0.1:${t.target.port}`;
+  const dial = dialUri(t, '14255550199');
   const start = (name: string, user: string, mic?: Int16Array) =>
     BaresipPhone.start({ dir: path.join(dir, name), proxy: t.target, dial, user, quitAfterS: 80, mic });
   const phones: BaresipPhone[] = [];

@@ -109,3 +109,48 @@ export function soundSpan(pcm: Int16Array, o: { soundRms?: number; quietRms?: nu
   for (let i = start; i < env.length; i++) if (env[i] > (o.quietRms ?? 20)) last = i;
   return { startMs: start * winMs, endMs: (last + 1) * winMs };
 }
+
+/** The DTMF keys' tone pairs, Hz (ITU-T Q.23): low group (row), high group (column). */
+export const DTMF_TONES: Readonly<Record<string, readonly [number, number]>> = {
+  '1': [697, 1209], '2': [697, 1336], '3': [697, 1477], A: [697, 1633],
+  '4': [770, 1209], '5': [770, 1336], '6': [770, 1477], B: [770, 1633],
+  '7': [852, 1209], '8': [852, 1336], '9': [852, 1477], C: [852, 1633],
+  '*': [941, 1209], '0': [941, 1336], '#': [941, 1477], D: [941, 1633],
+};
+
+/**
+ * In-band DTMF: for each key its two tones together for `toneMs`, then `gapMs` of silence (Q.24 asks a receiver to
+ * take 40 ms tones and 40 ms pauses; the defaults are 100 ms of each, as an auto-dialler sends them). Each tone about
+ * -13 dBFS (the high one 1 dB louder, a normal twist); a space in `keys` is `gapMs` more silence. Padded with silence
+ * to `totalMs` when given.
+ * @throws Error for a character that is not a key or a space, or audio longer than `totalMs`
+ */
+export function dtmfTones(keys: string, o: { toneMs?: number; gapMs?: number; totalMs?: number } = {}): Int16Array {
+  const tone = Math.round(((o.toneMs ?? 100) * RATE) / 1000);
+  const gap = Math.round(((o.gapMs ?? 100) * RATE) / 1000);
+  const parts: Int16Array[] = [];
+  for (const k of keys) {
+    if (k === ' ') {
+      parts.push(new Int16Array(gap));
+      continue;
+    }
+    const pair = DTMF_TONES[k];
+    if (!pair) throw new Error(`not a DTMF key: ${JSON.stringify(k)}`);
+    const t = new Int16Array(tone + gap);
+    for (let i = 0; i < tone; i++) {
+      const s = 7000 * Math.sin((2 * Math.PI * pair[0] * i) / RATE) + 7850 * Math.sin((2 * Math.PI * pair[1] * i) / RATE);
+      t[i] = Math.round(s);
+    }
+    parts.push(t);
+  }
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  const total = o.totalMs === undefined ? length : Math.round((o.totalMs * RATE) / 1000);
+  if (length > total) throw new Error(`the keys take ${(length * 1000) / RATE} ms, more than ${o.totalMs} ms`);
+  const out = new Int16Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -4,10 +4,19 @@
  * every call the runtime handles (its channel, with the prompts it played and the digits it received, and its
  * CallRecord when it ends), the cmdlets on the same data folder, and the server's log lines.
  *
+ * Three engines (`engine`), as `serve` offers them:
+ * - `embedded`: our SIP stack and RTP engine (the default);
+ * - `drachtio`: `--sip-engine drachtio` behind a drachtio-server of its own (started here, stopped by `stop()`), media
+ *   on our RTP engine; callers call drachtio-server's SIP address (`target` is `server.sip`);
+ * - `freeswitch`: the same, with `--media freeswitch`: each call's media is an endpoint on a FreeSWITCH (one passed
+ *   in, shared by a test file, or one started here and stopped by `stop()`).
+ * drachtio-server hands a new INVITE to any application connected to it, so each server has a drachtio-server of its
+ * own, except a second instance started with `sameAs` (two instances of one deployment).
+ *
  * The calls are observed by wrapping `server.runtime.handleCall` (the call source calls it for each new call), so no
- * hook in the product is needed.
+ * hook in the product is needed; with FreeSWITCH media the observed channel is the call's FreeswitchCallChannel.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import * as path from 'node:path';
 import type { ChannelEvent, HeardPrompt, IvrChannel } from '../../../src/channel/ivr-channel';
@@ -17,7 +26,9 @@ import { createLogger } from '../../../src/log';
 import type { IncomingCall } from '../../../src/ports/call-channel';
 import type { CallRecord } from '../../../src/runtime/call-runtime';
 import { captureIo, tempDir, writeConfig } from '../../helpers';
+import { describeWithServers, startDrachtio, startFreeswitch, type RealServerName, type RunningDrachtio, type RunningFreeswitch } from '../../helpers/real-servers';
 import { describeRun, runSipp, type SippRun } from '../../sip/helpers/sipp';
+import { sequencedCaptureScenario } from './dtmf-captures';
 
 /** The SIPp scenarios of the end-to-end tests. */
 export const E2E_SIPP = path.join(__dirname, '..', 'sipp');
@@ -29,7 +40,10 @@ export interface ObservedCall {
   to: string;
   diversion?: string;
   sourceAddress?: string;
-  /** The call's channel (an RtpCallChannel): its heard-log and event log are live. */
+  /**
+   * The call's channel (an RtpCallChannel, or a FreeswitchCallChannel with FreeSWITCH media): its heard-log and
+   * event log are live.
+   */
   channel: IvrChannel;
   /** Set when the runtime has finished the call. */
   record: CallRecord | null;
@@ -72,13 +86,45 @@ export interface CmdletRun {
   json: any;
 }
 
+/** The engines `serve` can run on: see the module's comment. */
+export type IvrEngine = 'embedded' | 'drachtio' | 'freeswitch';
+
+/** Every engine, in the order the parametrised suites run them. */
+export const ENGINES: readonly IvrEngine[] = ['embedded', 'drachtio', 'freeswitch'];
+
+/** The real servers an engine needs (for `describeWithServers`). */
+export function serversFor(engine: IvrEngine): RealServerName[] {
+  return engine === 'embedded' ? [] : engine === 'drachtio' ? ['drachtio-server'] : ['drachtio-server', 'freeswitch'];
+}
+
+/**
+ * Declares `fn`'s suite once per engine: `describe('<title> [<engine>]', ...)` for the embedded engine, and through
+ * `describeWithServers` for the others, so that a machine without drachtio-server or FreeSWITCH skips those with
+ * one line naming what is missing.
+ */
+export function describeEngines(title: string, fn: (engine: IvrEngine) => void, engines: readonly IvrEngine[] = ENGINES): void {
+  for (const engine of engines) {
+    const name = `${title} [${engine}]`;
+    if (engine === 'embedded') describe(name, () => fn(engine));
+    else describeWithServers(serversFor(engine), name, () => fn(engine));
+  }
+}
+
 export interface IvrServer {
   server: RunningServer;
+  engine: IvrEngine;
+  /** drachtio-server (drachtio and freeswitch engines). */
+  drachtio?: RunningDrachtio;
+  /** FreeSWITCH (freeswitch engine). */
+  freeswitch?: RunningFreeswitch;
   /** The temporary folder: directory file, data folder. */
   dir: string;
   config: string;
   data: string;
-  /** SIP (UDP and TCP) on 127.0.0.1. */
+  /**
+   * Where callers call, SIP over UDP and TCP on 127.0.0.1: our SIP socket (embedded), or drachtio-server's SIP
+   * address as it reported it (`server.sip`).
+   */
   target: { address: string; port: number };
   /** Every call the runtime was handed, in order. */
   calls: ObservedCall[];
@@ -103,18 +149,53 @@ export interface IvrServerOptions {
   patch?: (doc: any) => void;
   /** IVR timeouts for the test (defaults: 3 s first digit, 2 s between digits). */
   ivr?: { firstDigitTimeoutSeconds?: number; interDigitTimeoutSeconds?: number; maxPromptRepeats?: number };
+  /** The engine [embedded]. */
+  engine?: IvrEngine;
+  /** With the freeswitch engine: the FreeSWITCH to use (the caller stops it); default: one of its own. */
+  freeswitch?: RunningFreeswitch;
+  /**
+   * A second instance of `other`'s deployment: the same directory file and data folder, connected to the same
+   * drachtio-server (and FreeSWITCH); its `stop()` stops only this instance, `other` keeps what it owns. `patch` and
+   * `ivr` are not used (the directory file is `other`'s).
+   */
+  sameAs?: IvrServer;
 }
 
 const MAX_LOG_LINES = 400;
 
 /** Starts the server on 127.0.0.1, SIP on a free port and RTP on free ports, with a fresh data folder. */
 export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrServer> {
-  const dir = tempDir('va-e2e-');
-  const config = writeConfig(dir, (doc) => {
-    doc.ivr = { firstDigitTimeoutSeconds: 3, interDigitTimeoutSeconds: 2, ...opts.ivr };
-    opts.patch?.(doc);
-  });
-  const data = path.join(dir, 'data');
+  const other = opts.sameAs;
+  const engine = other?.engine ?? opts.engine ?? 'embedded';
+  const dir = other?.dir ?? tempDir('va-e2e-');
+  const config =
+    other?.config ??
+    writeConfig(dir, (doc) => {
+      doc.ivr = { firstDigitTimeoutSeconds: 3, interDigitTimeoutSeconds: 2, ...opts.ivr };
+      opts.patch?.(doc);
+    });
+  const data = other?.data ?? path.join(dir, 'data');
+  // What this server starts, it stops (by PID, in stop()); what it was given, its owner stops.
+  const owned: Array<{ stop(): Promise<void> }> = [];
+  const stopOwned = async () => {
+    for (const s of owned.splice(0).reverse()) await s.stop();
+  };
+  let drachtio: RunningDrachtio | undefined;
+  let freeswitch: RunningFreeswitch | undefined;
+  try {
+    if (engine !== 'embedded') {
+      drachtio = other?.drachtio ?? (await startDrachtio());
+      if (!other) owned.push(drachtio);
+    }
+    if (engine === 'freeswitch') {
+      freeswitch = other?.freeswitch ?? opts.freeswitch ?? (await startFreeswitch());
+      if (!other && !opts.freeswitch) owned.push(freeswitch);
+    }
+  } catch (err) {
+    await stopOwned();
+    if (!other) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const logs: string[] = [];
   const errors: string[] = [];
   const destination = new Writable({
@@ -128,15 +209,30 @@ export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrSe
       cb();
     },
   });
-  const server = await startServer({
-    config,
-    data,
-    sipHost: '127.0.0.1',
-    sipPort: 0,
-    rtpPortMin: 0,
-    rtpPortMax: 0,
-    logger: createLogger({ level: 'info', destination }),
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      config,
+      data,
+      sipHost: '127.0.0.1',
+      sipPort: 0,
+      rtpPortMin: 0,
+      rtpPortMax: 0,
+      logger: createLogger({ level: 'info', destination }),
+      ...(drachtio ? { sipEngine: 'drachtio' as const, drachtio: { host: drachtio.host, port: drachtio.adminPort, secret: drachtio.secret } } : {}),
+      ...(freeswitch ? { mediaEngine: 'freeswitch' as const, freeswitch: { servers: [{ host: freeswitch.host, port: freeswitch.eslPort }], secret: freeswitch.secret } } : {}),
+    });
+  } catch (err) {
+    await stopOwned();
+    if (!other) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  if (server.engine !== (drachtio ? 'drachtio' : 'embedded') || server.mediaEngine.engine !== (freeswitch ? 'freeswitch' : 'embedded')) {
+    await server.stop();
+    await stopOwned();
+    if (!other) rmSync(dir, { recursive: true, force: true });
+    throw new Error(`asked for the ${engine} engine, got SIP ${server.engine} and media ${server.mediaEngine.engine}`);
+  }
 
   const calls: ObservedCall[] = [];
   const runtime = server.runtime;
@@ -170,10 +266,13 @@ export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrSe
 
   const t: IvrServer = {
     server,
+    engine,
+    drachtio,
+    freeswitch,
     dir,
     config,
     data,
-    target: { address: '127.0.0.1', port: server.sip.port },
+    target: { address: server.sip.host, port: server.sip.port },
     calls,
     logs,
     errors,
@@ -204,11 +303,20 @@ export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrSe
       ].join('\n');
     },
     async stop() {
-      await server.stop();
-      if (!process.env.E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+      try {
+        await server.stop();
+      } finally {
+        await stopOwned();
+        if (!other && !process.env.E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
   return t;
+}
+
+/** The SIP URI of `user` at the server's SIP address (`target`), for phones that dial a URI. */
+export function dialUri(t: IvrServer, user: string): string {
+  return `sip:${user}@${t.target.address}:${t.target.port}`;
 }
 
 /** Throws with the whole story unless SIPp exited 0 with exactly `calls` successful calls and none failed. */
@@ -219,25 +327,37 @@ export function expectSippSuccess(t: IvrServer, run: SippRun, calls = 1): void {
 }
 
 /**
- * Runs one SIPp scenario of test/e2e/sipp/ against the server (one call, UDP unless told), with SIPp's global
- * timeout and a hard kill.
+ * Runs one SIPp scenario of test/e2e/sipp/ (or an absolute path) against the server (one call, UDP unless told),
+ * with SIPp's global timeout and a hard kill. With FreeSWITCH media a scenario that replays sip-tester's digit
+ * captures is run on a copy whose captures are renumbered in sequence (`helpers/dtmf-captures.ts`: FreeSWITCH drops
+ * the captures' backward sequence numbers and repeated timestamps, our RTP engine takes them as they are).
  */
-export function sippCall(
+export async function sippCall(
   t: IvrServer,
   file: string,
   o: { service?: string; timeoutS?: number; transport?: 'u1' | 't1'; extra?: string[]; cwd?: string; localAddress?: string } = {},
 ): Promise<SippRun> {
   const timeoutS = o.timeoutS ?? 45;
-  return runSipp({
-    scenario: { file: path.join(E2E_SIPP, file) },
-    target: t.target,
-    service: o.service ?? '14255550100',
-    transport: o.transport,
-    localAddress: o.localAddress,
-    calls: 1,
-    timeoutS,
-    killAfterMs: (timeoutS + 10) * 1000,
-    extra: o.extra,
-    cwd: o.cwd,
-  });
+  let scenario = path.resolve(E2E_SIPP, file);
+  let copies: string | null = null;
+  if (t.engine === 'freeswitch' && /play_pcap_audio="[^"]*dtmf_2833_/.test(readFileSync(scenario, 'utf8'))) {
+    copies = tempDir('va-e2e-dtmf-');
+    scenario = sequencedCaptureScenario(scenario, copies);
+  }
+  try {
+    return await runSipp({
+      scenario: { file: scenario },
+      target: t.target,
+      service: o.service ?? '14255550100',
+      transport: o.transport,
+      localAddress: o.localAddress,
+      calls: 1,
+      timeoutS,
+      killAfterMs: (timeoutS + 10) * 1000,
+      extra: o.extra,
+      cwd: o.cwd,
+    });
+  } finally {
+    if (copies) rmSync(copies, { recursive: true, force: true });
+  }
 }
