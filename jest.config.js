@@ -7,7 +7,7 @@ module.exports = {
   testTimeout: 30000,
   // Most suites wait on real time (RTP audio, SIPp, baresip) and use little CPU: two workers halve the wall time on
   // a 2-core machine (11 -> 5.5 min) without slowing the timing-sensitive ones (jest's default here is one worker).
-  maxWorkers: 2,
+  maxWorkers: 3,
   // One closing line: how many suites ran against real servers (drachtio-server, FreeSWITCH) and how many were
   // skipped for want of them (test/helpers/real-servers.ts, describeWithServers).
   reporters: ['default', '<rootDir>/test/helpers/real-server-reporter.js'],

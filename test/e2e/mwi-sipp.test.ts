@@ -7,9 +7,9 @@
  * - A gateway that is Disabled or does not allow MWI, or a policy without MWI, gets nothing; the change that
  *   follows re-enabling it does arrive (so "nothing" is not a broken watcher).
  * Changes other than the calls are made through a second store connection on the same data folder, as another
- * voice-access process (a cmdlet, a second instance behind drachtio) would. Run on each engine: embedded, drachtio
- * (drachtio-server sends the NOTIFYs), drachtio with FreeSWITCH media (the message is recorded and played by
- * FreeSWITCH).
+ * voice-access process (a cmdlet, a second instance behind drachtio) would. Run on the embedded engine and behind
+ * drachtio-server (which sends the NOTIFYs). The media engine has no part in MWI: with FreeSWITCH media, the lamp
+ * lit by a message FreeSWITCH recorded is `freeswitch-media.test.ts`'s.
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
@@ -161,4 +161,4 @@ describeEngines('MWI to SIPp gateways', (engine) => {
       await gw2.close();
     }
   });
-});
+}, ['embedded', 'drachtio']);
