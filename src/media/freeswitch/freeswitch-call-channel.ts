@@ -46,6 +46,9 @@ export interface FreeswitchCallChannelOptions extends IvrChannelOptions {
   recordStopTimeoutMs?: number;
 }
 
+/** How long the IVR's BYE waits after a prompt that has just played to its end, ms (a phone's jitter buffer). */
+const BYE_DRAIN_MS = 200;
+
 /** The prompt being played by FreeSWITCH. */
 interface Playing {
   stopped: boolean;
@@ -85,6 +88,8 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
   /** Settles when a recording in progress has been closed by FreeSWITCH (the endpoint is kept until then). */
   private recordingClosed: Promise<unknown> | null = null;
   private released = false;
+  /** When the last prompt FreeSWITCH played to its end finished, clock ms. */
+  private lastPromptEndAt = -Infinity;
 
   constructor(options: FreeswitchCallChannelOptions) {
     super(options);
@@ -206,6 +211,7 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
         if (!state.stopped) {
           state.stopped = true;
           if (timer !== undefined) this.clock.clearTimeout(timer);
+          this.lastPromptEndAt = this.clock.now();
           onEnd();
         }
       },
@@ -366,7 +372,13 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
   }
 
   protected override onEnd(by: 'caller' | 'ivr', cause?: string): void {
-    if (by === 'ivr') this.leg.hangup(cause);
+    if (by === 'ivr') {
+      // FreeSWITCH reports a playback done when its last packet left; the BYE, through drachtio-server, can reach the
+      // phone before that packet is out of its jitter buffer, and "Goodbye" loses its end. Give it BYE_DRAIN_MS.
+      const wait = this.lastPromptEndAt + BYE_DRAIN_MS - this.clock.now();
+      if (wait > 0) this.clock.setTimeout(() => this.leg.hangup(cause), wait);
+      else this.leg.hangup(cause);
+    }
     this.conferenceLeave();
     // A recording still being closed keeps the endpoint until FreeSWITCH has written it.
     const closing = this.recordingClosed ?? Promise.resolve();
