@@ -7,6 +7,7 @@
  * endpoint through drachtio-fsmrf). The choice of engines is made here and nowhere else. Logs one
  * `ready` line (JSON, pino) with the bound addresses; SIGINT/SIGTERM end every call with BYE and exit 0.
  */
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
@@ -192,6 +193,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
                 listenAddress: mediaEngine.listenAddress ?? opts.sipHost,
                 profile: mediaEngine.profile,
                 conferenceProfile: mediaEngine.conferenceProfile,
+                // One store, one set of rooms: instances on this data folder meet in the same rooms, another
+                // organisation's store on the same FreeSWITCH does not.
+                roomPrefix: `va-${createHash('sha256').update(path.resolve(app.dataDir)).digest('hex').slice(0, 8)}-`,
                 clock: systemClock,
                 catalog,
                 recordingsDir,

@@ -14,6 +14,7 @@
  *   FreeSWITCH: a message left through one is heard through the other.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import * as dgram from 'node:dgram';
 import { greetingPrompts } from '../../flows/call-answering.flow';
@@ -204,8 +205,10 @@ describeWithServers(['drachtio-server', 'freeswitch'], 'media on FreeSWITCH', ()
       await t.until(() => heard(t.calls[n], id), ms, `call #${n + 1} to hear ${id}`).catch(fail);
       return t.calls[n];
     };
+    // The room serve names for this data folder's meeting (cli/serve.ts: the data folder's hash, then the ID).
+    const room = `va-${createHash('sha256').update(path.resolve(t.server.app.dataDir)).digest('hex').slice(0, 8)}-${ROOM}`;
     const members = async () => {
-      const reply = (await eslApi(fs.eslPort, fs.secret, `conference va-${ROOM} list count`)).trim();
+      const reply = (await eslApi(fs.eslPort, fs.secret, `conference ${room} list count`)).trim();
       return /^\d+$/.test(reply) ? Number(reply) : 0;
     };
     try {
@@ -230,7 +233,7 @@ describeWithServers(['drachtio-server', 'freeswitch'], 'media on FreeSWITCH', ()
       let n = 0;
       const deadline = Date.now() + 15_000;
       while ((n = await members()) !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      if (n !== 2) await fail(new Error(`FreeSWITCH's room va-${ROOM} has ${n} members, not 2`));
+      if (n !== 2) await fail(new Error(`FreeSWITCH's room ${room} has ${n} members, not 2`));
       await new Promise((r) => setTimeout(r, 5_000)); // the meeting
       expect(t.calls.slice(0, 2).map((c) => c.channel.events.find((e) => e.type === 'conference'))).toEqual([
         expect.objectContaining({ room: ROOM, role: 'participant' }),

@@ -15,7 +15,7 @@
  *   written to its final name atomically (temporary file, fsync, rename) before the flow stores the message row; a
  *   file FreeSWITCH could not write is a `VA_ERR_MEDIA_RECORDING` error, never a message without audio. FreeSWITCH
  *   must see the recordings folder at the same path (the same machine, or a shared volume);
- * - meetings: a mod_conference room per meeting (`va-<room>@<profile>`); `*6` is the member's mute, a prompt to
+ * - meetings: a mod_conference room per meeting (`<roomPrefix><room>@<profile>`); `*6` is the member's mute, a prompt to
  *   this caller alone is a member play (`conference ... play FILE MEMBER`), the entry and exit tones are played to
  *   the room. mod_conference mixes and never returns a member's own voice.
  */
@@ -42,6 +42,11 @@ export interface FreeswitchCallChannelOptions extends IvrChannelOptions {
   logger: Logger;
   /** The mod_conference profile meetings use (`conference.conf.xml`) [default]. */
   conferenceProfile?: string;
+  /**
+   * What a meeting's room name starts with on FreeSWITCH, before its conference ID [va-]: the same for every instance
+   * on one store (they share the meetings), different for another store on the same FreeSWITCH.
+   */
+  roomPrefix?: string;
   /** How long to wait for FreeSWITCH to close a stopped recording, ms [3000]. */
   recordStopTimeoutMs?: number;
 }
@@ -79,6 +84,7 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
   private readonly leg: CallLeg;
   private readonly logger: Logger;
   private readonly conferenceProfile: string;
+  private readonly roomPrefix: string;
   private readonly recordStopTimeoutMs: number;
   private readonly merger = new DtmfMerger();
   /** Settles when FreeSWITCH has finished the last application we sent (playbacks and the conference join). */
@@ -97,6 +103,7 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
     this.leg = options.leg;
     this.logger = options.logger;
     this.conferenceProfile = options.conferenceProfile ?? 'default';
+    this.roomPrefix = options.roomPrefix ?? 'va-';
     this.recordStopTimeoutMs = options.recordStopTimeoutMs ?? 3000;
     this.endpoint.on('dtmf', (e: FsDtmf) => this.mediaDigit(e));
     this.endpoint.on('playback-start', () => {
@@ -327,7 +334,7 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
 
   protected override conferenceEnter(room: string, _role: ConferenceRole, opts: { entryExitTones: boolean; locale: Locale }): void {
     this.conferenceLeave();
-    const name = `va-${room.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    const name = `${this.roomPrefix}${room}`.replace(/[^A-Za-z0-9_-]/g, '_');
     if (opts.entryExitTones) void this.api('conference', `${name} play ${this.toneFile('conf-join')}`);
     const joining = this.mediaIdle.then(() => {
       if (m.left || this.ended) return;

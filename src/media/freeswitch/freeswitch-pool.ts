@@ -37,6 +37,8 @@ export interface FreeswitchPoolOptions {
   profile?: string;
   /** The mod_conference profile meetings use [default]. */
   conferenceProfile?: string;
+  /** What meetings' room names start with (see `FreeswitchCallChannelOptions.roomPrefix`) [va-]. */
+  roomPrefix?: string;
   clock: Clock;
   catalog: PromptCatalog;
   /** Where recordings go: FreeSWITCH must be able to write there at the same path. */
@@ -141,6 +143,7 @@ export class FreeswitchPool implements MediaServerPool {
       leg,
       logger: this.opts.logger,
       conferenceProfile: this.opts.conferenceProfile,
+      roomPrefix: this.opts.roomPrefix,
     });
     return {
       answerSdp: endpoint.local.sdp,
