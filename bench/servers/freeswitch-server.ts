@@ -6,14 +6,14 @@
  * an RTP range of its own. All on 127.0.0.1 and free ports, in a temporary folder; `-np` (no real-time priority),
  * `-nonat`, `-nc -nf` (no console, no fork), so the PID is FreeSWITCH's and it is stopped by it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { findFreeSipPort } from '../../src/sip/embedded/free-port';
-import { accepts, freeTcpPort, findFreeswitch } from './real-servers';
+import { accepts, findFreeswitch, freeTcpPort, removeDir, tail, terminate, track } from './real-servers';
 
 /** A running FreeSWITCH on 127.0.0.1. */
 export interface RunningFreeswitch {
@@ -153,10 +153,8 @@ ${modules.map((m) => `      <load module="mod_${m}"/>`).join('\n')}
 `;
 }
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of live) if (c.pid) process.kill(c.pid, 'SIGKILL');
-});
+/** FreeSWITCH's folders, each pointed into the temporary folder (`-conf DIR -log DIR ...`). */
+const FOLDERS = ['conf', 'log', 'run', 'db', 'cache', 'recordings', 'storage', 'sounds', 'temp', 'certs'];
 
 /**
  * Starts FreeSWITCH and waits until its event socket answers and the `drachtio_mrf` profile is RUNNING.
@@ -168,7 +166,7 @@ export async function startFreeswitch(opts: { bin?: string; startTimeoutMs?: num
   const bin = opts.bin ?? findFreeswitch();
   if (!bin) throw new Error('FreeSWITCH not found (FREESWITCH_BIN, FREESWITCH_DIR, PATH, /opt/fs/bin)');
   const dir = mkdtempSync(path.join(tmpdir(), 'va-freeswitch-'));
-  for (const d of ['conf', 'log', 'run', 'db', 'cache', 'recordings', 'storage', 'sounds', 'temp', 'certs']) mkdirSync(path.join(dir, d), { recursive: true });
+  for (const d of FOLDERS) mkdirSync(path.join(dir, d), { recursive: true });
   const same = opts.sameAs;
   const eslPort = same?.eslPort ?? (await freeTcpPort());
   const sipPort = same?.sipPort ?? (await findFreeSipPort('127.0.0.1'));
@@ -181,31 +179,13 @@ export async function startFreeswitch(opts: { bin?: string; startTimeoutMs?: num
   writeFileSync(path.join(dir, 'conf', 'freeswitch.xml'), freeswitchXml({ eslPort, secret, sipPort, rtpMin: rtp.min, rtpMax: rtp.max }));
   const out = openSync(path.join(dir, 'stdout.log'), 'a');
   const args = ['-np', '-nonat', '-nc', '-nf'];
-  for (const d of ['conf', 'log', 'run', 'db', 'cache', 'recordings', 'storage', 'sounds', 'temp', 'certs']) args.push(`-${d}`, path.join(dir, d));
+  for (const d of FOLDERS) args.push(`-${d}`, path.join(dir, d));
   const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', out, out] });
-  live.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  void exited.then(() => live.delete(child));
-  const logTail = (lines = 40) => {
-    const read = (f: string) => {
-      try {
-        return readFileSync(path.join(dir, f), 'utf8');
-      } catch {
-        return '';
-      }
-    };
-    return (read('stdout.log') + read('log/freeswitch.log')).split('\n').slice(-lines).join('\n');
-  };
+  track(child);
+  const logTail = (lines = 40) => `${tail(path.join(dir, 'stdout.log'), lines)}\n${tail(path.join(dir, 'log', 'freeswitch.log'), lines)}`;
   let stopping: Promise<void> | null = null;
-  const stop = () =>
-    (stopping ??= (async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-      if (process.env.E2E_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
-    })());
+  // FreeSWITCH takes 4-5 s to exit on SIGTERM.
+  const stop = () => (stopping ??= terminate(child, child.pid!, 6000).then(() => removeDir(dir)));
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`FreeSWITCH exited at start (code ${child.exitCode}):\n${logTail()}`);

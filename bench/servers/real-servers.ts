@@ -191,7 +191,8 @@ export function exited(child: ChildProcess): Promise<void> {
 /** Processes this worker started and has not seen exit: killed when the worker exits (a suite that never stopped them). */
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
-function track(child: ChildProcess): void {
+/** Kills `child` (SIGKILL) if this process exits while it still runs. */
+export function track(child: ChildProcess): void {
   running.add(child);
   child.once('exit', () => running.delete(child));
   if (exitHookInstalled) return;
@@ -207,8 +208,8 @@ function track(child: ChildProcess): void {
   });
 }
 
-/** SIGTERM to `child`, SIGKILL after 3 s; resolves once it exited. */
-async function terminate(child: ChildProcess, pid: number): Promise<void> {
+/** SIGTERM to `child`, SIGKILL after `graceMs` (3 s); resolves once it exited. */
+export async function terminate(child: ChildProcess, pid: number, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   try {
     process.kill(pid, 'SIGTERM');
@@ -224,7 +225,7 @@ async function terminate(child: ChildProcess, pid: number): Promise<void> {
         /* exited meanwhile */
       }
       resolve();
-    }, 3000);
+    }, graceMs);
   });
   await Promise.race([exited(child), killed]);
   clearTimeout(timer);
@@ -232,7 +233,7 @@ async function terminate(child: ChildProcess, pid: number): Promise<void> {
 }
 
 /** Removes a server's temporary folder, unless `E2E_KEEP=1`. */
-function removeDir(dir: string): void {
+export function removeDir(dir: string): void {
   if (process.env.E2E_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
 }
 

@@ -44,6 +44,7 @@ import type { Clock } from '../ports/clock';
 import { MediaError, MediaErrorCodes } from './errors';
 import { G711_SAMPLE_RATE, decodeG711, encodeG711, type G711PayloadType } from './g711';
 import { DtmfDetector } from './goertzel';
+import { levelDbov } from './voice-activity';
 import { MsHistogram } from './histogram';
 import { DtmfEventReceiver, DtmfEventSender, type DtmfPacketPlan, type ReceivedDtmf } from './rfc4733';
 import type { MediaEngine } from './media-engine';
@@ -685,9 +686,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   }
 
   private vad(pcm: Int16Array): void {
-    let e = 0;
-    for (let i = 0; i < pcm.length; i++) e += pcm[i] * pcm[i];
-    const db = 10 * Math.log10(e / pcm.length / (32768 * 32768) + 1e-12);
+    const db = levelDbov(pcm);
     if (db >= this.opts.vadThresholdDbov) {
       this.quietSamples = 0;
       this.voicedSamples += pcm.length;

@@ -26,6 +26,16 @@ export interface VoiceActivityOptions {
 const FRAME = WAV_SAMPLE_RATE / 50; // 20 ms
 
 /**
+ * The level of samples [start, end) of `pcm`, dBov (RMS against full scale; about -120 for digital silence): the
+ * voice detectors' one measure, live (`rtp-session.ts`) and on a whole recording ({@link voiceSpans}).
+ */
+export function levelDbov(pcm: Int16Array, start = 0, end = pcm.length): number {
+  let e = 0;
+  for (let i = start; i < end; i++) e += pcm[i] * pcm[i];
+  return 10 * Math.log10(e / Math.max(1, end - start) / (32768 * 32768) + 1e-12);
+}
+
+/**
  * The voice spans of `pcm` (8 kHz mono), as the live detector reports them: a span starts where its first voiced
  * frame starts and ends when `hangoverMs` of quiet have followed its last voiced frame (so a message keeps the
  * embedded engine's trailing 300 ms); a span still open at the end of the audio ends there.
@@ -42,9 +52,7 @@ export function voiceSpans(pcm: Int16Array, opts: VoiceActivityOptions = {}): Vo
   let open: VoiceSpan | null = null;
   const frames = Math.floor(pcm.length / FRAME);
   for (let f = 0; f < frames; f++) {
-    let e = 0;
-    for (let i = f * FRAME; i < (f + 1) * FRAME; i++) e += pcm[i] * pcm[i];
-    const db = 10 * Math.log10(e / FRAME / (32768 * 32768) + 1e-12);
+    const db = levelDbov(pcm, f * FRAME, (f + 1) * FRAME);
     const startMs = f * 20;
     if (db >= threshold) {
       quietRun = 0;
