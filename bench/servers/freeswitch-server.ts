@@ -170,10 +170,12 @@ export async function startFreeswitch(opts: { bin?: string; startTimeoutMs?: num
   const same = opts.sameAs;
   const eslPort = same?.eslPort ?? (await freeTcpPort());
   const sipPort = same?.sipPort ?? (await findFreeSipPort('127.0.0.1'));
-  // `rtpPorts` (400: 200 calls) of its own from an even base in 40000-55998: clear of the ranges the other tests and
-  // the benches give our RTP engine (20000-39999 at most).
-  const count = Math.max(20, opts.rtpPorts ?? 400);
-  const rtpMin = 40000 + 2 * Math.floor(Math.random() * Math.max(1, (16000 - count) / 2));
+  // `rtpPorts` (400: 200 calls) of its own from an even base in 10000-19998: below the kernel's ephemeral range
+  // (32768-60999), where every socket bound to port 0 lands (our callers, SIPp's media, clients), and clear of the
+  // ranges the other tests and the benches give our RTP engine and baresip (20000 and up). FreeSWITCH picks its
+  // ports at random in its range without trying them first: one held by another process failed that call's media.
+  const count = Math.min(10000, Math.max(20, opts.rtpPorts ?? 400));
+  const rtpMin = 10000 + 2 * Math.floor(Math.random() * Math.max(1, (10000 - count) / 2));
   const rtp = same?.rtp ?? { min: rtpMin, max: rtpMin + count - 1 };
   const secret = same?.secret ?? randomBytes(8).toString('hex');
   writeFileSync(path.join(dir, 'conf', 'freeswitch.xml'), freeswitchXml({ eslPort, secret, sipPort, rtpMin: rtp.min, rtpMax: rtp.max }));

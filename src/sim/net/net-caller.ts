@@ -74,6 +74,9 @@ export interface NetCallerOptions {
   diversion?: string;
 }
 
+/** How long after a recognised beep's end the recording counts as started when no more audio came, ms. */
+const BEEP_END_GRACE_MS = 200;
+
 export class NetCaller implements CallerSide {
   readonly heard: NetHeard[] = [];
   readonly events: NetEvent[] = [];
@@ -232,11 +235,23 @@ export class NetCaller implements CallerSide {
       };
       this.heard.push(h);
       this.events.push({ at: h.at, who: 'ivr', text: `plays ${h.id}${h.locale && !h.id.startsWith('tone:') ? ` [${h.locale}]` : ''} "${text}"` });
-      if (hit.ids.includes('tone:beep')) this.beepEnds.push(hit.atSample + hit.lengthSamples);
+      if (hit.ids.includes('tone:beep')) {
+        const end = hit.atSample + hit.lengthSamples;
+        this.beepEnds.push(end);
+        // A media server that records sends nothing after the beep (FreeSWITCH), and the beep's last packet may never
+        // come: the recording has started once the beep's time has passed, audio or not.
+        const left = Math.max(0, ((end - rec.position) * 1000) / G711_SAMPLE_RATE);
+        this.timer(() => this.beepPlayed(Infinity), left + BEEP_END_GRACE_MS);
+      }
       for (const o of [...this.promptObservers]) o(h);
     }
     this.trackTones(pcm, now);
-    while (this.beepEnds.length > 0 && rec.position >= this.beepEnds[0]) {
+    this.beepPlayed(rec.position);
+  }
+
+  /** Marks the recordings whose beep has ended by stream position `position` (Infinity: every beep heard). */
+  private beepPlayed(position: number): void {
+    while (this.beepEnds.length > 0 && position >= this.beepEnds[0] && !this._ended) {
       this.beepEnds.shift();
       this.recordingMarks.push(this.heard.length);
       this.log('ivr', 'records (the beep has played)');

@@ -9,7 +9,9 @@
  * Many prompts begin alike ("Please enter your PIN" / "Please enter your new PIN"), so a hit opens a match that
  * follows every prompt with that beginning, sample by sample, and drops those the audio leaves. It is reported
  * when one prompt is left, when a prompt has played to its end, or when the audio leaves them all (a prompt cut
- * short by barge-in: every prompt that fitted so far is reported). Prompts with the same audio (`digit-1` and
+ * short by barge-in: every prompt that fitted so far is reported). A prompt whose first packets were lost or damaged
+ * (a loaded media server, a lossy network: the receiver fills a missing packet with silence) is still found by a
+ * second fingerprint {@link SECOND_FINGERPRINT_AT} samples into its sound, and followed from there. Prompts with the same audio (`digit-1` and
  * `number-1` are both "one") are one candidate: a match lists every id that sounds like it (with its locale). The
  * fingerprint tables are built once per catalog folder, locales and codec, and shared by every recognizer.
  */
@@ -19,6 +21,9 @@ import { TONES, type PromptCatalog } from '../../prompts/catalog';
 
 /** Samples a fingerprint covers: 20 ms at 8 kHz. */
 export const FINGERPRINT_SAMPLES = 160;
+
+/** Where a prompt's second fingerprint starts, samples after its first sound (40 ms: two packets may be lost). */
+export const SECOND_FINGERPRINT_AT = 320;
 
 /** A prompt heard in the received audio. */
 export interface RecognizedPrompt {
@@ -56,9 +61,11 @@ interface Candidate {
   lead: number;
 }
 
-/** A fingerprint: the candidates whose first sound is these samples. */
+/** A fingerprint: the candidates whose audio has these samples at `at` samples from its first sound. */
 interface Fingerprint {
   samples: Int16Array;
+  /** 0 for the first fingerprint, {@link SECOND_FINGERPRINT_AT} for the second. */
+  at: number;
   candidates: Candidate[];
 }
 
@@ -66,6 +73,8 @@ interface Fingerprint {
 interface OpenMatch {
   /** Stream position (samples fed) of the first sound. */
   start: number;
+  /** Offset from `start` up to which the audio was compared when the match opened (its fingerprint's end). */
+  checked: number;
   alive: Candidate[];
 }
 
@@ -110,18 +119,39 @@ function buildTables(catalog: PromptCatalog, locales: readonly string[], payload
     }
     const candidate: Candidate = { ids: [...new Set(sources.map((x) => x.id))], sources: [...sources], audio, lead };
     byAudio.set(audioKey, candidate);
-    const samples = audio.slice(0, FINGERPRINT_SAMPLES);
-    const prefixKey = samples.join(',');
-    const fp = byPrefix.get(prefixKey);
-    if (fp) fp.candidates.push(candidate);
-    else {
-      const created: Fingerprint = { samples, candidates: [candidate] };
-      byPrefix.set(prefixKey, created);
-      const h = hashOf(samples, 0, FINGERPRINT_SAMPLES);
-      byHash.set(h, [...(byHash.get(h) ?? []), created]);
+    for (const at of [0, SECOND_FINGERPRINT_AT]) {
+      if (audio.length < at + FINGERPRINT_SAMPLES) continue;
+      const samples = audio.slice(at, at + FINGERPRINT_SAMPLES);
+      // A second fingerprint that recurs in its own audio (a steady tone: every period looks alike) would find the
+      // prompt again and again while it plays: such prompts are found by their first fingerprint only.
+      if (at > 0 && recursIn(audio, samples, at)) continue;
+      const prefixKey = `${at}:${samples.join(',')}`;
+      const fp = byPrefix.get(prefixKey);
+      if (fp) fp.candidates.push(candidate);
+      else {
+        const created: Fingerprint = { samples, at, candidates: [candidate] };
+        byPrefix.set(prefixKey, created);
+        const h = hashOf(samples, 0, FINGERPRINT_SAMPLES);
+        byHash.set(h, [...(byHash.get(h) ?? []), created]);
+      }
     }
   }
   return { byHash, topPower: p };
+}
+
+/** True when `samples` occur in `audio` at another offset than `at`. */
+function recursIn(audio: Int16Array, samples: Int16Array, at: number): boolean {
+  const n = samples.length;
+  const want = hashOf(samples, 0, n);
+  let p = 1;
+  for (let i = 0; i < n - 1; i++) p = (p * BASE) % MOD;
+  let h = hashOf(audio, 0, n);
+  for (let i = 0; ; i++) {
+    if (i !== at && h === want && audio.subarray(i, i + n).every((v, k) => v === samples[k])) return true;
+    if (i + n >= audio.length) return false;
+    h = (h - (((audio[i] & 0xffff) * p) % MOD) + MOD) % MOD;
+    h = (h * BASE + (audio[i + n] & 0xffff)) % MOD;
+  }
 }
 
 export class PromptRecognizer {
@@ -135,6 +165,8 @@ export class PromptRecognizer {
   /** Samples fed so far. */
   private fed = 0;
   private open: OpenMatch[] = [];
+  /** Where each candidate was last matched from (its first sound's stream position): a second fingerprint of a prompt found by its first is not a new prompt. */
+  private readonly lastStart = new Map<Candidate, number>();
 
   /**
    * @param catalog the prompt catalog; @param locales the locales whose prompts to recognise
@@ -160,9 +192,9 @@ export class PromptRecognizer {
 
   /** How many distinct prompt sounds are known. */
   get size(): number {
-    let n = 0;
-    for (const list of this.byHash.values()) for (const fp of list) n += fp.candidates.length;
-    return n;
+    const all = new Set<Candidate>();
+    for (const list of this.byHash.values()) for (const fp of list) for (const c of fp.candidates) all.add(c);
+    return all.size;
   }
 
   /**
@@ -186,7 +218,16 @@ export class PromptRecognizer {
       if (this.filled < n) continue;
       const hits = this.byHash.get(this.hash);
       if (!hits) continue;
-      for (const fp of hits) if (this.windowEquals(fp.samples)) this.open.push({ start: this.fed - n, alive: [...fp.candidates] });
+      for (const fp of hits) {
+        if (!this.windowEquals(fp.samples)) continue;
+        const start = this.fed - n - fp.at;
+        // A second fingerprint finds only a prompt not already found (by either fingerprint) within its own length.
+        const alive =
+          fp.at === 0 ? [...fp.candidates] : fp.candidates.filter((c) => { const last = this.lastStart.get(c); return last === undefined || start - last >= c.audio.length; });
+        if (alive.length === 0) continue;
+        for (const c of alive) this.lastStart.set(c, start);
+        this.open.push({ start, checked: fp.at + n, alive });
+      }
       this.settle(out);
     }
     return out;
@@ -197,7 +238,7 @@ export class PromptRecognizer {
     if (this.open.length === 0) return;
     for (const m of this.open) {
       const offset = this.fed - m.start;
-      if (offset < FINGERPRINT_SAMPLES) continue; // the fingerprint itself was compared already
+      if (offset < m.checked) continue; // the fingerprint itself was compared already
       const fits = m.alive.filter((c) => offset >= c.audio.length || c.audio[offset] === v);
       if (fits.length === 0) {
         // The audio left every candidate: a prompt cut short, or the next prompt. Report those that fitted.

@@ -32,6 +32,27 @@ describe('PromptRecognizer', () => {
     expect(found.map((ids) => ids[0])).toEqual(['welcome', 'enter-extension', 'enter-pin']);
   });
 
+  it('a prompt whose first packet was lost (silence in its place) is still found, once, where it starts', () => {
+    const r = rec();
+    const audio = received(['welcome', 'enter-extension', 'main-menu'], 0);
+    // The first 20 ms packet of "enter-extension"'s sound never arrived: the receiver plays silence for it.
+    const startOf = (id: string) => readWavPcm(file(id)).length;
+    const second = startOf('welcome');
+    let firstSound = second;
+    while (Math.abs(audio[firstSound]) <= 64) firstSound++;
+    audio.fill(0, firstSound, firstSound + 160);
+    const hits: { ids: string[]; atSample: number }[] = [];
+    for (let i = 0; i < audio.length; i += 160) hits.push(...r.feed(audio.subarray(i, i + 160)));
+    expect(hits.map((p) => p.ids[0])).toEqual(['welcome', 'enter-extension', 'main-menu']);
+    expect(hits[1].atSample).toBe(second);
+  });
+
+  it('a prompt found by its first fingerprint is not found again by its second', () => {
+    const r = rec();
+    const hits = r.feed(received(['enter-extension', 'goodbye'], 100));
+    expect(hits.map((p) => p.ids[0])).toEqual(['enter-extension', 'goodbye']);
+  });
+
   it('reports where a prompt starts', () => {
     const r = rec();
     const hits = r.feed(received(['goodbye'], 800));
