@@ -4,7 +4,7 @@
  * No method logs or returns a PIN, except {@link PinService.setPin}'s result to the administrator who asked for it.
  */
 import { ErrorCodes, VaError } from '../errors';
-import { applyLogonFailure, type LogonFailureAction } from '../domain/logon-failures';
+import { admitLogonAttempt, settleRightPin, settleWrongPin, type LogonFailureAction } from '../domain/logon-failures';
 import { hashPin, verifyPin } from '../domain/pin-hash';
 import { checkPin, generatePin, historyViolation, type PinViolation } from '../domain/pin-policy';
 import type { Mailer } from '../ports/mailer';
@@ -126,38 +126,77 @@ export class PinService {
   }
 
   /**
-   * One sign-in attempt. A locked mailbox is refused before the PIN is checked. A wrong PIN counts toward the
-   * cross-call limits (`domain/logon-failures.ts`): at LogonFailuresBeforePINReset the PIN is reset to a generated
-   * one and mailed with the policy's ResetPINText; at MaxLogonAttempts the mailbox is locked. A right PIN clears
-   * the count and says whether the PIN must be changed now (expired or first-time user).
+   * One sign-in attempt, safe against concurrent attempts on the same mailbox from any number of calls and instances
+   * sharing the store (issue 19). Each change of the cross-call state is one atomic read-modify-write in the store
+   * (`domain/logon-failures.ts` decides it, {@link DirectoryStore.updateLogonFailures} applies it):
+   * 1. before the PIN is checked, the attempt is admitted: a locked mailbox is refused (`locked`); otherwise the
+   *    attempt is counted at once as the next sequential failure. When that count has already reached
+   *    MaxLogonAttempts (the attempts making it up are still being checked), the attempt is refused and the mailbox
+   *    locked. So at most MaxLogonAttempts PINs are ever checked between two successes [D-POL][E-LOCK];
+   * 2. the PIN is checked (scrypt, asynchronous) against the hash read in step 1;
+   * 3. a right PIN clears the count and signs in (it says whether the PIN must be changed now: expired or first-time
+   *    user), unless the mailbox was locked meanwhile (`locked`: a sign-in never lifts a lockout); a wrong PIN keeps
+   *    its failure and applies its action: at MaxLogonAttempts the mailbox is locked; at each multiple of
+   *    LogonFailuresBeforePINReset the PIN is reset to a generated one and mailed with the policy's ResetPINText
+   *    [D-POL][E-RESET] (see {@link resetAfterFailures}).
+   * Nothing here logs or returns the PIN.
+   * @param identity the mailbox; @param pin the digits the caller typed
+   * @returns `ok`, `locked` (refused, no PIN check counted), or `failed` with the sequential failure count and its
+   *   action (`retry`, `reset`, `lockout`)
+   * @throws VaError VA_ERR_NOT_FOUND; VA_ERR_MAIL_SEND when the reset's mail could not be sent (the failure is
+   *   counted, the PIN unchanged)
    */
   async signIn(identity: string, pin: string): Promise<SignInResult> {
-    const m = this.store.getMailbox(identity);
-    if (m.lockedOut) return { outcome: 'locked' };
+    const m0 = this.store.getMailbox(identity);
+    const policy = this.store.getPolicy(m0.policy);
+    const admission = this.store.updateLogonFailures(m0.identity, (m) => {
+      const a = admitLogonAttempt({ failures: m.logonFailures, lockedOut: m.lockedOut }, policy);
+      return { ...a.next, admission: a, mailbox: m };
+    });
+    const a = admission.admission;
+    if (!a.admitted) return { outcome: 'locked' };
+    const m = admission.mailbox;
+    const attempt = a.attempt;
     if (await verifyPin(pin, m.pinHash)) {
-      // A count already at zero needs no write (most sign-ins); a failure recorded meanwhile by another call stays.
-      if (m.logonFailures !== 0) this.store.clearLogonFailures(m.identity);
+      const r = this.store.updateLogonFailures(m.identity, (cur) => {
+        const s = settleRightPin({ failures: cur.logonFailures, lockedOut: cur.lockedOut });
+        return { ...s.next, signedIn: s.signedIn };
+      });
+      if (!r.signedIn) return { outcome: 'locked' };
       const status = this.store.pinStatus(m);
       return { outcome: 'ok', mailbox: m, mustChangePin: status.PinExpired || m.firstTimeUser, firstTimeUser: m.firstTimeUser };
     }
-    const policy = this.store.getPolicy(m.policy);
     const out = this.store.updateLogonFailures(m.identity, (cur) => {
-      const o = applyLogonFailure(cur.logonFailures, policy);
-      return { ...o, lockedOut: o.action === 'lockout' };
-    });
-    if (out.action === 'reset') {
-      const pinNew = generatePin(policy, m.extension);
-      const hash = await hashPin(pinNew, this.store.pinHashCost);
-      // Mail first (a PIN nobody received must not replace the old one; VA_ERR_MAIL_SEND propagates), then store,
-      // keeping the running failure count: the lockout still comes at MaxLogonAttempts (logon-failures.ts).
-      await this.mailPin(m, policy.resetPinText, pinNew, m.identity, true);
-      this.store.transaction(() => {
-        const failures = this.store.getMailbox(m.identity).logonFailures;
-        this.store.setPinHash(m.identity, hash, { expired: true, lockedOut: false });
-        this.store.updateLogonFailures(m.identity, () => ({ failures }));
-      });
-    }
-    return { outcome: 'failed', failures: out.failures, action: out.action };
+      const s = settleWrongPin({ failures: cur.logonFailures, lockedOut: cur.lockedOut }, attempt);
+      return { ...s.next, outcome: s.outcome };
+    }).outcome;
+    const action = out.action === 'reset' ? await this.resetAfterFailures(m, policy) : out.action;
+    return { outcome: 'failed', failures: out.failures, action };
+  }
+
+  /**
+   * The automatic PIN reset at LogonFailuresBeforePINReset sequential failures ([D-POL][E-RESET]): a generated PIN,
+   * mailed to the user with the policy's ResetPINText, then stored. Mail first: a PIN nobody received must not
+   * replace the one the user knows (VA_ERR_MAIL_SEND propagates, nothing is stored). The store then writes only the
+   * PIN ({@link DirectoryStore.replacePinHash}): the failure count keeps running toward MaxLogonAttempts
+   * (`domain/logon-failures.ts`) and a lockout recorded meanwhile by another call stays. Our choice where the sources
+   * are silent (issue 19): a mailbox locked meanwhile gets no new PIN (no mail when the lockout came before it; the
+   * administrator who unlocks it sets a PIN anyway, Set-UMMailboxPIN [D-SETPIN]), and a PIN changed meanwhile (an
+   * administrator's) is not overwritten.
+   * @param m the mailbox as read when the attempt was admitted (its `pinHash` is the PIN the reset replaces)
+   * @returns the action the caller hears: `reset` (a new PIN was mailed and stored), `lockout` (locked meanwhile),
+   *   or `retry` (the PIN was changed meanwhile by someone else)
+   * @throws VaError VA_ERR_MAIL_SEND
+   */
+  private async resetAfterFailures(m: Mailbox, policy: MailboxPolicy): Promise<LogonFailureAction> {
+    const before = this.store.getMailbox(m.identity);
+    if (before.lockedOut) return 'lockout';
+    if (before.pinHash !== m.pinHash) return 'retry';
+    const pinNew = generatePin(policy, m.extension);
+    const hash = await hashPin(pinNew, this.store.pinHashCost);
+    await this.mailPin(m, policy.resetPinText, pinNew, m.identity, true);
+    const r = this.store.replacePinHash(m.identity, hash, { expired: true, ifPinHash: m.pinHash });
+    return r === 'replaced' ? 'reset' : r === 'locked' ? 'lockout' : 'retry';
   }
 
   private async mailPin(m: Mailbox, resetPinText: string, pin: string, to: string, mustChange: boolean): Promise<void> {

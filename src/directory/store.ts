@@ -676,10 +676,38 @@ export class DirectoryStore {
       const now = this.now();
       this.sql('UPDATE mailboxes SET pin_hash = ?, pin_set_at = ?, pin_expired = ?, locked_out = ?, logon_failures = 0 WHERE identity = ?')
         .run(pinHash, now, opts.expired ? 1 : 0, opts.lockedOut ? 1 : 0, m.identity);
-      this.sql('INSERT INTO pin_history (identity, pin_hash, set_at) VALUES (?, ?, ?)').run(m.identity, pinHash, now);
-      this.sql('DELETE FROM pin_history WHERE identity = ? AND id NOT IN (SELECT id FROM pin_history WHERE identity = ? ORDER BY id DESC LIMIT 20)')
-        .run(m.identity, m.identity);
+      this.appendPinHistory(m.identity, pinHash, now);
     });
+  }
+
+  /**
+   * Stores the PIN hash of an automatic PIN reset (LogonFailuresBeforePINReset, [D-POL][E-RESET]): sets only the
+   * hash, its set time, PinExpired and the PIN history; the lockout and the failure count are left as they are, so
+   * the reset never lifts a lockout nor lowers the count toward MaxLogonAttempts (issue 19). Checked and written in
+   * one IMMEDIATE transaction: nothing is written when the mailbox is locked (the administrator who unlocks it sets
+   * a new PIN anyway, Set-UMMailboxPIN [D-SETPIN]) or when its PIN is no longer `ifPinHash` (an administrator, or
+   * another reset, changed it meanwhile: that PIN stands).
+   * @param pinHash the new hash; @param opts.ifPinHash the hash the reset replaces
+   * @returns `replaced`, or why not: `locked` or `pin-changed`
+   * @throws VaError VA_ERR_NOT_FOUND
+   */
+  replacePinHash(identity: string, pinHash: string, opts: { expired: boolean; ifPinHash: string }): 'replaced' | 'locked' | 'pin-changed' {
+    return this.transaction(() => {
+      const m = this.getMailbox(identity);
+      if (m.lockedOut) return 'locked';
+      if (m.pinHash !== opts.ifPinHash) return 'pin-changed';
+      const now = this.now();
+      this.sql('UPDATE mailboxes SET pin_hash = ?, pin_set_at = ?, pin_expired = ? WHERE identity = ?').run(pinHash, now, opts.expired ? 1 : 0, m.identity);
+      this.appendPinHistory(m.identity, pinHash, now);
+      return 'replaced';
+    });
+  }
+
+  /** Appends a PIN hash to the history, trimmed to the 20 newest (PINHistoryCount's maximum). In a transaction. */
+  private appendPinHistory(identity: string, pinHash: string, now: number): void {
+    this.sql('INSERT INTO pin_history (identity, pin_hash, set_at) VALUES (?, ?, ?)').run(identity, pinHash, now);
+    this.sql('DELETE FROM pin_history WHERE identity = ? AND id NOT IN (SELECT id FROM pin_history WHERE identity = ? ORDER BY id DESC LIMIT 20)')
+      .run(identity, identity);
   }
 
   /** Sets or clears the lockout without touching the PIN. */
@@ -698,15 +726,22 @@ export class DirectoryStore {
   }
 
   /**
-   * Atomically applies `decide` to the current failure count and stores its result: the read and the write are one
-   * IMMEDIATE transaction, so concurrent calls never lose a failure.
+   * Atomically applies `decide` to the mailbox's current failure count and lockout and stores its result: the read
+   * and the write are one IMMEDIATE transaction (which also waits for other processes on the data folder), so
+   * concurrent calls, on this instance or another, never lose a failure or a lockout. `decide` must be synchronous
+   * (no await between the read and the write); `lockedOut` omitted keeps the current value. Nothing is written when
+   * neither value changes.
+   * @returns what `decide` returned
+   * @throws VaError VA_ERR_NOT_FOUND
    */
   updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T): T {
     return this.transaction(() => {
       const m = this.getMailbox(identity);
       const out = decide(m);
-      this.sql('UPDATE mailboxes SET logon_failures = ?, locked_out = ? WHERE identity = ?')
-        .run(out.failures, (out.lockedOut ?? m.lockedOut) ? 1 : 0, m.identity);
+      const lockedOut = out.lockedOut ?? m.lockedOut;
+      if (out.failures !== m.logonFailures || lockedOut !== m.lockedOut) {
+        this.sql('UPDATE mailboxes SET logon_failures = ?, locked_out = ? WHERE identity = ?').run(out.failures, lockedOut ? 1 : 0, m.identity);
+      }
       return out;
     });
   }

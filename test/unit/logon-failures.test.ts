@@ -1,4 +1,4 @@
-import { applyLogonFailure, shouldDisconnect } from '../../src/domain/logon-failures';
+import { admitLogonAttempt, applyLogonFailure, settleRightPin, settleWrongPin, shouldDisconnect } from '../../src/domain/logon-failures';
 
 /** Runs n failures from zero and returns the actions. */
 function run(n: number, rules: Parameters<typeof applyLogonFailure>[1]) {
@@ -44,5 +44,52 @@ describe('shouldDisconnect (LogonFailuresBeforeDisconnect, per call)', () => {
     expect(shouldDisconnect(2, 3)).toBe(false);
     expect(shouldDisconnect(3, 3)).toBe(true);
     expect(shouldDisconnect(1, 1)).toBe(true);
+  });
+});
+
+describe('admitting and settling concurrent PIN checks (issue 19)', () => {
+  const rules = { logonFailuresBeforePinReset: 3, maxLogonAttempts: 6 } as const;
+
+  it('admits each check as the next failure, refuses at MaxLogonAttempts in progress and locks, refuses a locked mailbox', () => {
+    let state = { failures: 0, lockedOut: false };
+    const positions: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const a = admitLogonAttempt(state, rules);
+      state = a.next;
+      positions.push(a.admitted ? `${a.attempt.failures}:${a.attempt.ifWrong}` : 'refused');
+    }
+    // Six checks in progress at once: the seventh is refused and locks, the eighth meets the lockout.
+    expect(positions).toEqual(['1:retry', '2:retry', '3:reset', '4:retry', '5:retry', '6:lockout', 'refused', 'refused']);
+    expect(state).toEqual({ failures: 6, lockedOut: true });
+    expect(admitLogonAttempt({ failures: 0, lockedOut: true }, rules)).toEqual({ admitted: false, next: { failures: 0, lockedOut: true } });
+  });
+
+  it('Unlimited MaxLogonAttempts never refuses an unlocked mailbox', () => {
+    const a = admitLogonAttempt({ failures: 500, lockedOut: false }, { logonFailuresBeforePinReset: 'Unlimited', maxLogonAttempts: 'Unlimited' });
+    expect(a).toMatchObject({ admitted: true, attempt: { failures: 501, ifWrong: 'retry' } });
+  });
+
+  it('a wrong PIN keeps its failure and its action; a lockout meanwhile turns a reset into the lockout', () => {
+    const attempt = { failures: 3, ifWrong: 'reset' as const };
+    expect(settleWrongPin({ failures: 5, lockedOut: false }, attempt)).toEqual({ next: { failures: 5, lockedOut: false }, outcome: { failures: 3, action: 'reset' } });
+    expect(settleWrongPin({ failures: 6, lockedOut: true }, attempt)).toEqual({ next: { failures: 6, lockedOut: true }, outcome: { failures: 3, action: 'lockout' } });
+    expect(settleWrongPin({ failures: 6, lockedOut: false }, { failures: 6, ifWrong: 'lockout' })).toEqual({
+      next: { failures: 6, lockedOut: true },
+      outcome: { failures: 6, action: 'lockout' },
+    });
+  });
+
+  it('a wrong PIN whose count was cleared meanwhile (a success, an admin reset) is not counted again and has no action', () => {
+    expect(settleWrongPin({ failures: 0, lockedOut: false }, { failures: 3, ifWrong: 'reset' })).toEqual({
+      next: { failures: 0, lockedOut: false },
+      outcome: { failures: 0, action: 'retry' },
+    });
+    expect(settleWrongPin({ failures: 1, lockedOut: false }, { failures: 6, ifWrong: 'lockout' }).next).toEqual({ failures: 1, lockedOut: false });
+    expect(settleWrongPin({ failures: 0, lockedOut: true }, { failures: 2, ifWrong: 'retry' }).outcome.action).toBe('lockout');
+  });
+
+  it('a right PIN clears the count, but never signs in to (nor unlocks) a mailbox locked meanwhile', () => {
+    expect(settleRightPin({ failures: 4, lockedOut: false })).toEqual({ next: { failures: 0, lockedOut: false }, signedIn: true });
+    expect(settleRightPin({ failures: 6, lockedOut: true })).toEqual({ next: { failures: 6, lockedOut: true }, signedIn: false });
   });
 });
