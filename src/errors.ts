@@ -11,6 +11,15 @@ export const ErrorCodes = {
   CONFIG_INVALID: 'VA_ERR_CONFIG_INVALID',
   /** The data folder's store cannot be opened or migrated. */
   STORE_OPEN: 'VA_ERR_STORE_OPEN',
+  /**
+   * The store cannot be used now: busy or locked past its timeout, out of disk, read-only, an I/O error. A new call
+   * gets 503 with Retry-After (issue 19).
+   */
+  STORE_UNAVAILABLE: 'VA_ERR_STORE_UNAVAILABLE',
+  /** A new call was refused with 503: `sip.maxCallsAllowed` calls are up (Exchange's Set-UMService -MaxCallsAllowed). */
+  CALL_LIMIT: 'VA_ERR_CALL_LIMIT',
+  /** A new call was refused with 503: the process uses more memory than `sip.memoryBudgetMB`. */
+  MEMORY_BUDGET: 'VA_ERR_MEMORY_BUDGET',
   /** The named object (mailbox, policy, dial plan, gateway, user) does not exist. */
   NOT_FOUND: 'VA_ERR_NOT_FOUND',
   /** An object with that name or extension already exists. */
@@ -77,4 +86,49 @@ export class VaError extends Error {
 /** True when `err` is a {@link VaError}, optionally with the given code. */
 export function isVaError(err: unknown, code?: ErrorCode): err is VaError {
   return err instanceof VaError && (code === undefined || err.code === code);
+}
+
+/** SQLite result codes (better-sqlite3's `SqliteError.code`) that say the store cannot be used now, not that a query is wrong. */
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL|NOMEM)/;
+
+/**
+ * True when `err` says the store is unavailable or exhausted rather than that the request was wrong: a
+ * `VA_ERR_STORE_UNAVAILABLE` error, or a store adapter's own error with such a code (SQLite: busy or locked past the
+ * busy timeout, disk full, I/O error, read-only, cannot open). Signalling answers a new call 503 for these (issue 19).
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (isVaError(err, ErrorCodes.STORE_UNAVAILABLE)) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && SQLITE_UNAVAILABLE.test(code);
+}
+
+/** A resource that was exhausted or unavailable, and the code logged for it. */
+export interface Exhausted {
+  resource: 'rtp-ports' | 'media-server' | 'store' | 'memory';
+  code: ErrorCode;
+  /** For the log: what ran out (never a secret). */
+  detail: string;
+}
+
+/** Operating-system error codes of a socket or file that ran out of descriptors or memory. */
+const OS_EXHAUSTED = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
+
+/**
+ * Which resource a call set-up error says was exhausted or unavailable; null for any other error (a bug: 500).
+ * @param err what opening the call's media, admitting it or routing it threw
+ */
+export function exhaustedBy(err: unknown): Exhausted | null {
+  const message = err instanceof Error ? err.message : String(err);
+  if (isVaError(err, ErrorCodes.MEDIA_NO_PORT)) return { resource: 'rtp-ports', code: err.code, detail: message };
+  if (isVaError(err, ErrorCodes.MEDIA_BIND)) {
+    const cause = (err.cause as { code?: unknown } | undefined)?.code;
+    if (typeof cause === 'string' && OS_EXHAUSTED.has(cause)) return { resource: 'rtp-ports', code: err.code, detail: message };
+  }
+  if (isVaError(err, ErrorCodes.MEDIA_SERVER_UNAVAILABLE)) return { resource: 'media-server', code: err.code, detail: message };
+  if (isStoreUnavailable(err)) return { resource: 'store', code: ErrorCodes.STORE_UNAVAILABLE, detail: message };
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ERR_MEMORY_ALLOCATION_FAILED' || (err instanceof RangeError && /allocation failed/i.test(message))) {
+    return { resource: 'memory', code: ErrorCodes.MEMORY_BUDGET, detail: message };
+  }
+  return null;
 }

@@ -265,6 +265,40 @@ export const IvrSchema = z
   .strict();
 
 /**
+ * Size limits on one SIP message, checked before it is parsed (`sip.limits`; the embedded engine, issue 19): over
+ * one, 513 Message Too Large (RFC 3261 §21.5.14), or nothing when the message names no address to answer. Each
+ * entry of a comma-separated Via, Contact, Route, Record-Route or Path list counts as one header field.
+ */
+export const SipLimitsSchema = z
+  .object({
+    /** The largest message, start line to end of body, bytes (64 KB: a little over the largest UDP datagram). */
+    maxMessageBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
+    /** The most header fields (a gateway's INVITE has 15 to 30). */
+    maxHeaders: z.number().int().min(16).max(10_000).default(256),
+    /** The longest header field, folded lines joined, bytes (a STIR/SHAKEN Identity header is about 1 KB). */
+    maxHeaderLineBytes: z.number().int().min(256).max(64 * 1024).default(8 * 1024),
+  })
+  .strict();
+
+/**
+ * A per-address rate limit on new SIP transactions (`sip.floodLimit`; the embedded engine, issue 19; Kamailio's
+ * pike): past `requests` new requests within `windowMs` from one address, everything from it is dropped quietly for
+ * `blockMs` (one log line per address and block). UM IP gateways' addresses have `gatewayRequests` and are dropped
+ * only until their window ends. Retransmissions, ACKs and responses do not count.
+ */
+export const SipFloodLimitSchema = z
+  .object({
+    /** `false` turns the limit off. */
+    enabled: z.boolean().default(true),
+    requests: z.number().int().min(1).default(50),
+    windowMs: z.number().int().min(100).max(60_000).default(1000),
+    blockMs: z.number().int().min(0).max(3_600_000).default(60_000),
+    /** Enough for the 12,000 new transactions a second (6,000 calls) SIPp reached over TCP here. */
+    gatewayRequests: z.number().int().min(1).default(20_000),
+  })
+  .strict();
+
+/**
  * The SIP signalling engine `voice-access serve` uses (issue 7): `embedded` (SIP on our own UDP/TCP socket, the
  * default) or `drachtio` (a drachtio-server in front, SIP only; media stays in our RTP engine). `serve`'s
  * `--sip-engine`, `--drachtio HOST:PORT` and `--drachtio-secret` (or `VA_DRACHTIO_SECRET`) override these.
@@ -277,8 +311,18 @@ export const SipSettingsSchema = z
      * -MaxCallsAllowed`; `runtime/load-guard.ts`). Absent or null: no limit but the RTP port range.
      */
     maxCallsAllowed: z.number().int().min(1).nullable().default(null),
-    /** Retry-After of the 503 for a call over maxCallsAllowed, s. */
+    /**
+     * Retry-After of the 503 for a new call refused because a resource ran out (maxCallsAllowed, memoryBudgetMB,
+     * RTP ports, the store), s.
+     */
     retryAfterSeconds: z.number().int().min(1).max(3600).default(5),
+    /**
+     * The process' resident memory (RSS) above which new calls get 503 with a Retry-After, MB; calls in progress go
+     * on (issue 19, `runtime/load-guard.ts`). Absent or null: no budget.
+     */
+    memoryBudgetMB: z.number().int().min(16).nullable().default(null),
+    limits: SipLimitsSchema.default(() => SipLimitsSchema.parse({})),
+    floodLimit: SipFloodLimitSchema.default(() => SipFloodLimitSchema.parse({})),
     drachtio: z
       .object({
         /** drachtio-server's admin address (`<admin>` in drachtio.conf.xml). */

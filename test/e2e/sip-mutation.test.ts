@@ -5,13 +5,18 @@
  * in the ways gateways get them wrong (ports out of range, host names, no c=, no G.711, odd telephone-events).
  * Deterministic (a fixed seed) and bounded (a fixed number of messages, each dialog waiting at most 500 ms).
  *
- * What must hold whatever arrives: no server error (5xx other than 505 for another SIP version), no error in the log,
- * no RTP session without a call (a refused INVITE gives its port back), and the server still answers OPTIONS.
- * Such a run found an offer with port 70000 answered 500 with its RTP session left open.
+ * Issue 19 ("SIP input") adds the categories an attacker or a broken gateway sends: very long header fields and
+ * too many of them (513 Message Too Large), huge or negative integers in CSeq, Content-Length, Max-Forwards and
+ * Expires, escaped tokens (`RE%47IST%45R`, `%`-escaped header names), and odd Request-URI schemes.
+ *
+ * What must hold whatever arrives: no server error (5xx other than 501 for an unknown method, 505 for another SIP
+ * version and 513 for a message too large), no error in the log, no RTP session without a call (a refused INVITE
+ * gives its port back), and the server still answers OPTIONS and takes an ordinary call. Such a run found an offer
+ * with port 70000 answered 500 with its RTP session left open.
  */
 import * as dgram from 'node:dgram';
 import { seededRandom } from '../helpers';
-import { message } from '../sip/helpers/raw-sip';
+import { RawCall, UdpPeer, isStatus, message } from '../sip/helpers/raw-sip';
 import { startIvrServer, type IvrServer } from './helpers/ivr-server';
 
 type Rng = ReturnType<typeof seededRandom>;
@@ -25,6 +30,13 @@ const JUNK = ['', ' ', '\x00', '\xff\xfe', '-1', '4294967296', '9999999999999999
 
 const offer = (port: number) =>
   ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP 0 8 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', 'a=ptime:20', 'a=sendrecv', ''].join('\r\n');
+
+/** Huge and negative integers, for CSeq, Content-Length, Max-Forwards and Expires (RFC 4475 scalar02, ncl). */
+const INTEGERS = ['-1', '0', '2147483647', '2147483648', '4294967296', '99999999999999999999', '36893488147419103232', '1e3', '0x10', '007', '-0', ' 5 '];
+/** Request-URI schemes a server may be sent. */
+const SCHEMES = ['mailto:ivr@127.0.0.1', 'urn:service:sos', 'http://127.0.0.1/', 'sips:14255550100@127.0.0.1', 'tel:+14255550100', 'tel:', 'sip:', 'im:ivr@x', 'x-unknown:1', 'sip:%31%34255550100@127.0.0.1'];
+/** Tokens with % (RFC 4475 esc02: never unescaped). */
+const ESCAPED_METHODS = ['RE%47IST%45R', 'INV%49TE', 'OPTIONS%', '%', 'B%59E'];
 
 /** Offers broken the ways gateways and fuzzers break them. */
 const BREAK_SDP: Array<(s: string, r: Rng) => string> = [
@@ -123,8 +135,44 @@ test('broken and well-formed messages in a seeded mix: no server error, no error
       [...headers('INVITE', callId, 1, '<sip:14255550100@127.0.0.1>', from), ['Content-Type', 'application/sdp'], ...(r.next() < 0.3 ? ([['Diversion', r.pick(['<sip:51235@127.0.0.1>;reason=no-answer', '<sip:@>', r.pick(JUNK)])]] as Array<[string, string]>) : [])],
       sdp,
     );
-    const kind = r.pick(['invite', 'dialog', 'dialog', 'options', 'junk'] as const);
+    const kind = r.pick(['invite', 'dialog', 'dialog', 'options', 'junk', 'huge', 'integers', 'escaped', 'scheme'] as const);
     if (kind === 'invite') await send(breakMessage(invite, r));
+    else if (kind === 'huge') {
+      // Very long header fields, many header fields, long lists: over the limits (513) or just under them.
+      const x = r.next();
+      const size = r.pick([4000, 8000, 9000, 20_000, 50_000]);
+      const extra: Array<[string, string]> =
+        x < 0.3
+          ? [[r.pick(['Subject', 'Contact', 'Route', 'X-Long', 'Authorization']), `<sip:a@127.0.0.1>${r.pick([' ', 'a', ';a', ',<sip:b@h>']).repeat(Math.floor(size / 10))}`]]
+          : x < 0.6
+            ? Array.from({ length: r.pick([100, 250, 257, 400]) }, (_, k) => [`X-H${k}`, 'v'] as [string, string])
+            : [[r.pick(['Contact', 'Route', 'Via']), Array.from({ length: r.pick([100, 255, 300]) }, (_, k) => `<sip:r${k}@127.0.0.1;lr>`).join(',')]];
+      const base = r.next() < 0.5 ? invite : message(`OPTIONS sip:x@127.0.0.1 SIP/2.0`, headers('OPTIONS', callId, 1, '<sip:x@127.0.0.1>', from));
+      await send(base.replace('Max-Forwards: 70', ['Max-Forwards: 70', ...extra.map(([n, v]) => `${n}: ${v}`)].join('\r\n')).slice(0, 65_000));
+    } else if (kind === 'integers') {
+      const field = r.pick(['CSeq', 'Content-Length', 'Max-Forwards', 'Expires'] as const);
+      const n = r.pick(INTEGERS);
+      const text = r.next() < 0.5 ? invite : message(`${r.pick(['OPTIONS', 'SUBSCRIBE'])} sip:14255550100@127.0.0.1:${port} SIP/2.0`, [...headers('OPTIONS', callId, 1, '<sip:14255550100@127.0.0.1>', from), ['Event', 'message-summary']]);
+      const method = /^(\S+)/.exec(text)![1];
+      const fixed = text.replace(/CSeq: 1 OPTIONS/, `CSeq: 1 ${method}`);
+      await send(
+        field === 'CSeq'
+          ? fixed.replace(/CSeq: \d+ /, `CSeq: ${n} `)
+          : field === 'Content-Length'
+            ? fixed.replace(/Content-Length: \d+/, `Content-Length: ${n}`)
+            : field === 'Max-Forwards'
+              ? fixed.replace('Max-Forwards: 70', `Max-Forwards: ${n}`)
+              : fixed.replace('Max-Forwards: 70', `Max-Forwards: 70\r\nExpires: ${n}`),
+      );
+    } else if (kind === 'escaped') {
+      const m = r.pick(ESCAPED_METHODS);
+      const text = message(`${m} sip:14255550100@127.0.0.1:${port} SIP/2.0`, headers(m, callId, 1, '<sip:14255550100@127.0.0.1>', from));
+      await send(r.next() < 0.5 ? text : text.replace('Max-Forwards', r.pick(['Max%2DForwards', 'Max-Forwards%', 'C%53eq'])));
+    } else if (kind === 'scheme') {
+      const m = r.pick(['INVITE', 'OPTIONS', 'BYE', 'INFO', 'SUBSCRIBE', 'MESSAGE']);
+      const text = m === 'INVITE' ? invite : message(`${m} sip:x@127.0.0.1 SIP/2.0`, headers(m, callId, 1, '<sip:x@127.0.0.1>', from));
+      await send(text.replace(/^(\S+) \S+/, `$1 ${r.pick(SCHEMES)}`));
+    }
     else if (kind === 'options') await send(breakMessage(message(`OPTIONS sip:x@127.0.0.1 SIP/2.0`, headers('OPTIONS', callId, 1, '<sip:x@127.0.0.1>', from)), r));
     else if (kind === 'junk') await send(r.pick(['INVITE', 'SIP/2.0 200 OK', 'ACK * SIP/2.0\r\nVia: x\r\n\r\n', 'REGISTER sip:127.0.0.1 SIP/2.0\r\nContent-Length: 5\r\n\r\nabc']) + r.pick(JUNK));
     else {
@@ -157,7 +205,7 @@ test('broken and well-formed messages in a seeded mix: no server error, no error
   await wait(500);
 
   const statusLines = received.filter((m) => m.startsWith('SIP/2.0 ')).map((m) => m.slice(0, m.indexOf('\r\n')));
-  const serverErrors = statusLines.filter((l) => /^SIP\/2\.0 5(?!05)\d\d/.test(l));
+  const serverErrors = statusLines.filter((l) => /^SIP\/2\.0 5(?!01|05|13)\d\d/.test(l));
   expect(serverErrors).toEqual([]);
   expect(t.errors).toEqual([]);
   // Calls still up (their BYE broken, or their ACK) each hold one session; nothing else may.
@@ -167,9 +215,24 @@ test('broken and well-formed messages in a seeded mix: no server error, no error
   expect(statusLines.some((l) => l.startsWith('SIP/2.0 200'))).toBe(true);
   expect(statusLines.some((l) => l.startsWith('SIP/2.0 400'))).toBe(true);
   expect(statusLines.some((l) => l.startsWith('SIP/2.0 488'))).toBe(true);
+  for (const status of ['513', '416', '501']) expect({ status, seen: statusLines.some((l) => l.startsWith(`SIP/2.0 ${status}`)) }).toEqual({ status, seen: true });
   expect(t.calls.length).toBeGreaterThan(20);
 
   const ping = `mutation-ping-${SEED}`;
   await send(message(`OPTIONS sip:14255550100@127.0.0.1:${port} SIP/2.0`, headers('OPTIONS', ping, 1, '<sip:14255550100@127.0.0.1>', '<sip:ping@127.0.0.1>;tag=p')));
   await t.until(() => finalFor(ping)?.startsWith('SIP/2.0 200') === true, 3000, 'the 200 to OPTIONS after the mix');
+
+  // And an ordinary call: answered, confirmed, ended by our BYE.
+  const peer = await UdpPeer.open(t.target);
+  try {
+    const call = new RawCall(peer, t.target, '14255550100');
+    peer.send(call.invite(offer(41000)));
+    const ok = await peer.expect(isStatus(200, 'INVITE'), 3000, 'the 200 to a call after the mix');
+    call.learn(ok);
+    peer.send(call.ack());
+    peer.send(call.inDialog('BYE'));
+    await peer.expect(isStatus(200, 'BYE'), 3000, 'the 200 to its BYE');
+  } finally {
+    await peer.close();
+  }
 });

@@ -1,8 +1,11 @@
 /**
  * The running server against garbage: binary junk, text that is not SIP, requests truncated in the start line, in
  * the headers or in the body, broken header values, over UDP and over TCP. Each gets 400 or is dropped (never
- * another answer, never a crash), and the calls that follow work: OPTIONS health checks, SIPp calls to the access
- * number over UDP and TCP, and a caller from an address that is not a UM IP gateway still gets 403.
+ * another answer, never a crash). Then requests that are too large or odd (issue 19, "SIP input"): very long header
+ * fields and too many of them (513), huge or negative integers in CSeq, Content-Length, Max-Forwards and Expires,
+ * escaped tokens, odd URI schemes, broken Via and Contact: each gets its one answer. And the calls that follow work:
+ * OPTIONS health checks, SIPp calls to the access number over UDP and TCP, and a caller from an address that is not
+ * a UM IP gateway still gets 403.
  */
 import { RawCall, TcpPeer, UdpPeer, h, isStatus, message, randomToken, type RawMessage } from '../sip/helpers/raw-sip';
 import * as offers from '../sip/helpers/offers';
@@ -61,9 +64,9 @@ const MALFORMED: Array<[string, (p: UdpPeer | TcpPeer) => string | Buffer]> = [
   ['a response to nothing', () => message('SIP/2.0 200 OK', [['Via', `SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK${randomToken()}`], ['From', '<sip:a@127.0.0.1>;tag=1'], ['To', '<sip:b@127.0.0.1>;tag=2'], ['Call-ID', randomToken()], ['CSeq', '1 INVITE']])],
 ];
 
-/** What the server sent back within `ms`: every message must be a 400 (or nothing came). */
-function unexpected(got: RawMessage[]): string[] {
-  return got.filter((m) => m.status !== 400).map((m) => m.startLine);
+/** What the server sent back within `ms`: every message must be one of `allowed` (400), or nothing came. */
+function unexpected(got: RawMessage[], allowed: number[] = [400]): string[] {
+  return got.filter((m) => !allowed.includes(m.status ?? 0)).map((m) => m.startLine);
 }
 
 test('UDP: each malformed datagram gets 400 or nothing; the server still answers OPTIONS', async () => {
@@ -101,7 +104,9 @@ test('TCP: malformed messages on their own connections get 400, nothing, or a cl
     try {
       k.send(build(k));
       const got = await k.collect(() => true, 300);
-      expect({ name, unexpected: unexpected(got) }).toEqual({ name, unexpected: [] });
+      // Over TCP a body announced over the size limit is 513 Message Too Large (the message cannot be read whole).
+      const allowed = name === 'Content-Length far too large' ? [400, 513] : [400];
+      expect({ name, unexpected: unexpected(got, allowed) }).toEqual({ name, unexpected: [] });
     } finally {
       await k.close();
     }
@@ -125,6 +130,71 @@ test('TCP: malformed messages on their own connections get 400, nothing, or a cl
     await ok.close();
   }
   expect(t.calls).toHaveLength(0);
+});
+
+/** A request from `peer` to the access number, for the odd-input cases: `edit` changes its text. */
+function oddRequest(peer: UdpPeer | TcpPeer, method: string, edit: (s: string) => string = (x) => x): { callId: string; text: string } {
+  const call = new RawCall(peer, t.target, '14255550100');
+  const text =
+    method === 'INVITE'
+      ? call.invite(LOOPBACK_OFFER)
+      : message(`${method} ${call.requestUri} SIP/2.0`, [['Via', call.via(`z9hG4bK${randomToken()}`)], ['Max-Forwards', '70'], ['From', call.from], ['To', call.to], ['Call-ID', call.callId], ['CSeq', `1 ${method}`]]);
+  return { callId: call.callId, text: edit(text) };
+}
+
+/** Too large or odd requests (issue 19, "SIP input"): [name, method, edit, the one answer expected]. */
+const ODD: Array<[string, string, (s: string) => string, number]> = [
+  ['a 20 KB header field', 'OPTIONS', (s) => s.replace('Max-Forwards: 70', `Max-Forwards: 70\r\nSubject: ${'long '.repeat(4000)}`), 513],
+  ['300 header fields', 'OPTIONS', (s) => s.replace('Max-Forwards: 70', Array.from({ length: 300 }, (_, i) => `X-Header-${i}: ${i}`).join('\r\n') + '\r\nMax-Forwards: 70'), 513],
+  ['a Contact list of 300 entries', 'OPTIONS', (s) => s.replace('Max-Forwards: 70', `Max-Forwards: 70\r\nContact: ${Array.from({ length: 300 }, (_, i) => `<sip:c${i}@127.0.0.1>`).join(', ')}`), 513],
+  ['CSeq 4294967296', 'OPTIONS', (s) => s.replace('CSeq: 1 OPTIONS', 'CSeq: 4294967296 OPTIONS'), 400],
+  ['CSeq 99999999999999999999 on an INVITE', 'INVITE', (s) => s.replace('CSeq: 1 INVITE', 'CSeq: 99999999999999999999 INVITE'), 400],
+  ['CSeq -1', 'OPTIONS', (s) => s.replace('CSeq: 1 OPTIONS', 'CSeq: -1 OPTIONS'), 400],
+  ['Content-Length 99999999999999999999', 'OPTIONS', (s) => s.replace(/Content-Length: \d+/, 'Content-Length: 99999999999999999999'), 400],
+  ['two Content-Length values', 'OPTIONS', (s) => s.replace(/Content-Length: \d+/, 'Content-Length: 0\r\nContent-Length: 3'), 400],
+  ['Max-Forwards 300', 'OPTIONS', (s) => s.replace('Max-Forwards: 70', 'Max-Forwards: 300'), 400],
+  ['Max-Forwards 99999999999', 'INVITE', (s) => s.replace('Max-Forwards: 70', 'Max-Forwards: 99999999999'), 400],
+  ['Max-Forwards -1', 'OPTIONS', (s) => s.replace('Max-Forwards: 70', 'Max-Forwards: -1'), 400],
+  ['Expires 99999999999999999999 (ignored by OPTIONS)', 'OPTIONS', (s) => s.replace('Max-Forwards: 70', 'Max-Forwards: 70\r\nExpires: 99999999999999999999'), 200],
+  ['Expires -5 (ignored by OPTIONS)', 'OPTIONS', (s) => s.replace('Max-Forwards: 70', 'Max-Forwards: 70\r\nExpires: -5'), 200],
+  ['an escaped method (RFC 4475 esc02)', 'RE%47IST%45R', (s) => s, 501],
+  ['an unknown method', 'FROBNICATE', (s) => s, 501],
+  ['an escaped header name is another header', 'OPTIONS', (s) => s.replace('Max-Forwards: 70', 'Max-Forwards: 70\r\nContent%2DLength: 99'), 200],
+  ['a mailto: Request-URI', 'OPTIONS', (s) => s.replace(/^OPTIONS \S+/, 'OPTIONS mailto:ivr@example.com'), 416],
+  ['an urn: Request-URI on an INVITE', 'INVITE', (s) => s.replace(/^INVITE \S+/, 'INVITE urn:service:sos'), 416],
+  ['an http: Request-URI on a BYE', 'BYE', (s) => s.replace(/^BYE \S+/, 'BYE http://127.0.0.1/'), 416],
+  ['sip: without a host', 'OPTIONS', (s) => s.replace(/^OPTIONS \S+/, 'OPTIONS sip:'), 400],
+  ['a Via with an empty branch', 'INVITE', (s) => s.replace(/;branch=[^;\r]*/, ';branch='), 400],
+  ['a Via with ;;', 'OPTIONS', (s) => s.replace(';rport', ';;rport'), 400],
+  ['a Contact with an empty parameter', 'INVITE', (s) => s.replace(/Contact: <([^>]*)>/, 'Contact: <$1>;;'), 400],
+];
+
+test('too large or odd requests over UDP and TCP get their one answer (513, 400, 416, 501 or 200); OPTIONS still answered', async () => {
+  const callsBefore = t.calls.length;
+  for (const transport of ['udp', 'tcp'] as const) {
+    for (const [name, method, edit, status] of ODD) {
+      const peer = transport === 'udp' ? await UdpPeer.open(t.target) : await TcpPeer.open(t.target);
+      try {
+        const { callId, text } = oddRequest(peer, method, edit);
+        peer.send(text);
+        const got = await peer.collect(() => true, status === 200 ? 300 : 150);
+        const finals = got.filter((m) => (m.status ?? 0) >= 200 && h(m, 'call-id') === callId).map((m) => m.status);
+        // Non-2xx finals to an INVITE may be retransmitted (no ACK comes): one status, maybe repeated.
+        expect({ transport, name, statuses: [...new Set(finals)], others: got.filter((m) => h(m, 'call-id') !== callId).length }).toEqual({ transport, name, statuses: [status], others: 0 });
+      } finally {
+        await peer.close();
+      }
+    }
+  }
+  expect(t.calls).toHaveLength(callsBefore);
+  const u = await UdpPeer.open(t.target);
+  try {
+    const { callId, text } = oddRequest(u, 'OPTIONS');
+    u.send(text);
+    await u.expect((m) => m.status === 200 && h(m, 'call-id') === callId, 3000, 'the 200 to OPTIONS');
+  } finally {
+    await u.close();
+  }
 });
 
 test('after the garbage: SIPp calls to the access number over UDP and TCP are answered and run the sign-in flow', async () => {

@@ -9,9 +9,11 @@
  * - Dialogs: To tag, Contact, Record-Route copied into responses; in-dialog requests matched by Call-ID and tags;
  *   BYE built from the dialog state (CSeq, route set, remote target; RFC 3261 §12.2.1.1).
  * - 400 for malformed requests the package would drop silently (when a response can be addressed), 481/405/415/416/
- *   420/482/483 where RFC 3261 §8.2 asks for them, and no crash on any input.
+ *   420/482/483/501 where RFC 3261 §8.2 asks for them, and no crash on any input.
  * - Large UDP receive buffers, a raised TCP `maxBytesHeaders` (the package drops a connection as a "Flood attempt"
- *   at about 60 KB pending), and a bound on bytes a TCP connection may send without a parseable message.
+ *   at about 60 KB pending).
+ * - Before the package parses anything (inbound.ts): size limits (513), a per-address flood limit, the syntax the
+ *   package needs, and TCP framing in linear time; the RFC 3261 §8.2 checks of request-validation.ts after it.
  */
 import { ErrorCodes, VaError } from '../../errors';
 import type { IncomingSubscription, SubscriptionDialog, SubscriptionRefresh, SubscriptionSource } from '../../ports/mwi';
@@ -21,8 +23,13 @@ import { isIP, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { lazyChild } from '../../log';
 import { callerUser, diversionUser, parseUriParts, sdpFromBody, uriUser } from './headers';
-import { isKeepAlive, rawBadRequest } from './malformed';
 import { findFreeSipPort } from './free-port';
+import { FloodLimiter, type FloodLimitOptions } from './flood-limiter';
+import { InboundScreen } from './inbound';
+import { DEFAULT_MESSAGE_LIMITS, type MessageLimits, type MessageScan } from './message-limits';
+import { isKnownMethod, REASON_PHRASES, validateRequest } from './request-validation';
+import { inDialogRequest, type DialogRoute } from './in-dialog-request';
+import { CollidedTransactions, TransactionOrigins, sameSentBy, type CollidedTransaction } from './transaction-origins';
 import { captureSockets, redirectConsoleInListeners, sendRedirectingConsole } from './socket-capture';
 import { randomHex } from '../../util/random-pool';
 import {
@@ -60,6 +67,15 @@ export interface SipServerOptions {
   infoTimeoutMs?: number;
   /** How long `stop()` waits for the responses to its BYEs (ms, default 2000). */
   stopTimeoutMs?: number;
+  /**
+   * Size limits checked before parsing (message-limits.ts; over one: 513 Message Too Large, RFC 3261 §21.5.14).
+   * Default {@link DEFAULT_MESSAGE_LIMITS}: 64 KB, 256 header fields, 8 KB per header field.
+   */
+  limits?: Partial<MessageLimits>;
+  /** A per-address rate limit on new transactions (flood-limiter.ts). Default: none. */
+  floodLimit?: FloodLimitOptions;
+  /** Whether an address is a UM IP gateway's (the flood limit's `gatewayRequests` applies). Default: none is. */
+  isGateway?: (address: string) => boolean;
 }
 
 /** Transport a request arrived on. */
@@ -97,6 +113,7 @@ export interface IncomingInvite {
    * Dialog that has already ended (`onEnded` fires at once with `remote`, cause `cancelled`, or `local`).
    */
   accept(answerSdp: string): Dialog;
+  /* For an INVITE without SDP (`offer` null) `answerSdp` is our offer, and the caller's answer comes in the ACK. */
   /** Called when the caller cancels before our final response (after 200 to the CANCEL and 487 to the INVITE). */
   onCancel(handler: () => void): void;
 }
@@ -118,9 +135,11 @@ export interface Dialog {
   onEnded(handler: (by: DialogEndedBy, cause?: string) => void): void;
   /**
    * Called once when the ACK for our 2xx arrives (RFC 3261 §13.3.1.4: the call is established); at once
-   * (asynchronously) when registered after it. Never called for a dialog that ended unconfirmed.
+   * (asynchronously) when registered after it. Never called for a dialog that ended unconfirmed. `ackSdp` is the SDP
+   * the ACK carried (null without one): the caller's answer when the INVITE had no offer and the 2xx carried ours
+   * (late offer, RFC 3261 §13.2.1, §14).
    */
-  onConfirmed(handler: () => void): void;
+  onConfirmed(handler: (ackSdp: string | null) => void): void;
   /**
    * Ends the call with an in-dialog BYE. Resolves on its final response or after 64*T1. Before the ACK the BYE waits
    * for the ACK or the 64*T1 limit (RFC 3261 §15). Idempotent; resolves at once after the caller's BYE.
@@ -144,44 +163,22 @@ export interface SipServerStats {
   malformedDatagrams: number;
   /** 400 responses to malformed requests (raw or parsed). */
   badRequests: number;
-  /** TCP connections closed for sending bytes that never made a message. */
+  /** TCP connections closed: over a size limit, a broken Content-Length, a flood, or bytes that never framed. */
   tcpConnectionsDropped: number;
+  /** Messages over a size limit (answered 513, or dropped when they name no address). */
+  oversized: number;
+  /** Messages dropped by the flood limit. */
+  floodDropped: number;
+  /** Requests that reused another sender's branch (RFC 3261 §17.2.3) and were handled outside the package. */
+  branchCollisions: number;
 }
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, SUBSCRIBE';
 /** A UAS sends 100 Trying when it cannot answer an INVITE within this long, ms (RFC 3261 §8.2.6.1). */
 const TRYING_AFTER_MS = 200;
 const ACCEPT = 'application/sdp, application/dtmf-relay, application/dtmf, multipart/mixed';
-/** A TCP connection sending this many bytes without one parseable message is closed (garbage, bad Content-Length). */
-const TCP_GARBAGE_LIMIT = 256 * 1024;
 /** How long the package keeps a finished INVITE transaction (64*T1 with its fixed T1 of 500 ms), plus a margin. */
 const TRANSACTION_LIFETIME_MS = 33_000;
-
-const REASONS: Record<number, string> = {
-  100: 'Trying',
-  180: 'Ringing',
-  183: 'Session Progress',
-  200: 'OK',
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  415: 'Unsupported Media Type',
-  416: 'Unsupported URI Scheme',
-  420: 'Bad Extension',
-  480: 'Temporarily Unavailable',
-  481: 'Call/Transaction Does Not Exist',
-  482: 'Loop Detected',
-  483: 'Too Many Hops',
-  486: 'Busy Here',
-  487: 'Request Terminated',
-  488: 'Not Acceptable Here',
-  500: 'Server Internal Error',
-  501: 'Not Implemented',
-  503: 'Service Unavailable',
-  603: 'Decline',
-};
 
 interface ResolvedOptions {
   host: string;
@@ -194,6 +191,9 @@ interface ResolvedOptions {
   inviteTimeoutMs: number;
   infoTimeoutMs: number;
   stopTimeoutMs: number;
+  limits: MessageLimits;
+  floodLimit: FloodLimitOptions | null;
+  isGateway: (address: string) => boolean;
 }
 
 /**
@@ -219,6 +219,9 @@ export class EmbeddedSipServer implements SubscriptionSource {
       inviteTimeoutMs: opts.inviteTimeoutMs ?? 180_000,
       infoTimeoutMs: opts.infoTimeoutMs ?? 5000,
       stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
+      limits: { ...DEFAULT_MESSAGE_LIMITS, ...opts.limits },
+      floodLimit: opts.floodLimit ?? null,
+      isGateway: opts.isGateway ?? (() => false),
     };
     const log = opts.logger.child({ component: 'sip' });
     const attempts = opts.port === 0 ? 10 : 1;
@@ -280,8 +283,6 @@ export class EmbeddedSipServer implements SubscriptionSource {
 
 interface TcpConn {
   socket: Socket;
-  /** Bytes received since the last message the package parsed on this connection. */
-  pending: number;
 }
 
 interface Pending2xx {
@@ -338,6 +339,9 @@ class Core {
     malformedDatagrams: 0,
     badRequests: 0,
     tcpConnectionsDropped: 0,
+    oversized: 0,
+    floodDropped: 0,
+    branchCollisions: 0,
   };
   inviteHandler: ((invite: IncomingInvite) => void) | null = null;
   subscribeHandler: ((subscription: IncomingSubscription) => void) | null = null;
@@ -351,7 +355,19 @@ class Core {
   private readonly clientSockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly answered = new WeakSet<SipRequest>();
-  private udpAccepted = false;
+  /** The checks before the package parses (inbound.ts), and its flood limit. */
+  private readonly screen: InboundScreen;
+  private readonly limiter: FloodLimiter | null;
+  /** The scan of each message's text, for request-validation.ts. */
+  private readonly scans = new WeakMap<SipMessage, MessageScan>();
+  /** RFC 3261 §17.2.3 matching the package lacks (transaction-origins.ts). */
+  private readonly origins = new TransactionOrigins();
+  private readonly collided = new CollidedTransactions();
+  /** Requests (and their responses) of collided transactions: answered without the package. */
+  private readonly collidedRequests = new WeakMap<SipRequest, CollidedTransaction>();
+  private readonly collidedResponses = new WeakMap<SipResponse, CollidedTransaction>();
+  /** A request whose transaction key another sender holds, kept from the package until afterDelivery. */
+  private hidden: { rq: SipRequest; remote: SipFlow; method: string } | null = null;
   private stopping = false;
   private destroyed = false;
   private stopPromise: Promise<void> | null = null;
@@ -361,7 +377,15 @@ class Core {
     readonly opts: ResolvedOptions,
     readonly log: Logger,
     readonly port: number,
-  ) {}
+  ) {
+    const limiter = opts.floodLimit ? new FloodLimiter(opts.floodLimit, opts.isGateway) : null;
+    this.screen = new InboundScreen(
+      { log, stats: this.stats, isStopping: () => this.stopping, afterDelivery: () => this.afterDelivery() },
+      opts.limits,
+      limiter,
+    );
+    this.limiter = limiter;
+  }
 
   // ---------------------------------------------------------------- lifecycle
 
@@ -375,7 +399,9 @@ class Core {
           publicAddress: this.opts.publicAddress,
           udp: true,
           tcp: true,
-          maxBytesHeaders: this.opts.maxBytesHeaders,
+          // Messages reach the package whole and within the limits (inbound.ts): its own bounds must not cut them.
+          maxBytesHeaders: Math.max(this.opts.maxBytesHeaders, this.opts.limits.maxMessageBytes + 1),
+          maxContentLength: Math.max(604_800, this.opts.limits.maxMessageBytes),
           logger: {
             recv: (m, remote) => this.onRecv(m, remote),
             error: (e) => this.log.debug({ err: e }, 'sip stack error'),
@@ -400,7 +426,7 @@ class Core {
     } catch (err) {
       this.log.debug({ err }, 'cannot raise the sip udp socket buffers');
     }
-    udp.on('message', (data: Buffer, rinfo: dgram.RemoteInfo) => this.onDatagram(data, rinfo));
+    this.screen.attachUdp(udp);
     tcp.on('connection', (socket: Socket) => this.onConnection(socket));
     this.sweepTimer = setInterval(() => this.sweep(), 5000);
     this.sweepTimer.unref();
@@ -479,27 +505,36 @@ class Core {
     this.timers.delete(t);
   }
 
-  /** Forgets INVITE records once the package's transaction for them is gone. */
+  /** Forgets INVITE records once the package's transaction for them is gone, and idle flood-limit entries. */
   private sweep(): void {
     const now = Date.now();
     for (const [key, inv] of this.invites) {
       if (inv.final && now - inv.finalAt > TRANSACTION_LIFETIME_MS) this.invites.delete(key);
     }
+    this.collided.sweep(TRANSACTION_LIFETIME_MS);
+    this.limiter?.sweep();
   }
 
   // ---------------------------------------------------------------- transport hooks
 
-  /** Sees every message the package parsed, before its transaction layer (which swallows some of them). */
+  /**
+   * Sees every message the package parsed, before its transaction layer (which swallows some of them). A request
+   * whose transaction key another sender holds (RFC 3261 §17.2.3; transaction-origins.ts) is kept from the package
+   * (a request without a method is ignored by it) and handled in afterDelivery.
+   */
   private onRecv(m: SipMessage, remote: SipFlow): void {
     try {
-      if (remote.protocol === 'UDP') this.udpAccepted = true;
-      else {
-        const c = this.conns.get(connKey(remote.address, remote.port));
-        if (c) c.pending = 0;
-      }
+      const scan = this.screen.take();
+      if (scan) this.scans.set(m, scan);
       if (!isRequest(m)) return;
-      if (m.method === 'ACK') this.onAck(m);
-      else if (m.method === 'INVITE') {
+      const method = m.method;
+      if (method === 'ACK') this.onAck(m);
+      if (this.origins.observe(m) === 'other') {
+        this.hidden = { rq: m, remote, method };
+        m.method = '';
+        return;
+      }
+      if (method === 'INVITE') {
         if (!tagOf(m.headers.to)) this.onInviteSeenAgain(m);
         else this.findDialog(m)?.reinviteSeenAgain(m);
       }
@@ -508,26 +543,29 @@ class Core {
     }
   }
 
-  /** Runs after the package's own datagram listener: a datagram it did not hand on was malformed. */
-  private onDatagram(data: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (this.udpAccepted) {
-      this.udpAccepted = false;
-      return;
-    }
+  /**
+   * After the package had a message (inbound.ts): a request kept from it in onRecv is a new transaction (§17.2.3),
+   * answered here without the package; its retransmissions get our last response again.
+   */
+  private afterDelivery(): void {
+    const hidden = this.hidden;
+    if (!hidden) return;
+    this.hidden = null;
+    const { rq, remote } = hidden;
+    rq.method = hidden.method;
+    if (rq.method === 'ACK') return; // onAck had it
     try {
-      if (isKeepAlive(data)) return;
-      this.stats.malformedDatagrams++;
-      const rs = rawBadRequest(data);
-      if (rs && this.udp && !this.stopping) {
-        this.stats.badRequests++;
-        this.udp.send(Buffer.from(rs, 'latin1'), rinfo.port, rinfo.address, () => undefined);
+      const known = this.collided.find(rq);
+      if (known) {
+        if (known.last) this.sendResponse(known.last);
+        return;
       }
-      this.log.debug(
-        { from: `${rinfo.address}:${rinfo.port}`, bytes: data.length, firstLine: firstLine(data), answered400: !!rs },
-        'malformed sip datagram',
-      );
+      this.stats.branchCollisions++;
+      this.log.debug({ callId: rq.headers['call-id'], method: rq.method, from: `${remote.address}:${remote.port}` }, "request reuses another sender's branch: a transaction of its own");
+      this.collidedRequests.set(rq, this.collided.open(rq, remote));
+      this.handleRequest(rq, remote);
     } catch (err) {
-      this.log.debug({ err }, 'malformed datagram handling failed');
+      this.log.debug({ err }, 'collided request handling failed');
     }
   }
 
@@ -536,17 +574,10 @@ class Core {
     const port = socket.remotePort;
     if (address === undefined || port === undefined) return;
     const key = connKey(address, port);
-    const conn: TcpConn = { socket, pending: 0 };
+    const conn: TcpConn = { socket };
     this.conns.set(key, conn);
     redirectConsoleInListeners(socket, 'data', new Set(), this.packageConsole);
-    socket.on('data', (chunk: string | Buffer) => {
-      conn.pending += chunk.length;
-      if (conn.pending > TCP_GARBAGE_LIMIT) {
-        this.stats.tcpConnectionsDropped++;
-        this.log.debug({ from: `${address}:${port}`, bytes: conn.pending }, 'sip tcp connection sent no parseable message; closed');
-        socket.destroy();
-      }
-    });
+    this.screen.attachConnection(socket);
     socket.on('close', () => {
       if (this.conns.get(key) === conn) this.conns.delete(key);
     });
@@ -557,6 +588,10 @@ class Core {
 
   private onRequest(rq: SipRequest, remote: SipFlow): void {
     if (rq.method === 'ACK') return; // handled in onRecv (the package may swallow some ACKs)
+    this.handleRequest(rq, remote);
+  }
+
+  private handleRequest(rq: SipRequest, remote: SipFlow): void {
     try {
       this.dispatch(rq, remote);
     } catch (err) {
@@ -566,7 +601,7 @@ class Core {
   }
 
   private dispatch(rq: SipRequest, remote: SipFlow): void {
-    const problem = this.validate(rq, remote);
+    const problem = validateRequest(rq, remote, this.scans.get(rq));
     if (problem) {
       if (problem.status === 400) this.stats.badRequests++;
       this.respond(rq, problem.status, problem.reason, problem.headers);
@@ -599,41 +634,11 @@ class Core {
         else this.respond(rq, 200, undefined, { allow: ALLOW, accept: ACCEPT, 'accept-language': 'en, fr' });
         return;
       default:
-        if (toTag && !dialog) this.respond(rq, 481);
+        // §8.2.1: a method we know but do not serve is 405 with Allow; any other is 501 (§21.5.2).
+        if (!isKnownMethod(rq.method)) this.respond(rq, 501);
+        else if (toTag && !dialog) this.respond(rq, 481);
         else this.respond(rq, 405, undefined, { allow: ALLOW });
     }
-  }
-
-  /** RFC 3261 §8.2 checks on a parsed request; null when it may proceed. */
-  private validate(rq: SipRequest, remote: SipFlow): { status: number; reason?: string; headers?: Record<string, unknown> } | null {
-    // RFC 3261 §21.5.7 (505 Version Not Supported): only SIP/2.0 is spoken.
-    if (rq.version !== undefined && rq.version !== '2.0') return { status: 505, reason: 'Version Not Supported' };
-    const cl = rq.headers['content-length'];
-    if (cl !== undefined && (!Number.isInteger(cl) || cl < 0)) return { status: 400, reason: 'Bad Content-Length' };
-    // Over UDP the package cuts the body to what arrived: a shorter body means the datagram was truncated (§18.3).
-    if (remote.protocol === 'UDP' && typeof cl === 'number' && cl > (rq.content ?? '').length) {
-      return { status: 400, reason: 'Truncated Body' };
-    }
-    if (String(rq.headers.cseq.method).toUpperCase() !== rq.method.toUpperCase() || !Number.isInteger(rq.headers.cseq.seq)) {
-      return { status: 400, reason: 'Bad CSeq' };
-    }
-    if (typeof rq.headers['call-id'] !== 'string' || rq.headers['call-id'].trim() === '') return { status: 400, reason: 'Bad Call-ID' };
-    const uri = typeof rq.uri === 'string' ? rq.uri : sipPackage().stringifyUri(rq.uri);
-    if (rq.method === 'INVITE' && !parseUriParts(uri)) {
-      return /^[a-z][a-z0-9+.-]*:/i.test(uri) ? { status: 416 } : { status: 400, reason: 'Bad Request-URI' };
-    }
-    const maxForwards = headerString(rq.headers['max-forwards']);
-    if (maxForwards !== undefined) {
-      const n = Number(maxForwards.trim());
-      if (!Number.isInteger(n) || n < 0) return { status: 400, reason: 'Bad Max-Forwards' };
-      if (n === 0 && rq.method !== 'OPTIONS') return { status: 483 };
-    }
-    const require = headerString(rq.headers.require);
-    if (require && rq.method !== 'CANCEL') {
-      const unsupported = require.split(',').map((s) => s.trim()).filter(Boolean);
-      if (unsupported.length > 0) return { status: 420, headers: { unsupported: unsupported.join(', ') } };
-    }
-    return null;
   }
 
   /** SUBSCRIBE (RFC 6665): a new one goes to the application; one with a To tag refreshes its subscription. */
@@ -663,7 +668,7 @@ class Core {
     const key = inviteKey(rq);
     const existing = this.invites.get(key);
     if (existing) {
-      if (existing.branch === branchOf(rq)) {
+      if (existing.branch === branchOf(rq) && sameSentBy(existing.rq, rq)) {
         // A retransmission whose package transaction is gone: the same final response again (§17.2.1).
         if (existing.final) {
           if (existing.final.status < 300) this.stats.repeated2xxForInvite++;
@@ -724,7 +729,7 @@ class Core {
   /** A retransmitted INVITE seen before the transaction layer: after a 2xx the package ignores it, so we resend. */
   private onInviteSeenAgain(rq: SipRequest): void {
     const inv = this.invites.get(inviteKey(rq));
-    if (!inv || !inv.final || inv.final.status >= 300 || inv.branch !== branchOf(rq)) return;
+    if (!inv || !inv.final || inv.final.status >= 300 || inv.branch !== branchOf(rq) || !sameSentBy(inv.rq, rq)) return;
     // Goes out only while the package's transaction still exists; once it is gone, onRequest sees the INVITE.
     this.stats.repeated2xxForInvite++;
     this.sendResponse(inv.final);
@@ -732,7 +737,8 @@ class Core {
 
   private onCancel(rq: SipRequest): void {
     const inv = this.invites.get(inviteKey(rq));
-    if (!inv || inv.branch !== branchOf(rq)) {
+    // §9.2: the CANCEL matches the INVITE's transaction (§17.2.3: branch and sent-by).
+    if (!inv || inv.branch !== branchOf(rq) || !sameSentBy(inv.rq, rq)) {
       this.respond(rq, 481);
       return;
     }
@@ -753,22 +759,39 @@ class Core {
 
   /** Sends a response to `rq` (our To tag added when the request has none, except for 100). */
   respond(rq: SipRequest, status: number, reason?: string, headers?: Record<string, unknown>, toTag?: string, content?: string): SipResponse {
-    const rs = sipPackage().makeResponse(rq, status, reason ?? REASONS[status] ?? '');
+    const rs = sipPackage().makeResponse(rq, status, reason ?? REASON_PHRASES[status] ?? '');
     rs.version = '2.0'; // our responses are SIP/2.0 even to a request that claims another version
     if (status > 100 && !tagOf(rq.headers.to)) rs.headers.to = withTag(rq.headers.to, toTag ?? newTag());
     rs.headers.server = this.opts.userAgent;
     if (headers) Object.assign(rs.headers, headers);
     if (content !== undefined) rs.content = content;
     if (status >= 200) this.answered.add(rq);
+    const collided = this.collidedRequests.get(rq);
+    if (collided) this.collidedResponses.set(rs, collided);
     this.sendResponse(rs);
     return rs;
   }
 
+  /** Sends a response through the package's server transaction, or directly for a collided transaction. */
   sendResponse(rs: SipResponse): void {
     try {
-      this.stack?.send(rs);
+      const collided = this.collidedResponses.get(rs);
+      if (collided) {
+        collided.last = rs;
+        this.sendDirect(collided.flow, sipPackage().stringify(rs));
+      } else this.stack?.send(rs);
     } catch (err) {
       this.log.debug({ err, status: rs.status, callId: rs.headers['call-id'] }, 'sip response not sent');
+    }
+  }
+
+  /** Writes a message to a flow without the package: the UDP socket, or the TCP connection it came on. */
+  private sendDirect(flow: SipFlow, text: string): void {
+    if (this.destroyed) return;
+    if (flow.protocol.toUpperCase() === 'UDP') this.udp?.send(Buffer.from(text, 'latin1'), flow.port, flow.address, () => undefined);
+    else {
+      const c = this.conns.get(connKey(flow.address, flow.port));
+      if (c && !c.socket.destroyed) c.socket.write(text, 'latin1');
     }
   }
 
@@ -987,7 +1010,9 @@ class DialogImpl implements Dialog {
   private infoHandler: ((contentType: string, body: string, respond: (status: number) => void) => void) | null = null;
   private reinviteHandler: ((offer: string | null) => string | null) | null = null;
   private endedHandlers: Array<(by: DialogEndedBy, cause?: string) => void> = [];
-  private confirmedHandlers: Array<() => void> = [];
+  private confirmedHandlers: Array<(ackSdp: string | null) => void> = [];
+  /** The SDP the ACK carried: the caller's answer when the INVITE had no offer (RFC 3261 §13.2.1). */
+  private ackSdp: string | null = null;
   private endedWith: { by: DialogEndedBy; cause?: string } | null = null;
   private byePromise: Promise<void> | null = null;
   private deferredBye: { send: () => void; resolve: () => void } | null = null;
@@ -1034,8 +1059,8 @@ class DialogImpl implements Dialog {
     else this.endedHandlers.push(handler);
   }
 
-  onConfirmed(handler: () => void): void {
-    if (this.acked) process.nextTick(() => callSafely(this.log, handler));
+  onConfirmed(handler: (ackSdp: string | null) => void): void {
+    if (this.acked) process.nextTick(() => callSafely(this.log, () => handler(this.ackSdp)));
     else if (this.state !== 'ended') this.confirmedHandlers.push(handler);
   }
 
@@ -1136,9 +1161,11 @@ class DialogImpl implements Dialog {
     if (this.pending2xx && this.pending2xx.cseq === seq) this.stop2xx();
     if (!this.acked && (seq === this.initialCseq || !this.pending2xx)) {
       this.acked = true;
+      const body = sdpFromBody(headerString(ack.headers['content-type']), ack.content);
+      this.ackSdp = 'sdp' in body ? body.sdp : null;
       if (this.state === 'early') this.state = 'confirmed';
       this.log.debug('dialog confirmed');
-      for (const h of this.confirmedHandlers.splice(0)) callSafely(this.log, h);
+      for (const h of this.confirmedHandlers.splice(0)) callSafely(this.log, () => h(this.ackSdp));
     }
     if (this.deferredBye && !this.pending2xx) {
       const d = this.deferredBye;
@@ -1292,80 +1319,12 @@ class DialogImpl implements Dialog {
   }
 }
 
-/** What an in-dialog request is built from (RFC 3261 §12.2.1.1). */
-interface DialogRoute {
-  callId: string;
-  localAddr: SipNameAddr;
-  remoteAddr: SipNameAddr;
-  remoteTarget: string;
-  routeSet: SipRouteEntry[];
-  /** The CSeq number to use (already incremented by the caller). */
-  localCseq: number;
-  /** The flow the dialog-creating request came on. */
-  source: SipFlow;
-}
-
-/**
- * Sends an in-dialog request (§12.2.1.1: Request-URI = remote target, Route = route set; a strict first route
- * becomes the Request-URI). Resolves with the final response, or null after 64*T1 or when it cannot be sent.
- */
-async function inDialogRequest(
-  core: Core,
-  d: DialogRoute,
-  method: string,
-  extra?: { headers?: Record<string, unknown>; content?: string },
-): Promise<SipResponse | null> {
-  let uri = d.remoteTarget;
-  let route: SipRouteEntry[] = d.routeSet.map((e) => ({ ...e }));
-  let nextHopUri = uri;
-  if (route.length > 0) {
-    const first = route[0];
-    const firstUri = typeof first.uri === 'string' ? first.uri : sipPackage().stringifyUri(first.uri as NonNullable<typeof first.uri>);
-    const loose = typeof first.uri === 'object' && first.uri !== null && 'lr' in first.uri.params;
-    nextHopUri = firstUri;
-    if (!loose) {
-      uri = firstUri.replace(/;lr(?=;|$)/, '');
-      route = [...route.slice(1), { uri: d.remoteTarget, params: {} }];
-    }
-  }
-  const rq: SipRequest = {
-    method,
-    uri,
-    headers: {
-      via: [],
-      to: { ...d.remoteAddr, params: { ...d.remoteAddr.params } },
-      from: { ...d.localAddr, params: { ...d.localAddr.params } },
-      'call-id': d.callId,
-      cseq: { seq: d.localCseq, method },
-      'max-forwards': 70,
-      route,
-      'user-agent': core.opts.userAgent,
-      ...extra?.headers,
-    },
-  };
-  if (extra?.content !== undefined) rq.content = extra.content;
-  const flow = await core.nextHop(d.source, nextHopUri);
-  if (!flow) return null;
-  return new Promise<SipResponse | null>((resolve) => {
-    let done = false;
-    const timer = core.timer(() => finish(null), 64 * core.opts.t1);
-    const finish = (rs: SipResponse | null) => {
-      if (done) return;
-      done = true;
-      core.clearTimer(timer);
-      resolve(rs);
-    };
-    core.sendRequest(rq, flow, (rs) => {
-      if (rs.status >= 200) finish(rs);
-    });
-  });
-}
-
 /** The `Expires` header as whole seconds; undefined when absent or not a number. */
 function expiresOf(rq: SipRequest): number | undefined {
   const v = rq.headers.expires;
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : undefined;
+  // RFC 3261 §20.19: 0 to 2**32-1 seconds; a larger value (RFC 4475 `scalar02`) is taken as that.
+  return Number.isFinite(n) ? Math.min(n, 2 ** 32 - 1) : undefined;
 }
 
 /** The package name of an `Event` header (`message-summary;id=1` -> `message-summary`), lower case. */
@@ -1538,8 +1497,3 @@ function safe<T>(fn: () => T): T | null {
   }
 }
 
-function firstLine(data: Buffer): string {
-  const s = data.subarray(0, 120).toString('latin1');
-  const nl = s.search(/\r|\n/);
-  return (nl >= 0 ? s.slice(0, nl) : s).replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
-}

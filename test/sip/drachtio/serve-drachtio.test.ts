@@ -61,7 +61,10 @@ describe('choosing the SIP engine', () => {
       engine: 'drachtio',
       drachtio: { host: '127.0.0.1', port: 9022, secret: 'x', connectTimeoutSeconds: 10 },
       maxCallsAllowed: null,
+      memoryBudgetMB: null,
       retryAfterSeconds: 5,
+      limits: { maxMessageBytes: 65_536, maxHeaders: 256, maxHeaderLineBytes: 8192 },
+      floodLimit: { enabled: true, requests: 50, windowMs: 1000, blockMs: 60_000, gatewayRequests: 20_000 },
     });
     expect(() => parseDirectory(stringify({ ...base, sip: { engine: 'freeswitch' } }))).toThrow(/sip\.engine/);
     expect(() => parseDirectory(stringify({ ...base, sip: { drachtio: { port: 0 } } }))).toThrow(/sip\.drachtio\.port/);
