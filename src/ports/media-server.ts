@@ -26,8 +26,16 @@ export interface SignalledChannel extends CallChannel {
 
 /** One call's media on a media server. */
 export interface MediaServerCall {
-  /** The media server's SDP: the answer to send the caller. */
+  /**
+   * The media server's SDP for the caller's 200 OK: the answer to the caller's offer, or, for an INVITE without one
+   * (late offer), the media server's offer, whose answer {@link takeAnswer} hands on.
+   */
   readonly answerSdp: string;
+  /**
+   * Late offer: hands the caller's answer (from its ACK) to the media server, which then streams to the caller.
+   * @returns false when the media server refused it (the call is then ended with BYE)
+   */
+  takeAnswer(answer: string): Promise<boolean>;
   /** Which media server carries it (`host:port` of its event socket), for logs. */
   readonly server: string;
   readonly channel: SignalledChannel;
@@ -43,10 +51,11 @@ export interface MediaServerPool {
   /**
    * Sets up a call's media from the caller's offer on the next media server that is up (round robin).
    * @param opts.leg the call's signalling, which the channel uses to answer and hang up
+   * @param opts.offer the caller's SDP offer; null for an INVITE without one (late offer: the media server offers)
    * @returns the call, or `'incompatible'` when the media server refused the offer (answer 488)
    * @throws VaError VA_ERR_MEDIA_SERVER_UNAVAILABLE when no media server is up or the one chosen failed (answer 503)
    */
-  open(opts: { callId: string; offer: string; leg: CallLeg }): Promise<MediaServerCall | 'incompatible'>;
+  open(opts: { callId: string; offer: string | null; leg: CallLeg }): Promise<MediaServerCall | 'incompatible'>;
   /** The media servers as `host:port` with their state, for the `ready` line and logs. */
   describe(): Array<{ server: string; up: boolean }>;
   /** True when at least one media server is up. */

@@ -1,23 +1,32 @@
 /**
  * LoadGuard: refuses a new call with 503 Service Unavailable and a Retry-After (RFC 3261 §21.5.4, §20.33) once
  * MaxCallsAllowed calls are up: the most concurrent calls the service takes (Exchange's `Set-UMService
- * -MaxCallsAllowed`, "the maximum number of concurrent voice calls that the Unified Messaging service allows").
+ * -MaxCallsAllowed`, "the maximum number of concurrent voice calls that the Unified Messaging service allows"), or
+ * while the process' resident memory is above its budget (`sip.memoryBudgetMB`, issue 19). Each refusal is counted
+ * (`va_calls_refused_total{reason="max-calls"|"memory"}`); the log says when an episode starts (with the code) and
+ * when calls are taken again, not once per call.
  * Shared by every signalling adapter: `serve` asks it after the UM IP gateway admission rule
  * (`domain/gateway-admission.ts`) and before anything is allocated, so a refused call costs no RTP port, SDP answer
  * or flow.
  *
- * Only the call count is guarded. Refusing on event-loop utilization (over 97% of the last second) was tried and
+ * Load itself is not guarded: refusing on event-loop utilization (over 97% of the last second) was tried and
  * measured with SIPp against `serve`: at 1,000 calls/s, a rate it keeps up with, some seconds were that busy and a
  * tenth of the calls were refused; at 2,000 calls/s, past its ceiling, a fifth of the calls completed all the same.
  * The delay that matters (datagrams waiting in the kernel's socket queue) is not visible to the process.
  */
 import type { Logger } from 'pino';
 import type { Admission } from '../domain/gateway-admission';
+import { ErrorCodes } from '../errors';
+import { metrics } from '../metrics';
 
 /** Settings of a {@link LoadGuard} (the directory's `sip.maxCallsAllowed` and `sip.retryAfterSeconds`). */
 export interface LoadGuardOptions {
   /** Concurrent calls at which new ones are refused; null: no limit. */
   maxCallsAllowed: number | null;
+  /** Resident memory above which new calls are refused, bytes; null or absent: no budget. */
+  memoryBudgetBytes?: number | null;
+  /** The process' resident memory now, bytes [process.memoryUsage.rss]. */
+  rss?: () => number;
   /** The calls up now. */
   activeCalls: () => number;
   /** The Retry-After of the 503, s. */
@@ -51,11 +60,14 @@ export class LoadGuard {
     const { maxCallsAllowed } = this.opts;
     if (maxCallsAllowed !== null) {
       const active = this.opts.activeCalls();
-      if (active >= maxCallsAllowed) {
-        this.refused++;
-        const reason = `${active} calls up: MaxCallsAllowed (${maxCallsAllowed}) reached`;
-        if (this.refusing++ === 0) this.opts.logger?.warn({ retryAfterSeconds: this.opts.retryAfterSeconds }, `new calls refused with 503: ${reason}`);
-        return { admit: false, status: 503, reason, retryAfterSeconds: this.opts.retryAfterSeconds };
+      if (active >= maxCallsAllowed) return this.refuse('max-calls', ErrorCodes.CALL_LIMIT, `${active} calls up: MaxCallsAllowed (${maxCallsAllowed}) reached`);
+    }
+    const budget = this.opts.memoryBudgetBytes;
+    if (budget != null) {
+      const rss = (this.opts.rss ?? process.memoryUsage.rss)();
+      if (rss > budget) {
+        const mb = (n: number) => Math.round(n / 1048576);
+        return this.refuse('memory', ErrorCodes.MEMORY_BUDGET, `${mb(rss)} MB resident: over the memory budget (${mb(budget)} MB)`);
       }
     }
     if (this.refusing > 0) {
@@ -63,5 +75,12 @@ export class LoadGuard {
       this.refusing = 0;
     }
     return null;
+  }
+
+  private refuse(resource: 'max-calls' | 'memory', code: string, reason: string): Extract<Admission, { admit: false }> {
+    this.refused++;
+    metrics.callsRefused.inc({ reason: resource });
+    if (this.refusing++ === 0) this.opts.logger?.warn({ code, retryAfterSeconds: this.opts.retryAfterSeconds }, `new calls refused with 503: ${reason}`);
+    return { admit: false, status: 503, reason, retryAfterSeconds: this.opts.retryAfterSeconds };
   }
 }

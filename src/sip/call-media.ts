@@ -12,7 +12,7 @@ import type { Clock } from '../ports/clock';
 import type { PromptCatalog } from '../prompts/catalog';
 import type { RtpSession } from '../media/rtp-session';
 import { INFO_DTMF_INVALID_STATUS, isDtmfInfoContentType, parseInfoDtmf } from '../media/sip-info-dtmf';
-import { answerOffer, type MediaDirection, type RemoteMedia } from './sdp';
+import { answerOffer, createOffer, readAnswer, type MediaDirection, type RemoteMedia } from './sdp';
 
 /** What a signalling engine's call source needs besides its SIP stack: media, the admission rule, prompts, logs. */
 export interface CallSourceMediaDeps {
@@ -28,6 +28,8 @@ export interface CallSourceMediaDeps {
   catalog: PromptCatalog;
   recordingsDir: string;
   logger: Logger;
+  /** The Retry-After of a 503 for a call refused because a resource ran out (`sip.retryAfterSeconds`), s [30]. */
+  retryAfterSeconds?: number;
 }
 
 /**
@@ -77,11 +79,48 @@ export class CallMedia {
   private constructor(
     /** The call's RTP session (on the shared engine's 20 ms tick). */
     readonly session: RtpSession,
-    /** The SDP answer to the initial offer (what goes in the 200 OK). */
+    /**
+     * Our SDP in the 200 OK: the answer to the caller's offer, or, for an INVITE without one (late offer), our offer,
+     * answered in the caller's ACK ({@link takeAnswer}).
+     */
     readonly answer: string,
     private readonly address: string,
     private readonly sessionId: string,
+    /** True while our offer (late offer) waits for the caller's answer. */
+    private awaiting = false,
   ) {}
+
+  /**
+   * Opens an RTP session on `media` for an INVITE without SDP and writes our offer (PCMU, PCMA, telephone-event 101,
+   * sendrecv; RFC 3261 §13.2.1, §14: gateways do this): it goes in the 200 OK as {@link answer}; nothing is sent
+   * until {@link takeAnswer} has the caller's answer from the ACK.
+   * @throws MediaError when no RTP port is free (VA_ERR_MEDIA_NO_PORT) or the engine is stopped
+   */
+  static async openForLateOffer(media: MediaEngine, address: string): Promise<CallMedia> {
+    const session = await media.openSession();
+    const sessionId = String(Date.now());
+    const offer = createOffer({ address, port: session.localPort, sessionId, sessionVersion: 1 });
+    return new CallMedia(session, offer, address, sessionId, true);
+  }
+
+  /** True while a late offer of ours waits for the caller's answer (from the ACK). */
+  get awaitingAnswer(): boolean {
+    return this.awaiting;
+  }
+
+  /**
+   * Applies the caller's answer to our late offer (the ACK's SDP): where to send, which codec, telephone-event.
+   * @returns false when `answer` is null or has no usable G.711 stream (the call is then ended with BYE: there is
+   *   no media session, RFC 3261 §13.3.1.4 / RFC 3264 §6)
+   */
+  takeAnswer(answer: string | null): boolean {
+    if (!this.awaiting) return true;
+    const remote = answer === null ? null : readAnswer(answer, { address: this.address, port: this.session.localPort });
+    if (!remote) return false;
+    this.awaiting = false;
+    applyRemote(this.session, remote);
+    return true;
+  }
 
   /**
    * Opens an RTP session on `media` and answers `offer` from it (PCMU or PCMA, telephone-event when offered).

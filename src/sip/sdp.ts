@@ -107,6 +107,17 @@ export function createOffer(local: LocalMedia, direction: MediaDirection = 'send
   return write(description(local, [m]));
 }
 
+/**
+ * Reads the answer to an offer of ours (the ACK of a late-offer INVITE, RFC 3261 §13.2.1): the answerer's audio
+ * stream, chosen codec (PCMU or PCMA), telephone-event payload type and direction, by the same rules as an offer.
+ * @param answer the answer's SDP text
+ * @param local our RTP address (its IP version must match the answer's)
+ * @returns the remote media, or null when the answer cannot be parsed or has no usable G.711 audio stream
+ */
+export function readAnswer(answer: string, local: LocalMedia): RemoteMedia | null {
+  return answerOffer(answer, local)?.remote ?? null;
+}
+
 /** The direction an answerer writes for an offer's direction (RFC 3264 §6.1). */
 export function mirror(direction: MediaDirection): MediaDirection {
   if (direction === 'sendonly') return 'recvonly';

@@ -4,6 +4,7 @@
  * adapter on a fake of its drachtio-srf wrapper. A harness places calls as a UM IP gateway would and plays the
  * caller's side; the cases below are the same for every engine.
  */
+import { createSocket } from 'node:dgram';
 import type { MediaEngine } from '../../src/media/media-engine';
 import type { CallChannel, CallSource, IncomingCall } from '../../src/ports/call-channel';
 
@@ -24,8 +25,9 @@ export interface CallSourceHarness {
   /**
    * Sends a new INVITE to `to` from the given source, with the default From (`"Test" <sip:4255550101@...>`), the
    * extra headers, and `sdp` as the offer (a PCMU+PCMA+telephone-event offer when undefined; none when null).
+   * `ackSdp` is what the ACK of a 2xx carries (the caller's answer to the IVR's offer, for an INVITE without one).
    */
-  call(opts: { gateway: GatewayKind; to: string; headers?: Array<[string, string]>; sdp?: string | null }): Promise<ContractCaller>;
+  call(opts: { gateway: GatewayKind; to: string; headers?: Array<[string, string]>; sdp?: string | null; ackSdp?: string }): Promise<ContractCaller>;
   close(): Promise<void>;
 }
 
@@ -112,9 +114,9 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
     });
 
     /** A call from the enabled gateway to the access number, answered: the 200 OK sent and ACKed. */
-    async function answeredCall(sdp?: string): Promise<{ caller: ContractCaller; call: IncomingCall; final: { status: number; sdp: string } }> {
+    async function answeredCall(sdp?: string | null, ackSdp?: string): Promise<{ caller: ContractCaller; call: IncomingCall; final: { status: number; sdp: string } }> {
       const rec = recorder(h.source);
-      const caller = await h.call({ gateway: 'enabled', to: '14255550100', sdp });
+      const caller = await h.call({ gateway: 'enabled', to: '14255550100', sdp, ...(ackSdp !== undefined ? { ackSdp } : {}) });
       const call = await rec.next();
       // answer() resolves once the caller's ACK confirms the 200 OK (the caller ACKs when it reads the final response).
       const answered = call.channel.answer();
@@ -270,6 +272,45 @@ export function describeCallSourceContract(name: string, makeHarness: () => Prom
       await new Promise((r) => setTimeout(r, 50));
       expect(rec.calls).toHaveLength(0);
       expect(h.media.sessionCount).toBe(before);
+    });
+
+    test("late offer: an INVITE without SDP gets our offer in the 200; the caller's answer in the ACK says where the prompts go", async () => {
+      const rtp = createSocket('udp4');
+      await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', r));
+      const got: Buffer[] = [];
+      rtp.on('message', (m) => got.push(m));
+      try {
+        const answer = PCMA_ONLY.replace('m=audio 49170', `m=audio ${rtp.address().port}`);
+        const { caller, call, final } = await answeredCall(null, answer);
+        expect(final.status).toBe(200);
+        // Our offer: PCMU, PCMA and telephone-event from a real RTP port (RFC 3261 §13.2.1; RFC 3264 §5).
+        expect(final.sdp).toMatch(/^m=audio [1-9]\d* RTP\/AVP 0 8 101\r?$/m);
+        expect(final.sdp).toMatch(/a=rtpmap:101 telephone-event\/8000/);
+        const playing = call.channel.play({ prompts: ['welcome'], locale: 'en-US' });
+        await until(() => got.length >= 5, 3000, 'RTP at the address of the answer');
+        // The answer chose PCMA: that is what is sent.
+        expect(got.slice(0, 5).map((p) => p[1] & 0x7f)).toEqual([8, 8, 8, 8, 8]);
+        await call.channel.hangup();
+        await playing;
+        await caller.byeFromIvr();
+      } finally {
+        rtp.close();
+      }
+    });
+
+    test('late offer: an ACK without an answer (or with no usable one) ends the call with BYE', async () => {
+      for (const ackSdp of ['', G722_ONLY]) {
+        const rec = recorder(h.source);
+        const caller = await h.call({ gateway: 'enabled', to: '14255550100', sdp: null, ackSdp });
+        const call = await rec.next();
+        const w = watch(call.channel);
+        const answered = call.channel.answer();
+        expect((await caller.final()).status).toBe(200);
+        await answered;
+        await caller.byeFromIvr();
+        await until(() => call.channel.ended, 2000, 'the channel to end');
+        expect(w.hungUp).toBe(1);
+      }
     });
 
     test('a telephone-event on a payload type that cannot carry one is left out of the answer; the call goes on', async () => {

@@ -53,7 +53,7 @@ export async function makeDrachtioCallHarness(): Promise<CallSourceHarness & { s
     calls,
     source: calls,
     addresses: FAKE_ADDRESSES,
-    async call({ gateway, to, headers = [], sdp }): Promise<ContractCaller> {
+    async call({ gateway, to, headers = [], sdp, ackSdp }): Promise<ContractCaller> {
       const address = FAKE_ADDRESSES[gateway];
       const offer = sdp === undefined ? DEFAULT_OFFER : sdp;
       const req = new FakeRequest(
@@ -74,6 +74,7 @@ export async function makeDrachtioCallHarness(): Promise<CallSourceHarness & { s
         address,
         5060,
       );
+      if (ackSdp !== undefined) req.ackSdp = ackSdp;
       const res = srf.deliver(req);
       let cancelled = false;
       const dialog = () => srf.dialogFor(req);

@@ -89,8 +89,8 @@ export async function makeRealDrachtioCallHarness(server: RunningDrachtio): Prom
     source: signalling.calls,
     addresses: REAL_ADDRESSES,
     media,
-    async call({ gateway, to, headers, sdp }): Promise<ContractCaller> {
-      return rawSipCaller(target, REAL_ADDRESSES[gateway], { to, headers, sdp }, peers);
+    async call({ gateway, to, headers, sdp, ackSdp }): Promise<ContractCaller> {
+      return rawSipCaller(target, REAL_ADDRESSES[gateway], { to, headers, sdp, ackSdp }, peers);
     },
     async close() {
       await signalling.stop();

@@ -35,7 +35,7 @@ const finalFor = (seq: number, method: string) => (m: RawMessage) => (m.status ?
 export async function rawSipCaller(
   target: { address: string; port: number },
   from: string,
-  { to, headers = [], sdp }: { to: string; headers?: Array<[string, string]>; sdp?: string | null },
+  { to, headers = [], sdp, ackSdp }: { to: string; headers?: Array<[string, string]>; sdp?: string | null; ackSdp?: string },
   peers: UdpPeer[],
 ): Promise<ContractCaller> {
   const peer = await UdpPeer.open(target, from);
@@ -48,7 +48,7 @@ export async function rawSipCaller(
     final(timeoutMs = 3000) {
       final ??= peer.expect(finalFor(1, 'INVITE'), timeoutMs, 'final response to the INVITE').then((rs) => {
         call.learn(rs);
-        peer.send(call.ack(rs.status! >= 300));
+        peer.send(call.ack(rs.status! >= 300, 1, rs.status! < 300 ? ackSdp : undefined));
         return { status: rs.status!, sdp: rs.body };
       });
       return final;
@@ -100,8 +100,8 @@ export async function makeEmbeddedCallHarness(): Promise<CallSourceHarness> {
     source,
     addresses: ADDRESSES,
     media,
-    async call({ gateway, to, headers = [], sdp }): Promise<ContractCaller> {
-      return rawSipCaller(target, ADDRESSES[gateway], { to, headers, sdp }, peers);
+    async call({ gateway, to, headers = [], sdp, ackSdp }): Promise<ContractCaller> {
+      return rawSipCaller(target, ADDRESSES[gateway], { to, headers, sdp, ackSdp }, peers);
     },
     async close() {
       await server.stop();

@@ -4,6 +4,7 @@
  * takes the new calls, its return logged and used again; and a recording FreeSWITCH could not write, which fails the
  * record operation with VA_ERR_MEDIA_RECORDING and leaves no file. Callers are raw SIP over UDP from 127.0.0.1.
  */
+import { createSocket } from 'node:dgram';
 import { readdirSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
@@ -16,6 +17,7 @@ import { systemClock } from '../../src/ports/clock';
 import { PromptCatalog } from '../../src/prompts/catalog';
 import { startDrachtioSignalling, type DrachtioSignalling } from '../../src/sip/drachtio/drachtio-signalling';
 import { closedPort, tempDir } from '../helpers';
+import { DEFAULT_OFFER } from '../contract/call-source-contract';
 import { rawSipCaller } from '../contract/embedded-harness';
 import { describeWithServers, startDrachtio, startFreeswitch, type RunningDrachtio, type RunningFreeswitch } from '../helpers/real-servers';
 import type { UdpPeer } from '../sip/helpers/raw-sip';
@@ -30,6 +32,10 @@ async function until(pred: () => boolean, ms: number, what: string): Promise<voi
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A caller's answer choosing PCMA (and telephone-event 101), receiving at 127.0.0.1:`port`. */
+const PCMA_ANSWER = (port: number) =>
+  DEFAULT_OFFER.replace('m=audio 49170 RTP/AVP 0 8 101', `m=audio ${port} RTP/AVP 8 101`).replace('a=rtpmap:0 PCMU/8000\r\n', '');
 
 /** The RTP port of an SDP's audio line. */
 const audioPort = (sdp: string) => Number(/^m=audio (\d+)/m.exec(sdp)?.[1] ?? NaN);
@@ -115,7 +121,7 @@ describeWithServers(['drachtio-server', 'freeswitch'], 'FreeSWITCH media server 
     expect(final.status).toBe(503);
     expect(calls).toHaveLength(0);
     expect(logged('no media server is up: calls get 503 until one is')).toHaveLength(1);
-    expect(logged('no media server for the call: 503').join('')).toContain('VA_ERR_MEDIA_SERVER_UNAVAILABLE');
+    expect(logged('call refused with 503: media-server exhausted or unavailable').join('')).toContain('VA_ERR_MEDIA_SERVER_UNAVAILABLE');
   }, 30_000);
 
   test('two FreeSWITCH: calls alternate; one stopped ends its call and is logged; the other takes the calls; it comes back', async () => {
@@ -145,6 +151,40 @@ describeWithServers(['drachtio-server', 'freeswitch'], 'FreeSWITCH media server 
     expect([...seen].sort()).toEqual(['a', 'b']);
     expect(calls.length).toBeGreaterThanOrEqual(6);
   }, 90_000);
+
+  test("late offer: an INVITE without SDP gets FreeSWITCH's offer; the caller's answer in the ACK says where the prompts go", async () => {
+    const fs = await startFreeswitch();
+    started.push(fs);
+    const calls = await engine([{ port: fs.eslPort, secret: fs.secret }]);
+    const rtp = createSocket('udp4');
+    await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', r));
+    const got: { payloadType: number; from: number }[] = [];
+    rtp.on('message', (m, rinfo) => got.push({ payloadType: m[1] & 0x7f, from: rinfo.port }));
+    try {
+      const offerless = await rawSipCaller({ address: '127.0.0.1', port: drachtio.sipPort }, '127.0.0.1', { to: '14255550100', sdp: null, ackSdp: PCMA_ANSWER(rtp.address().port) }, peers);
+      const final = await offerless.final(10_000);
+      expect(final.status).toBe(200);
+      // FreeSWITCH's own offer, from its RTP range.
+      expect(audioPort(final.sdp)).toBeGreaterThanOrEqual(fs.rtp.min);
+      expect(audioPort(final.sdp)).toBeLessThanOrEqual(fs.rtp.max);
+      expect(final.sdp).toMatch(/a=rtpmap:8 PCMA\/8000/);
+      await until(() => calls.length === 1, 5000, 'the call');
+      const played = calls[0].channel.play({ prompts: ['welcome'], locale: 'en-US' });
+      await until(() => got.length >= 10, 10_000, 'RTP from FreeSWITCH at the address of the answer');
+      // PCMA, as the answer chose, from FreeSWITCH's offered port.
+      expect(new Set(got.map((p) => p.payloadType))).toEqual(new Set([8]));
+      expect(new Set(got.map((p) => p.from))).toEqual(new Set([audioPort(final.sdp)]));
+      await calls[0].channel.hangup();
+      await played;
+      await offerless.byeFromIvr(10_000);
+      // No answer in the ACK: the call is ended with BYE.
+      const bare = await rawSipCaller({ address: '127.0.0.1', port: drachtio.sipPort }, '127.0.0.1', { to: '14255550100', sdp: null }, peers);
+      expect((await bare.final(10_000)).status).toBe(200);
+      await bare.byeFromIvr(10_000);
+    } finally {
+      rtp.close();
+    }
+  }, 60_000);
 
   test('a recording FreeSWITCH could not write fails with VA_ERR_MEDIA_RECORDING and leaves no file', async () => {
     const fs = await startFreeswitch();

@@ -116,13 +116,14 @@ export class FreeswitchPool implements MediaServerPool {
     return this.slots.map((s) => ({ server: s.name, up: s.ms !== null }));
   }
 
-  async open({ callId, offer, leg }: { callId: string; offer: string; leg: CallLeg }): Promise<MediaServerCall | 'incompatible'> {
+  async open({ callId, offer, leg }: { callId: string; offer: string | null; leg: CallLeg }): Promise<MediaServerCall | 'incompatible'> {
     const slot = this.pick();
     if (!slot?.ms) throw new MediaError(MediaErrorCodes.SERVER_UNAVAILABLE, 'no media server (FreeSWITCH) is up');
     const ms = slot.ms;
     let endpoint;
     try {
-      endpoint = await ms.createEndpoint({ remoteSdp: offer });
+      // Late offer (no SDP from the caller): FreeSWITCH offers, and gets the caller's answer by re-INVITE (takeAnswer).
+      endpoint = await ms.createEndpoint(offer === null ? {} : { remoteSdp: offer });
     } catch (err) {
       const status = sipStatus(err);
       if (status === 488 || status === 415 || status === 606) return 'incompatible';
@@ -149,6 +150,15 @@ export class FreeswitchPool implements MediaServerPool {
       answerSdp: endpoint.local.sdp,
       server: slot.name,
       channel,
+      takeAnswer: async (answer: string) => {
+        try {
+          await endpoint.modify(answer);
+          return true;
+        } catch (err) {
+          this.opts.logger.info({ callId, status: sipStatus(err) }, "FreeSWITCH refused the caller's answer to its offer");
+          return false;
+        }
+      },
       modify: async (sdp: string) => {
         try {
           await endpoint.modify(sdp);

@@ -53,8 +53,12 @@ export interface FsMediaServer {
   /** The event socket's remote address. */
   readonly address: string;
   connected(): boolean;
-  /** Creates an endpoint streaming to `remoteSdp` (an INVITE from drachtio-server to FreeSWITCH's SIP profile). */
-  createEndpoint(opts: { remoteSdp: string; codecs?: string[]; headers?: Record<string, string> }): Promise<FsEndpoint>;
+  /**
+   * Creates an endpoint streaming to `remoteSdp` (an INVITE from drachtio-server to FreeSWITCH's SIP profile).
+   * Without `remoteSdp` (3pcc): the INVITE has no SDP, FreeSWITCH offers (`local.sdp`) and drachtio-srf ACKs with
+   * that offer made `recvonly` (nothing flows) until `modify` gives FreeSWITCH the real remote SDP.
+   */
+  createEndpoint(opts: { remoteSdp?: string; codecs?: string[]; headers?: Record<string, string> }): Promise<FsEndpoint>;
   /** Runs an API command on the inbound connection; resolves with the reply's body. */
   api(command: string): Promise<string>;
   disconnect(): void;

@@ -16,6 +16,9 @@ import type { CallSource, IncomingCall } from '../../ports/call-channel';
 import type { CallLeg, MediaServerPool, SignalledChannel } from '../../ports/media-server';
 import { ErrorCodes, isVaError } from '../../errors';
 import { answerInfoDtmf, CallMedia, logRefusal, type CallSourceMediaDeps } from '../call-media';
+import { exhaustedBy } from '../../errors';
+import { noteExhausted } from '../../metrics';
+import { refusalForHangupCause, refusalForSetupError, type Refusal } from '../refusals';
 import { callerUser, diversionUser, parseNameAddr, parseUriParts, sdpFromBody, uriUser } from '../sip-headers';
 import type { DrachtioSrf, SrfDialog, SrfRequest, SrfResponse } from './srf-types';
 
@@ -34,7 +37,13 @@ const MEDIA_SERVER_RETRY_AFTER_S = 5;
 
 /** A call's media as the dialog needs it: the answer to send, and how a re-INVITE's offer is answered. */
 interface DialogMedia {
+  /** Our SDP in the 200 OK: the answer to the caller's offer, or our offer for an INVITE without one (late offer). */
   answer: string;
+  /**
+   * Takes the caller's answer from the ACK (late offer); false when it is missing or unusable (the call then ends
+   * with BYE). True at once when the INVITE had an offer.
+   */
+  takeAnswer(ackSdp: string | null): boolean | Promise<boolean>;
   /** The new SDP answer, or null to refuse the offer with 488. */
   modify(offer: string): Promise<{ answer: string; direction?: string } | null>;
   /** Frees the media of a call refused before it was handed on. */
@@ -84,6 +93,11 @@ function respond(res: SrfResponse, status: number, headers?: Record<string, stri
   res.send(status, headers ? { headers } : {});
 }
 
+/** The Retry-After header of a refusal, if it has one. */
+function retryAfter(refusal: Refusal): Record<string, string> | undefined {
+  return refusal.retryAfterSeconds === undefined ? undefined : { 'Retry-After': String(refusal.retryAfterSeconds) };
+}
+
 /** A call this source has not finished with: for {@link DrachtioCallSource.stop}. */
 interface LiveCall {
   /** Ends it from our side: BYE once answered, 503 before (`stop`). */
@@ -99,9 +113,10 @@ export class DrachtioCallSource implements CallSource {
   constructor(private readonly deps: DrachtioCallSourceDeps) {
     deps.srf.invite((req, res) => {
       void this.onInvite(req, res).catch((err: unknown) => {
-        deps.logger.error({ err, callId: req.get('Call-ID') }, 'cannot set up the call');
+        // Out of RTP ports, store or memory: 503 with Retry-After (one line with the code); anything else is a bug: 500.
+        const refusal = refusalForSetupError(err, lazyChild(deps.logger, { callId: req.get('Call-ID') }), deps.retryAfterSeconds);
         try {
-          if (!req.canceled) respond(res, 500);
+          if (!req.canceled) respond(res, refusal.status, retryAfter(refusal));
         } catch {
           /* the response could not be sent either (connection gone) */
         }
@@ -156,10 +171,6 @@ export class DrachtioCallSource implements CallSource {
       respond(res, 415, { Accept: 'application/sdp' });
       return;
     }
-    if (!body.sdp) {
-      respond(res, 488); // late offer (INVITE without SDP) is not supported, as in the embedded engine
-      return;
-    }
     let dialog: SrfDialog | null = null;
     let answering: Promise<void> | null = null;
     let bye: Promise<void> | null = null;
@@ -178,7 +189,18 @@ export class DrachtioCallSource implements CallSource {
           // Wired synchronously when drachtio-server confirms the 200 OK (an INFO or BYE may follow in the same read).
           const wire = (d: SrfDialog) => {
             dialog = d;
-            d.on('ack', () => acked());
+            d.on('ack', (ack) => {
+              const sdp = sdpFromBody(ack.get('Content-Type'), ack.body);
+              void Promise.resolve(m.takeAnswer('sdp' in sdp ? sdp.sdp : null)).then((ok) => {
+                if (!ok && !ended) {
+                  log.info({ ackHadSdp: !!ack.body }, 'late offer: the ACK carried no usable answer; BYE');
+                  ended = true;
+                  bye = this.bye(d, log);
+                  ch.callerHungUp();
+                }
+                acked();
+              });
+            });
             this.wireDialog(d, ch, m, log);
             if (ended) bye = this.bye(d, log); // the IVR hung up (or we gave up) while the 200 OK was on its way
           };
@@ -206,7 +228,8 @@ export class DrachtioCallSource implements CallSource {
           if (dialog) bye = this.bye(dialog, log);
           else if (!cancelled) {
             try {
-              respond(res, cause === 'shutdown' ? 503 : cause === 'not-found' ? 404 : 480);
+              const refusal = refusalForHangupCause(cause, deps.retryAfterSeconds);
+              respond(res, refusal.status, retryAfter(refusal));
             } catch (err) {
               log.warn({ err }, 'cannot send the final response');
             }
@@ -214,8 +237,8 @@ export class DrachtioCallSource implements CallSource {
         },
     };
     const opened = deps.mediaServers
-      ? await this.openOnMediaServer(deps.mediaServers, callId, body.sdp, leg, res, log)
-      : await this.openOnRtpEngine(callId, body.sdp, leg, res);
+      ? await this.openOnMediaServer(deps.mediaServers, callId, body.sdp ?? null, leg, res, log)
+      : await this.openOnRtpEngine(callId, body.sdp ?? null, leg, res);
     if (!opened) return;
     media = opened.media;
     const ch: SignalledChannel = opened.channel;
@@ -256,9 +279,10 @@ export class DrachtioCallSource implements CallSource {
   }
 
   /** Our RTP engine's session for the call; null when the offer was refused (488 sent). */
-  private async openOnRtpEngine(callId: string, offer: string, leg: CallLeg, res: SrfResponse): Promise<{ media: DialogMedia; channel: SignalledChannel } | null> {
+  private async openOnRtpEngine(callId: string, offer: string | null, leg: CallLeg, res: SrfResponse): Promise<{ media: DialogMedia; channel: SignalledChannel } | null> {
     const { deps } = this;
-    const media = await CallMedia.open(deps.media, deps.mediaAddress, offer);
+    // For an INVITE without SDP (late offer): our offer in the 200 OK, the caller's answer from the ACK.
+    const media = offer ? await CallMedia.open(deps.media, deps.mediaAddress, offer) : await CallMedia.openForLateOffer(deps.media, deps.mediaAddress);
     if (!media) {
       respond(res, 488);
       return null;
@@ -268,6 +292,7 @@ export class DrachtioCallSource implements CallSource {
       channel,
       media: {
         answer: media.answer,
+        takeAnswer: (sdp) => media.takeAnswer(sdp),
         modify: async (sdp) => media.update(sdp),
         release: () => media.session.close(),
       },
@@ -281,7 +306,7 @@ export class DrachtioCallSource implements CallSource {
   private async openOnMediaServer(
     pool: MediaServerPool,
     callId: string,
-    offer: string,
+    offer: string | null,
     leg: CallLeg,
     res: SrfResponse,
     log: Logger,
@@ -290,8 +315,9 @@ export class DrachtioCallSource implements CallSource {
     try {
       call = await pool.open({ callId, offer, leg });
     } catch (err) {
-      if (!isVaError(err, ErrorCodes.MEDIA_SERVER_UNAVAILABLE)) throw err;
-      log.warn({ code: err.code, reason: err.message }, 'no media server for the call: 503');
+      const exhausted = isVaError(err, ErrorCodes.MEDIA_SERVER_UNAVAILABLE) ? exhaustedBy(err) : null;
+      if (!exhausted) throw err;
+      noteExhausted(log, exhausted);
       respond(res, 503, { 'Retry-After': String(MEDIA_SERVER_RETRY_AFTER_S) });
       return null;
     }
@@ -304,6 +330,8 @@ export class DrachtioCallSource implements CallSource {
       channel: c.channel,
       media: {
         answer: c.answerSdp,
+        // Late offer: the caller's answer goes to the media server (a re-INVITE of its endpoint); none is refused.
+        takeAnswer: (sdp) => (offer !== null ? true : sdp === null ? false : c.takeAnswer(sdp)),
         modify: async (sdp) => {
           const answer = await c.modify(sdp);
           return answer === null ? null : { answer };

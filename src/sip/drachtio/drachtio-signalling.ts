@@ -88,6 +88,7 @@ export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): 
     catalog: opts.catalog,
     recordingsDir: opts.recordingsDir,
     logger,
+    ...(opts.retryAfterSeconds !== undefined ? { retryAfterSeconds: opts.retryAfterSeconds } : {}),
   });
   const mwi = new DrachtioMwiTransport({ srf: connection.srf, isConnected: () => connection.connected, where: connection.where, logger });
   const subscriptions = new DrachtioSubscriptionSource({ srf: connection.srf, logger });

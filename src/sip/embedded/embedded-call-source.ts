@@ -12,6 +12,7 @@ import { lazyChild } from '../../log';
 import { RtpCallChannel } from '../../channel/rtp-call-channel';
 import type { CallSource, IncomingCall } from '../../ports/call-channel';
 import { answerInfoDtmf, CallMedia, logRefusal, type CallSourceMediaDeps } from '../call-media';
+import { refusalForHangupCause, refusalForSetupError } from '../refusals';
 import type { Dialog, EmbeddedSipServer, IncomingInvite } from './sip-server';
 
 /** What the call source needs: the SIP server, the RTP engine, and the shared admission and routing rules. */
@@ -25,8 +26,9 @@ export class EmbeddedCallSource implements CallSource {
   constructor(private readonly deps: EmbeddedCallSourceDeps) {
     deps.server.onInvite((invite) => {
       void this.onInvite(invite).catch((err: unknown) => {
-        deps.logger.error({ err, callId: invite.callId }, 'cannot set up the call');
-        if (!invite.cancelled) invite.reject(500, 'Server Internal Error');
+        // Out of RTP ports, store or memory: 503 with Retry-After (one line with the code); anything else is a bug: 500.
+        const refusal = refusalForSetupError(err, lazyChild(deps.logger, { callId: invite.callId }), deps.retryAfterSeconds);
+        if (!invite.cancelled) invite.reject(refusal.status, refusal.reason, refusal.retryAfterSeconds);
       });
     });
   }
@@ -49,12 +51,9 @@ export class EmbeddedCallSource implements CallSource {
       invite.reject(503, 'Service Unavailable');
       return;
     }
-    if (!invite.offer) {
-      invite.reject(488, 'Not Acceptable Here'); // late offer (INVITE without SDP) is not supported
-      return;
-    }
-    // The RTP session and the SDP answer (shared with the drachtio adapter: sip/call-media.ts).
-    const media = await CallMedia.open(deps.media, deps.mediaAddress, invite.offer);
+    // The RTP session and the SDP answer (shared with the drachtio adapter: sip/call-media.ts); for an INVITE without
+    // SDP (late offer), our offer in the 200 OK and the caller's answer from the ACK.
+    const media = invite.offer ? await CallMedia.open(deps.media, deps.mediaAddress, invite.offer) : await CallMedia.openForLateOffer(deps.media, deps.mediaAddress);
     if (!media) {
       invite.reject(488, 'Not Acceptable Here');
       return;
@@ -79,7 +78,15 @@ export class EmbeddedCallSource implements CallSource {
           dialog = d;
           this.wireDialog(d, channel, media, log);
           return new Promise<void>((resolve) => {
-            d.onConfirmed(resolve);
+            d.onConfirmed((ackSdp) => {
+              if (!media.takeAnswer(ackSdp)) {
+                log.info({ ackHadSdp: ackSdp !== null }, 'late offer: the ACK carried no usable answer; BYE');
+                ended = true;
+                void d.bye();
+                channel.callerHungUp();
+              }
+              resolve();
+            });
             d.onEnded(() => resolve());
           });
         },
@@ -87,7 +94,10 @@ export class EmbeddedCallSource implements CallSource {
           if (ended) return;
           ended = true;
           if (dialog) void dialog.bye();
-          else if (!invite.cancelled) invite.reject(cause === 'not-found' ? 404 : 480, cause === 'not-found' ? 'Not Found' : 'Temporarily Unavailable');
+          else if (!invite.cancelled) {
+            const refusal = refusalForHangupCause(cause, deps.retryAfterSeconds);
+            invite.reject(refusal.status, refusal.reason, refusal.retryAfterSeconds);
+          }
         },
       },
     });

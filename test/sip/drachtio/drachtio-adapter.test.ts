@@ -73,9 +73,16 @@ describe('DrachtioCallSource specifics', () => {
     await h.close();
   });
 
-  test('an INVITE without an offer gets 488, a body that is not SDP 415 with Accept; a multipart body with SDP is fine', async () => {
+  test('an INVITE without an offer gets our offer in the 200 (late offer), a body that is not SDP 415 with Accept; a multipart body with SDP is fine', async () => {
     const late = h.srf.deliver(invite('14255550100', [], ''));
-    expect((await late.waitFinal()).status).toBe(488);
+    await until(() => calls.length === 1, 2000, 'the late-offer call');
+    const answering = calls[0].channel.answer();
+    const offered = await late.waitFinal();
+    expect(offered.status).toBe(200);
+    expect(offered.body).toMatch(/^m=audio \d+ RTP\/AVP 0 8 101\r?$/m);
+    await answering;
+    await until(() => calls[0].channel.ended, 2000, 'the BYE for an ACK without an answer');
+    calls.length = 0;
     const text = h.srf.deliver(invite('14255550100', [['Content-Type', 'text/plain']], 'hello'));
     const refused = await text.waitFinal();
     expect(refused.status).toBe(415);

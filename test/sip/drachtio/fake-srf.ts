@@ -60,6 +60,8 @@ export class FakeHeaders {
 export class FakeRequest extends EventEmitter implements SrfRequest {
   readonly headers: FakeHeaders;
   canceled = false;
+  /** For an INVITE: the SDP the caller's ACK of the 2xx carries (its answer to our late offer); none when undefined. */
+  ackSdp?: string;
 
   constructor(
     readonly method: string,
@@ -373,8 +375,14 @@ export class FakeSrf extends EventEmitter implements DrachtioSrf {
     const d = this.addFakeDialog(fr, fs.final!);
     wire(d);
     // The caller's ACK, as drachtio-server passes it on (a turn later); `holdAck` keeps it back for a test.
-    if (!this.holdAck) setImmediate(() => d.emit('ack', {}));
+    if (!this.holdAck) setImmediate(() => d.emit('ack', FakeSrf.ackFor(fr)));
     return d;
+  }
+
+  /** The caller's ACK of the 2xx to `invite`, with its answer SDP when the INVITE had none (late offer). */
+  static ackFor(invite: FakeRequest): FakeRequest {
+    const sdp = invite.ackSdp;
+    return new FakeRequest('ACK', invite.uri, sdp ? [['Content-Type', 'application/sdp']] : [], sdp ?? '', invite.source_address, invite.source_port);
   }
 
   async createSubscriptionUAS(req: SrfRequest, res: SrfResponse, opts: { headers: Record<string, string> }, wire: (dialog: SrfDialog) => void): Promise<SrfDialog> {

@@ -272,15 +272,18 @@ export class RawCall {
   }
 
   /** ACK for a 2xx (new branch, RFC 3261 §13.2.2.4) or for a non-2xx (the INVITE's branch, §17.1.1.3). */
-  ack(forNon2xx = false, cseq = 1): string {
-    return message(`ACK ${this.requestUri} SIP/2.0`, [
+  /** The ACK of a final response; `sdp` (a 2xx only) is the answer to an offer the 2xx carried (late offer). */
+  ack(forNon2xx = false, cseq = 1, sdp?: string): string {
+    const headers: Array<[string, string]> = [
       ['Via', this.via(forNon2xx ? this.inviteBranch : `z9hG4bK${randomToken(6)}`)],
       ['Max-Forwards', '70'],
       ['From', this.from],
       ['To', this.to],
       ['Call-ID', this.callId],
       ['CSeq', `${cseq} ACK`],
-    ]);
+    ];
+    if (sdp) headers.push(['Content-Type', 'application/sdp']);
+    return message(`ACK ${this.requestUri} SIP/2.0`, headers, sdp);
   }
 
   cancel(): string {
