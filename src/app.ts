@@ -24,6 +24,8 @@ export interface App extends AdminContext {
   ivr: IvrSettings;
   configPath: string;
   dataDir: string;
+  /** True when this open created the store: the data folder had none, and the directory file was imported into it. */
+  imported: boolean;
   mailer: Mailer;
   close(): void;
 }
@@ -59,8 +61,9 @@ export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
   const { directory, path: configPath } = loadDirectory(opts.config);
   const dataDir = path.resolve(opts.data ?? DEFAULT_DATA_DIR);
   const store = DirectoryStore.open(dataDir, { clock: opts.clock, pinHashCost: opts.pinHashCost ?? directory.security.pinHashCost });
+  let imported: boolean;
   try {
-    await store.importDirectory(directory, configPath);
+    imported = await store.importDirectory(directory, configPath);
   } catch (err) {
     store.close();
     throw err;
@@ -71,6 +74,7 @@ export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
     ivr: ivrSettingsOf(directory),
     configPath,
     dataDir,
+    imported,
     store,
     mailer,
     pins: new PinService(store, mailer),

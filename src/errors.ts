@@ -34,6 +34,11 @@ export const ErrorCodes = {
   INVALID_SETTING: 'VA_ERR_INVALID_SETTING',
   /** A scenario file cannot be read or breaks the scenario format; the message names the file and key path. */
   SIM_SCENARIO_INVALID: 'VA_ERR_SIM_SCENARIO_INVALID',
+  /**
+   * A UM IP gateway address is neither an IP address nor a host name, or (New-/Set-UMIPGateway, Import-Directory) a
+   * host name that does not resolve (`dns.lookup`).
+   */
+  GATEWAY_ADDRESS: 'VA_ERR_GATEWAY_ADDRESS',
   /** SIP could not listen on the address and port (`--sip-host`, `--sip-port`): in use, or not a local address. */
   SIP_BIND: 'VA_ERR_SIP_BIND',
   /** No free even UDP port is left in the RTP port range (`--rtp-ports`). */

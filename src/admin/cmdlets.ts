@@ -11,6 +11,8 @@ import type { ConferencingService } from '../directory/conferencing-service';
 import type { PinService } from '../directory/pin-service';
 import type { ConferencingUser, DirectoryStore, Mailbox } from '../directory/store';
 import { ErrorCodes, VaError } from '../errors';
+import { importDirectoryFile } from './directory-import';
+import { checkGatewayAddress, type HostLookup } from './gateway-address';
 import type { OutputObject } from './ps-format';
 import type { ParamSpec, ParamValues } from './ps-params';
 
@@ -19,6 +21,8 @@ export interface AdminContext {
   store: DirectoryStore;
   pins: PinService;
   conferencing: ConferencingService;
+  /** Resolves UM IP gateway host names (New-/Set-UMIPGateway, Import-Directory); `dns.lookup` when absent. */
+  lookupHost?: HostLookup;
 }
 
 /** A cmdlet: its parameters and what it does. */
@@ -164,7 +168,7 @@ const GATEWAY_PARAMS: Record<string, keyof Gateway> = {
 };
 
 const gatewayParams = (forNew: boolean): ParamSpec[] => [
-  { name: 'Address', type: { kind: 'string', maxLength: 255 }, required: forNew, help: 'IP address or FQDN of the gateway or IP PBX' },
+  { name: 'Address', type: { kind: 'string', maxLength: 255 }, required: forNew, help: 'IP address or FQDN of the gateway or IP PBX (a name must resolve)' },
   int('Port', 0, 65535, 'SIP port (default 5060)'),
   { name: 'UMDialPlan', type: { kind: 'string' }, help: 'the UM dial plan the gateway serves' },
   bool('MessageWaitingIndicatorAllowed', 'send MWI NOTIFYs through this gateway (default $true)'),
@@ -190,7 +194,7 @@ export const CMDLETS: readonly Cmdlet[] = [
       { name: 'Pin', type: { kind: 'string', ...digitsPattern }, help: 'the new PIN (checked against the policy); generated when omitted' },
       bool('PinExpired', 'must the user change the PIN at next sign-in (default $true)'),
       bool('LockedOut', '$true locks the mailbox; omitted or $false unlocks it'),
-      bool('SendEmail', 'e-mail the new PIN (default $true)'),
+      bool('SendEmail', 'e-mail the new PIN (default $true); with $false a generated PIN is printed once, as Pin'),
       { name: 'NotifyEmail', type: { kind: 'string', pattern: /^[^@\s]+@[^@\s]+$/, patternText: 'must be an e-mail address' }, help: 'send the PIN mail here instead' },
     ],
     async run(ctx, p) {
@@ -207,7 +211,11 @@ export const CMDLETS: readonly Cmdlet[] = [
         sendEmail: p.SendEmail as boolean | undefined,
         notifyEmail: p.NotifyEmail as string | undefined,
       });
-      return [{ ...pinStatusObject(ctx, ctx.store.getMailbox(id)), PinGenerated: r.generated, EmailSentTo: r.emailedTo ?? null }];
+      const out: OutputObject = { ...pinStatusObject(ctx, ctx.store.getMailbox(id)), PinGenerated: r.generated, EmailSentTo: r.emailedTo ?? null };
+      // A generated PIN that nobody was mailed is shown here, once (as Exchange does for -SendEmail $false), and
+      // nowhere else: it is neither logged nor stored.
+      if (r.pin !== undefined) out.Pin = r.pin;
+      return [out];
     },
   },
   {
@@ -354,6 +362,7 @@ export const CMDLETS: readonly Cmdlet[] = [
     params: [{ name: 'Name', type: { kind: 'string', maxLength: 64 }, required: true, position: 0, help: 'the gateway name' }, ...gatewayParams(true)],
     async run(ctx, p) {
       const g = pick<Gateway>(p, GATEWAY_PARAMS);
+      await checkGatewayAddress(g.address!, '-Address', ctx.lookupHost);
       if (g.dialPlan === undefined) {
         const plans = ctx.store.listDialPlans();
         if (plans.length !== 1) throw new VaError(ErrorCodes.CLI_PARAMETER, 'New-UMIPGateway: -UMDialPlan is required when there is more than one dial plan');
@@ -367,6 +376,7 @@ export const CMDLETS: readonly Cmdlet[] = [
     synopsis: 'Changes a UM IP gateway: address, port, MWI, status.',
     params: [identity('the gateway'), { name: 'Name', type: { kind: 'string', maxLength: 64 }, help: 'a new name' }, ...gatewayParams(false)],
     async run(ctx, p) {
+      if (p.Address !== undefined) await checkGatewayAddress(p.Address as string, '-Address', ctx.lookupHost);
       ctx.store.updateGateway(p.Identity as string, pick<Gateway>(p, GATEWAY_PARAMS));
       return [];
     },
@@ -452,6 +462,18 @@ export const CMDLETS: readonly Cmdlet[] = [
         ...(p.LobbyAnnouncementIntervalSeconds !== undefined ? { lobbyAnnouncementIntervalSeconds: p.LobbyAnnouncementIntervalSeconds as number } : {}),
       });
       return [];
+    },
+  },
+  {
+    name: 'Import-Directory',
+    synopsis:
+      "Applies a directory file's dial plans, UM mailbox policies, UM IP gateways and new mailboxes to the store (existing mailboxes keep their PIN state and messages); -WhatIf changes nothing (our addition).",
+    params: [
+      { name: 'Path', type: { kind: 'string' }, required: true, position: 0, help: 'the directory file (YAML), e.g. config/contoso.yaml' },
+      { name: 'WhatIf', type: { kind: 'switch' }, help: 'show what would change, change nothing' },
+    ],
+    async run(ctx, p) {
+      return importDirectoryFile(ctx.store, p.Path as string, { whatIf: p.WhatIf === true, lookup: ctx.lookupHost });
     },
   },
   {

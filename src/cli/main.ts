@@ -1,13 +1,19 @@
 /**
  * The `voice-access` command line: the administrator's cmdlets (`voice-access Get-UMMailboxPIN -Identity x`), with
- * `--json`, `--data DIR` and `--config FILE` on every command, and `simulate` (scenario files on the simulator, parsed
- * with commander in `simulate.ts`). Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong
- * (nothing was changed then).
+ * `--json`, `--data DIR` and `--config FILE` on every command (or the `VA_DATA` and `VA_CONFIG` environment
+ * variables; the options win), `serve` and `simulate` (parsed with commander in `serve.ts` and `simulate.ts`), and
+ * `--version`. A cmdlet that finds no store in the data folder creates one from the directory file and says so on
+ * stderr. Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong (nothing was changed then).
  */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { CMDLETS, findCmdlet } from '../admin/cmdlets';
+import { displayPath } from '../admin/directory-import';
 import { formatList } from '../admin/ps-format';
 import { parseParams } from '../admin/ps-params';
-import { openApp } from '../app';
+import { DEFAULT_DATA_DIR, openApp } from '../app';
+import { loadDirectory } from '../config/load';
+import { assertDirectoryPins } from '../directory/store';
 import { ErrorCodes, VaError, isVaError } from '../errors';
 
 /** Where the CLI writes; replaceable for in-process tests. */
@@ -27,11 +33,39 @@ export interface GlobalOptions {
   data?: string;
   config?: string;
   help: boolean;
+  /** `--version`: print the package version. */
+  version?: boolean;
+}
+
+/** The environment variable that stands for `--data` when it is not given. */
+export const DATA_ENV = 'VA_DATA';
+/** The environment variable that stands for `--config` when it is not given. */
+export const CONFIG_ENV = 'VA_CONFIG';
+
+/**
+ * The data folder and directory file a command uses: the options, else `VA_DATA` / `VA_CONFIG` (empty counts as
+ * unset), else undefined (the defaults: `./data`, the built-in demo).
+ */
+export function dataAndConfig(options: Pick<GlobalOptions, 'data' | 'config'>, env: NodeJS.ProcessEnv = process.env): { data?: string; config?: string } {
+  return { data: options.data ?? (env[DATA_ENV] || undefined), config: options.config ?? (env[CONFIG_ENV] || undefined) };
+}
+
+/** The version in the package's `package.json` (found from `src/` under ts-jest and from `dist/src/` compiled). */
+export function packageVersion(): string {
+  for (const p of [path.resolve(__dirname, '..', '..', 'package.json'), path.resolve(__dirname, '..', '..', '..', 'package.json')]) {
+    try {
+      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'voice-access' && pkg.version) return pkg.version;
+    } catch {
+      /* try the next */
+    }
+  }
+  return 'unknown';
 }
 
 /**
- * Removes the global `--json`, `--data DIR`, `--config FILE` (also `--data=DIR`) and `--help`/`-?` options from the
- * arguments; the rest are the command's own.
+ * Removes the global `--json`, `--data DIR`, `--config FILE` (also `--data=DIR`), `--help`/`-?` and `--version`
+ * options from the arguments; the rest are the command's own.
  * @throws VaError VA_ERR_CLI_PARAMETER when `--data` or `--config` has no value, or an unknown `--` option is given
  */
 export function extractGlobalOptions(argv: readonly string[]): { options: GlobalOptions; rest: string[] } {
@@ -46,6 +80,7 @@ export function extractGlobalOptions(argv: readonly string[]): { options: Global
       options[m[1] as 'data' | 'config'] = v;
     } else if (a === '--json') options.json = true;
     else if (a === '--help' || a === '-?' || a === '-h') options.help = true;
+    else if (a === '--version') options.version = true;
     else if (a.startsWith('--')) throw new VaError(ErrorCodes.CLI_PARAMETER, `unknown option ${a}`);
     else rest.push(a);
   }
@@ -71,23 +106,27 @@ export function subcommandArgs(argv: readonly string[], name: string): string[] 
 
 function usage(): string {
   const names = CMDLETS.map((c) => `  ${c.name.padEnd(46)} ${c.synopsis}`).join('\n');
-  return `voice-access: an Outlook-Voice-Access-style IVR and simulator
+  return `voice-access ${packageVersion()}: an Outlook-Voice-Access-style IVR and simulator
 
 Usage:
   voice-access <Cmdlet> [-Parameter value ...] [--json] [--data DIR] [--config FILE]
   voice-access <Cmdlet> --help
   voice-access serve [--config FILE] [--data DIR] [--sip-host 127.0.0.1] [--sip-port 5060] [--rtp-ports 20000-29999]
-                     [--sip-engine embedded|drachtio] [--drachtio HOST:PORT] [--drachtio-secret S]
+                     [--sip-engine embedded|drachtio] [--drachtio HOST:PORT] [--drachtio-secret S] [--log-level info]
   voice-access simulate FILE... [--config FILE] [--data DIR] [--junit OUT.xml] [--json]
   voice-access simulate --target udp:HOST:PORT FILE... [--data DIR] [--server-log FILE] [--max-wait 60s|none]
+  voice-access --version
 
 Options on every command:
-  --data DIR      the data folder (SQLite store, outbox, recordings); default ./data
-  --config FILE   the directory file imported on first use; default: the built-in demo config/contoso.yaml
+  --data DIR      the data folder (SQLite store, outbox, recordings); default $VA_DATA, else ./data
+  --config FILE   the directory file imported on first use; default $VA_CONFIG, else the built-in demo
+                  config/contoso.yaml (simulate uses VA_DATA and VA_CONFIG only with --target)
   --json          print JSON instead of PowerShell's list format
 
 Commands:
+  serve              the IVR on SIP and RTP (the log level: --log-level or VA_LOG_LEVEL); voice-access serve --help
   simulate FILE...   run scenario files (scripted calls) on the in-process simulator; voice-access simulate --help
+  help               this text
 
 Cmdlets:
 ${names}
@@ -103,10 +142,13 @@ function cmdletHelp(name: string): string {
 }
 
 /**
- * Runs the CLI. @param argv the arguments after the program name; @param io where output goes
+ * Runs the CLI.
+ * @param argv the arguments after the program name
+ * @param io where output goes
+ * @param env the environment (`VA_DATA`, `VA_CONFIG`); the process's by default
  * @returns the process exit code
  */
-export async function main(argv: readonly string[], io: CliIo = stdio): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo = stdio, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const sim = subcommandArgs(argv, 'simulate');
   if (sim) {
     const { runSimulateCli } = await import('./simulate');
@@ -126,6 +168,10 @@ export async function main(argv: readonly string[], io: CliIo = stdio): Promise<
   }
   const { options, rest } = parsed;
   const [command, ...args] = rest;
+  if (options.version && command === undefined) {
+    io.out(`${packageVersion()}\n`);
+    return 0;
+  }
   if (command === undefined || command === 'help') {
     io.out(usage());
     return command === undefined && !options.help ? 2 : 0;
@@ -142,7 +188,20 @@ export async function main(argv: readonly string[], io: CliIo = stdio): Promise<
   let app: Awaited<ReturnType<typeof openApp>> | undefined;
   try {
     const values = parseParams(cmdlet.name, cmdlet.params, args);
-    app = await openApp({ config: options.config, data: options.data });
+    const where = dataAndConfig(options, env);
+    // Import-Directory FILE on a data folder without a store creates it from FILE, not from the demo.
+    const importing = cmdlet.name === 'Import-Directory' ? (values.Path as string) : undefined;
+    const config = where.config ?? importing;
+    const dataDir = path.resolve(where.data ?? DEFAULT_DATA_DIR);
+    if (importing !== undefined && values.WhatIf === true && !existsSync(path.join(dataDir, 'voice-access.db'))) {
+      // -WhatIf changes nothing, not even by creating the store: check the file as the first import would.
+      const { directory, path: file } = loadDirectory(config);
+      assertDirectoryPins(directory, file);
+      io.err(`no store in ${displayPath(dataDir)}: without -WhatIf, one would be created from ${displayPath(file)}\n`);
+      return 0;
+    }
+    app = await openApp({ config, data: dataDir });
+    if (app.imported) io.err(`created a new store in ${displayPath(app.dataDir)} from ${displayPath(app.configPath)}\n`);
     const output = await cmdlet.run(app, values);
     io.out(options.json ? `${JSON.stringify(output, null, 2)}\n` : formatList(output));
     return 0;

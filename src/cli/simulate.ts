@@ -157,10 +157,10 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
       'Run scenario files (scripted calls) on the in-process simulator with a virtual clock, or with --target over the network against a running server.',
     )
     .argument('<files...>', 'scenario files (YAML)')
-    .option('--config <file>', "directory file to use instead of each scenario's config (and of the built-in demo)")
+    .option('--config <file>', "directory file to use instead of each scenario's config (and of the built-in demo); with --target default $VA_CONFIG")
     .option(
       '--data <dir>',
-      "data folder to run on, shared by every scenario (default: a throw-away folder per scenario); with --target: the server's data folder",
+      "data folder to run on, shared by every scenario (default: a throw-away folder per scenario); with --target: the server's data folder (default: $VA_DATA)",
     )
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('--json', 'print the reports as JSON instead of transcripts')
@@ -173,6 +173,13 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
     .action(async (files: string[], cli: Omit<SimulateOptions, 'maxWaitMs'> & { maxWait?: number }) => {
       const { maxWait, ...rest } = cli;
       const opts: SimulateOptions = maxWait === undefined ? rest : { ...rest, maxWaitMs: maxWait };
+      // Over the network VA_DATA and VA_CONFIG name the server's data folder and directory file, as for the cmdlets.
+      // In-process runs ignore them: each scenario keeps its own directory and a throw-away store, so an exported
+      // VA_DATA never lets example scenarios change a real store's PINs.
+      if (opts.target) {
+        opts.data ??= process.env.VA_DATA || undefined;
+        opts.config ??= process.env.VA_CONFIG || undefined;
+      }
       if (!opts.target && (opts.serverLog !== undefined || opts.maxWaitMs !== undefined || opts.localAddress !== undefined)) {
         io.err('error: --server-log, --max-wait and --local-address need --target\n');
         code = 2;

@@ -3,6 +3,7 @@
  * (`mailboxPolicies[0].minPinLength`) and the rule broken, and never echoes a PIN value.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import * as path from 'node:path';
 import type { z } from 'zod';
 import { ErrorCodes, VaError } from '../errors';
@@ -63,7 +64,36 @@ export function parseDirectory(text: string, source = 'directory'): Directory {
   if (!result.success) {
     throw new VaError(ErrorCodes.CONFIG_INVALID, `${source}: invalid directory\n${describeIssues(result.error.issues)}`);
   }
+  const problems = result.data.gateways.flatMap((g, i) => {
+    const why = gatewayAddressProblem(g.address);
+    return why ? [`gateways[${i}].address: ${why} (UM IP gateway ${g.name})`] : [];
+  });
+  if (problems.length) throw new VaError(ErrorCodes.CONFIG_INVALID, `${source}: invalid directory\n${problems.join('\n')}`);
   return result.data;
+}
+
+const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/**
+ * Whether a UM IP gateway address can be one: an IP address (IPv4, or IPv6 without brackets) or a syntactically
+ * valid host name: labels of letters, digits and hyphens, 1-63 characters, neither starting nor ending with a
+ * hyphen (RFC 1123 §2.1), 253 characters at most, one trailing dot allowed, and a last label that is not all digits
+ * (RFC 3696 §2), so that a mistyped IPv4 address such as `10.0.0.256` is not taken for a name.
+ * Whether a name resolves is not checked here: loading the directory file is synchronous and must not depend on
+ * the DNS at that instant; New-/Set-UMIPGateway and Import-Directory look names up (`admin/gateway-address.ts`).
+ * @param address the address as written (`Address` of New-UMIPGateway [D-NGW], `gateways[].address`)
+ * @returns why it is not an address, for a message naming the key or parameter, or null when it is one
+ */
+export function gatewayAddressProblem(address: string): string | null {
+  if (isIP(address) !== 0) return null;
+  const bad = `"${address}" is neither an IP address nor a host name`;
+  if (/^\[.*\]$/.test(address) && isIP(address.slice(1, -1)) === 6) return `${bad} (write an IPv6 address without brackets)`;
+  const name = address.endsWith('.') ? address.slice(0, -1) : address;
+  if (name.length === 0 || name.length > 253) return bad;
+  const labels = name.split('.');
+  if (!labels.every((l) => HOST_LABEL.test(l))) return bad;
+  if (/^[0-9]+$/.test(labels[labels.length - 1])) return bad;
+  return null;
 }
 
 /**

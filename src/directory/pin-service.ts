@@ -31,6 +31,11 @@ export interface SetPinResult {
   generated: boolean;
   /** Where the PIN mail went, when it was sent. */
   emailedTo?: string;
+  /**
+   * The generated PIN, only when it was generated and not mailed (`-SendEmail $false`): the administrator who asked
+   * for no mail is shown it once. Never logged, never stored.
+   */
+  pin?: string;
 }
 
 /** The result of one sign-in attempt. */
@@ -77,6 +82,7 @@ export class PinService {
       result.emailedTo = to;
     }
     this.store.setPinHash(m.identity, hash, { expired: opts.pinExpired ?? true, lockedOut: opts.lockedOut ?? false });
+    if (result.generated && result.emailedTo === undefined) result.pin = pin;
     return result;
   }
 

@@ -15,13 +15,15 @@ import {
   type Directory,
   type Gateway,
   type Locale,
+  type MailboxEntry,
   type MailboxPolicy,
   type SmsNotificationOption,
 } from '../config/schema';
 import { describeIssues } from '../config/load';
 import { ErrorCodes, VaError } from '../errors';
 import { hashPin } from '../domain/pin-hash';
-import { isPinExpired } from '../domain/pin-policy';
+import { checkPin, isPinExpired } from '../domain/pin-policy';
+import { snapshotOfDirectory, type DirectorySnapshot } from './directory-snapshot';
 import type { Clock } from '../ports/clock';
 import { systemClock } from '../ports/clock';
 import { openDatabase } from './db';
@@ -161,6 +163,27 @@ function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new VaError(ErrorCodes.INVALID_SETTING, `${what}: ${describeIssues(r.error.issues)}`);
   return r.data;
+}
+
+/** The meta key of the snapshot of the directory file the store was imported from. */
+const SNAPSHOT_KEY = 'imported_snapshot';
+
+/**
+ * Refuses a directory whose initial PINs break their mailbox policies (`domain/pin-policy.ts`: length, common
+ * patterns, the extension's tail), naming every such mailbox, its key path and the rule, never the PIN.
+ * @param source the directory file, for the message
+ * @param only when given, only the mailboxes it accepts are checked (Import-Directory: the new ones)
+ * @throws VaError VA_ERR_PIN_POLICY
+ */
+export function assertDirectoryPins(dir: Pick<Directory, 'mailboxes' | 'mailboxPolicies'>, source: string, only?: (m: MailboxEntry) => boolean): void {
+  const policies = new Map(dir.mailboxPolicies.map((p) => [p.name.toLowerCase(), p]));
+  const problems = dir.mailboxes.flatMap((m, i) => {
+    const policy = policies.get(m.policy.toLowerCase());
+    if (m.pin === undefined || !policy || (only && !only(m))) return [];
+    const v = checkPin(m.pin, policy, m.extension);
+    return v ? [`mailboxes[${i}].pin of ${m.identity}: ${v.message} (UM mailbox policy ${policy.name})`] : [];
+  });
+  if (problems.length) throw new VaError(ErrorCodes.PIN_POLICY, `${source}: initial PINs that break their UM mailbox policy\n${problems.join('\n')}`);
 }
 
 function notFound(kind: string, name: string): VaError {
@@ -306,6 +329,7 @@ export class DirectoryStore {
     if (this.isImported()) return false;
     const now = this.now();
     const policies = new Map(dir.mailboxPolicies.map((p) => [p.name.toLowerCase(), p]));
+    assertDirectoryPins(dir, source);
     // Hash outside the transaction (scrypt is async); a mailbox without an initial PIN gets an unusable hash
     // until an administrator sets one (Set-UMMailboxPIN), as Exchange requires a PIN to sign in.
     const pinHashes = await Promise.all(
@@ -353,7 +377,145 @@ export class DirectoryStore {
       insMeta.run('imported_from', source);
       insMeta.run('organization', dir.organization);
       insMeta.run('default_locale', dir.defaultLocale);
+      insMeta.run(SNAPSHOT_KEY, JSON.stringify(snapshotOfDirectory(dir)));
       return true;
+    });
+  }
+
+  /**
+   * What the store was last imported from (the first import, or the last `Import-Directory`): the file's dial plans,
+   * gateways, policies and mailboxes without PINs. Undefined for a store imported before snapshots were kept.
+   */
+  importedSnapshot(): DirectorySnapshot | undefined {
+    const json = this.meta(SNAPSHOT_KEY);
+    return json === undefined ? undefined : (JSON.parse(json) as DirectorySnapshot);
+  }
+
+  /** Records that the store now reflects this directory file (after `Import-Directory` applied it). */
+  recordImportedDirectory(snapshot: DirectorySnapshot, source: string): void {
+    const put = this.sql('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.transaction(() => {
+      put.run(SNAPSHOT_KEY, JSON.stringify(snapshot));
+      put.run('imported_from', source);
+      put.run('directory_applied_at', String(this.now()));
+    });
+  }
+
+  /**
+   * The store's own directory objects as a snapshot (dial plans, gateways in failover order, policies, mailboxes),
+   * to compare a directory file with what the store holds now.
+   */
+  snapshotOfStore(): DirectorySnapshot {
+    return {
+      dialPlans: this.listDialPlans().map((d) => ({ ...d })),
+      gateways: this.listGateways().map((g) => ({ ...g })),
+      mailboxPolicies: this.listPolicies().map((p) => ({ ...p })),
+      mailboxes: this.listMailboxes().map((m) => ({
+        identity: m.identity,
+        displayName: m.displayName,
+        extension: m.extension,
+        policy: m.policy,
+        smsNotificationOption: m.smsNotificationOption,
+        mobileNumber: m.mobileNumber,
+        language: m.language,
+      })),
+    };
+  }
+
+  /**
+   * Runs `fn` in a transaction that is always rolled back: every check the changes make runs, nothing stays
+   * (`Import-Directory -WhatIf`). Settings read meanwhile are forgotten afterwards.
+   * @returns what `fn` returned; @throws whatever `fn` throws
+   */
+  rehearse<T>(fn: () => T): T {
+    const rollback = Symbol('rollback');
+    let out: { value: T } | undefined;
+    try {
+      this.transaction(() => {
+        out = { value: fn() };
+        throw rollback;
+      });
+    } catch (err) {
+      if (err !== rollback) throw err;
+    } finally {
+      this.settingsWritten();
+    }
+    return out!.value;
+  }
+
+  /** Adds a dial plan (Import-Directory). @throws VaError VA_ERR_ALREADY_EXISTS, VA_ERR_INVALID_SETTING */
+  addDialPlan(plan: DialPlan): DialPlan {
+    return this.transaction(() => {
+      const dp = validated(DialPlanSchema, plan, `UM dial plan ${plan.name}`);
+      if (this.sql('SELECT 1 FROM dial_plans WHERE name = ?').get(dp.name))
+        throw new VaError(ErrorCodes.ALREADY_EXISTS, `a UM dial plan named "${dp.name}" already exists`);
+      this.sql('INSERT INTO dial_plans (name, settings) VALUES (?, ?)').run(dp.name, JSON.stringify(dp));
+      this.settingsWritten();
+      return dp;
+    });
+  }
+
+  /** Adds a UM mailbox policy of an existing dial plan (Import-Directory). @throws VaError VA_ERR_ALREADY_EXISTS, VA_ERR_NOT_FOUND, VA_ERR_INVALID_SETTING */
+  addPolicy(policy: MailboxPolicy): MailboxPolicy {
+    return this.transaction(() => {
+      const p = validated(MailboxPolicySchema, policy, `UM mailbox policy ${policy.name}`);
+      if (this.sql('SELECT 1 FROM mailbox_policies WHERE name = ?').get(p.name))
+        throw new VaError(ErrorCodes.ALREADY_EXISTS, `a UM mailbox policy named "${p.name}" already exists`);
+      p.dialPlan = this.getDialPlan(p.dialPlan).name;
+      this.sql('INSERT INTO mailbox_policies (name, settings) VALUES (?, ?)').run(p.name, JSON.stringify(p));
+      this.settingsWritten();
+      return p;
+    });
+  }
+
+  /**
+   * Adds a mailbox of a directory file with its initial state (Import-Directory: new mailboxes only). The PIN was
+   * checked against the policy and hashed by the caller.
+   * @param pinHash the initial PIN's hash, or `unset` for a mailbox without one
+   * @throws VaError VA_ERR_NOT_FOUND (policy), VA_ERR_ALREADY_EXISTS, VA_ERR_INVALID_SETTING (extension length)
+   */
+  addDirectoryMailbox(m: MailboxEntry, pinHash: string): Mailbox {
+    return this.transaction(() => {
+      const policy = this.getPolicy(m.policy);
+      const plan = this.getDialPlan(policy.dialPlan);
+      if (m.extension.length !== plan.numberOfDigitsInExtension)
+        throw new VaError(ErrorCodes.INVALID_SETTING, `${m.identity}: the extension must have ${plan.numberOfDigitsInExtension} digits (dial plan ${plan.name})`);
+      const taken = this.findMailboxByExtension(m.extension, plan.name);
+      if (taken) throw new VaError(ErrorCodes.ALREADY_EXISTS, `${m.identity}: extension ${m.extension} of dial plan ${plan.name} is already ${taken.identity}'s`);
+      this.insertMailbox({
+        identity: m.identity,
+        displayName: m.displayName,
+        extension: m.extension,
+        dialPlan: plan.name,
+        policy: policy.name,
+        pinHash,
+        pinExpired: m.pinExpired,
+        firstTimeUser: m.firstTimeUser,
+        lockedOut: m.lockedOut,
+        smsNotificationOption: m.smsNotificationOption,
+        mobileNumber: m.mobileNumber ?? null,
+        language: m.language ?? null,
+      });
+      return this.getMailbox(m.identity);
+    });
+  }
+
+  /**
+   * Puts the named gateways first in the failover order, in the order given; the others follow in their order.
+   * @throws VaError VA_ERR_NOT_FOUND for a name that is not a gateway
+   */
+  setGatewayOrder(names: readonly string[]): void {
+    this.transaction(() => {
+      const all = this.listGateways().map((g) => g.name);
+      const first = names.map((n) => {
+        const hit = all.find((a) => a.toLowerCase() === n.toLowerCase());
+        if (!hit) throw notFound('UM IP gateway', n);
+        return hit;
+      });
+      const rest = all.filter((a) => !first.includes(a));
+      const set = this.sql('UPDATE ip_gateways SET position = ? WHERE name = ?');
+      [...first, ...rest].forEach((n, i) => set.run(i, n));
+      this.settingsWritten();
     });
   }
 

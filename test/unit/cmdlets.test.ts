@@ -716,8 +716,9 @@ describe('Get-/New-/Set-/Remove-UMIPGateway', () => {
 
   test('New-UMIPGateway appends at the end of the failover order with defaults', async () => {
     const ctx = fresh();
-    const [g] = await json(ctx, 'New-UMIPGateway', '-Name', 'gw3', '-Address', 'pbx.contoso.com', '-UMDialPlan', 'contoso-dp');
-    expect(g).toEqual({ Name: 'gw3', Address: 'pbx.contoso.com', Port: 5060, UMDialPlan: 'Contoso-DP', MessageWaitingIndicatorAllowed: true, Status: 'Enabled' });
+    // A host name must resolve (issue 19): localhost does on any machine.
+    const [g] = await json(ctx, 'New-UMIPGateway', '-Name', 'gw3', '-Address', 'localhost', '-UMDialPlan', 'contoso-dp');
+    expect(g).toEqual({ Name: 'gw3', Address: 'localhost', Port: 5060, UMDialPlan: 'Contoso-DP', MessageWaitingIndicatorAllowed: true, Status: 'Enabled' });
     await ok(ctx, 'New-UMIPGateway', 'gw4', '-Address', '10.0.0.4', '-Port', '5080', '-UMDialPlan', 'Contoso-Paris', '-MessageWaitingIndicatorAllowed', '$false', '-Status', 'Disabled');
     expect(await names(ctx)).toEqual(['gw1', 'gw2', 'gw-paris', 'gw3', 'gw4']);
     expect((await json(ctx, 'Get-UMIPGateway', 'gw4'))[0]).toMatchObject({ Port: 5080, UMDialPlan: 'Contoso-Paris', MessageWaitingIndicatorAllowed: false, Status: 'Disabled' });
