@@ -67,6 +67,11 @@ export const ErrorCodes = {
   SMS_SEND: 'VA_ERR_SMS_SEND',
   /** A queued SMS or voice-message mail was still not delivered at the end of `notifications.retryWindowHours`. */
   NOTIFY_FAILED: 'VA_ERR_NOTIFY_FAILED',
+  /**
+   * `serve` cannot write in a folder it writes to (the data folder, `recordings/`, `outbox/`, `sms/`): a file is in
+   * the way, the permissions or a read-only mount refuse it. Checked at start (exit status 1).
+   */
+  DATA_NOT_WRITABLE: 'VA_ERR_DATA_NOT_WRITABLE',
 } as const;
 
 /** One of {@link ErrorCodes}' values. */

@@ -23,7 +23,9 @@
  *   of silence following the last speech (from the start of recording when nothing has been said), at `maxMs`, or
  *   when the call ends (`hangup`, audio kept). `durationMs` runs from the start of recording to the end of the last
  *   speech (trailing silence trimmed); `file` is null when nothing was said. Abort -> the audio so far, reason
- *   `silence`.
+ *   `silence`. A recording that cannot be written (the recordings folder cannot be created, is not a folder, is full;
+ *   or the media server failed) rejects with VA_ERR_MEDIA_RECORDING: never a result naming a file that is not
+ *   complete on disk, never an operation left pending.
  * - joinConference: resolves `hangup` when the call ends, `stopped` on abort; the subclass's bridge mixes the audio
  *   (`conferenceEnter`); `*6` mutes and unmutes, an organizer's `*8` admits the lobby (see the method).
  * - After either side ends the call every pending and later operation resolves at once with `hangup`.
@@ -54,6 +56,7 @@ import type {
   ToneId,
 } from '../flow-kit/media-types';
 import { PromptCatalog, type RenderedPrompt } from '../prompts/catalog';
+import { ErrorCodes, isVaError, VaError } from '../errors';
 import { writeFileAtomic } from '../util/atomic-file';
 import { arrayListeners, waitFor } from './wait-for';
 
@@ -140,7 +143,7 @@ export class Operation<T> {
     if (this.close()) this.settle(result);
   }
 
-  /** Ends the operation with an error (a media server could not write a recording): its promise rejects. */
+  /** Ends the operation with an error (a recording could not be written): its promise rejects. */
   fail(err: unknown): void {
     if (this.close()) this.settleError(err);
   }
@@ -511,19 +514,36 @@ export abstract class IvrChannel implements CallChannel {
       let external: MediaServerRecording | null = null;
       let settling = false;
       const stopRecording = (reason: RecordResult['reason'], terminator?: string) => {
-        if (!external) return op.finish(this.finishRecording(request.purpose, t0, this.clock.now(), reason, terminator));
+        if (!external) {
+          // A recording that cannot be written fails the operation (VA_ERR_MEDIA_RECORDING), as a media server's does:
+          // never a result without its file, never an operation left pending.
+          let recorded: RecordResult;
+          try {
+            recorded = this.finishRecording(request.purpose, t0, this.clock.now(), reason, terminator);
+          } catch (err) {
+            return op.fail(recordingError(err));
+          }
+          return op.finish(recorded);
+        }
         if (settling) return;
         settling = true;
         const base = terminator === undefined ? { reason } : { reason, terminator };
         external.finish().then(
           (r) => op.finish(r ? { file: r.file, durationMs: r.durationMs, heardSpeech: true, ...base } : { file: null, durationMs: 0, heardSpeech: false, ...base }),
-          (err: unknown) => op.fail(err),
+          (err: unknown) => op.fail(recordingError(err)),
         );
       };
       const startRecording = () => {
         phase = 'recording';
         t0 = this.clock.now();
-        external = this.startMediaServerRecording({ maxMs: request.maxMs, silenceMs: request.silenceMs, file: this.newRecordingFile(request.purpose) }, () => stopRecording('silence'));
+        let file: string;
+        try {
+          file = this.newRecordingFile(request.purpose);
+        } catch (err) {
+          op.fail(recordingError(err));
+          return;
+        }
+        external = this.startMediaServerRecording({ maxMs: request.maxMs, silenceMs: request.silenceMs, file }, () => stopRecording('silence'));
         if (!external) this.onRecordingStart();
         this.log({ at: t0, type: 'record-start', purpose: request.purpose });
         this.recordingMarks.push(this.heard.length);
@@ -556,6 +576,9 @@ export abstract class IvrChannel implements CallChannel {
         }
       };
       playback = this.startPlayback(op, prompts, false, startRecording);
+    }).catch((err: unknown) => {
+      this.log({ at: this.clock.now(), type: 'note', text: `recording failed: ${isVaError(err) ? err.code : 'error'}` });
+      throw err;
     });
     this.log({ at: this.clock.now(), type: 'recorded', result });
     return result;
@@ -892,7 +915,11 @@ export abstract class IvrChannel implements CallChannel {
     };
   }
 
-  /** Ends a recording at `tEnd`: measures the speech in [t0, tEnd], writes the WAV when there was any. */
+  /**
+   * Ends a recording at `tEnd`: measures the speech in [t0, tEnd], writes the WAV when there was any (temporary file,
+   * fsync, rename: complete on disk before the result exists).
+   * @throws VaError VA_ERR_MEDIA_RECORDING when the recordings folder cannot be created or the file cannot be written
+   */
   private finishRecording(purpose: string, t0: number, tEnd: number, reason: RecordResult['reason'], terminator?: string): RecordResult {
     this.onRecordingEnd();
     const parts: SpeechSegment[] = [];
@@ -905,14 +932,36 @@ export abstract class IvrChannel implements CallChannel {
     if (parts.length === 0) return { file: null, durationMs: 0, heardSpeech: false, ...base };
     const durationMs = parts[parts.length - 1].end;
     const file = this.newRecordingFile(purpose);
-    writeFileAtomic(file, this.recordingWav(durationMs, parts));
+    try {
+      writeFileAtomic(file, this.recordingWav(durationMs, parts));
+    } catch (err) {
+      throw new VaError(ErrorCodes.MEDIA_RECORDING, `cannot write the recording ${path.basename(file)} into ${this.recordingsDir} (${osReason(err)})`, { cause: err });
+    }
     return { file, durationMs, heardSpeech: true, ...base };
   }
 
-  /** A new file name in the recordings folder (created when missing) for a recording of this call. */
+  /**
+   * A new file name in the recordings folder (created when missing) for a recording of this call.
+   * @throws VaError VA_ERR_MEDIA_RECORDING when the folder cannot be created (e.g. a file is in the way)
+   */
   private newRecordingFile(purpose: string): string {
-    mkdirSync(this.recordingsDir, { recursive: true });
+    try {
+      mkdirSync(this.recordingsDir, { recursive: true });
+    } catch (err) {
+      throw new VaError(ErrorCodes.MEDIA_RECORDING, `cannot create the recordings folder ${this.recordingsDir} (${osReason(err)})`, { cause: err });
+    }
     const safeId = this.callId.replace(/[^A-Za-z0-9_.-]/g, '_');
     return path.join(this.recordingsDir, `${safeId}-${purpose}-${++this.recordings}-${randomUUID().slice(0, 8)}.wav`);
   }
+}
+
+/** `err` as a VA_ERR_MEDIA_RECORDING error (kept as it is when it is one already). */
+function recordingError(err: unknown): VaError {
+  if (isVaError(err, ErrorCodes.MEDIA_RECORDING)) return err;
+  return new VaError(ErrorCodes.MEDIA_RECORDING, `the recording could not be written (${osReason(err)})`, { cause: err });
+}
+
+/** An fs error's code (`ENOSPC`, `EEXIST`), else its message: the cause keeps the rest (pino logs it too). */
+function osReason(err: unknown): string {
+  return (err as NodeJS.ErrnoException | null)?.code ?? (err instanceof Error ? err.message : String(err));
 }

@@ -32,6 +32,8 @@ export class RtpCallChannel extends IvrChannel {
   private readonly leg: CallLeg;
   private capture: Recording | null = null;
   private captured: Int16Array | null = null;
+  /** The finished capture's {@link Recording.leadMs}. */
+  private captureLeadMs = 0;
   private member: ConferenceMember | null = null;
   private memberTones = false;
 
@@ -82,13 +84,22 @@ export class RtpCallChannel extends IvrChannel {
 
   protected override onRecordingEnd(): void {
     this.captured = this.capture?.stop() ?? new Int16Array(0);
+    this.captureLeadMs = this.capture?.leadMs ?? 0;
     this.capture = null;
   }
 
+  /**
+   * The recording as WAV on the channel's time line: exactly `durationMs` long (what the message's row says), the
+   * captured audio placed where it was heard (after {@link Recording.leadMs} of silence when the caller's phone sent
+   * nothing at first), silence where no audio came (a phone that stops sending when its user is silent).
+   */
   protected recordingWav(durationMs: number, _speech: readonly SpeechSegment[]): Buffer {
     const pcm = this.captured ?? new Int16Array(0);
-    const samples = Math.min(pcm.length, Math.round((durationMs * WAV_SAMPLE_RATE) / 1000));
-    return encodeWav(pcm.subarray(0, samples));
+    const samples = Math.round((durationMs * WAV_SAMPLE_RATE) / 1000);
+    const out = new Int16Array(samples);
+    const lead = Math.min(samples, Math.round((this.captureLeadMs * WAV_SAMPLE_RATE) / 1000));
+    out.set(pcm.subarray(0, samples - lead), lead);
+    return encodeWav(out);
   }
 
   protected override async onAnswer(): Promise<void> {

@@ -5,14 +5,18 @@
  * the IVR on real SIP (UDP and TCP) and RTP, on the embedded stack, or with `--sip-engine drachtio` behind a
  * drachtio-server (it handles SIP; RTP stays ours unless `--media freeswitch` puts each call's media on a FreeSWITCH
  * endpoint through drachtio-fsmrf). The choice of engines is made here and nowhere else. Logs one
- * `ready` line (JSON, pino) with the bound addresses; SIGINT/SIGTERM end every call with BYE and exit 0.
+ * `ready` line (JSON, pino) with the bound addresses; SIGINT/SIGTERM end every call with BYE (each call logs
+ * `call ended`) and exit 0, within {@link STOP_BOUND_MS} whatever is pending (else it logs what and exits 1).
+ * At start it checks that it can write in every folder it writes to (the data folder, `recordings/`, `outbox/`,
+ * `sms/`: VA_ERR_DATA_NOT_WRITABLE, exit 1) and removes the temporary files a crash left in them.
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
+import { reportStoreOrigin } from '../admin/directory-import';
 import { DEFAULT_DATA_DIR, openApp, type App } from '../app';
-import { admitSource } from '../domain/gateway-admission';
+import { admitSource, normalizeAddress } from '../domain/gateway-admission';
 import { createLogger } from '../log';
 import { MediaEngine } from '../media/media-engine';
 import { systemClock } from '../ports/clock';
@@ -32,6 +36,30 @@ import { MwiService } from '../notify/mwi-service';
 import { readTlsMaterial } from '../notify/tls-material';
 import { createNotifications, type Notifications } from '../notify/voice-mail-notifier';
 import type { CliIo } from './main';
+import { assertWritableFolder, removeStaleTempFiles, type WritableFolder } from '../util/data-folders';
+
+/**
+ * How long `serve` may take to stop after SIGINT/SIGTERM, ms: past it, it logs what was still pending and exits 1.
+ */
+export const STOP_BOUND_MS = 5_000;
+
+/** How long the stop waits for the flows of the calls it ends to finish (store a message, log), ms. */
+const CALLS_END_MS = 1_500;
+
+/** How long the stop lets a notification being sent finish (it stays pending for the next start otherwise), ms. */
+const NOTIFY_STOP_GRACE_MS = 1_000;
+
+/**
+ * The folders `serve` writes to, besides the data folder itself: `recordings/` (messages, greetings, names),
+ * `outbox/` (mails, when no SMTP server is configured) and `sms/` (texts, with the file provider).
+ */
+export function writtenFolders(app: Pick<App, 'dataDir' | 'directory'>): WritableFolder[] {
+  const folders: WritableFolder[] = [{ role: 'recordings', path: path.join(app.dataDir, 'recordings') }];
+  if (!app.directory.mail.smtp) folders.push({ role: 'outbox', path: path.join(app.dataDir, 'outbox') });
+  const sms = app.directory.notifications.sms;
+  if (!(sms.provider === 'webhook' && sms.webhook)) folders.push({ role: 'sms', path: path.join(app.dataDir, 'sms') });
+  return folders;
+}
 
 /** Options of `serve`. */
 export interface ServeOptions {
@@ -142,8 +170,12 @@ export interface RunningServer {
   notifications: Notifications;
   /** MaxCallsAllowed: how many calls it refused. */
   load: LoadGuard;
-  /** Ends every call with BYE, closes media and the store. */
-  stop(): Promise<void>;
+  /**
+   * Ends every call with BYE (each flow finishes: a message being recorded is stored, each call logs `call ended`),
+   * then stops MWI, SIP, media, notifications and closes the store. Called again: the same promise.
+   * @param progress told each step as it starts (`calls`, `mwi`, `sip`, `media`, `notifications`, `store`)
+   */
+  stop(progress?: (step: string) => void): Promise<void>;
 }
 
 /**
@@ -152,9 +184,17 @@ export interface RunningServer {
  */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger();
+  // Every folder it writes to must take a file now, not when a caller's message is lost (issue 19, "Nothing lost").
+  assertWritableFolder({ role: 'data', path: path.resolve(opts.data ?? DEFAULT_DATA_DIR) });
   const app = await openApp({ config: opts.config, data: opts.data });
+  reportStoreOrigin(app, logger);
   let mwiTls: ReturnType<typeof readTlsMaterial>;
   try {
+    const folders = writtenFolders(app);
+    for (const folder of folders) assertWritableFolder(folder);
+    // What a crash left half-written (temporary files of an atomic write, FreeSWITCH raw recordings) goes now.
+    const removed = folders.flatMap((f) => removeStaleTempFiles(f.path).map((name) => path.join(f.role, name)));
+    logger.info({ removed: removed.length, ...(removed.length > 0 ? { files: removed.slice(0, 20) } : {}) }, 'temporary files left by an earlier run removed');
     mwiTls = readTlsMaterial(app.directory.notifications.mwi.tls, app.configPath);
   } catch (err) {
     app.close();
@@ -169,6 +209,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let drachtio: DrachtioSignalling | undefined;
   const guard = new LoadGuard({
     maxCallsAllowed: app.directory.sip.maxCallsAllowed,
+    memoryBudgetBytes: app.directory.sip.memoryBudgetMB === null ? null : app.directory.sip.memoryBudgetMB * 1048576,
     // With media servers our RTP engine has no sessions: the calls the drachtio engine holds count instead.
     activeCalls: () => (drachtio?.mediaServers ? drachtio.calls.activeCalls : (media?.sessionCount ?? 0)),
     retryAfterSeconds: app.directory.sip.retryAfterSeconds,
@@ -202,9 +243,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
                 logger,
               })
           : undefined;
-      drachtio = await startDrachtioSignalling({ ...engine.drachtio, media, mediaAddress: opts.sipHost, admit, clock: systemClock, catalog, recordingsDir, logger, openMediaServers });
+      drachtio = await startDrachtioSignalling({ ...engine.drachtio, media, mediaAddress: opts.sipHost, admit, clock: systemClock, catalog, recordingsDir, logger, openMediaServers, retryAfterSeconds: app.directory.sip.retryAfterSeconds });
     } else {
-      sip = await EmbeddedSipServer.start({ host: opts.sipHost, port: opts.sipPort, logger: logger.child({ part: 'sip' }) });
+      // Issue 19, "SIP input": size limits and a per-address flood limit before the SIP stack parses anything;
+      // UM IP gateways (not Disabled) get the flood limit's gatewayRequests.
+      const { limits, floodLimit } = app.directory.sip;
+      sip = await EmbeddedSipServer.start({
+        host: opts.sipHost,
+        port: opts.sipPort,
+        logger: logger.child({ part: 'sip' }),
+        limits,
+        floodLimit: floodLimit.enabled ? floodLimit : undefined,
+        isGateway: (address) => app.store.listGateways().some((g) => g.status !== 'Disabled' && normalizeAddress(g.address) === normalizeAddress(address)),
+      });
     }
   } catch (err) {
     await media?.stop();
@@ -215,7 +266,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const embedded = sip;
   const source: CallSource = drachtio
     ? drachtio.calls
-    : new EmbeddedCallSource({ server: embedded!, media, mediaAddress: opts.sipHost, admit, clock: systemClock, catalog, recordingsDir, logger });
+    : new EmbeddedCallSource({ server: embedded!, media, mediaAddress: opts.sipHost, admit, clock: systemClock, catalog, recordingsDir, logger, retryAfterSeconds: app.directory.sip.retryAfterSeconds });
   source.onCall((call) => void runtime.handleCall(call));
   const notifications = createNotifications({
     store: app.store,
@@ -241,6 +292,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   mwi.start();
   const d = drachtio;
   const m = media;
+  let stopping: Promise<void> | undefined;
   return {
     app,
     engine: d ? 'drachtio' : 'embedded',
@@ -254,14 +306,29 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     mwi,
     notifications,
     load: guard,
-    stop: async () => {
-      mwi.stop();
-      mwiTransport.close();
-      await (d ? d.stop() : embedded!.stop());
-      await m.stop();
-      // After the calls: a caller cut off by the stop may just have left a message. Unsent rows stay pending.
-      await notifications.stop();
-      app.close();
+    stop: (progress) => {
+      stopping ??= (async () => {
+        const step = (s: string) => progress?.(s);
+        // The calls first, while SIP, media and the store are up: each gets its BYE, a message being recorded is
+        // stored, and each call's `call ended` line is written.
+        step('calls');
+        const unfinished = await runtime.endAllCalls(CALLS_END_MS);
+        if (unfinished.length > 0) logger.warn({ calls: unfinished }, `${unfinished.length} call(s) still running ${CALLS_END_MS} ms after they were ended`);
+        step('mwi');
+        mwi.stop();
+        mwiTransport.close();
+        step('sip');
+        await (d ? d.stop() : embedded!.stop());
+        step('media');
+        await m.stop();
+        // After the calls: a caller cut off by the stop may just have left a message. Unsent rows stay pending.
+        // A send still running (a slow SMTP server) gets a short grace, inside the stop's bound (STOP_BOUND_MS).
+        step('notifications');
+        await notifications.queue.stop(NOTIFY_STOP_GRACE_MS);
+        step('store');
+        app.close();
+      })();
+      return stopping;
     },
   };
 }
@@ -310,8 +377,13 @@ function rangeOption(v: string): [number, number] {
 export async function runServeCli(argv: readonly string[], io: CliIo): Promise<number> {
   const program = new Command('voice-access serve')
     .description('the IVR on SIP (UDP and TCP) and RTP')
-    .option('--config <file>', 'the directory file (default: the built-in demo)')
-    .option('--data <dir>', 'the data folder', DEFAULT_DATA_DIR)
+    .addOption(new Option('--config <file>', 'the directory file, imported into an empty data folder (default: the built-in demo)').env('VA_CONFIG'))
+    .addOption(new Option('--data <dir>', 'the data folder').default(DEFAULT_DATA_DIR).env('VA_DATA'))
+    .addOption(
+      new Option('--log-level <level>', 'the least severe log lines written (JSON lines on stdout; default info)')
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+        .env('VA_LOG_LEVEL'),
+    )
     .option('--sip-host <address>', 'address SIP and RTP bind to (RTP only, with --sip-engine drachtio)', '127.0.0.1')
     .option('--sip-port <port>', 'SIP port (UDP and TCP; not used with --sip-engine drachtio)', portOption, 5060)
     .option('--rtp-ports <low-high>', 'RTP port range', rangeOption, [20000, 29999] as [number, number])
@@ -335,6 +407,7 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
     media?: 'embedded' | 'freeswitch';
     freeswitch: Array<{ host: string; port: number }>;
     freeswitchSecret?: string;
+    logLevel?: string;
   };
   try {
     program.parse(['node', 'serve', ...argv]);
@@ -350,7 +423,7 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
   }
   const sipEngine = o.sipEngine ?? (o.drachtio ? 'drachtio' : undefined);
   const mediaEngine = o.media ?? (o.freeswitch.length > 0 ? 'freeswitch' : undefined);
-  const logger = createLogger();
+  const logger = createLogger({ level: o.logLevel });
   let server: RunningServer;
   try {
     server = await startServer({
@@ -385,13 +458,60 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
     },
     'ready',
   );
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (s: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(s);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
-  logger.info('stopping: ending calls');
-  await server.stop();
+  logger.info({ signal, calls: server.runtime.activeCallCount }, 'stopping: ending calls');
+  await stopWithinBound(server, logger);
   logger.info('stopped');
   return 0;
+}
+
+/** What {@link stopWithinBound} may replace (tests). */
+export interface StopBoundOptions {
+  /** The bound, ms from the call [{@link STOP_BOUND_MS}]. */
+  boundMs?: number;
+  /** Ends the process [process.exit]. */
+  exit?: (code: number) => void;
+  /** Process events the second signal is listened on [process]. */
+  signals?: Pick<NodeJS.EventEmitter, 'on'>;
+}
+
+/**
+ * Stops `server` (after SIGINT/SIGTERM) within a hard bound: whatever hangs (a flow that never ends, a peer that never
+ * answers, a handle left open), the process is gone `boundMs` after this call. Past the bound it logs what was still
+ * pending (the stop's step, the calls still running, the open handles: `process.getActiveResourcesInfo()`) and exits
+ * 1; if the stop finished but handles keep the process alive, it logs them and exits with the exit code so far (0).
+ * A second SIGINT/SIGTERM exits 1 at once. The timer is unref'd: a process that ends by itself is not held.
+ * (A synchronous call that blocks the event loop, e.g. SQLite waiting for another process's lock, delays it.)
+ * @returns when `server.stop()` has resolved
+ */
+export async function stopWithinBound(server: Pick<RunningServer, 'stop' | 'runtime'>, logger: Logger, opts: StopBoundOptions = {}): Promise<void> {
+  const boundMs = opts.boundMs ?? STOP_BOUND_MS;
+  const exit = opts.exit ?? ((code: number) => process.exit(code));
+  let step = 'calls';
+  const pending = () => ({ step, calls: server.runtime.activeCallCount, handles: process.getActiveResourcesInfo() });
+  const again = (s: NodeJS.Signals) => {
+    logger.warn({ signal: s, ...pending() }, 'second signal while stopping: exiting now');
+    exit(1);
+  };
+  (opts.signals ?? process).on('SIGINT', again);
+  (opts.signals ?? process).on('SIGTERM', again);
+  setTimeout(() => {
+    if (step === 'stopped') {
+      logger.warn(pending(), `stopped, but handles were still open ${boundMs} ms after the signal: exiting`);
+      exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      return;
+    }
+    logger.error(pending(), `not stopped ${boundMs} ms after the signal: exiting`);
+    exit(1);
+  }, boundMs).unref();
+  await server.stop((s) => (step = s));
+  step = 'stopped';
 }

@@ -109,6 +109,12 @@ export interface Recording {
   stop(): Int16Array;
   /** Audio captured so far, ms. */
   readonly durationMs: number;
+  /**
+   * How long after the start the captured audio begins, ms (0 until a packet has come): the time to the first packet
+   * received, less that packet's own length. A sender that sends nothing while its user is silent (no comfort noise)
+   * makes it large; a recording kept on the start's time line puts that many ms of silence before {@link stop}'s audio.
+   */
+  readonly leadMs: number;
 }
 
 /** Events of an {@link RtpSession}. */
@@ -199,6 +205,8 @@ class RecordingImpl implements Recording {
   private baseTs = 0;
   private basePos = 0;
   private result: Int16Array | null = null;
+  private readonly startedAt = performance.now();
+  private lead: number | null = null;
 
   constructor(
     private readonly maxSamples: number,
@@ -209,8 +217,13 @@ class RecordingImpl implements Recording {
     return ((this.result?.length ?? this.length) * 1000) / G711_SAMPLE_RATE;
   }
 
+  get leadMs(): number {
+    return this.lead ?? 0;
+  }
+
   write(ssrc: number, ts: number, pcm: Int16Array): void {
     if (this.result) return;
+    this.lead ??= Math.max(0, performance.now() - this.startedAt - (pcm.length * 1000) / G711_SAMPLE_RATE);
     if (this.ssrc !== ssrc) {
       this.ssrc = ssrc;
       this.baseTs = ts;

@@ -4,6 +4,7 @@
  * hang-up to the flow, hangs up when the flow ends, and reports every voice-message count change.
  * Signalling adapters (simulator, embedded SIP, drachtio) only deliver {@link IncomingCall}s to {@link handleCall}.
  */
+import { statSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
@@ -25,8 +26,12 @@ import type {
   SignInOutcome,
 } from '../flow-kit/effects';
 import { callLogger } from '../log';
+import { exhaustedBy } from '../errors';
+import { noteExhausted } from '../metrics';
 import type { CallChannel, IncomingCall } from '../ports/call-channel';
 import type { Clock } from '../ports/clock';
+import { ErrorCodes as RecordingErrorCodes, isVaError as isCodedError, VaError } from '../errors';
+import { metrics as serverMetrics } from '../metrics';
 import type { EffectImplementations } from './effect-runner';
 import { composeFlows } from './flows';
 import { MeetingRooms } from './meeting-rooms';
@@ -146,8 +151,35 @@ function observeFlowStates(root: AnyActorRef, report: (state: string) => void): 
   watch(root);
 }
 
+/** Why `file` cannot be a message's audio (missing, not a file, empty), or null when it can. */
+function missingAudio(file: string): string | null {
+  try {
+    const st = statSync(file);
+    return !st.isFile() ? 'not a file' : st.size === 0 ? 'empty' : null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
+}
+
 /** The actor system of a call's flow tree: the key under which its channel is found. */
 type ActorSystemKey = object;
+
+/** A call the runtime is running: what {@link CallRuntime.endAllCalls} needs to end it. */
+interface RunningCall {
+  channel: CallChannel;
+  /** The call's flow, once started. */
+  actor: AnyActorRef | null;
+  /** The call's logger, once routed. */
+  log: Logger | null;
+  /** Ended by the server's shutdown ({@link CallRuntime.endAllCalls}). */
+  shutdown: boolean;
+  /** The mailbox the call is about, once known from its route (call answering). */
+  mailbox: string | null;
+  /** Its `call ended` line is written (by the shutdown, for a flow that did not finish in time). */
+  endLogged: boolean;
+  /** Resolves when {@link CallRuntime.handleCall} has finished with the call (its `call ended` line is written). */
+  finished: Promise<void>;
+}
 
 export class CallRuntime {
   /** Meetings started, lobbies and members, shared by every call of this process. */
@@ -160,6 +192,12 @@ export class CallRuntime {
   private readonly channels = new WeakMap<ActorSystemKey, CallChannel>();
   /** The flows, composed once: effects find the call's channel through the actor system. */
   private readonly flows: ReturnType<typeof composeFlows>;
+  /** The calls in progress, by channel. */
+  private readonly running = new Map<CallChannel, RunningCall>();
+  /** Set by {@link endAllCalls}: new calls are refused. */
+  private draining = false;
+  /** Errors already logged where they happened (a recording that failed): not logged again as an effect failure. */
+  private readonly reported = new WeakSet<object>();
 
   /**
    * The runtime of an opened app, as `serve`, the simulator and the benchmarks run it: the app's store, PIN and
@@ -185,7 +223,10 @@ export class CallRuntime {
     this.flows = composeFlows(
       this.effects(),
       (identity) => this.countsChanged(identity),
-      (src, err) => this.deps.logger.error({ err, effect: src }, 'an effect of a flow failed'),
+      (src, err) => {
+        if (typeof err === 'object' && err !== null && this.reported.has(err)) return;
+        this.deps.logger.error({ err, effect: src }, 'an effect of a flow failed');
+      },
     );
   }
 
@@ -219,6 +260,71 @@ export class CallRuntime {
     }
   }
 
+  /** How many calls are in progress (routed, not yet ended). */
+  get activeCallCount(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Ends every call in progress because the server is stopping, and refuses new ones from now on: each call is hung
+   * up by the IVR with the cause `shutdown` (a BYE, or 503 before the answer) and its flow is told the caller is gone
+   * (`CALLER_HANGUP`), so a message being recorded is kept and stored as when the caller hangs up; each call then
+   * gets its `call ended` line (`endedBy: shutdown`, with the mailbox when known); one whose flow has not finished
+   * within `withinMs` gets it from here, with the result `unfinished`.
+   * @param withinMs how long to wait for the flows to finish, ms of the runtime's clock
+   * @returns the call ids whose flows had not finished within `withinMs` (empty when every call has ended)
+   */
+  async endAllCalls(withinMs: number): Promise<string[]> {
+    this.draining = true;
+    const calls = [...this.running.values()];
+    for (const c of calls) {
+      c.shutdown = true;
+      void c.channel.hangup('shutdown');
+      c.actor?.send({ type: 'CALLER_HANGUP' });
+    }
+    if (calls.length > 0) {
+      let timer: unknown;
+      await Promise.race([
+        Promise.all(calls.map((c) => c.finished)),
+        new Promise<void>((resolve) => (timer = this.deps.clock.setTimeout(resolve, withinMs))),
+      ]);
+      this.deps.clock.clearTimeout(timer);
+    }
+    const unfinished = calls.filter((c) => this.running.get(c.channel) === c);
+    // Every call ended here gets its line, even one whose flow is stuck (the process is about to go).
+    for (const c of unfinished) {
+      c.endLogged = true;
+      (c.log ?? callLogger(this.deps.logger, c.channel.callId, 'call')).info(
+        { result: 'unfinished', endedBy: 'shutdown', ...(c.mailbox ? { mailbox: c.mailbox } : {}) },
+        'call ended',
+      );
+    }
+    return unfinished.map((c) => c.channel.callId);
+  }
+
+  /**
+   * A recording of `channel`'s call could not be written (VA_ERR_MEDIA_RECORDING, from our RTP engine's writer or
+   * from a media server): logged once with its code and the call id, counted (`va_recording_failures_total`), the
+   * caller hears an apology (`try-later`, `goodbye`) when still on the line, and the call is ended. The error is
+   * marked as reported, so the flow's effect failure is not logged a second time; the flow then ends (no message
+   * row: it only stores a recording it has).
+   */
+  private async recordingFailed(channel: CallChannel, locale: Locale, err: unknown): Promise<void> {
+    const code = isCodedError(err) ? err.code : RecordingErrorCodes.MEDIA_RECORDING;
+    if (typeof err === 'object' && err !== null) this.reported.add(err);
+    serverMetrics.recordingFailures.inc({ code });
+    const log = this.running.get(channel)?.log ?? callLogger(this.deps.logger, channel.callId, 'call');
+    log.error({ err, code }, 'the recording could not be written: the call is ended');
+    if (!channel.ended) {
+      try {
+        await channel.play({ prompts: ['try-later', 'goodbye'], locale, bargeIn: false });
+      } catch (playErr) {
+        log.warn({ err: playErr }, 'the apology could not be played');
+      }
+    }
+    if (!channel.ended) await channel.hangup('error');
+  }
+
   /** Routes a call without running it (signalling adapters reject unknown numbers before answering). */
   route(call: Pick<IncomingCall, 'to' | 'diversion'>): Route {
     const { store } = this.deps;
@@ -231,11 +337,44 @@ export class CallRuntime {
 
   /**
    * Routes one call and runs its flow to the end, then hangs up (when the caller has not).
-   * @returns how it went; never rejects (a failing flow is logged and the call is ended)
+   * @returns how it went; never rejects (a failing flow is logged and the call is ended). Once the server is stopping
+   *   ({@link endAllCalls}) a new call is ended at once with the cause `shutdown` (result `shutdown`).
    */
   async handleCall(call: IncomingCall): Promise<CallRecord> {
+    if (this.draining) {
+      serverMetrics.callsRefused.inc({ reason: 'draining' });
+      await call.channel.hangup('shutdown');
+      callLogger(this.deps.logger, call.channel.callId, 'rejected').info({ result: 'shutdown', endedBy: 'shutdown' }, 'call ended');
+      return { callId: call.channel.callId, flow: 'rejected', result: 'shutdown', identity: null };
+    }
+    let finish = () => {};
+    const running: RunningCall = {
+      channel: call.channel,
+      actor: null,
+      log: null,
+      shutdown: false,
+      mailbox: null,
+      endLogged: false,
+      finished: new Promise<void>((r) => (finish = r)),
+    };
+    this.running.set(call.channel, running);
+    try {
+      return await this.runCall(call, running);
+    } finally {
+      this.running.delete(call.channel);
+      finish();
+    }
+  }
+
+  /** {@link handleCall} for a call that is not refused: routes it and runs its flow to the end. */
+  private async runCall(call: IncomingCall, running: RunningCall): Promise<CallRecord> {
     const { channel } = call;
-    const route = this.route(call);
+    let route: Route;
+    try {
+      route = this.route(call);
+    } catch (err) {
+      return this.refuse(call, callLogger(this.deps.logger, channel.callId, 'rejected'), err, 'rejected');
+    }
     const flowName = route.flow === 'unknown' ? 'rejected' : route.flow;
     const log = callLogger(this.deps.logger, channel.callId, flowName);
     if (route.flow === 'unknown') {
@@ -248,13 +387,14 @@ export class CallRuntime {
     try {
       ({ machine, input } = this.prepare(route, call));
     } catch (err) {
-      log.error({ err }, 'cannot prepare the call');
-      await channel.hangup('error');
-      return { callId: channel.callId, flow: route.flow, result: 'error', identity: null };
+      return this.refuse(call, log, err, route.flow);
     }
+    running.log = log;
+    if (route.flow === 'call-answering') running.mailbox = route.identity;
     await channel.answer();
     log.info({ from: call.from, to: call.to, diversion: call.diversion }, 'call answered');
     const actor = createActor(machine, { input });
+    running.actor = actor;
     const onFlowState = this.deps.onFlowState;
     if (onFlowState) observeFlowStates(actor, (state) => onFlowState(channel.callId, state));
     this.channels.set(actor.system, channel);
@@ -277,8 +417,24 @@ export class CallRuntime {
     // A meeting this call started but never entered (the caller hung up while joining) ends unless someone is in it.
     for (const id of this.startedBy.get(actor.system) ?? []) this.meetings.endIfEmpty(id);
     if (!channel.ended) await channel.hangup('normal');
-    log.info({ result: out.result }, 'call ended');
+    if (!running.endLogged) {
+      log.info({ result: out.result, ...(out.identity ? { mailbox: out.identity } : {}), ...(running.shutdown ? { endedBy: 'shutdown' } : {}) }, 'call ended');
+    }
     return { callId: channel.callId, flow: route.flow, result: out.result, identity: out.identity };
+  }
+
+  /**
+   * Ends a call that could not be routed or prepared, before it is answered: a store or other resource that is
+   * unavailable is the `unavailable` cause (the signalling answers 503 with Retry-After; one warn line with the code,
+   * counted), anything else `error` (logged with its stack).
+   */
+  private async refuse(call: IncomingCall, log: Logger, err: unknown, flow: CallRecord['flow']): Promise<CallRecord> {
+    const exhausted = exhaustedBy(err);
+    if (exhausted) noteExhausted(log, exhausted);
+    else log.error({ err }, 'cannot prepare the call');
+    await call.channel.hangup(exhausted ? 'unavailable' : 'error');
+    log.info({ result: exhausted ? 'unavailable' : 'error' }, 'call ended');
+    return { callId: call.channel.callId, flow, result: exhausted ? 'unavailable' : 'error', identity: null };
   }
 
   /** Chooses the flow and its input, with every effect provided. */
@@ -319,7 +475,15 @@ export class CallRuntime {
     return {
       play: (input, { signal, system }) => this.channelOf(system).play(input, signal),
       collect: (input, { signal, system }) => this.channelOf(system).collect(input, signal),
-      record: (input, { signal, system }) => this.channelOf(system).record(input, signal),
+      record: async (input, { signal, system }) => {
+        const channel = this.channelOf(system);
+        try {
+          return await channel.record(input, signal);
+        } catch (err) {
+          await this.recordingFailed(channel, input.locale, err);
+          throw err;
+        }
+      },
       joinConference: async (input, { signal, system }) => {
         const organizer = input.role === 'organizer';
         const channel = this.channelOf(system);
@@ -359,10 +523,22 @@ export class CallRuntime {
         const m = store.findMailboxByExtension(input.extension, input.dialPlan);
         return m ? mailboxInfo(store, m) : null;
       },
-      signIn: async (input): Promise<SignInOutcome> => {
+      signIn: async (input, { system }): Promise<SignInOutcome> => {
         const r = await pins.signIn(input.identity, input.pin);
-        if (r.outcome === 'ok') return { outcome: 'ok', mustChangePin: r.mustChangePin, firstTimeUser: r.firstTimeUser };
-        if (r.outcome === 'locked') return { outcome: 'locked' };
+        // What an operator needs, never the PIN: who signed in, each failure with the running count, the reset, the lockout.
+        const log = callLogger(this.deps.logger, this.channelOf(system).callId, 'sign-in');
+        const mailbox = input.identity;
+        if (r.outcome === 'ok') {
+          log.info({ mailbox, mustChangePin: r.mustChangePin, firstTimeUser: r.firstTimeUser }, 'signed in');
+          return { outcome: 'ok', mustChangePin: r.mustChangePin, firstTimeUser: r.firstTimeUser };
+        }
+        if (r.outcome === 'locked') {
+          log.info({ mailbox }, 'sign-in refused: the mailbox is locked out');
+          return { outcome: 'locked' };
+        }
+        log.info({ mailbox, failures: r.failures }, 'wrong PIN');
+        if (r.action === 'reset') log.info({ mailbox, failures: r.failures }, 'PIN reset automatically after failed sign-ins: the new PIN was mailed');
+        if (r.action === 'lockout') log.warn({ mailbox, failures: r.failures }, 'mailbox locked out after failed sign-ins: an administrator must unlock it (Set-UMMailboxPIN)');
         return { outcome: 'failed', action: r.action };
       },
       changePin: async (input): Promise<PinChangeOutcome> => {
@@ -397,7 +573,16 @@ export class CallRuntime {
         const gone = store.deleteVoiceMessage(input.identity, input.id);
         if (gone) await unlink(gone.audioFile).catch(() => undefined);
       },
-      storeMessage: (input) => {
+      storeMessage: (input, { system }) => {
+        // DESIGN.md "Media": the audio is complete on disk (written, fsynced, renamed) before its row; a row never
+        // names a file that is not there.
+        const missing = missingAudio(input.file);
+        if (missing) {
+          const err = new VaError(RecordingErrorCodes.MEDIA_RECORDING, `the recording ${path.basename(input.file)} is not on disk (${missing}): no message stored`);
+          return this.recordingFailed(this.channelOf(system), mailboxInfo(store, store.getMailbox(input.identity)).locale, err).then(() => {
+            throw err;
+          });
+        }
         const message = store.addVoiceMessage({
           identity: input.identity,
           caller: input.caller,
@@ -406,6 +591,10 @@ export class CallRuntime {
           urgent: false,
           audioFile: input.file,
         });
+        callLogger(this.deps.logger, this.channelOf(system).callId, 'call-answering').info(
+          { mailbox: input.identity, messageId: message.id, caller: input.caller, durationMs: input.durationMs, file: path.basename(input.file) },
+          'voice message stored',
+        );
         this.mailboxEvent({ type: 'voice-message', identity: input.identity, message });
       },
       recordMissedCall: (input) => {
@@ -431,7 +620,18 @@ export class CallRuntime {
           );
         }
       },
-      waitForMeetingStart: (input, { signal }) => meetings.waitForStart(input.conferenceId, signal, input.until ?? 'start'),
+      waitForMeetingStart: (input, { signal, system }) => {
+        const until = input.until ?? 'start';
+        const waiting = meetings.waitForStart(input.conferenceId, signal, until);
+        // A caller who waits (the meeting has not started, or the organizer admits the lobby) is in the lobby now.
+        if (until === 'admitted' || !meetings.isStarted(input.conferenceId)) {
+          callLogger(this.deps.logger, this.channelOf(system).callId, 'conference').info(
+            { conferenceId: input.conferenceId, waitingFor: until === 'admitted' ? 'the organizer' : 'the meeting to start', inLobby: meetings.lobbySize(input.conferenceId) },
+            'waiting in the lobby',
+          );
+        }
+        return waiting;
+      },
     };
   }
 }

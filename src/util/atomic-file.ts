@@ -11,20 +11,42 @@ import * as path from 'node:path';
 export function writeFileAtomic(file: string, data: Buffer | string): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
   const fd = openSync(tmp, 'wx');
+  let open = true;
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    // A short write (a disk nearly full) returns fewer bytes without an error: write the rest, or fail on it.
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let at = 0; at < bytes.length; ) {
+      const n = writeSync(fd, bytes, at, bytes.length - at);
+      if (n <= 0) throw Object.assign(new Error(`no progress writing ${tmp}`), { code: 'EIO' });
+      at += n;
+    }
     fsyncSync(fd);
-  } catch (err) {
+    open = false;
     closeSync(fd);
-    unlinkSync(tmp);
+  } catch (err) {
+    if (open) tryQuietly(() => closeSync(fd));
+    tryQuietly(() => unlinkSync(tmp));
     throw err;
   }
-  closeSync(fd);
-  renameSync(tmp, file);
+  try {
+    renameSync(tmp, file);
+  } catch (err) {
+    tryQuietly(() => unlinkSync(tmp));
+    throw err;
+  }
   const dirFd = openSync(path.dirname(file), 'r');
   try {
     fsyncSync(dirFd);
   } finally {
     closeSync(dirFd);
+  }
+}
+
+/** Runs `fn`, ignoring what it throws (clean-up after a failure that is already being reported). */
+function tryQuietly(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    /* the first error is the one reported */
   }
 }
