@@ -9,6 +9,9 @@
  *   every attempt reads the counts afresh, so the latest state is what is sent;
  * - refresh: every mailbox's state is sent again once per refresh interval (12 hours), spread evenly over the
  *   interval rather than in one burst, so lamps recover after a PBX outage;
+ * - a change that leaves the counts as last delivered is not sent again, unless a delivery was given up (or cut
+ *   short by a stop) since: its NOTIFYs may have reached the PBX without an answer coming back (a timeout, a lost
+ *   connection), so what the lamp shows is unknown and the next change is sent whatever it is (issue 19);
  * - with several processes on one data folder ({@link MwiSharedDeliveries}), a mailbox's state is sent by one of them
  *   at a time, and a change is sent once, not once per process. A process that finds the mailbox claimed looks
  *   again when the claim runs out, and sends then unless the state was delivered meanwhile (its claimer may have
@@ -95,13 +98,23 @@ export interface MwiSharedDeliveries {
   claim(identity: string): true | { heldUntil: number };
   /** The signature of the last state any process delivered for the mailbox, or null. */
   lastDelivered(identity: string): string | null;
-  /** Records a delivered state. */
+  /**
+   * Records a delivered state, or {@link UNCONFIRMED_SIGNATURE} when what the gateways show is unknown (a delivery
+   * was given up): the next change is then sent whatever it is.
+   */
   delivered(identity: string, signature: string): void;
   /** Ends this process's claim on the mailbox. */
   release(identity: string): void;
   /** Ends every claim of this process (it stops). */
   releaseAll(): void;
 }
+
+/**
+ * The signature recorded when a delivery was given up or cut short: its NOTIFYs may have reached the PBX without an
+ * answer, so the lamp may show a state no delivery confirmed. No state has this signature (real ones are
+ * `extension|counts|gateways`), so the next change is never taken for "already delivered".
+ */
+export const UNCONFIRMED_SIGNATURE = 'unconfirmed';
 
 interface Job {
   identity: string;
@@ -185,7 +198,12 @@ export class MwiPublisher {
     this.stopped = true;
     if (this.refreshTimer !== null) this.deps.clock.clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
-    for (const job of this.jobs.values()) if (job.timer !== null) this.deps.clock.clearTimeout(job.timer);
+    for (const job of this.jobs.values()) {
+      if (job.timer !== null) this.deps.clock.clearTimeout(job.timer);
+      // A NOTIFY in flight or a retry pending: what the gateways show is unknown (for the next start, or another
+      // process on the data folder).
+      if (job.claimed) this.unconfirmed(job.identity);
+    }
     this.jobs.clear();
     for (const t of this.rechecks.values()) this.deps.clock.clearTimeout(t);
     this.rechecks.clear();
@@ -239,6 +257,15 @@ export class MwiPublisher {
       this.changed(identity);
     }, Math.max(1, at - clock.now()));
     this.rechecks.set(identity, timer);
+  }
+
+  /**
+   * Records that the mailbox's lamp may show a state no delivery confirmed (see {@link UNCONFIRMED_SIGNATURE}), here
+   * and in the shared deliveries.
+   */
+  private unconfirmed(identity: string): void {
+    this.delivered.set(identity, UNCONFIRMED_SIGNATURE);
+    this.sharedCall('record an unconfirmed delivery', (shared) => shared.delivered(identity, UNCONFIRMED_SIGNATURE));
   }
 
   /** The last state delivered for the mailbox: by any process when shared, else by this one. */
@@ -341,6 +368,9 @@ export class MwiPublisher {
             'mwi: every UM IP gateway failed for the whole retry window; the lamp may be wrong',
           );
           this.emit({ type: 'failed', identity: job.identity, extension: target.extension, attempts: job.attempts, at: clock.now() });
+          // A timed-out NOTIFY may still have reached the PBX: a later change back to the last confirmed state must
+          // be sent, not skipped as already delivered.
+          this.unconfirmed(job.identity);
           this.finish(job);
           return;
         }
