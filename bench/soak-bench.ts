@@ -18,7 +18,7 @@
  *    (least squares; warm-up: a quarter of the run, at least 1 and at most 5 minutes: the `sip` package keeps
  *    finished transactions about 32 s, DESIGN.md) and the last sample over the first after warm-up.
  *
- * Usage: `npm run bench:soak -- [--minutes N] [--rate R] [--hours H] [--only sim|sip]` (H: virtual hours of part 1,
+ * Usage: `npm run bench:soak -- [--minutes N] [--rate R] [--hours H] [--only sim|sip] [--attack]` (H: virtual hours of part 1,
  * 24). Everything is bounded: the simulated day by its calls and the runner's timeout, SIPp by its `-timeout` and a
  * hard kill, serve by SIGTERM then SIGKILL. SIPp is `/usr/bin/sipp` (or `SIPP_BIN`).
  */
@@ -30,6 +30,7 @@ import pino from 'pino';
 import { parse, stringify } from 'yaml';
 import { checkPin } from '../src/domain/pin-policy';
 import { runScenario } from '../src/sim/runner';
+import { startAttack } from './attacker';
 import { findFreeSipPort } from '../src/sip/embedded/free-port';
 import { stealMeter } from './host';
 
@@ -48,6 +49,11 @@ export interface SoakOptions {
   /** Virtual hours of part 1 (1-168). */
   hours: number;
   only?: 'sim' | 'sip';
+  /**
+   * Part 2 under attack (`bench/attacker.ts`): a fuzzer on 127.0.0.3 and SIPVicious from 127.0.0.1, with SIPp as
+   * the only UM IP gateway on 127.0.0.2.
+   */
+  attack?: boolean;
 }
 
 /**
@@ -70,12 +76,13 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
     };
     if (a === '--minutes') o.minutes = number(1, 240);
     else if (a === '--rate') o.rate = number(1, 500);
+    else if (a === '--attack') o.attack = true;
     else if (a === '--hours') o.hours = Math.round(number(1, 168));
     else if (a === '--only') {
       const v = value();
       if (v !== 'sim' && v !== 'sip') throw new Error('--only takes sim or sip');
       o.only = v;
-    } else throw new Error(`unknown option ${a} (options: --minutes N, --rate R, --hours H, --only sim|sip)`);
+    } else throw new Error(`unknown option ${a} (options: --minutes N, --rate R, --hours H, --only sim|sip, --attack)`);
   }
   return o;
 }
@@ -403,10 +410,13 @@ interface ServeSample {
  * @param minutes real minutes of load (1-240)
  * @param rate calls per second
  */
-export async function runServeSoak(minutes: number, rate: number): Promise<void> {
+export async function runServeSoak(minutes: number, rate: number, attack = false): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'va-soak-serve-'));
   const doc = parse(readFileSync(path.join(ROOT, 'config', 'contoso.yaml'), 'utf8'));
   doc.security = { pinHashCost: 10 };
+  // Under attack the gateway is 127.0.0.2: SIPVicious sends from 127.0.0.1 whatever it is told.
+  const gateway = attack ? '127.0.0.2' : '127.0.0.1';
+  for (const g of doc.gateways) g.address = gateway;
   const config = path.join(dir, 'directory.yaml');
   writeFileSync(config, stringify(doc));
   const port = await findFreeSipPort('127.0.0.1');
@@ -416,6 +426,7 @@ export async function runServeSoak(minutes: number, rate: number): Promise<void>
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let sipp: ChildProcess | null = null;
+  let attacker: Awaited<ReturnType<typeof startAttack>> | null = null;
   const problems: string[] = [];
   let problemCount = 0;
   let stderr = '';
@@ -459,7 +470,7 @@ export async function runServeSoak(minutes: number, rate: number): Promise<void>
     const stats = path.join(cwd, 'stats.csv');
     sipp = spawn(
       SIPP,
-      ['-trace_stat', '-stf', stats, '-fd', '5', '-sf', scenario, '-s', '14255550100', '-r', String(rate), '-m', String(total), '-l', String(rate * 60), '-t', 'u1', '-i', '127.0.0.1', '-p', String(local), '-mp', String(media), '-buff_size', String(8 << 20), '-nostdin', '-timeout', `${sippTimeoutS}s`, '-timeout_error', `127.0.0.1:${port}`],
+      ['-trace_stat', '-stf', stats, '-fd', '5', '-sf', scenario, '-s', '14255550100', '-r', String(rate), '-m', String(total), '-l', String(rate * 60), '-t', 'u1', '-i', gateway, '-p', String(local), '-mp', String(media), '-buff_size', String(8 << 20), '-nostdin', '-timeout', `${sippTimeoutS}s`, '-timeout_error', `127.0.0.1:${port}`],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd },
     );
     sipp.stdout!.resume();
@@ -473,6 +484,10 @@ export async function runServeSoak(minutes: number, rate: number): Promise<void>
     });
     let finished = false;
     void sippDone.then(() => (finished = true));
+    if (attack) {
+      attacker = await startAttack({ target: { host: '127.0.0.1', port } });
+      console.log('  under attack: a fuzzer on 127.0.0.3 (40 messages/s, UDP and TCP) and SIPVicious rounds from 127.0.0.1; the gateway (SIPp) is 127.0.0.2');
+    }
 
     const samples: ServeSample[] = [];
     const start = performance.now();
@@ -505,6 +520,8 @@ export async function runServeSoak(minutes: number, rate: number): Promise<void>
       if (!finished) take();
     }
     const code = await sippDone;
+    const attackReport = attacker ? await attacker.stop() : null;
+    attacker = null;
     take(); // the load has ended
     await new Promise((r) => setTimeout(r, 10_000));
     take(); // 10 s later: what the idle server keeps
@@ -521,6 +538,14 @@ export async function runServeSoak(minutes: number, rate: number): Promise<void>
       `  SIPp exit ${code}: ${ok} calls ok, ${failed} failed of ${total}; the host took ${(steal() * 100).toFixed(0)}% of the CPU; ` +
         `serve logged ${problemCount} warnings or errors${problems.length ? `, first: ${problems[0]}` : ''}`,
     );
+    if (attackReport) {
+      const answers = Object.entries(attackReport.answers).sort().map(([status, count]) => `${status} x${count}`).join(', ');
+      console.log(
+        `  attack: ${attackReport.fuzzSent} fuzzed messages from 127.0.0.3 (${attackReport.tcpConnections} TCP connections), answers ${answers || 'none'}; ` +
+          `${attackReport.scanRounds} SIPVicious rounds from 127.0.0.1${attackReport.scannerMissing ? ` (${attackReport.scannerMissing})` : ''}: ` +
+          `${attackReport.findings.length === 0 ? 'found nothing' : `FOUND: ${attackReport.findings.join(' | ')}`}`,
+      );
+    }
     if (steady.length >= 2) {
       const range = (xs: number[], fmt: (n: number) => string) => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`;
       console.log(
@@ -530,6 +555,7 @@ export async function runServeSoak(minutes: number, rate: number): Promise<void>
       );
     } else console.log(`  too few samples after the warm-up (${f1(warmupMin)} min) for a slope: run longer (--minutes)`);
   } finally {
+    if (attacker) await attacker.stop();
     if (sipp) await stopChild(sipp, 5_000);
     await stopChild(serve, 15_000);
     rmSync(dir, { recursive: true, force: true });
@@ -539,7 +565,7 @@ export async function runServeSoak(minutes: number, rate: number): Promise<void>
 /** Runs the parts the options ask for and prints their figures. */
 export async function runSoakBench(o: SoakOptions): Promise<void> {
   if (o.only !== 'sip') await runSimDay(o.hours);
-  if (o.only !== 'sim') await runServeSoak(o.minutes, o.rate);
+  if (o.only !== 'sim') await runServeSoak(o.minutes, o.rate, o.attack);
 }
 
 if (require.main === module) {

@@ -15,84 +15,15 @@
  * with port 70000 answered 500 with its RTP session left open.
  */
 import * as dgram from 'node:dgram';
+import { attackMessage, BREAK_SDP, breakMessage, JUNK, sdpOffer as offer } from '../../bench/sip-fuzz';
 import { seededRandom } from '../helpers';
 import { RawCall, UdpPeer, isStatus, message } from '../sip/helpers/raw-sip';
 import { startIvrServer, type IvrServer } from './helpers/ivr-server';
-
-type Rng = ReturnType<typeof seededRandom>;
 
 jest.setTimeout(120_000);
 
 const SEED = 20261203;
 const ITERATIONS = 300;
-
-const JUNK = ['', ' ', '\x00', '\xff\xfe', '-1', '4294967296', '99999999999999999999', '<>', '<sip:>', 'sip:@', ';;;', '"unterminated', '%zz', 'a'.repeat(3000), ',,,', 'SIP/2.0/UDP', 'NaN', '€', '\r\n\r\n', '<tel:+1>', '*'];
-
-const offer = (port: number) =>
-  ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP 0 8 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', 'a=ptime:20', 'a=sendrecv', ''].join('\r\n');
-
-/** Huge and negative integers, for CSeq, Content-Length, Max-Forwards and Expires (RFC 4475 scalar02, ncl). */
-const INTEGERS = ['-1', '0', '2147483647', '2147483648', '4294967296', '99999999999999999999', '36893488147419103232', '1e3', '0x10', '007', '-0', ' 5 '];
-/** Request-URI schemes a server may be sent. */
-const SCHEMES = ['mailto:ivr@127.0.0.1', 'urn:service:sos', 'http://127.0.0.1/', 'sips:14255550100@127.0.0.1', 'tel:+14255550100', 'tel:', 'sip:', 'im:ivr@x', 'x-unknown:1', 'sip:%31%34255550100@127.0.0.1'];
-/** Tokens with % (RFC 4475 esc02: never unescaped). */
-const ESCAPED_METHODS = ['RE%47IST%45R', 'INV%49TE', 'OPTIONS%', '%', 'B%59E'];
-
-/** Offers broken the ways gateways and fuzzers break them. */
-const BREAK_SDP: Array<(s: string, r: Rng) => string> = [
-  (s) => s.replace(/m=audio \d+/, 'm=audio 0'),
-  (s) => s.replace(/m=audio \d+/, 'm=audio 70000'),
-  (s) => s.replace(/m=audio \d+/, 'm=audio -5'),
-  (s) => s.replace(/c=IN IP4 [^\r]+/, 'c=IN IP4 gateway.invalid'),
-  (s) => s.replace(/c=[^\r]+\r\n/, ''),
-  (s) => s.replace(/c=IN IP4 [^\r]+/, 'c=IN IP4 0.0.0.0'),
-  (s) => s.replace('RTP/AVP 0 8 101', 'RTP/AVP'),
-  (s) => s.replace('RTP/AVP 0 8 101', 'RTP/AVP 101'),
-  (s) => s.replace('RTP/AVP 0 8 101', 'RTP/SAVP 0'),
-  (s) => s.replace('a=ptime:20', 'a=ptime:0'),
-  (s) => s.replace('a=ptime:20', 'a=ptime:100000'),
-  (s) => s.replace(/101/g, '200'),
-  (s) => s.replace(/101/g, '13'),
-  (s) => s.replace('telephone-event/8000', 'telephone-event/0'),
-  (s) => s.replace(/m=audio[^\r]*\r\n/, ''),
-  (s, r) => s.slice(0, Math.floor(r.next() * s.length)),
-  (s) => s.replace('a=sendrecv', 'a=inactive'),
-  (s) => s.replace(/\r\n/g, '\n'),
-];
-
-/** One to three random breakages of a message's text. */
-function breakMessage(text: string, r: Rng): string {
-  let t = text;
-  for (let i = 0, n = 1 + Math.floor(r.next() * 3); i < n; i++) {
-    const lines = t.split('\r\n');
-    const k = 1 + Math.floor(r.next() * Math.max(1, lines.length - 1));
-    const x = r.next();
-    if (x < 0.15) {
-      const b = Buffer.from(t, 'latin1');
-      b[Math.floor(r.next() * b.length)] = Math.floor(r.next() * 256);
-      t = b.toString('latin1');
-    } else if (x < 0.3) {
-      lines.splice(k, 1);
-      t = lines.join('\r\n');
-    } else if (x < 0.45) {
-      lines.splice(k, 0, lines[k] ?? '');
-      t = lines.join('\r\n');
-    } else if (x < 0.7) {
-      const l = lines[k] ?? '';
-      const c = l.indexOf(':');
-      lines[k] = c > 0 ? `${l.slice(0, c + 2)}${r.pick(JUNK)}` : r.pick(JUNK);
-      t = lines.join('\r\n');
-    } else if (x < 0.8) {
-      t = t.slice(0, Math.floor(r.next() * t.length));
-    } else if (x < 0.9) {
-      lines[k] = (lines[k] ?? '') + r.pick(JUNK);
-      t = lines.join('\r\n');
-    } else {
-      t = t.replace(/Content-Length: \d+/, `Content-Length: ${r.pick(['0', '-1', '99999', '3', 'x'])}`);
-    }
-  }
-  return t;
-}
 
 let t: IvrServer;
 let sock: dgram.Socket;
@@ -136,45 +67,8 @@ test('broken and well-formed messages in a seeded mix: no server error, no error
       sdp,
     );
     const kind = r.pick(['invite', 'dialog', 'dialog', 'options', 'junk', 'huge', 'integers', 'escaped', 'scheme'] as const);
-    if (kind === 'invite') await send(breakMessage(invite, r));
-    else if (kind === 'huge') {
-      // Very long header fields, many header fields, long lists: over the limits (513) or just under them.
-      const x = r.next();
-      const size = r.pick([4000, 8000, 9000, 20_000, 50_000]);
-      const extra: Array<[string, string]> =
-        x < 0.3
-          ? [[r.pick(['Subject', 'Contact', 'Route', 'X-Long', 'Authorization']), `<sip:a@127.0.0.1>${r.pick([' ', 'a', ';a', ',<sip:b@h>']).repeat(Math.floor(size / 10))}`]]
-          : x < 0.6
-            ? Array.from({ length: r.pick([100, 250, 257, 400]) }, (_, k) => [`X-H${k}`, 'v'] as [string, string])
-            : [[r.pick(['Contact', 'Route', 'Via']), Array.from({ length: r.pick([100, 255, 300]) }, (_, k) => `<sip:r${k}@127.0.0.1;lr>`).join(',')]];
-      const base = r.next() < 0.5 ? invite : message(`OPTIONS sip:x@127.0.0.1 SIP/2.0`, headers('OPTIONS', callId, 1, '<sip:x@127.0.0.1>', from));
-      await send(base.replace('Max-Forwards: 70', ['Max-Forwards: 70', ...extra.map(([n, v]) => `${n}: ${v}`)].join('\r\n')).slice(0, 65_000));
-    } else if (kind === 'integers') {
-      const field = r.pick(['CSeq', 'Content-Length', 'Max-Forwards', 'Expires'] as const);
-      const n = r.pick(INTEGERS);
-      const text = r.next() < 0.5 ? invite : message(`${r.pick(['OPTIONS', 'SUBSCRIBE'])} sip:14255550100@127.0.0.1:${port} SIP/2.0`, [...headers('OPTIONS', callId, 1, '<sip:14255550100@127.0.0.1>', from), ['Event', 'message-summary']]);
-      const method = /^(\S+)/.exec(text)![1];
-      const fixed = text.replace(/CSeq: 1 OPTIONS/, `CSeq: 1 ${method}`);
-      await send(
-        field === 'CSeq'
-          ? fixed.replace(/CSeq: \d+ /, `CSeq: ${n} `)
-          : field === 'Content-Length'
-            ? fixed.replace(/Content-Length: \d+/, `Content-Length: ${n}`)
-            : field === 'Max-Forwards'
-              ? fixed.replace('Max-Forwards: 70', `Max-Forwards: ${n}`)
-              : fixed.replace('Max-Forwards: 70', `Max-Forwards: 70\r\nExpires: ${n}`),
-      );
-    } else if (kind === 'escaped') {
-      const m = r.pick(ESCAPED_METHODS);
-      const text = message(`${m} sip:14255550100@127.0.0.1:${port} SIP/2.0`, headers(m, callId, 1, '<sip:14255550100@127.0.0.1>', from));
-      await send(r.next() < 0.5 ? text : text.replace('Max-Forwards', r.pick(['Max%2DForwards', 'Max-Forwards%', 'C%53eq'])));
-    } else if (kind === 'scheme') {
-      const m = r.pick(['INVITE', 'OPTIONS', 'BYE', 'INFO', 'SUBSCRIBE', 'MESSAGE']);
-      const text = m === 'INVITE' ? invite : message(`${m} sip:x@127.0.0.1 SIP/2.0`, headers(m, callId, 1, '<sip:x@127.0.0.1>', from));
-      await send(text.replace(/^(\S+) \S+/, `$1 ${r.pick(SCHEMES)}`));
-    }
-    else if (kind === 'options') await send(breakMessage(message(`OPTIONS sip:x@127.0.0.1 SIP/2.0`, headers('OPTIONS', callId, 1, '<sip:x@127.0.0.1>', from)), r));
-    else if (kind === 'junk') await send(r.pick(['INVITE', 'SIP/2.0 200 OK', 'ACK * SIP/2.0\r\nVia: x\r\n\r\n', 'REGISTER sip:127.0.0.1 SIP/2.0\r\nContent-Length: 5\r\n\r\nabc']) + r.pick(JUNK));
+    // Stateless kinds (bench/sip-fuzz.ts, shared with the soak bench's attacker); a dialog is played out below.
+    if (kind !== 'dialog') await send(attackMessage(kind, r, { port, invite, headers: (method) => headers(method, callId, 1, '<sip:14255550100@127.0.0.1>', from) }));
     else {
       await send(invite);
       let ok: string | undefined;

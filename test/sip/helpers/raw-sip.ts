@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
+import { sipMessage } from '../../../bench/sip-fuzz';
 
 /** A received SIP message. */
 export interface RawMessage {
@@ -210,12 +211,8 @@ export function randomToken(bytes = 6): string {
   return randomBytes(bytes).toString('hex');
 }
 
-/** Builds a message: start line, headers (in order), body with Content-Length. */
-export function message(startLine: string, headers: Array<[string, string]>, body = ''): string {
-  const lines = [startLine, ...headers.map(([n, v]) => `${n}: ${v}`)];
-  if (!headers.some(([n]) => n.toLowerCase() === 'content-length')) lines.push(`Content-Length: ${Buffer.byteLength(body, 'latin1')}`);
-  return lines.join('\r\n') + '\r\n\r\n' + body;
-}
+/** A SIP message: start line, headers (a Content-Length is added unless given), body (shared with the fuzzers). */
+export const message = sipMessage;
 
 /**
  * One call from a raw peer: keeps Call-ID, tags, branch and CSeq so the test writes only what it is about.
