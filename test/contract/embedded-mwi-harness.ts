@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import pino from 'pino';
 import { EmbeddedMwiTransport } from '../../src/sip/embedded/mwi-notify-client';
 import { EmbeddedSipServer } from '../../src/sip/embedded/sip-server';
-import { answer, h, message, parseMessage, randomToken, tagOf, UdpPeer, type RawMessage } from '../sip/helpers/raw-sip';
+import { answer, h, message, onTcpMessages, randomToken, tagOf, UdpPeer, type RawMessage } from '../sip/helpers/raw-sip';
 import type { ContractGateway, ContractSubscriber, MwiHarness, MwiHarnessFactory, SeenNotify, SubscribeResponse } from './mwi-contract';
 import { closedPort } from '../helpers';
 
@@ -36,22 +36,10 @@ export async function tcpGateway(reply: { status: number; reason?: string } | 's
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    let buf = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      buf += chunk;
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const cl = /\r\n(?:content-length|l)\s*:\s*(\d+)/i.exec(buf.slice(0, end + 2));
-        const total = end + 4 + (cl ? Number(cl[1]) : 0);
-        if (buf.length < total) return;
-        const m = parseMessage(buf.slice(0, total));
-        buf = buf.slice(total);
-        if (m.method !== 'NOTIFY') continue;
-        if (reply !== 'silent') socket.write(answer(m, reply.status, reply.reason ?? 'OK'));
-        resolveSeen(seen(m));
-      }
+    onTcpMessages(socket, (m) => {
+      if (m.method !== 'NOTIFY') return;
+      if (reply !== 'silent') socket.write(answer(m, reply.status, reply.reason ?? 'OK'));
+      resolveSeen(seen(m));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

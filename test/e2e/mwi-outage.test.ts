@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { parseMessageSummary } from '../../src/domain/message-summary';
 import { DirectoryStore } from '../../src/directory/store';
 import { lampOrderProblems, lampText, type LampChange, type LampReceipt } from '../notify/lamp-order';
-import { answer, parseMessage } from '../sip/helpers/raw-sip';
+import { answer, onTcpMessages } from '../sip/helpers/raw-sip';
 import { startIvrServer, type IvrServer } from './helpers/ivr-server';
 
 jest.setTimeout(120_000);
@@ -82,24 +82,12 @@ class TcpGateway {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
-    socket.setEncoding('latin1');
-    let buf = '';
-    socket.on('data', (chunk: string) => {
-      buf += chunk;
-      for (let n = 0; n < 100; n++) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const cl = /\r\n(?:content-length|l)\s*:\s*(\d+)/i.exec(buf.slice(0, end + 2));
-        const total = end + 4 + (cl ? Number(cl[1]) : 0);
-        if (buf.length < total) return;
-        const m = parseMessage(buf.slice(0, total));
-        buf = buf.slice(total);
-        if (m.method !== 'NOTIFY') continue;
-        const summary = parseMessageSummary(m.body);
-        const extension = /^NOTIFY sip:([^@]+)@/.exec(m.startLine)?.[1] ?? '?';
-        if (summary) this.receipts.push({ at: Date.now(), seq: ++arrivals, gateway: this.name, extension, state: lampText(summary) });
-        socket.write(answer(m, 200, 'OK'));
-      }
+    onTcpMessages(socket, (m) => {
+      if (m.method !== 'NOTIFY') return;
+      const summary = parseMessageSummary(m.body);
+      const extension = /^NOTIFY sip:([^@]+)@/.exec(m.startLine)?.[1] ?? '?';
+      if (summary) this.receipts.push({ at: Date.now(), seq: ++arrivals, gateway: this.name, extension, state: lampText(summary) });
+      socket.write(answer(m, 200, 'OK'));
     });
   }
 }

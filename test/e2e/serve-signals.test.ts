@@ -12,9 +12,9 @@ import * as path from 'node:path';
 import { openApp } from '../../src/app';
 import { MediaEngine } from '../../src/media/media-engine';
 import { readWavPcm } from '../../src/media/wav';
-import { NetCaller } from '../../src/sim/net/net-caller';
+import type { NetCaller } from '../../src/sim/net/net-caller';
 import { SipClient } from '../../src/sip/embedded/sip-client';
-import { catalog, divertedCall, shortGreeting, spawnServe, type ServeProcess } from './helpers/serve-process';
+import { accessNumberCall, divertedCall, shortGreeting, spawnServe, type ServeProcess } from './helpers/serve-process';
 import { findFreeSipPort } from '../../src/sip/embedded/free-port';
 import { ROOT, tempDir, writeConfig } from '../helpers';
 import * as offers from '../sip/helpers/offers';
@@ -138,17 +138,7 @@ describe('SIGTERM and SIGINT with calls in progress', () => {
         const recording = await divertedCall(client, media, port, '+14255550160');
         live.push(recording);
         expect(await recording.waitForRecording(0, 15_000)).toBe(1);
-        const signingIn = await NetCaller.place({
-          client,
-          target: { transport: 'udp', host: '127.0.0.1', port },
-          media,
-          mediaAddress: '127.0.0.1',
-          catalog,
-          locales: ['en-US'],
-          now: () => Date.now(),
-          to: '+14255550100',
-          from: '+14255550161',
-        });
+        const signingIn = await accessNumberCall(client, media, port, '+14255550161');
         live.push(signingIn);
         expect(await signingIn.waitForPrompt('enter-extension', 0, 15_000)).toMatchObject({ ids: expect.arrayContaining(['enter-extension']) });
         await recording.speak(1500);

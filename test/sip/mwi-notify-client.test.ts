@@ -15,7 +15,7 @@ import { mwiTargetOf } from '../../src/notify/mwi-service';
 import { EmbeddedMwiTransport } from '../../src/sip/embedded/mwi-notify-client';
 import { loadDirectory } from '../../src/config/load';
 import { tempDir, writeConfig } from '../helpers';
-import { parseMessage, type RawMessage } from './helpers/raw-sip';
+import { onTcpMessages, type RawMessage } from './helpers/raw-sip';
 
 const silent = pino({ level: 'silent' });
 let dir: string;
@@ -45,26 +45,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function gatewayOn(server: net.Server, status: number | null, seen: { msg: RawMessage; socket: net.Socket }[], connections: net.Socket[]) {
   server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     connections.push(socket);
-    let buf = '';
-    socket.setEncoding('latin1');
     socket.on('error', () => undefined);
-    socket.on('data', (chunk: string) => {
-      buf += chunk;
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const len = Number(/content-length:\s*(\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
-        if (buf.length < end + 4 + len) return;
-        const msg = parseMessage(buf.slice(0, end + 4 + len));
-        buf = buf.slice(end + 4 + len);
-        seen.push({ msg, socket });
-        if (status === null) continue;
-        const hv = (n: string) => msg.headers.get(n)?.[0] ?? '';
-        socket.write(
-          `SIP/2.0 ${status} ${status === 200 ? 'OK' : 'Temporarily Unavailable'}\r\nVia: ${hv('via')}\r\nFrom: ${hv('from')}\r\nTo: ${hv('to')};tag=gw1\r\n` +
-            `Call-ID: ${hv('call-id')}\r\nCSeq: ${hv('cseq')}\r\nContent-Length: 0\r\n\r\n`,
-        );
-      }
+    onTcpMessages(socket, (msg) => {
+      seen.push({ msg, socket });
+      if (status === null) return;
+      const hv = (n: string) => msg.headers.get(n)?.[0] ?? '';
+      socket.write(
+        `SIP/2.0 ${status} ${status === 200 ? 'OK' : 'Temporarily Unavailable'}\r\nVia: ${hv('via')}\r\nFrom: ${hv('from')}\r\nTo: ${hv('to')};tag=gw1\r\n` +
+          `Call-ID: ${hv('call-id')}\r\nCSeq: ${hv('cseq')}\r\nContent-Length: 0\r\n\r\n`,
+      );
     });
   });
 }

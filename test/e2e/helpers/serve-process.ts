@@ -105,6 +105,14 @@ export const catalog = PromptCatalog.load();
  * @param from the caller's number
  */
 export function divertedCall(client: SipClient, media: MediaEngine, target: number | { address: string; port: number }, from: string): Promise<NetCaller> {
+  return accessNumberCall(client, media, target, from, '51235');
+}
+
+/**
+ * Places a call to the Outlook Voice Access number (sign-in), or, with `diversion`, one diverted from that extension
+ * (call answering); the caller recognises en-US prompts.
+ */
+export function accessNumberCall(client: SipClient, media: MediaEngine, target: number | { address: string; port: number }, from: string, diversion?: string): Promise<NetCaller> {
   const to = typeof target === 'number' ? { address: '127.0.0.1', port: target } : target;
   return NetCaller.place({
     client,
@@ -116,7 +124,7 @@ export function divertedCall(client: SipClient, media: MediaEngine, target: numb
     now: () => Date.now(),
     to: '+14255550100',
     from,
-    diversion: '51235',
+    ...(diversion ? { diversion } : {}),
   });
 }
 

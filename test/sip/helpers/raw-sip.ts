@@ -22,6 +22,28 @@ export interface RawMessage {
 
 const COMPACT: Record<string, string> = { v: 'via', f: 'from', t: 'to', i: 'call-id', m: 'contact', l: 'content-length', c: 'content-type' };
 
+/**
+ * Reads SIP messages from a TCP stream (framed by Content-Length, or its compact form `l`), calling `onMessage` for
+ * each whole one; at most 100 per chunk (bounded).
+ */
+export function onTcpMessages(socket: { setEncoding(e: 'latin1'): unknown; on(event: 'data', l: (chunk: string) => void): unknown }, onMessage: (m: RawMessage) => void): void {
+  let buf = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    buf += chunk;
+    for (let n = 0; n < 100; n++) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const cl = /\r\n(?:content-length|l)\s*:\s*(\d+)/i.exec(buf.slice(0, end + 2));
+      const total = end + 4 + (cl ? Number(cl[1]) : 0);
+      if (buf.length < total) return;
+      const m = parseMessage(buf.slice(0, total));
+      buf = buf.slice(total);
+      onMessage(m);
+    }
+  });
+}
+
 /** Parses one message (headers and body split at the first blank line). */
 export function parseMessage(raw: string, at = performance.now()): RawMessage {
   const end = raw.indexOf('\r\n\r\n');
