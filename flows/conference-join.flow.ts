@@ -17,7 +17,7 @@
  * In the meeting, `*6` mutes and unmutes and `*8` admits the lobby (the channel's `joinConference`).
  */
 import { assign, setup } from 'xstate';
-import type { Locale } from '../src/config/schema';
+import type { Locale } from '../src/domain/locale';
 import {
   DEFAULT_CONFERENCE_SETTINGS,
   effectActions,

@@ -4,7 +4,7 @@
  * be skipped with `*`. FirstTimeUser becomes false when the setup completes (even with both skipped).
  */
 import { setup } from 'xstate';
-import type { Locale } from '../src/config/schema';
+import type { Locale } from '../src/domain/locale';
 import { effectActions, run, type DialPlanInfo, type FlowEvent, type IvrSettings } from '../src/flow-kit/effects';
 import { announce } from '../src/flow-kit/ivr';
 import { recordingFlow, type RecordingInput } from './recording.flow';

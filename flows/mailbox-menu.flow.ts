@@ -11,7 +11,7 @@
  * Invalid keys count toward InputFailuresBeforeDisconnect; unanswered menus repeat `maxPromptRepeats` times.
  */
 import { assign, emit, setup } from 'xstate';
-import type { Locale } from '../src/config/schema';
+import type { Locale } from '../src/domain/locale';
 import {
   effectActions,
   run,

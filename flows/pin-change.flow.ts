@@ -5,7 +5,7 @@
  * (Asterisk's and Kazoo's limit, telephony-facts.md §3.2). Output: `{ changed }`.
  */
 import { assign, setup } from 'xstate';
-import type { Locale } from '../src/config/schema';
+import type { Locale } from '../src/domain/locale';
 import { effectActions, run, type FlowEvent, type IvrSettings, type PinChangeOutcome } from '../src/flow-kit/effects';
 import { announce, collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
 import type { CollectResult, PromptItem } from '../src/flow-kit/media-types';

@@ -4,7 +4,7 @@
  * Output: `{ saved }`.
  */
 import { assign, setup } from 'xstate';
-import type { Locale } from '../src/config/schema';
+import type { Locale } from '../src/domain/locale';
 import { effectActions, run, type DialPlanInfo, type FlowEvent, type IvrSettings } from '../src/flow-kit/effects';
 import { announce, collectRequest, isNoInput, outputOf } from '../src/flow-kit/ivr';
 import type { CollectResult, PromptItem, RecordResult } from '../src/flow-kit/media-types';

@@ -11,7 +11,7 @@
  * Signed in: a forced PIN change (expired or first-time user), first-time setup, then the mailbox menu.
  */
 import { assign, setup } from 'xstate';
-import type { Locale } from '../src/config/schema';
+import type { Locale } from '../src/domain/locale';
 import { shouldDisconnect } from '../src/domain/logon-failures';
 import {
   effectActions,

@@ -41,7 +41,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { CallChannel, CancelSignal } from '../ports/call-channel';
 import type { Clock, TimerHandle } from '../ports/clock';
-import type { Locale } from '../config/schema';
+import type { Locale } from '../domain/locale';
 import type {
   CollectRequest,
   CollectResult,

@@ -12,7 +12,7 @@
 import { ConferenceBridge, type ConferenceMember } from '../media/conference-bridge';
 import { encodeWav, readWavPcm, WAV_SAMPLE_RATE } from '../media/wav';
 import type { Recording, RtpSession } from '../media/rtp-session';
-import type { Locale } from '../config/schema';
+import type { Locale } from '../domain/locale';
 import type { ConferenceRole } from '../flow-kit/media-types';
 import type { RenderedPrompt } from '../prompts/catalog';
 import { IvrChannel, type IvrChannelOptions, type SpeechSegment } from './ivr-channel';

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { LOCALES, type Locale as DomainLocale } from '../domain/locale';
 
 /** `Unlimited` or a whole number within [min, max]: the shape of PINLifetime and LogonFailuresBeforePINReset. */
 export function unlimitedOr(min: number, max: number) {
@@ -18,8 +19,8 @@ export const digitString = (what: string) => z.string().regex(/^[0-9]+$/, `${wha
 export const PHONE_NUMBER = /^\+?[0-9]{2,32}$/;
 export const phoneNumber = z.string().regex(PHONE_NUMBER, 'must be a telephone number: digits, optionally starting with +');
 
-export const Locale = z.enum(['en-US', 'fr-FR']);
-export type Locale = z.infer<typeof Locale>;
+export const Locale = z.enum(LOCALES);
+export type Locale = DomainLocale;
 
 export const VoipSecurity = z.enum(['Unsecured', 'SIPSecured', 'Secured']);
 export type VoipSecurity = z.infer<typeof VoipSecurity>;

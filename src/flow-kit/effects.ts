@@ -10,7 +10,7 @@
  * object. (An invoked promise actor per prompt or digit string cost a full child actor each, about half of a call's
  * time in the state engine; events carry the same results for a fraction of it. Child flows stay invoked machines.)
  */
-import type { Locale } from '../config/schema';
+import type { Locale } from '../domain/locale';
 import type {
   CollectRequest,
   CollectResult,

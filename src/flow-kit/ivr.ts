@@ -7,7 +7,7 @@
  * has no cached transitions); a flow context of ten keys built that way cost 9 µs, more than the rest of the
  * actor's creation. Spreading alone, or overriding keys the source already has, is cheap.
  */
-import type { Locale } from '../config/schema';
+import type { Locale } from '../domain/locale';
 import { run, type IvrSettings } from './effects';
 import type { CollectRequest, CollectResult, PromptItem } from './media-types';
 

@@ -3,7 +3,7 @@
  * and outputs of the {@link CallChannel} port's operations, and of the flows' named effects (`play`, `collect`,
  * `record`), so flows stay pure and any channel (simulator, SIP/RTP, drachtio) can serve them.
  */
-import type { Locale } from '../config/schema';
+import type { Locale } from '../domain/locale';
 
 /** The tones of `prompts/tones/` (`src/prompts/catalog.ts` TONES). */
 export type ToneId = 'beep' | 'music-on-hold' | 'conf-join' | 'conf-leave';

@@ -19,7 +19,8 @@
  */
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import type { Locale, NotificationSettings } from '../config/schema';
+import type { NotificationSettings } from '../config/schema';
+import type { Locale } from '../domain/locale';
 import { NotificationStore } from '../directory/notification-store';
 import type { DirectoryStore, Mailbox } from '../directory/store';
 import type { Clock } from '../ports/clock';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { createActor, type AnyActorRef, type AnyStateMachine, type StateValue } from 'xstate';
 import type { App } from '../app';
-import type { Locale } from '../config/schema';
+import type { Locale } from '../domain/locale';
 import type { ConferencingService } from '../directory/conferencing-service';
 import type { PinService } from '../directory/pin-service';
 import type { DirectoryStore, Mailbox, VoiceMessage } from '../directory/store';

@@ -6,7 +6,7 @@
  */
 import { DTMF_KEYS, IvrChannel, type IvrChannelOptions, type SpeechSegment } from '../channel/ivr-channel';
 import { arrayListeners, waitFor } from '../channel/wait-for';
-import type { Locale } from '../config/schema';
+import type { Locale } from '../domain/locale';
 import type { ConferenceRole } from '../flow-kit/media-types';
 import { sameTone } from '../media/conference-tones';
 import { encodeWav } from '../media/wav';

@@ -23,7 +23,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { IvrChannel, type IvrChannelOptions, type MediaServerRecording, type SpeechSegment } from '../../channel/ivr-channel';
-import type { Locale } from '../../config/schema';
+import type { Locale } from '../../domain/locale';
 import type { ConferenceRole } from '../../flow-kit/media-types';
 import type { TimerHandle } from '../../ports/clock';
 import type { CallLeg, SignalledChannel } from '../../ports/media-server';

@@ -1,0 +1,60 @@
+/**
+ * The dependency rule of DESIGN.md ("Layers"), as far as the code keeps it today, checked on the import statements
+ * of every source file: flows import only flow-kit, domain and xstate; flow-kit and domain import nothing of the
+ * adapters, the runtime or `config/`; nobody outside `sip/drachtio/` sees drachtio-srf, nobody outside
+ * `media/freeswitch/` drachtio-fsmrf, nobody outside `sip/embedded/` the `sip` package.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from '../helpers';
+
+/** Every .ts file below `dir` (relative to the repository root). */
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(path.join(ROOT, dir))) {
+    const rel = path.posix.join(dir, name);
+    if (statSync(path.join(ROOT, rel)).isDirectory()) out.push(...sources(rel));
+    else if (name.endsWith('.ts')) out.push(rel);
+  }
+  return out;
+}
+
+/** What a file imports: package names, or repository paths (without extension) for relative imports. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(path.join(ROOT, file), 'utf8');
+  const specs = [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm), ...text.matchAll(/require\('([^']+)'\)/g)].map((m) => m[1]);
+  return specs.map((s) => (s.startsWith('.') ? path.posix.normalize(path.posix.join(path.posix.dirname(file), s)) : s));
+}
+
+/** The imports of the files below `dir` that `allowed` refuses, as `file -> import`. */
+function violations(dir: string, allowed: (spec: string, file: string) => boolean): string[] {
+  return sources(dir).flatMap((f) => importsOf(f).filter((s) => !allowed(s, f)).map((s) => `${f} -> ${s}`));
+}
+
+const inside = (spec: string, ...dirs: string[]) => dirs.some((d) => spec === d || spec.startsWith(`${d}/`));
+
+test('flows import only flow-kit, domain, each other and xstate', () => {
+  expect(violations('flows', (s) => inside(s, 'src/flow-kit', 'src/domain', 'flows') || s === 'xstate')).toEqual([]);
+});
+
+test('flow-kit and domain import nothing of config, the store, the runtime or an adapter', () => {
+  const pure = (s: string) => !s.startsWith('src/') || inside(s, 'src/flow-kit', 'src/domain', 'src/errors');
+  expect(violations('src/flow-kit', pure)).toEqual([]);
+  expect(violations('src/domain', pure)).toEqual([]);
+});
+
+test('drachtio-srf only in sip/drachtio, drachtio-fsmrf only in media/freeswitch, the sip package only in sip/embedded', () => {
+  const outside = (pkg: string, dir: string) =>
+    sources('src')
+      .filter((f) => !f.startsWith(`${dir}/`))
+      .flatMap((f) => importsOf(f).filter((s) => s === pkg || s.startsWith(`${pkg}/`)).map((s) => `${f} -> ${s}`));
+  expect(outside('drachtio-srf', 'src/sip/drachtio')).toEqual([]);
+  expect(outside('drachtio-fsmrf', 'src/media/freeswitch')).toEqual([]);
+  expect(outside('sip', 'src/sip/embedded')).toEqual([]);
+});
+
+test('the checks read real imports (a rule that cannot fail is no rule)', () => {
+  expect(importsOf('flows/sign-in.flow.ts')).toContain('xstate');
+  expect(importsOf('src/sip/drachtio/drachtio-srf.ts').some((s) => s.startsWith('drachtio-srf'))).toBe(true);
+  expect(importsOf('flows/sign-in.flow.ts')).toContain('src/domain/locale');
+});
