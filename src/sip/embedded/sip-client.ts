@@ -17,12 +17,13 @@
  *   methods 405.
  *
  * Routing: a request goes out on an explicit flow (protocol, address, port), named by a flow-token Route that the
- * package strips before sending, as in `sip-server.ts`: routing by host would fail when the target shares our host
- * string (the package then looks for a flow token in the Request-URI's user part). Over TCP one connection to the
- * target is opened and reused for the whole dialog, and the server's BYE comes back on it.
+ * package strips before sending (route-set.ts, shared with the server): routing by host would fail when the target
+ * shares our host string (the package then looks for a flow token in the Request-URI's user part). The remote target
+ * is the 2xx's Contact (RFC 3261 §12.1.2); no route set is kept (the 2xx's Record-Route is not read). Over TCP one
+ * connection to the target is opened and reused for the whole dialog, and the server's BYE comes back on it.
  *
  * Only `src/sip/embedded/` may import the `sip` package (DESIGN.md, "Layers"); this file shares the server's helpers
- * (`sip-package.ts`, `socket-capture.ts`, `free-port.ts`) without changing them.
+ * (`sip-package.ts`, `socket-capture.ts`, `free-port.ts`, `route-set.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import type * as dgram from 'node:dgram';
@@ -30,6 +31,7 @@ import { EventEmitter } from 'node:events';
 import type { Server, Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { findFreeSipPort } from './free-port';
+import { contactUriOf, flowOf, flowTokenRoute } from './route-set';
 import { captureSockets, sendRedirectingConsole } from './socket-capture';
 import {
   isRequest,
@@ -276,12 +278,7 @@ export class SipClient {
 
   /** The flow a request to `target` goes out on. @internal */
   flowTo(target: SipTarget): SipFlow {
-    return {
-      protocol: target.transport === 'tcp' ? 'TCP' : 'UDP',
-      address: target.host,
-      port: target.port,
-      local: { address: this.localAddress, port: this.port },
-    };
+    return flowOf(target.transport === 'tcp' ? 'TCP' : 'UDP', target.host, target.port, { address: this.localAddress, port: this.port });
   }
 
   /** Our Contact URI for a transport. @internal */
@@ -296,7 +293,7 @@ export class SipClient {
   send(rq: SipRequest, flow: SipFlow, onResponse?: (rs: SipResponse) => void): void {
     if (this.stopped) return;
     const stack = this.stack;
-    rq.headers.route = [{ uri: stack.encodeFlowUri(flow), params: {} }];
+    rq.headers.route = flowTokenRoute(stack, flow);
     try {
       const opened = sendRedirectingConsole(() => (onResponse ? stack.send(rq, onResponse) : stack.send(rq)), this.clientSockets, this.packageConsole);
       for (const s of opened) s.on('error', () => undefined);
@@ -502,8 +499,8 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> {
       if (this.acks > 0) return; // a retransmission: the transport hook has ACKed it
       const tag = tagOf(rs.headers.to);
       this.remote = { ...rs.headers.to, params: { ...rs.headers.to.params } };
-      const contact = Array.isArray(rs.headers.contact) ? rs.headers.contact[0] : undefined;
-      if (contact?.uri) this.remoteTarget = contact.uri;
+      const target = contactUriOf(rs);
+      if (target) this.remoteTarget = target;
       this.sendAck();
       this.clearInviteTimer();
       if (this._state !== 'calling' || !tag) {

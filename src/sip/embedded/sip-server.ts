@@ -1,153 +1,44 @@
 /**
  * EmbeddedSipServer: SIP signalling over the npm package `sip` (transport and transactions) with our own UAS dialog
- * layer (RFC 3261 §12-§15): INVITE/ACK/CANCEL/BYE/OPTIONS/INFO and re-INVITE, on UDP and TCP sharing one address and
- * port. Only this folder imports `sip` (DESIGN.md, "Layers").
+ * layer (RFC 3261 §12-§15): INVITE/ACK/CANCEL/BYE/OPTIONS/INFO/SUBSCRIBE and re-INVITE, on UDP and TCP sharing one
+ * address and port. Only this folder imports `sip` (DESIGN.md, "Layers").
  *
- * What this layer adds to the package (DESIGN.md, "Known pitfalls"):
- * - 2xx retransmission until the ACK (RFC 3261 §13.3.1.4: T1 doubling to T2; after 64*T1 without an ACK, BYE), and
- *   the same 2xx again for a retransmitted INVITE (the package ignores it once it has sent a 2xx).
- * - Dialogs: To tag, Contact, Record-Route copied into responses; in-dialog requests matched by Call-ID and tags;
- *   BYE built from the dialog state (CSeq, route set, remote target; RFC 3261 §12.2.1.1).
- * - 400 for malformed requests the package would drop silently (when a response can be addressed), 481/405/415/416/
- *   420/482/483/501 where RFC 3261 §8.2 asks for them, and no crash on any input.
- * - Large UDP receive buffers, a raised TCP `maxBytesHeaders` (the package drops a connection as a "Flood attempt"
- *   at about 60 KB pending).
- * - Before the package parses anything (inbound.ts): size limits (513), a per-address flood limit, the syntax the
- *   package needs, and TCP framing in linear time; the RFC 3261 §8.2 checks of request-validation.ts after it.
+ * This file is the UAS core (RFC 3261 §8.2, §17.2.3): it dispatches each request to the piece that serves it,
+ * builds and sends the responses, and keeps the INVITE records that recognise retransmissions. The pieces:
+ * - sip-transport.ts: the sockets (UDP and TCP through the package), behind inbound.ts (size limits, flood limit,
+ *   syntax, TCP framing; flood-limiter.ts, message-limits.ts);
+ * - request-validation.ts: the RFC 3261 §8.2 checks after parsing (400, 416, 420, 483, 505; 405 or 501);
+ * - transaction-origins.ts: requests that reuse another sender's branch (§17.2.3), answered here without the package;
+ * - pending-invite.ts: a new call until its final response (IncomingInvite; 100 Trying, 487, 480, 503);
+ * - invite-dialog.ts: the INVITE dialog (Dialog): 2xx retransmission until the ACK (§13.3.1.4; after 64*T1 without
+ *   one, BYE), the same 2xx again for a retransmitted INVITE, re-INVITE, INFO, BYE;
+ * - subscription-dialog.ts: SUBSCRIBE and the NOTIFYs of a subscription dialog (RFC 6665);
+ * - route-set.ts: route set, remote target and next hop (§12.1.1, §12.2.1.1), shared with sip-client.ts;
+ *   in-dialog-request.ts builds and sends the in-dialog requests;
+ * - uas-common.ts: tags, dialog keys, the Allow list.
+ * It re-exports the public names of those pieces, so importers need only this file.
  */
 import { ErrorCodes, VaError } from '../../errors';
-import type { IncomingSubscription, SubscriptionDialog, SubscriptionRefresh, SubscriptionSource } from '../../ports/mwi';
-import type * as dgram from 'node:dgram';
-import { lookup } from 'node:dns/promises';
-import { isIP, type Server, type Socket } from 'node:net';
+import type { IncomingSubscription, SubscriptionSource } from '../../ports/mwi';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { lazyChild } from '../../log';
 import { callerUser, diversionUser, parseUriParts, sdpFromBody, uriUser } from './headers';
 import { findFreeSipPort } from './free-port';
-import { FloodLimiter, type FloodLimitOptions } from './flood-limiter';
-import { InboundScreen } from './inbound';
-import { DEFAULT_MESSAGE_LIMITS, type MessageLimits, type MessageScan } from './message-limits';
+import type { MessageScan } from './message-limits';
+import { resolveOptions, type ResolvedOptions, type SipServerOptions } from './server-options';
 import { isKnownMethod, REASON_PHRASES, validateRequest } from './request-validation';
-import { inDialogRequest, type DialogRoute } from './in-dialog-request';
 import { CollidedTransactions, TransactionOrigins, sameSentBy, type CollidedTransaction } from './transaction-origins';
-import { captureSockets, redirectConsoleInListeners, sendRedirectingConsole } from './socket-capture';
-import { randomHex } from '../../util/random-pool';
-import {
-  isRequest,
-  sipPackage,
-  type SipFlow,
-  type SipMessage,
-  type SipNameAddr,
-  type SipRequest,
-  type SipResponse,
-  type SipRouteEntry,
-  type SipStack,
-} from './sip-package';
+import { delay, SipTransport } from './sip-transport';
+import { PendingInvite, type IncomingInvite } from './pending-invite';
+import { DialogImpl, EndedDialog, type Dialog } from './invite-dialog';
+import { IncomingSubscribeImpl, type SubscriptionDialogImpl } from './subscription-dialog';
+import { nextHopFlow, recordRouteOf } from './route-set';
+import { ALLOW, branchOf, dialogKey, headerString, inviteKey, newTag, tagOf, withTag } from './uas-common';
+import { isRequest, sipPackage, type SipFlow, type SipMessage, type SipRequest, type SipResponse } from './sip-package';
 
-/** Options of {@link EmbeddedSipServer.start}. */
-export interface SipServerOptions {
-  /** Address UDP and TCP bind to (an IP literal; use a specific address, or set `publicAddress`). */
-  host: string;
-  /** Port for both UDP and TCP; 0 picks one that is free for both. */
-  port: number;
-  logger: Logger;
-  /** `Server`/`User-Agent` header value. Default `voice-access`. */
-  userAgent?: string;
-  /** Host written in our Via and Contact when `host` is not reachable as such (e.g. `0.0.0.0`). Default `host`. */
-  publicAddress?: string;
-  /** RFC 3261 timers T1 and T2 in ms for 2xx retransmission (default 500 and 4000); tests shorten them. */
-  timers?: { t1Ms?: number; t2Ms?: number };
-  /** Requested UDP receive/send buffer in bytes (default 8 MiB; Linux caps it at net.core.rmem_max/wmem_max). */
-  socketBufferBytes?: number;
-  /** TCP bytes pending in the package's parser before it drops the connection as a flood (default 1 MiB). */
-  maxBytesHeaders?: number;
-  /** Answer 480 to an INVITE the application left without a final response for this long (ms, default 180 000). */
-  inviteTimeoutMs?: number;
-  /** Answer 500 to an INFO the application did not respond to within this time (ms, default 5000). */
-  infoTimeoutMs?: number;
-  /** How long `stop()` waits for the responses to its BYEs (ms, default 2000). */
-  stopTimeoutMs?: number;
-  /**
-   * Size limits checked before parsing (message-limits.ts; over one: 513 Message Too Large, RFC 3261 §21.5.14).
-   * Default {@link DEFAULT_MESSAGE_LIMITS}: 64 KB, 256 header fields, 8 KB per header field.
-   */
-  limits?: Partial<MessageLimits>;
-  /** A per-address rate limit on new transactions (flood-limiter.ts). Default: none. */
-  floodLimit?: FloodLimitOptions;
-  /** Whether an address is a UM IP gateway's (the flood limit's `gatewayRequests` applies). Default: none is. */
-  isGateway?: (address: string) => boolean;
-}
-
-/** Transport a request arrived on. */
-export type SipTransportName = 'udp' | 'tcp';
-
-/** Who ended a dialog: the caller's BYE, our `bye()`, or no ACK for our 2xx within 64*T1. */
-export type DialogEndedBy = 'remote' | 'local' | 'timeout';
-
-/** A new call: an INVITE without a To tag. Exactly one final response goes out (the first call wins). */
-export interface IncomingInvite {
-  readonly callId: string;
-  /** User part of P-Asserted-Identity, else of From; null when anonymous (see `callerUser` in headers.ts). */
-  readonly fromUser: string | null;
-  /** User part of the Request-URI (else of To; `''` when neither has one). */
-  readonly toUser: string;
-  /** The diverting extension: first Diversion entry (RFC 5806), else History-Info (RFC 7044); see `diversionUser`. */
-  readonly diversion?: string;
-  /** Where the INVITE came from (the address the 403 allow-list checks). */
-  readonly source: { address: string; port: number; transport: SipTransportName };
-  /** The SDP offer (from a multipart body too), or null for an INVITE without one. */
-  readonly offer: string | null;
-  /** True once a CANCEL arrived before our final response (487 was sent). */
-  readonly cancelled: boolean;
-  /**
-   * Final error response (300-699), with a Retry-After header when `retryAfterSeconds` is given (a 503 when
-   * MaxCallsAllowed is reached, RFC 3261 §20.33). A no-op after a final response. @throws RangeError for a status
-   * outside 300-699
-   */
-  reject(status: number, reason?: string, retryAfterSeconds?: number): void;
-  /** 180 Ringing (with our To tag). A no-op after a final response. */
-  ringing(): void;
-  /**
-   * 200 OK with `answerSdp`, retransmitted (T1 doubling to T2) until the ACK; after 64*T1 without one: BYE and
-   * `onEnded('timeout')`. Called again: the same Dialog. Called after a final response (CANCEL, reject, stop): a
-   * Dialog that has already ended (`onEnded` fires at once with `remote`, cause `cancelled`, or `local`).
-   */
-  accept(answerSdp: string): Dialog;
-  /* For an INVITE without SDP (`offer` null) `answerSdp` is our offer, and the caller's answer comes in the ACK. */
-  /** Called when the caller cancels before our final response (after 200 to the CANCEL and 487 to the INVITE). */
-  onCancel(handler: () => void): void;
-}
-
-/** An established call (UAS side of an INVITE dialog). */
-export interface Dialog {
-  readonly callId: string;
-  /**
-   * In-dialog INFO (e.g. `application/dtmf-relay`): `respond` sends the final response (200 usually; 415 for a body
-   * type you refuse). Without a handler, or if `respond` is not called within `infoTimeoutMs`: 200 / 500.
-   */
-  onInfo(handler: (contentType: string, body: string, respond: (status: number) => void) => void): void;
-  /**
-   * re-INVITE (hold, media change, session refresh): return the answer SDP (200, retransmitted until the ACK) or null
-   * (488). `offer` is null for an offerless re-INVITE: return an offer then. Without a handler: 200 with the last SDP.
-   */
-  onReinvite(handler: (offer: string | null) => string | null): void;
-  /** Called once when the dialog ends; called at once (asynchronously) when registered after the end. */
-  onEnded(handler: (by: DialogEndedBy, cause?: string) => void): void;
-  /**
-   * Called once when the ACK for our 2xx arrives (RFC 3261 §13.3.1.4: the call is established); at once
-   * (asynchronously) when registered after it. Never called for a dialog that ended unconfirmed. `ackSdp` is the SDP
-   * the ACK carried (null without one): the caller's answer when the INVITE had no offer and the 2xx carried ours
-   * (late offer, RFC 3261 §13.2.1, §14).
-   */
-  onConfirmed(handler: (ackSdp: string | null) => void): void;
-  /**
-   * Ends the call with an in-dialog BYE. Resolves on its final response or after 64*T1. Before the ACK the BYE waits
-   * for the ACK or the 64*T1 limit (RFC 3261 §15). Idempotent; resolves at once after the caller's BYE.
-   */
-  bye(): Promise<void>;
-  /** True once the ACK for our 2xx arrived. */
-  readonly confirmed: boolean;
-}
+export type { DialogEndedBy, Dialog } from './invite-dialog';
+export type { IncomingInvite, SipTransportName } from './pending-invite';
+export type { SipServerOptions } from './server-options';
 
 /** Counters for tests and the benchmark. */
 export interface SipServerStats {
@@ -173,28 +64,11 @@ export interface SipServerStats {
   branchCollisions: number;
 }
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, SUBSCRIBE';
 /** A UAS sends 100 Trying when it cannot answer an INVITE within this long, ms (RFC 3261 §8.2.6.1). */
 const TRYING_AFTER_MS = 200;
 const ACCEPT = 'application/sdp, application/dtmf-relay, application/dtmf, multipart/mixed';
 /** How long the package keeps a finished INVITE transaction (64*T1 with its fixed T1 of 500 ms), plus a margin. */
 const TRANSACTION_LIFETIME_MS = 33_000;
-
-interface ResolvedOptions {
-  host: string;
-  publicAddress: string;
-  userAgent: string;
-  t1: number;
-  t2: number;
-  socketBufferBytes: number;
-  maxBytesHeaders: number;
-  inviteTimeoutMs: number;
-  infoTimeoutMs: number;
-  stopTimeoutMs: number;
-  limits: MessageLimits;
-  floodLimit: FloodLimitOptions | null;
-  isGateway: (address: string) => boolean;
-}
 
 /**
  * The embedded SIP server (UAS). Start it with {@link EmbeddedSipServer.start}; register `onInvite`; stop it with
@@ -208,21 +82,7 @@ export class EmbeddedSipServer implements SubscriptionSource {
    * @throws Error when the address/port cannot be bound (after up to 10 candidate ports when `port` is 0)
    */
   static async start(opts: SipServerOptions): Promise<EmbeddedSipServer> {
-    const resolved: ResolvedOptions = {
-      host: opts.host,
-      publicAddress: opts.publicAddress ?? opts.host,
-      userAgent: opts.userAgent ?? 'voice-access',
-      t1: opts.timers?.t1Ms ?? 500,
-      t2: opts.timers?.t2Ms ?? 4000,
-      socketBufferBytes: opts.socketBufferBytes ?? 8 * 1024 * 1024,
-      maxBytesHeaders: opts.maxBytesHeaders ?? 1024 * 1024,
-      inviteTimeoutMs: opts.inviteTimeoutMs ?? 180_000,
-      infoTimeoutMs: opts.infoTimeoutMs ?? 5000,
-      stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
-      limits: { ...DEFAULT_MESSAGE_LIMITS, ...opts.limits },
-      floodLimit: opts.floodLimit ?? null,
-      isGateway: opts.isGateway ?? (() => false),
-    };
+    const resolved = resolveOptions(opts);
     const log = opts.logger.child({ component: 'sip' });
     const attempts = opts.port === 0 ? 10 : 1;
     let lastError: unknown;
@@ -281,55 +141,11 @@ export class EmbeddedSipServer implements SubscriptionSource {
   }
 }
 
-interface TcpConn {
-  socket: Socket;
-}
-
-interface Pending2xx {
-  rs: SipResponse;
-  cseq: number;
-  interval: number;
-  timer: NodeJS.Timeout;
-  deadline: NodeJS.Timeout;
-}
-
-function tagOf(na: SipNameAddr | undefined): string | undefined {
-  const t = na?.params?.tag;
-  return typeof t === 'string' && t !== '' ? t : undefined;
-}
-
-function branchOf(m: SipMessage): string {
-  return String(m.headers.via[0]?.params?.branch ?? '');
-}
-
-function headerString(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-function newTag(): string {
-  return randomHex(6);
-}
-
-function withTag(na: SipNameAddr, tag: string): SipNameAddr {
-  // Not `{ ...na.params, tag }`: a key added after a spread costs about 1 us in V8 (see `flow-kit/ivr.ts`).
-  const params = Object.assign({}, na.params);
-  params.tag = tag;
-  return { ...na, params };
-}
-
-function inviteKey(m: SipMessage): string {
-  return `${m.headers['call-id']}\u0000${tagOf(m.headers.from) ?? ''}\u0000${m.headers.cseq.seq}`;
-}
-
-function dialogKey(callId: string, localTag: string, remoteTag: string | undefined): string {
-  return `${callId}\u0000${localTag}\u0000${remoteTag ?? ''}`;
-}
-
-function connKey(address: string, port: number): string {
-  return `${address}|${port}`;
-}
-
-/** The server's state and logic (not exported: the public surface is EmbeddedSipServer, IncomingInvite, Dialog). */
+/**
+ * The server's state and logic (not exported: the public surface is EmbeddedSipServer, IncomingInvite, Dialog). It is
+ * the `InviteCore`, `DialogCore`, `SubscriptionCore` and `InDialogCore` of the pieces, and the `TransportHost` of
+ * sip-transport.ts.
+ */
 class Core {
   readonly stats: SipServerStats = {
     invites: 0,
@@ -348,16 +164,9 @@ class Core {
   readonly subscriptions = new Map<string, SubscriptionDialogImpl>();
   readonly invites = new Map<string, PendingInvite>();
   readonly dialogs = new Map<string, DialogImpl>();
-  private stack: SipStack | null = null;
-  private udp: dgram.Socket | null = null;
-  private tcp: Server | null = null;
-  private readonly conns = new Map<string, TcpConn>();
-  private readonly clientSockets = new Set<Socket>();
+  private readonly transport: SipTransport;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly answered = new WeakSet<SipRequest>();
-  /** The checks before the package parses (inbound.ts), and its flood limit. */
-  private readonly screen: InboundScreen;
-  private readonly limiter: FloodLimiter | null;
   /** The scan of each message's text, for request-validation.ts. */
   private readonly scans = new WeakMap<SipMessage, MessageScan>();
   /** RFC 3261 §17.2.3 matching the package lacks (transaction-origins.ts). */
@@ -369,7 +178,6 @@ class Core {
   /** A request whose transaction key another sender holds, kept from the package until afterDelivery. */
   private hidden: { rq: SipRequest; remote: SipFlow; method: string } | null = null;
   private stopping = false;
-  private destroyed = false;
   private stopPromise: Promise<void> | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
 
@@ -378,72 +186,21 @@ class Core {
     readonly log: Logger,
     readonly port: number,
   ) {
-    const limiter = opts.floodLimit ? new FloodLimiter(opts.floodLimit, opts.isGateway) : null;
-    this.screen = new InboundScreen(
-      { log, stats: this.stats, isStopping: () => this.stopping, afterDelivery: () => this.afterDelivery() },
-      opts.limits,
-      limiter,
-    );
-    this.limiter = limiter;
+    this.transport = new SipTransport(opts, this, port);
   }
 
   // ---------------------------------------------------------------- lifecycle
 
   async bind(): Promise<void> {
-    const sip = sipPackage();
-    const captured = captureSockets(() =>
-      sip.create(
-        {
-          address: this.opts.host,
-          port: this.port,
-          publicAddress: this.opts.publicAddress,
-          udp: true,
-          tcp: true,
-          // Messages reach the package whole and within the limits (inbound.ts): its own bounds must not cut them.
-          maxBytesHeaders: Math.max(this.opts.maxBytesHeaders, this.opts.limits.maxMessageBytes + 1),
-          maxContentLength: Math.max(604_800, this.opts.limits.maxMessageBytes),
-          logger: {
-            recv: (m, remote) => this.onRecv(m, remote),
-            error: (e) => this.log.debug({ err: e }, 'sip stack error'),
-          },
-        },
-        (rq, remote) => this.onRequest(rq, remote),
-      ),
-    );
-    this.stack = captured.result;
-    const udp = captured.udp[0];
-    const tcp = captured.servers[0];
-    if (!udp || !tcp) throw new Error('the sip package did not create a UDP socket and a TCP server');
-    this.udp = udp;
-    this.tcp = tcp;
-    // Permanent listeners first: an 'error' without a listener would crash the process.
-    udp.on('error', (err) => this.log.debug({ err }, 'sip udp socket error'));
-    tcp.on('error', (err) => this.log.debug({ err }, 'sip tcp server error'));
-    await Promise.all([listening(udp, 'listening'), listening(tcp, 'listening')]);
-    try {
-      udp.setRecvBufferSize(this.opts.socketBufferBytes);
-      udp.setSendBufferSize(this.opts.socketBufferBytes);
-    } catch (err) {
-      this.log.debug({ err }, 'cannot raise the sip udp socket buffers');
-    }
-    this.screen.attachUdp(udp);
-    tcp.on('connection', (socket: Socket) => this.onConnection(socket));
+    await this.transport.bind();
     this.sweepTimer = setInterval(() => this.sweep(), 5000);
     this.sweepTimer.unref();
-    this.log.debug(
-      { recvBuffer: safe(() => udp.getRecvBufferSize()), sendBuffer: safe(() => udp.getSendBufferSize()) },
-      'sip udp buffers',
-    );
   }
 
   /** Cleans up after a failed bind. */
   abandon(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    try {
-      this.stack?.destroy();
-    } catch {
-      /* a socket that never bound may refuse to close */
-    }
+    this.transport.abandon();
   }
 
   stop(): Promise<void> {
@@ -462,27 +219,14 @@ class Core {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    const udpClosed = this.udp ? listening(this.udp, 'close').catch(() => undefined) : Promise.resolve();
-    const tcpClosed = this.tcp ? listening(this.tcp, 'close').catch(() => undefined) : Promise.resolve();
-    this.destroyed = true;
-    try {
-      this.stack?.destroy();
-    } catch (err) {
-      this.log.debug({ err }, 'sip stack destroy');
-    }
-    for (const c of this.conns.values()) c.socket.destroy();
-    for (const s of this.clientSockets) s.destroy();
-    this.conns.clear();
-    this.clientSockets.clear();
-    await Promise.race([Promise.all([udpClosed, tcpClosed]), delay(1000)]);
+    await this.transport.close();
     this.log.info({ port: this.port }, 'sip stopped');
   }
 
-  /** Where the package's console.log lines go (see redirectConsoleInListeners). */
-  private readonly packageConsole = (line: string): void => {
-    if (line.startsWith('Flood')) this.stats.tcpConnectionsDropped++;
-    this.log.debug({ line: line.slice(0, 200) }, 'sip package message');
-  };
+  /** True once stop() began (TransportHost). */
+  isStopping(): boolean {
+    return this.stopping;
+  }
 
   /** A one-shot timer, unref'd and cleared by stop(). */
   timer(fn: () => void, ms: number): NodeJS.Timeout {
@@ -512,7 +256,7 @@ class Core {
       if (inv.final && now - inv.finalAt > TRANSACTION_LIFETIME_MS) this.invites.delete(key);
     }
     this.collided.sweep(TRANSACTION_LIFETIME_MS);
-    this.limiter?.sweep();
+    this.transport.sweep();
   }
 
   // ---------------------------------------------------------------- transport hooks
@@ -522,9 +266,9 @@ class Core {
    * whose transaction key another sender holds (RFC 3261 §17.2.3; transaction-origins.ts) is kept from the package
    * (a request without a method is ignored by it) and handled in afterDelivery.
    */
-  private onRecv(m: SipMessage, remote: SipFlow): void {
+  onRecv(m: SipMessage, remote: SipFlow): void {
     try {
-      const scan = this.screen.take();
+      const scan = this.transport.takeScan();
       if (scan) this.scans.set(m, scan);
       if (!isRequest(m)) return;
       const method = m.method;
@@ -547,7 +291,7 @@ class Core {
    * After the package had a message (inbound.ts): a request kept from it in onRecv is a new transaction (§17.2.3),
    * answered here without the package; its retransmissions get our last response again.
    */
-  private afterDelivery(): void {
+  afterDelivery(): void {
     const hidden = this.hidden;
     if (!hidden) return;
     this.hidden = null;
@@ -569,24 +313,9 @@ class Core {
     }
   }
 
-  private onConnection(socket: Socket): void {
-    const address = socket.remoteAddress;
-    const port = socket.remotePort;
-    if (address === undefined || port === undefined) return;
-    const key = connKey(address, port);
-    const conn: TcpConn = { socket };
-    this.conns.set(key, conn);
-    redirectConsoleInListeners(socket, 'data', new Set(), this.packageConsole);
-    this.screen.attachConnection(socket);
-    socket.on('close', () => {
-      if (this.conns.get(key) === conn) this.conns.delete(key);
-    });
-    if (this.stopping) socket.destroy();
-  }
-
   // ---------------------------------------------------------------- requests
 
-  private onRequest(rq: SipRequest, remote: SipFlow): void {
+  onRequest(rq: SipRequest, remote: SipFlow): void {
     if (rq.method === 'ACK') return; // handled in onRecv (the package may swallow some ACKs)
     this.handleRequest(rq, remote);
   }
@@ -778,20 +507,10 @@ class Core {
       const collided = this.collidedResponses.get(rs);
       if (collided) {
         collided.last = rs;
-        this.sendDirect(collided.flow, sipPackage().stringify(rs));
-      } else this.stack?.send(rs);
+        this.transport.sendDirect(collided.flow, sipPackage().stringify(rs));
+      } else this.transport.sendResponse(rs);
     } catch (err) {
       this.log.debug({ err, status: rs.status, callId: rs.headers['call-id'] }, 'sip response not sent');
-    }
-  }
-
-  /** Writes a message to a flow without the package: the UDP socket, or the TCP connection it came on. */
-  private sendDirect(flow: SipFlow, text: string): void {
-    if (this.destroyed) return;
-    if (flow.protocol.toUpperCase() === 'UDP') this.udp?.send(Buffer.from(text, 'latin1'), flow.port, flow.address, () => undefined);
-    else {
-      const c = this.conns.get(connKey(flow.address, flow.port));
-      if (c && !c.socket.destroyed) c.socket.write(text, 'latin1');
     }
   }
 
@@ -806,8 +525,8 @@ class Core {
     if (inv.final) return null;
     const extra: Record<string, unknown> = Object.assign({}, headers);
     if (status > 100 && status < 300) {
-      const rr = inv.rq.headers['record-route'];
-      if (Array.isArray(rr) && rr.length > 0) extra['record-route'] = rr.filter((e) => e && e.uri !== undefined);
+      const rr = recordRouteOf(inv.rq);
+      if (rr) extra['record-route'] = rr;
       extra.contact = [{ uri: this.contactUri(inv.remote.protocol), params: {} }];
     }
     if (status >= 200 && status < 300) extra.allow = ALLOW;
@@ -851,649 +570,13 @@ class Core {
    * and SBCs expect connection reuse); otherwise the next hop named by the route set or the remote target.
    * @returns the flow, or null when the next hop cannot be resolved
    */
-  async nextHop(source: SipFlow, nextHopUri: string): Promise<SipFlow | null> {
-    if (source.protocol.toUpperCase() === 'TCP') {
-      const c = this.conns.get(connKey(source.address, source.port));
-      if (c && !c.socket.destroyed) return source;
-    }
-    const p = parseUriParts(nextHopUri);
-    if (!p || !p.host) return { ...source };
-    let address = p.host;
-    if (!isIP(address)) {
-      try {
-        address = (await lookup(address)).address;
-      } catch (err) {
-        this.log.debug({ err, host: p.host }, 'cannot resolve the next hop');
-        return null;
-      }
-    }
-    const transport = (p.params.transport ?? source.protocol).toUpperCase();
-    if (transport !== 'UDP' && transport !== 'TCP') return null;
-    return { protocol: transport, address, port: p.port ?? 5060, local: { address: this.opts.host, port: this.port } };
+  nextHop(source: SipFlow, nextHopUri: string): Promise<SipFlow | null> {
+    if (source.protocol.toUpperCase() === 'TCP' && this.transport.hasConnection(source.address, source.port)) return Promise.resolve(source);
+    return nextHopFlow(nextHopUri, source, { address: this.opts.host, port: this.port }, this.log);
   }
 
-  /**
-   * Sends a request on `flow` through the package (a client transaction: retransmission over UDP, 408 after 64*T1).
-   * The flow is named by a flow-token Route the package strips before sending; routing by host would fail when the
-   * peer shares our host string (the package then looks for a flow token in the user part and finds none).
-   */
+  /** Sends a request on `flow` as a client transaction of the package (sip-transport.ts). */
   sendRequest(rq: SipRequest, flow: SipFlow, onResponse: (rs: SipResponse) => void): void {
-    if (!this.stack || this.destroyed) return;
-    const stack = this.stack;
-    rq.headers.route = [{ uri: stack.encodeFlowUri(flow), params: {} }, ...(rq.headers.route ?? [])];
-    const reused = flow.protocol.toUpperCase() === 'TCP' ? this.conns.get(connKey(flow.address, flow.port))?.socket : undefined;
-    const before = reused ? new Set(reused.rawListeners('error')) : null;
-    try {
-      sendRedirectingConsole(() => stack.send(rq, onResponse), this.clientSockets, this.packageConsole);
-      if (reused && before) redirectConsoleInListeners(reused, 'error', before, this.packageConsole);
-    } catch (err) {
-      this.log.debug({ err, method: rq.method }, 'sip request not sent');
-    }
-  }
-
-}
-
-/** Server-side state of an initial INVITE; the application sees it as IncomingInvite. */
-class PendingInvite implements IncomingInvite {
-  readonly callId: string;
-  readonly fromUser: string | null;
-  readonly toUser: string;
-  readonly diversion?: string;
-  readonly source: { address: string; port: number; transport: SipTransportName };
-  readonly offer: string | null;
-  readonly branch: string;
-  readonly localTag = newTag();
-  readonly log: Logger;
-  final: SipResponse | null = null;
-  finalAt = 0;
-  provisionalSent = false;
-  dialog: DialogImpl | null = null;
-  guard: NodeJS.Timeout | undefined;
-  private cancelledFlag = false;
-  private cancelHandlers: Array<() => void> = [];
-
-  constructor(
-    private readonly core: Core,
-    readonly rq: SipRequest,
-    readonly remote: SipFlow,
-    readonly key: string,
-    fields: Pick<IncomingInvite, 'callId' | 'fromUser' | 'toUser' | 'diversion' | 'source' | 'offer'>,
-  ) {
-    this.callId = fields.callId;
-    this.fromUser = fields.fromUser;
-    this.toUser = fields.toUser;
-    if (fields.diversion !== undefined) this.diversion = fields.diversion;
-    this.source = fields.source;
-    this.offer = fields.offer;
-    this.branch = branchOf(rq);
-    this.log = lazyChild(core.log, { callId: this.callId });
-  }
-
-  get cancelled(): boolean {
-    return this.cancelledFlag;
-  }
-
-  reject(status: number, reason?: string, retryAfterSeconds?: number): void {
-    if (!Number.isInteger(status) || status < 300 || status > 699) throw new RangeError(`not a final error status: ${status}`);
-    this.core.answerInvite(this, status, reason, retryAfterSeconds === undefined ? undefined : { 'retry-after': String(retryAfterSeconds) });
-  }
-
-  ringing(): void {
-    this.core.answerInvite(this, 180);
-  }
-
-  accept(answerSdp: string): Dialog {
-    return this.core.acceptInvite(this, answerSdp);
-  }
-
-  onCancel(handler: () => void): void {
-    if (this.cancelledFlag) process.nextTick(() => callSafely(this.log, handler));
-    else this.cancelHandlers.push(handler);
-  }
-
-  /** Drops the cancel handlers (after a final response; the record is kept 33 s for retransmissions). */
-  forgetCancelHandlers(): void {
-    this.cancelHandlers = [];
-  }
-
-  markCancelled(): void {
-    this.cancelledFlag = true;
-    this.log.debug('invite cancelled');
-    const handlers = this.cancelHandlers;
-    this.cancelHandlers = [];
-    for (const h of handlers) callSafely(this.log, h);
+    this.transport.sendRequest(rq, flow, onResponse);
   }
 }
-
-/** A Dialog for `accept()` after a final response: already ended. */
-class EndedDialog implements Dialog {
-  readonly confirmed = false;
-  constructor(
-    readonly callId: string,
-    private readonly by: DialogEndedBy,
-    private readonly cause: string,
-  ) {}
-  onInfo(): void {}
-  onReinvite(): void {}
-  onConfirmed(): void {}
-  onEnded(handler: (by: DialogEndedBy, cause?: string) => void): void {
-    process.nextTick(() => handler(this.by, this.cause));
-  }
-  bye(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-type DialogState = 'early' | 'confirmed' | 'terminating' | 'ended';
-
-/** UAS side of an INVITE dialog (RFC 3261 §12.1.1, §12.2.2, §13.3.1.4, §14.2, §15). */
-class DialogImpl implements Dialog {
-  readonly callId: string;
-  readonly key: string;
-  private state: DialogState = 'early';
-  private acked = false;
-  private readonly localTag: string;
-  private readonly remoteTag: string | undefined;
-  /** Our identity: the INVITE's To, with our tag. */
-  private readonly localAddr: SipNameAddr;
-  /** The caller's identity: the INVITE's From (with its tag). */
-  private readonly remoteAddr: SipNameAddr;
-  private remoteTarget: string;
-  private readonly routeSet: SipRouteEntry[];
-  private localCseq: number;
-  private remoteCseq: number;
-  private readonly initialCseq: number;
-  private readonly source: SipFlow;
-  private localSdp: string;
-  private readonly log: Logger;
-  private pending2xx: Pending2xx | null = null;
-  private infoHandler: ((contentType: string, body: string, respond: (status: number) => void) => void) | null = null;
-  private reinviteHandler: ((offer: string | null) => string | null) | null = null;
-  private endedHandlers: Array<(by: DialogEndedBy, cause?: string) => void> = [];
-  private confirmedHandlers: Array<(ackSdp: string | null) => void> = [];
-  /** The SDP the ACK carried: the caller's answer when the INVITE had no offer (RFC 3261 §13.2.1). */
-  private ackSdp: string | null = null;
-  private endedWith: { by: DialogEndedBy; cause?: string } | null = null;
-  private byePromise: Promise<void> | null = null;
-  private deferredBye: { send: () => void; resolve: () => void } | null = null;
-
-  constructor(
-    private readonly core: Core,
-    inv: PendingInvite,
-    answerSdp: string,
-  ) {
-    const rq = inv.rq;
-    this.callId = inv.callId;
-    this.localTag = inv.localTag;
-    this.remoteTag = tagOf(rq.headers.from);
-    this.key = dialogKey(this.callId, this.localTag, this.remoteTag);
-    this.localAddr = withTag(rq.headers.to, this.localTag);
-    this.remoteAddr = { ...rq.headers.from, params: { ...rq.headers.from.params } };
-    const contact = Array.isArray(rq.headers.contact) ? rq.headers.contact[0] : undefined;
-    this.remoteTarget = contact?.uri ?? `sip:${inv.remote.address}:${inv.remote.port}`;
-    const rr = rq.headers['record-route'];
-    this.routeSet = Array.isArray(rr) ? rr.filter((e) => e && e.uri !== undefined).map((e) => ({ ...e })) : [];
-    this.initialCseq = rq.headers.cseq.seq;
-    this.remoteCseq = rq.headers.cseq.seq;
-    this.localCseq = 1 + Math.floor(Math.random() * 10_000);
-    this.source = inv.remote;
-    this.localSdp = answerSdp;
-    this.log = inv.log;
-  }
-
-  get confirmed(): boolean {
-    return this.acked;
-  }
-
-  onInfo(handler: (contentType: string, body: string, respond: (status: number) => void) => void): void {
-    this.infoHandler = handler;
-  }
-
-  onReinvite(handler: (offer: string | null) => string | null): void {
-    this.reinviteHandler = handler;
-  }
-
-  onEnded(handler: (by: DialogEndedBy, cause?: string) => void): void {
-    const ended = this.endedWith;
-    if (ended) process.nextTick(() => callSafely(this.log, () => handler(ended.by, ended.cause)));
-    else this.endedHandlers.push(handler);
-  }
-
-  onConfirmed(handler: (ackSdp: string | null) => void): void {
-    if (this.acked) process.nextTick(() => callSafely(this.log, () => handler(this.ackSdp)));
-    else if (this.state !== 'ended') this.confirmedHandlers.push(handler);
-  }
-
-  bye(): Promise<void> {
-    if (this.byePromise) return this.byePromise;
-    if (this.state === 'ended') return Promise.resolve();
-    this.state = 'terminating';
-    const promise = new Promise<void>((resolve) => {
-      if (!this.acked && this.pending2xx) {
-        // §15: no BYE before the ACK for our 2xx (or the end of its retransmissions).
-        this.deferredBye = { send: () => void this.sendBye().then(resolve), resolve };
-        return;
-      }
-      void this.sendBye().then(resolve);
-    });
-    this.byePromise = promise;
-    this.emitEnded('local');
-    return promise;
-  }
-
-  /** stop(): BYE now, confirmed or not (the process is going away). */
-  shutdown(): Promise<void> {
-    if (this.deferredBye) {
-      const d = this.deferredBye;
-      this.deferredBye = null;
-      this.stop2xx();
-      d.send();
-      return this.byePromise ?? Promise.resolve();
-    }
-    if (this.byePromise) return this.byePromise;
-    if (this.state === 'ended') return Promise.resolve();
-    this.stop2xx();
-    this.state = 'terminating';
-    const promise = this.sendBye();
-    this.byePromise = promise;
-    this.emitEnded('local', 'shutdown');
-    return promise;
-  }
-
-  // ------------------------------------------------------------ 2xx retransmission (§13.3.1.4)
-
-  start2xx(rs: SipResponse, cseq: number): void {
-    this.stop2xx();
-    const t1 = this.core.opts.t1;
-    const p: Pending2xx = {
-      rs,
-      cseq,
-      interval: t1,
-      timer: this.core.timer(() => this.retransmit2xx(), t1),
-      deadline: this.core.timer(() => this.noAck(), 64 * t1),
-    };
-    this.pending2xx = p;
-  }
-
-  private retransmit2xx(): void {
-    const p = this.pending2xx;
-    if (!p) return;
-    this.core.stats.retransmitted2xx++;
-    this.core.sendResponse(p.rs);
-    p.interval = Math.min(p.interval * 2, this.core.opts.t2);
-    p.timer = this.core.timer(() => this.retransmit2xx(), p.interval);
-  }
-
-  private stop2xx(): void {
-    const p = this.pending2xx;
-    if (!p) return;
-    this.core.clearTimer(p.timer);
-    this.core.clearTimer(p.deadline);
-    this.pending2xx = null;
-  }
-
-  private noAck(): void {
-    this.stop2xx();
-    this.core.stats.ackTimeouts++;
-    this.log.info({ afterMs: 64 * this.core.opts.t1 }, 'no ACK for our 2xx; ending the call with BYE');
-    if (this.deferredBye) {
-      const d = this.deferredBye;
-      this.deferredBye = null;
-      d.send();
-      return;
-    }
-    if (this.state === 'terminating' || this.state === 'ended') return;
-    this.state = 'terminating';
-    this.byePromise = this.sendBye();
-    this.emitEnded('timeout', 'no ACK');
-  }
-
-  // ------------------------------------------------------------ requests from the caller
-
-  /** A retransmitted re-INVITE after our 2xx (the package ignores it): that 2xx again, while it awaits its ACK. */
-  reinviteSeenAgain(rq: SipRequest): void {
-    const p = this.pending2xx;
-    if (p && p.cseq === rq.headers.cseq.seq && branchOf(p.rs) === branchOf(rq)) this.core.sendResponse(p.rs);
-  }
-
-  handleAck(ack: SipRequest): void {
-    const seq = ack.headers.cseq.seq;
-    if (this.pending2xx && this.pending2xx.cseq === seq) this.stop2xx();
-    if (!this.acked && (seq === this.initialCseq || !this.pending2xx)) {
-      this.acked = true;
-      const body = sdpFromBody(headerString(ack.headers['content-type']), ack.content);
-      this.ackSdp = 'sdp' in body ? body.sdp : null;
-      if (this.state === 'early') this.state = 'confirmed';
-      this.log.debug('dialog confirmed');
-      for (const h of this.confirmedHandlers.splice(0)) callSafely(this.log, () => h(this.ackSdp));
-    }
-    if (this.deferredBye && !this.pending2xx) {
-      const d = this.deferredBye;
-      this.deferredBye = null;
-      d.send();
-    }
-  }
-
-  /** §12.2.2: a request with a lower CSeq than the last one is out of order (500). */
-  private inOrder(rq: SipRequest): boolean {
-    const seq = rq.headers.cseq.seq;
-    if (seq < this.remoteCseq) {
-      this.core.respond(rq, 500, 'Out of Order CSeq');
-      return false;
-    }
-    this.remoteCseq = seq;
-    return true;
-  }
-
-  handleBye(rq: SipRequest): void {
-    if (!this.inOrder(rq)) return;
-    this.core.respond(rq, 200);
-    this.stop2xx();
-    if (this.deferredBye) {
-      // Our BYE was waiting for the ACK; theirs ends the dialog instead.
-      const d = this.deferredBye;
-      this.deferredBye = null;
-      d.resolve();
-      this.finish();
-      return;
-    }
-    if (this.state === 'terminating') return; // our BYE is out; it finishes the dialog
-    this.log.debug('BYE from the caller');
-    this.emitEnded('remote');
-    this.finish();
-  }
-
-  handleInfo(rq: SipRequest): void {
-    if (this.state === 'terminating' || this.state === 'ended') {
-      this.core.respond(rq, 481);
-      return;
-    }
-    if (!this.inOrder(rq)) return;
-    const handler = this.infoHandler;
-    if (!handler) {
-      this.core.respond(rq, 200);
-      return;
-    }
-    let responded = false;
-    const respond = (status: number) => {
-      if (responded) return;
-      responded = true;
-      this.core.clearTimer(guard);
-      const s = Number.isInteger(status) && status >= 200 && status <= 699 ? status : 500;
-      this.core.respond(rq, s);
-    };
-    const guard = this.core.timer(() => {
-      this.log.warn('INFO handler did not respond; 500');
-      respond(500);
-    }, this.core.opts.infoTimeoutMs);
-    try {
-      // Never log the body: it carries the digits (DESIGN.md, "Logs").
-      handler(headerString(rq.headers['content-type']) ?? '', rq.content ?? '', respond);
-    } catch (err) {
-      this.log.warn({ err }, 'INFO handler failed');
-      respond(500);
-    }
-  }
-
-  handleReinvite(rq: SipRequest): void {
-    if (this.state === 'terminating' || this.state === 'ended') {
-      this.core.respond(rq, 481);
-      return;
-    }
-    if (!this.inOrder(rq)) return;
-    const body = sdpFromBody(headerString(rq.headers['content-type']), rq.content);
-    if ('unsupported' in body) {
-      this.core.respond(rq, 415, undefined, { accept: 'application/sdp' });
-      return;
-    }
-    let answer: string | null;
-    try {
-      answer = this.reinviteHandler ? this.reinviteHandler(body.sdp) : this.localSdp;
-    } catch (err) {
-      this.log.warn({ err }, 're-INVITE handler failed');
-      this.core.respond(rq, 500);
-      return;
-    }
-    if (answer === null) {
-      this.core.respond(rq, 488);
-      return;
-    }
-    // Target refresh (§12.2.2): a Contact in a re-INVITE replaces the remote target.
-    const contact = Array.isArray(rq.headers.contact) ? rq.headers.contact[0] : undefined;
-    if (contact?.uri) this.remoteTarget = contact.uri;
-    this.localSdp = answer;
-    const rs = this.core.respond(
-      rq,
-      200,
-      'OK',
-      {
-        contact: [{ uri: this.core.contactUri(this.source.protocol), params: {} }],
-        allow: ALLOW,
-        'content-type': 'application/sdp',
-      },
-      undefined,
-      answer,
-    );
-    this.start2xx(rs, rq.headers.cseq.seq);
-  }
-
-  // ------------------------------------------------------------ requests we send
-
-  private async sendBye(): Promise<void> {
-    const rs = await this.request('BYE');
-    this.log.debug({ status: rs?.status ?? null }, 'BYE done');
-    this.finish();
-  }
-
-  /** Sends an in-dialog request; resolves with the final response, or null after 64*T1 or when it cannot be sent. */
-  private request(method: string): Promise<SipResponse | null> {
-    const { callId, localAddr, remoteAddr, remoteTarget, routeSet, source } = this;
-    return inDialogRequest(this.core, { callId, localAddr, remoteAddr, remoteTarget, routeSet, source, localCseq: ++this.localCseq }, method);
-  }
-
-  // ------------------------------------------------------------ end
-
-  private emitEnded(by: DialogEndedBy, cause?: string): void {
-    if (this.endedWith) return;
-    this.endedWith = cause === undefined ? { by } : { by, cause };
-    // The handlers hold the call (channel, media); the dialog itself stays reachable from its INVITE's record for
-    // 33 s. In-dialog requests after the end get the defaults (INFO 200, re-INVITE the last SDP).
-    this.confirmedHandlers = [];
-    this.infoHandler = null;
-    this.reinviteHandler = null;
-    const handlers = this.endedHandlers;
-    this.endedHandlers = [];
-    for (const h of handlers) callSafely(this.log, () => h(by, cause));
-  }
-
-  finish(): void {
-    this.state = 'ended';
-    this.stop2xx();
-    if (this.deferredBye) {
-      const d = this.deferredBye;
-      this.deferredBye = null;
-      d.resolve();
-    }
-    if (!this.endedWith) this.emitEnded('local', 'shutdown');
-    if (this.core.dialogs.get(this.key) === this) this.core.dialogs.delete(this.key);
-  }
-}
-
-/** The `Expires` header as whole seconds; undefined when absent or not a number. */
-function expiresOf(rq: SipRequest): number | undefined {
-  const v = rq.headers.expires;
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
-  // RFC 3261 §20.19: 0 to 2**32-1 seconds; a larger value (RFC 4475 `scalar02`) is taken as that.
-  return Number.isFinite(n) ? Math.min(n, 2 ** 32 - 1) : undefined;
-}
-
-/** The package name of an `Event` header (`message-summary;id=1` -> `message-summary`), lower case. */
-function eventPackage(rq: SipRequest): string {
-  const v = headerString(rq.headers.event) ?? '';
-  return v.split(';')[0].trim().toLowerCase();
-}
-
-/** A new SUBSCRIBE (RFC 6665 §4.2.1), as {@link IncomingSubscription}. */
-class IncomingSubscribeImpl implements IncomingSubscription {
-  readonly event: string;
-  readonly expires: number | undefined;
-  readonly toUser: string;
-  readonly fromUser: string | null;
-  readonly sourceAddress: string;
-  private answered = false;
-
-  constructor(
-    private readonly core: Core,
-    private readonly rq: SipRequest,
-    private readonly remote: SipFlow,
-  ) {
-    this.event = eventPackage(rq);
-    this.expires = expiresOf(rq);
-    const uri = typeof rq.uri === 'string' ? rq.uri : sipPackage().stringifyUri(rq.uri);
-    this.toUser = parseUriParts(uri)?.user ?? uriUser(rq.headers.to.uri) ?? '';
-    this.fromUser = uriUser(rq.headers.from.uri) ?? null;
-    this.sourceAddress = remote.address;
-  }
-
-  reject(status: number, headers?: Record<string, string>): void {
-    if (this.answered) return;
-    this.answered = true;
-    this.core.respond(this.rq, status, undefined, lowerKeys(headers));
-  }
-
-  accept(expiresS: number): SubscriptionDialog {
-    const d = new SubscriptionDialogImpl(this.core, this.rq, this.remote);
-    if (!this.answered) {
-      this.answered = true;
-      this.core.respond(this.rq, 200, undefined, { expires: String(expiresS), contact: [{ uri: this.core.contactUri(this.remote.protocol), params: {} }] }, d.localTag);
-    }
-    if (expiresS > 0) this.core.subscriptions.set(d.key, d);
-    return d;
-  }
-}
-
-function lowerKeys(h: Record<string, string> | undefined): Record<string, unknown> | undefined {
-  if (!h) return undefined;
-  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
-}
-
-/** The notifier side of a subscription dialog (RFC 6665 §4.2.2): in-dialog NOTIFYs, refreshes, unsubscribe. */
-class SubscriptionDialogImpl implements SubscriptionDialog {
-  readonly id: string;
-  readonly key: string;
-  readonly localTag = newTag();
-  private readonly route: Omit<DialogRoute, 'localCseq'>;
-  private localCseq = Math.floor(Math.random() * 10_000);
-  private refreshHandler: ((r: SubscriptionRefresh) => void) | null = null;
-  private closed = false;
-
-  constructor(
-    private readonly core: Core,
-    rq: SipRequest,
-    remote: SipFlow,
-  ) {
-    const callId = rq.headers['call-id'];
-    this.id = `${callId};${this.localTag}`;
-    this.key = dialogKey(callId, this.localTag, tagOf(rq.headers.from));
-    const contact = Array.isArray(rq.headers.contact) ? rq.headers.contact[0] : undefined;
-    const rr = rq.headers['record-route'];
-    this.route = {
-      callId,
-      localAddr: withTag(rq.headers.to, this.localTag),
-      remoteAddr: { ...rq.headers.from, params: { ...rq.headers.from.params } },
-      remoteTarget: contact?.uri ?? `sip:${remote.address}:${remote.port}`,
-      routeSet: Array.isArray(rr) ? rr.filter((e) => e && e.uri !== undefined).map((e) => ({ ...e })) : [],
-      source: remote,
-    };
-  }
-
-  async notify(subscriptionState: string, body: string): Promise<number> {
-    const rs = await inDialogRequest(this.core, { ...this.route, localCseq: ++this.localCseq }, 'NOTIFY', {
-      headers: {
-        event: 'message-summary',
-        'subscription-state': subscriptionState,
-        'content-type': 'application/simple-message-summary',
-        contact: [{ uri: this.core.contactUri(this.route.source.protocol), params: {} }],
-      },
-      content: body,
-    });
-    return rs?.status ?? 0;
-  }
-
-  onRefresh(handler: (r: SubscriptionRefresh) => void): void {
-    this.refreshHandler = handler;
-  }
-
-  /** A SUBSCRIBE in this dialog: a refresh, or `Expires: 0` (unsubscribe). */
-  handleRefresh(rq: SipRequest): void {
-    const core = this.core;
-    let answered = false;
-    const refresh: SubscriptionRefresh = {
-      expires: expiresOf(rq),
-      reject: (status, headers) => {
-        if (answered) return;
-        answered = true;
-        core.respond(rq, status, undefined, lowerKeys(headers));
-      },
-      accept: (expiresS) => {
-        if (answered) return;
-        answered = true;
-        core.respond(rq, 200, undefined, { expires: String(expiresS), contact: [{ uri: core.contactUri(this.route.source.protocol), params: {} }] });
-      },
-    };
-    if (this.closed || !this.refreshHandler) refresh.reject(481);
-    else this.refreshHandler(refresh);
-    if (!answered) refresh.reject(500);
-  }
-
-  close(): void {
-    this.closed = true;
-    if (this.core.subscriptions.get(this.key) === this) this.core.subscriptions.delete(this.key);
-  }
-}
-
-function callSafely(log: Logger, fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    log.warn({ err }, 'sip event handler failed');
-  }
-}
-
-function listening(emitter: NodeJS.EventEmitter, event: 'listening' | 'close', timeoutMs = 5000): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onEvent = () => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`timed out waiting for '${event}'`));
-    }, timeoutMs);
-    timer.unref();
-    const cleanup = () => {
-      clearTimeout(timer);
-      emitter.off(event, onEvent);
-      emitter.off('error', onError);
-    };
-    emitter.once(event, onEvent);
-    emitter.once('error', onError);
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function safe<T>(fn: () => T): T | null {
-  try {
-    return fn();
-  } catch {
-    return null;
-  }
-}
-
