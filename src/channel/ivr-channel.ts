@@ -1,33 +1,15 @@
 /**
- * IvrChannel: the IVR side of the {@link CallChannel} port, written once for every channel (the simulator's and the
- * RTP one). Subclasses supply the media: how a prompt plays (`startPrompt`), the caller's digits (`deliverDigit`),
- * voice (`speechStarted`/`speechEnded`, or whole spans), the recorded audio (`recordingWav`), answering and hanging
- * up (`onAnswer`, `onEnd`). Every prompt that starts is kept in a heard-log with its start time, id and text, and
- * everything that happens in an event log, so transcripts and tests can say what the caller heard.
+ * IvrChannel: the IVR side of the {@link CallChannel} port, written once for every channel (the simulator's, the
+ * RTP one and the FreeSWITCH one). Subclasses supply the media: how a prompt plays (`startPrompt`), the caller's
+ * digits (`deliverDigit`), voice (`speechStarted`/`speechEnded`, or whole spans), the recorded audio
+ * (`recordingWav`, or a media server's own recording), answering and hanging up (`onAnswer`, `onEnd`). Every prompt
+ * that starts is kept in a heard-log with its start time, id and text, and everything that happens in an event log
+ * (`channel-journal.ts`), so transcripts and tests can say what the caller heard.
  *
- * Semantics (the port's contract, made exact):
- * - play: the prompts start one after another, each at a known time. With `bargeIn` (default) a digit stops the
- *   prompt and is kept as type-ahead; when type-ahead is already waiting, a barge-in play is skipped entirely (the
- *   caller has answered already; the skip is logged, nothing is "heard"). Without `bargeIn` digits are kept as
- *   type-ahead and the prompts go on. `loop` starts again after the last prompt. Abort -> `stopped`, the call
- *   ending -> `hangup`.
- * - collect: `flush` empties the type-ahead buffer first. The prompts play (skipped when type-ahead is waiting; a
- *   digit stops them). Then the buffered digits are taken one at a time: a terminator ends with `terminator`
- *   (not included in `digits`), otherwise the digit is appended and `max` digits end with `max`; digits after the
- *   end stay buffered for the next operation. Then the clock runs: `firstDigitTimeoutMs` from the end of the prompts
- *   while nothing is collected, `interDigitTimeoutMs` from the last digit afterwards; expiry -> `timeout`.
- *   Abort -> `timeout` with the digits so far; the call ending -> `hangup` with the digits so far.
- * - record: the type-ahead buffer is consumed (a terminator in it ends the request at once; other digits are
- *   dropped). The prompts play, then the beep (`tone:beep`) when asked; a terminator during them ends the request
- *   with nothing recorded; other digits are ignored throughout. Recording ends on a terminator, after `silenceMs`
- *   of silence following the last speech (from the start of recording when nothing has been said), at `maxMs`, or
- *   when the call ends (`hangup`, audio kept). `durationMs` runs from the start of recording to the end of the last
- *   speech (trailing silence trimmed); `file` is null when nothing was said. Abort -> the audio so far, reason
- *   `silence`. A recording that cannot be written (the recordings folder cannot be created, is not a folder, is full;
- *   or the media server failed) rejects with VA_ERR_MEDIA_RECORDING: never a result naming a file that is not
- *   complete on disk, never an operation left pending.
- * - joinConference: resolves `hangup` when the call ends, `stopped` on abort; the subclass's bridge mixes the audio
- *   (`conferenceEnter`); `*6` mutes and unmutes, an organizer's `*8` admits the lobby (see the method).
+ * Semantics (the port's contract, made exact). Each operation is a pending {@link Operation} (`operation.ts`), and
+ * its rules are in its own file: play (`play-operation.ts`), collect (`collect-operation.ts`), record
+ * (`record-operation.ts`, writing through `recording-writer.ts`), joinConference (`conference-operation.ts`). For all:
+ * - Digits typed during a prompt barge in and are kept as type-ahead for the next operation.
  * - After either side ends the call every pending and later operation resolves at once with `hangup`.
  * - A new operation while one is pending stops the old one as an abort would (and notes it in the log).
  * - `onHangup` listeners are called synchronously when the caller hangs up, before the `hangup` results of pending
@@ -35,12 +17,12 @@
  *   the hang-up first and never mistakes an operation's `hangup` result for input (an empty collect); a flow that
  *   must finish what it was doing (call answering keeps a message the caller ended by hanging up) handles the event
  *   in that state and then receives the operation's result.
+ *
+ * This module re-exports the public names it exported when it held all of those files, so importers keep importing
+ * from here.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import * as path from 'node:path';
 import type { CallChannel, CancelSignal } from '../ports/call-channel';
-import type { Clock, TimerHandle } from '../ports/clock';
+import type { Clock } from '../ports/clock';
 import type { Locale } from '../domain/locale';
 import type {
   CollectRequest,
@@ -50,135 +32,31 @@ import type {
   ConferenceRole,
   PlayRequest,
   PlayResult,
-  PromptItem,
   RecordRequest,
   RecordResult,
   ToneId,
 } from '../flow-kit/media-types';
 import { PromptCatalog, type RenderedPrompt } from '../prompts/catalog';
-import { ErrorCodes, isVaError, VaError } from '../errors';
-import { writeFileAtomic } from '../util/atomic-file';
+import { ChannelJournal, type ChannelEvent, type HeardPrompt, type OperationKind } from './channel-journal';
+import { runCollect, type CollectHost } from './collect-operation';
+import { runConference, type ConferenceHost } from './conference-operation';
+import { Operation } from './operation';
+import { runPlay } from './play-operation';
+import { runRecord, type MediaServerRecording, type RecordHost } from './record-operation';
+import { RecordingWriter, type SpeechSegment } from './recording-writer';
 import { arrayListeners, waitFor } from './wait-for';
+
+export { CONFERENCE_COMMAND_MS } from './conference-operation';
+export type { ChannelEvent, HeardPrompt, OperationKind } from './channel-journal';
+export { Operation } from './operation';
+export type { MediaServerRecording } from './record-operation';
+export type { SpeechSegment } from './recording-writer';
 
 /** Keys a caller can press. */
 export const DTMF_KEYS = '0123456789*#ABCD';
 
-/** In a meeting, how long after `*` the command key may come, ms (then the `*` is forgotten). */
-export const CONFERENCE_COMMAND_MS = 3000;
-
-/** The IVR operation a prompt belonged to. */
-export type OperationKind = 'play' | 'collect' | 'record' | 'conference';
-
-/** A prompt the caller heard start. */
-export interface HeardPrompt {
-  /** Position in the heard-log. */
-  index: number;
-  /** When it started, clock ms since the epoch. */
-  at: number;
-  /** Catalog id, `tone:beep` / `tone:music-on-hold`, or null for a recording. */
-  id: string | null;
-  text: string;
-  file: string;
-  durationMs: number;
-  op: OperationKind;
-  /** Set when it was cut short: how much was heard, ms, and why. */
-  heardMs?: number;
-  stoppedBy?: 'barge-in' | 'stopped' | 'hangup' | 'terminator';
-}
-
-/** Everything that happened on the channel, in order, with clock times (ms since the epoch). */
-export type ChannelEvent =
-  | { at: number; type: 'answer' }
-  | { at: number; type: 'prompt'; prompt: HeardPrompt }
-  | { at: number; type: 'skipped'; op: OperationKind; ids: (string | null)[] }
-  | { at: number; type: 'dtmf'; digit: string }
-  | { at: number; type: 'speech'; durationMs: number }
-  | { at: number; type: 'collected'; result: CollectResult; secret: boolean }
-  | { at: number; type: 'record-start'; purpose: string }
-  | { at: number; type: 'recorded'; result: RecordResult }
-  | { at: number; type: 'conference'; room: string; role: ConferenceRole }
-  | { at: number; type: 'hangup'; by: 'caller' | 'ivr'; cause?: string }
-  | { at: number; type: 'note'; text: string; who?: 'caller' | 'sim' | 'flow' };
-
-
-/** A span of the caller's voice, clock ms (absolute in the channel, from the recording's start in `recordingWav`). */
-export interface SpeechSegment {
-  start: number;
-  end: number;
-}
-
-
-/** A recording a media server makes (see {@link IvrChannel.startMediaServerRecording}). */
-export interface MediaServerRecording {
-  /**
-   * Stops the recording if it is still going and settles the file: the caller's audio up to the end of the last
-   * speech, complete on disk at the requested `file` (temporary name, fsync, rename) before this resolves.
-   * @returns the file and its duration (ms), or null when the caller said nothing (no file is left)
-   * @throws VaError VA_ERR_MEDIA_RECORDING when the media server could not write the recording
-   */
-  finish(): Promise<{ file: string; durationMs: number } | null>;
-}
-
-/** A pending operation: its handlers, timers and the one-shot finish. */
-export class Operation<T> {
-  done = false;
-  private readonly timers = new Set<TimerHandle>();
-  onDigit: (digit: string) => void = () => {};
-  onCallEnd: () => void = () => {};
-  onAbort: () => void = () => {};
-  onSpeech: () => void = () => {};
-  /** Run once at finish: stops media the operation started (a prompt still playing). */
-  readonly cleanups: (() => void)[] = [];
-  /** Set by the channel: settles the promise and detaches the operation. */
-  settle: (result: T) => void = () => {};
-  /** Set by the channel: rejects the promise and detaches the operation. */
-  settleError: (err: unknown) => void = () => {};
-
-  constructor(
-    readonly kind: OperationKind,
-    private readonly clock: Clock,
-  ) {}
-
-  finish(result: T): void {
-    if (this.close()) this.settle(result);
-  }
-
-  /** Ends the operation with an error (a recording could not be written): its promise rejects. */
-  fail(err: unknown): void {
-    if (this.close()) this.settleError(err);
-  }
-
-  /** Marks it done, clears its timers and runs its cleanups; false when it was done already. */
-  private close(): boolean {
-    if (this.done) return false;
-    this.done = true;
-    for (const t of this.timers) this.clock.clearTimeout(t);
-    this.timers.clear();
-    for (const c of this.cleanups.splice(0)) c();
-    return true;
-  }
-
-  timer(fn: () => void, ms: number): TimerHandle {
-    const h = this.clock.setTimeout(() => {
-      this.timers.delete(h);
-      if (!this.done) fn();
-    }, ms);
-    this.timers.add(h);
-    return h;
-  }
-
-  cancel(h: TimerHandle | undefined): void {
-    if (h === undefined) return;
-    this.clock.clearTimeout(h);
-    this.timers.delete(h);
-  }
-}
-
-
-/** A running sequence of prompts. */
-interface Playback {
-  stop(why: NonNullable<HeardPrompt['stoppedBy']>): void;
-}
+/** What the channel lends its operations: every host interface of the operation files, in one object. */
+type ChannelHost = CollectHost & RecordHost & ConferenceHost;
 
 /** What every IvrChannel needs. */
 export interface IvrChannelOptions {
@@ -195,7 +73,10 @@ export abstract class IvrChannel implements CallChannel {
   readonly callId: string;
   protected readonly clock: Clock;
   protected readonly catalog: PromptCatalog;
-  private readonly recordingsDir: string;
+  private readonly writer: RecordingWriter;
+  private readonly journal = new ChannelJournal();
+  /** What the operation files may touch of this channel (they cannot reach its protected members). */
+  private readonly host: ChannelHost;
 
   private _ended = false;
   private _endedBy: 'caller' | 'ivr' | null = null;
@@ -207,26 +88,22 @@ export abstract class IvrChannel implements CallChannel {
   private secretCollect = false;
   /** The caller's voice, as spans of the clock's time; `end` is Infinity while the caller is still talking. */
   protected readonly speech: SpeechSegment[] = [];
-  private recordings = 0;
 
   private readonly hangupListeners: (() => void)[] = [];
   private readonly dtmfListeners: ((digit: string) => void)[] = [];
-  private readonly promptObservers: ((p: HeardPrompt) => void)[] = [];
-  private readonly recordObservers: (() => void)[] = [];
-  /** Heard-log length when each recording started. */
-  private readonly recordingMarks: number[] = [];
   private readonly endObservers: (() => void)[] = [];
 
   /** Every prompt that started, in order. */
-  readonly heard: HeardPrompt[] = [];
+  readonly heard: HeardPrompt[] = this.journal.heard;
   /** Everything that happened, in order. */
-  readonly events: ChannelEvent[] = [];
+  readonly events: ChannelEvent[] = this.journal.events;
 
   constructor(options: IvrChannelOptions) {
     this.callId = options.callId;
     this.clock = options.clock;
     this.catalog = options.catalog ?? PromptCatalog.load();
-    this.recordingsDir = options.recordingsDir;
+    this.writer = new RecordingWriter(options.recordingsDir, options.callId);
+    this.host = this.makeHost();
   }
 
   // ================================================================== media hooks (subclasses)
@@ -300,11 +177,7 @@ export abstract class IvrChannel implements CallChannel {
       return;
     }
     const p = this.catalog.render([{ tone: id.replace(/^tone:/, '') as ToneId }], 'en-US')[0];
-    const now = this.clock.now();
-    const heard: HeardPrompt = { index: this.heard.length, at: now, id: p.id, text: p.text, file: p.file, durationMs: p.durationMs, op: 'conference' };
-    this.heard.push(heard);
-    this.log({ at: now, type: 'prompt', prompt: heard });
-    for (const o of this.promptObservers.slice()) o(heard);
+    this.journal.promptStarted(this.journal.entry(p, this.clock.now(), 'conference'));
   }
 
   // ================================================================== input from the media (subclasses)
@@ -370,218 +243,22 @@ export abstract class IvrChannel implements CallChannel {
     this.log({ at: this.clock.now(), type: 'answer' });
   }
 
-  /** Plays prompts to the caller (see the module comment for barge-in and type-ahead). */
-  async play(request: PlayRequest, signal?: CancelSignal): Promise<PlayResult> {
-    const prompts = this.catalog.render(request.prompts, request.locale);
-    const bargeIn = request.bargeIn ?? true;
-    return this.begin<PlayResult>('play', signal, { reason: 'hangup' }, { reason: 'stopped' }, (op) => {
-      if (bargeIn && this.typeAhead.length > 0 && prompts.length > 0) {
-        this.log({ at: this.clock.now(), type: 'skipped', op: 'play', ids: prompts.map((p) => p.id) });
-        op.finish({ reason: 'barge-in' });
-        return;
-      }
-      let playback: Playback | null = null;
-      op.onDigit = (d) => {
-        this.typeAhead.push(d);
-        if (bargeIn) {
-          playback?.stop('barge-in');
-          op.finish({ reason: 'barge-in' });
-        }
-      };
-      op.onCallEnd = () => {
-        playback?.stop('hangup');
-        op.finish({ reason: 'hangup' });
-      };
-      op.onAbort = () => {
-        playback?.stop('stopped');
-        op.finish({ reason: 'stopped' });
-      };
-      playback = this.startPlayback(op, prompts, request.loop === true, () => op.finish({ reason: 'done' }));
-    });
+  /** Plays prompts to the caller (the rules: `play-operation.ts`). */
+  play(request: PlayRequest, signal?: CancelSignal): Promise<PlayResult> {
+    return runPlay(this.host, request, signal);
   }
 
-  /** Plays optional prompts, then collects digits (see the module comment for the exact rules). */
-  async collect(request: CollectRequest, signal?: CancelSignal): Promise<CollectResult> {
-    const prompts = this.catalog.render(request.prompts, request.locale);
-    if (request.flush) this.typeAhead = [];
-    const terminators = request.terminators ?? '';
-    let digits = '';
-    this.secretCollect = request.secret === true;
-    const result = await this.begin<CollectResult>(
-      'collect',
-      signal,
-      { digits: '', reason: 'hangup' },
-      { digits: '', reason: 'timeout' },
-      (op) => {
-        let phase: 'prompts' | 'digits' = 'prompts';
-        let playback: Playback | null = null;
-        let timer: TimerHandle | undefined;
-        /** Takes one digit; true when that ended the collect. */
-        const take = (d: string): boolean => {
-          if (terminators.includes(d)) {
-            op.finish({ digits, reason: 'terminator', terminator: d });
-            return true;
-          }
-          digits += d;
-          if (request.max > 0 && digits.length >= request.max) {
-            op.finish({ digits, reason: 'max' });
-            return true;
-          }
-          return false;
-        };
-        const arm = () => {
-          op.cancel(timer);
-          timer = op.timer(() => op.finish({ digits, reason: 'timeout' }), digits === '' ? request.firstDigitTimeoutMs : request.interDigitTimeoutMs);
-        };
-        const startDigits = () => {
-          phase = 'digits';
-          while (this.typeAhead.length > 0) if (take(this.typeAhead.shift()!)) return;
-          arm();
-        };
-        op.onDigit = (d) => {
-          if (phase === 'prompts') {
-            playback?.stop('barge-in');
-            this.typeAhead.push(d);
-            startDigits();
-          } else if (!take(d)) arm();
-        };
-        op.onCallEnd = () => {
-          playback?.stop('hangup');
-          op.finish({ digits, reason: 'hangup' });
-        };
-        op.onAbort = () => {
-          playback?.stop('stopped');
-          op.finish({ digits, reason: 'timeout' });
-        };
-        if (prompts.length > 0 && this.typeAhead.length > 0) {
-          this.log({ at: this.clock.now(), type: 'skipped', op: 'collect', ids: prompts.map((p) => p.id) });
-          startDigits();
-        } else if (prompts.length > 0) {
-          playback = this.startPlayback(op, prompts, false, startDigits);
-        } else {
-          startDigits();
-        }
-      },
-    );
-    this.secretCollect = false;
-    this.log({ at: this.clock.now(), type: 'collected', result, secret: request.secret === true });
-    return result;
+  /** Plays optional prompts, then collects digits (the rules: `collect-operation.ts`). */
+  collect(request: CollectRequest, signal?: CancelSignal): Promise<CollectResult> {
+    return runCollect(this.host, request, signal);
   }
 
-  /** Plays prompts and a beep, then records the caller (see the module comment for the exact rules). */
-  async record(request: RecordRequest, signal?: CancelSignal): Promise<RecordResult> {
-    const prompts = this.catalog.render(request.beep ? [...request.prompts, { tone: 'beep' }] : request.prompts, request.locale);
-    const terminators = request.terminators ?? '';
-    const nothing = (reason: RecordResult['reason'], terminator?: string): RecordResult =>
-      terminator === undefined ? { file: null, durationMs: 0, heardSpeech: false, reason } : { file: null, durationMs: 0, heardSpeech: false, reason, terminator };
-    const result = await this.begin<RecordResult>('record', signal, nothing('hangup'), nothing('silence'), (op) => {
-      // Type-ahead: a terminator already typed ends the request (e.g. `*` to skip); other keys are dropped.
-      const buffered = this.typeAhead;
-      this.typeAhead = [];
-      const early = buffered.find((d) => terminators.includes(d));
-      if (early !== undefined) {
-        const rest = buffered.slice(buffered.indexOf(early) + 1);
-        this.typeAhead = rest;
-        if (prompts.length > 0) this.log({ at: this.clock.now(), type: 'skipped', op: 'record', ids: prompts.map((p) => p.id) });
-        op.finish(nothing('terminator', early));
-        return;
-      }
-      let phase: 'prompts' | 'recording' = 'prompts';
-      let playback: Playback | null = null;
-      let t0 = 0;
-      let silenceTimer: TimerHandle | undefined;
-      let silenceAt = -1;
-      const lastSpeechEnd = () => (this.speech.length > 0 ? this.speech[this.speech.length - 1].end : -Infinity);
-      const armSilence = () => {
-        if (lastSpeechEnd() === Infinity) {
-          // The caller is talking (a live channel's voice detector has not seen the end yet): no silence timer.
-          op.cancel(silenceTimer);
-          silenceTimer = undefined;
-          silenceAt = -1;
-          return;
-        }
-        const due = Math.max(t0, lastSpeechEnd()) + request.silenceMs;
-        if (due === silenceAt) return;
-        op.cancel(silenceTimer);
-        silenceAt = due;
-        silenceTimer = op.timer(() => {
-          silenceTimer = undefined;
-          silenceAt = -1;
-          if (this.clock.now() >= Math.max(t0, lastSpeechEnd()) + request.silenceMs) stopRecording('silence');
-          else armSilence();
-        }, due - this.clock.now());
-      };
-      let external: MediaServerRecording | null = null;
-      let settling = false;
-      const stopRecording = (reason: RecordResult['reason'], terminator?: string) => {
-        if (!external) {
-          // A recording that cannot be written fails the operation (VA_ERR_MEDIA_RECORDING), as a media server's does:
-          // never a result without its file, never an operation left pending.
-          let recorded: RecordResult;
-          try {
-            recorded = this.finishRecording(request.purpose, t0, this.clock.now(), reason, terminator);
-          } catch (err) {
-            return op.fail(recordingError(err));
-          }
-          return op.finish(recorded);
-        }
-        if (settling) return;
-        settling = true;
-        const base = terminator === undefined ? { reason } : { reason, terminator };
-        external.finish().then(
-          (r) => op.finish(r ? { file: r.file, durationMs: r.durationMs, heardSpeech: true, ...base } : { file: null, durationMs: 0, heardSpeech: false, ...base }),
-          (err: unknown) => op.fail(recordingError(err)),
-        );
-      };
-      const startRecording = () => {
-        phase = 'recording';
-        t0 = this.clock.now();
-        let file: string;
-        try {
-          file = this.newRecordingFile(request.purpose);
-        } catch (err) {
-          op.fail(recordingError(err));
-          return;
-        }
-        external = this.startMediaServerRecording({ maxMs: request.maxMs, silenceMs: request.silenceMs, file }, () => stopRecording('silence'));
-        if (!external) this.onRecordingStart();
-        this.log({ at: t0, type: 'record-start', purpose: request.purpose });
-        this.recordingMarks.push(this.heard.length);
-        for (const o of this.recordObservers.slice()) o();
-        op.timer(() => stopRecording('max'), request.maxMs);
-        if (external) return;
-        op.onSpeech = armSilence;
-        armSilence();
-      };
-      op.onDigit = (d) => {
-        if (!terminators.includes(d)) return;
-        if (phase === 'recording') stopRecording('terminator', d);
-        else {
-          playback?.stop('terminator');
-          op.finish(nothing('terminator', d));
-        }
-      };
-      op.onCallEnd = () => {
-        if (phase === 'recording') stopRecording('hangup');
-        else {
-          playback?.stop('hangup');
-          op.finish(nothing('hangup'));
-        }
-      };
-      op.onAbort = () => {
-        if (phase === 'recording') stopRecording('silence');
-        else {
-          playback?.stop('stopped');
-          op.finish(nothing('silence'));
-        }
-      };
-      playback = this.startPlayback(op, prompts, false, startRecording);
-    }).catch((err: unknown) => {
-      this.log({ at: this.clock.now(), type: 'note', text: `recording failed: ${isVaError(err) ? err.code : 'error'}` });
-      throw err;
-    });
-    this.log({ at: this.clock.now(), type: 'recorded', result });
-    return result;
+  /**
+   * Plays prompts and a beep, then records the caller (the rules: `record-operation.ts`).
+   * @throws VaError VA_ERR_MEDIA_RECORDING (the promise rejects) when the recording cannot be written
+   */
+  record(request: RecordRequest, signal?: CancelSignal): Promise<RecordResult> {
+    return runRecord(this.host, request, signal);
   }
 
   /**
@@ -596,56 +273,8 @@ export abstract class IvrChannel implements CallChannel {
    * A prompt to the caller stops the one still playing, and is heard instead of the meeting while it plays (voices,
    * entry and exit tones: see {@link IvrChannel.heardRoomSound}).
    */
-  async joinConference(room: string, role: ConferenceRole, signal?: CancelSignal, options: ConferenceOptions = {}): Promise<ConferenceResult> {
-    return this.begin<ConferenceResult>('conference', signal, { reason: 'hangup' }, { reason: 'stopped' }, (op) => {
-      this.log({ at: this.clock.now(), type: 'conference', room, role });
-      const locale = options.locale ?? 'en-US';
-      let muted = false;
-      let star = false;
-      let starTimer: TimerHandle | undefined;
-      let notice: Playback | null = null;
-      const say = (ids: PromptItem[]) => {
-        notice?.stop('stopped');
-        const prompts = this.catalog.render(ids, locale);
-        this.conferencePromptUntil = this.clock.now() + PromptCatalog.durationOf(prompts);
-        const pb = this.startPlayback(op, prompts, false, () => {
-          if (notice === pb) notice = null;
-        });
-        notice = pb;
-      };
-      op.cleanups.push(() => {
-        notice?.stop('stopped');
-        this.conferencePromptUntil = 0;
-      });
-      op.onDigit = (d) => {
-        if (d === '*') {
-          star = true;
-          op.cancel(starTimer);
-          starTimer = op.timer(() => (star = false), CONFERENCE_COMMAND_MS);
-          return;
-        }
-        if (!star) return;
-        star = false;
-        op.cancel(starTimer);
-        if (d === '6') {
-          muted = !muted;
-          this.conferenceMute(muted);
-          this.log({ at: this.clock.now(), type: 'note', text: muted ? 'muted (*6)' : 'unmuted (*6)', who: 'flow' });
-          say([muted ? 'conf-muted' : 'conf-unmuted']);
-        } else if (d === '8' && options.admitLobby) {
-          const n = options.admitLobby();
-          this.log({ at: this.clock.now(), type: 'note', text: `admits the lobby (*8): ${n} caller${n === 1 ? '' : 's'}`, who: 'flow' });
-          say([n > 0 ? 'conf-lobby-admitted' : 'conf-lobby-empty']);
-        } else say(['invalid-choice']);
-      };
-      op.cleanups.push(() => this.conferenceLeave());
-      op.onCallEnd = () => op.finish({ reason: 'hangup' });
-      op.onAbort = () => op.finish({ reason: 'stopped' });
-      // In the room first: a lobby notice that fires at once is then a prompt to a member (heard instead of the mix).
-      this.conferenceEnter(room, role, { entryExitTones: options.entryExitTones ?? true, locale });
-      const stopNotices = options.onLobbyArrival?.(() => say(['conf-lobby-waiting']));
-      if (stopNotices) op.cleanups.push(stopNotices);
-    });
+  joinConference(room: string, role: ConferenceRole, signal?: CancelSignal, options: ConferenceOptions = {}): Promise<ConferenceResult> {
+    return runConference(this.host, room, role, signal, options);
   }
 
   /** Ends the call from the IVR side; idempotent. A pending operation resolves with `hangup`. */
@@ -681,12 +310,12 @@ export abstract class IvrChannel implements CallChannel {
     return this._answered;
   }
 
-  /** Is an IVR operation pending (the IVR is waiting on the caller or the clock)? */
   /** True while the IVR collects a secret (a PIN or leader PIN). */
   get collectingSecret(): boolean {
     return this.secretCollect && this.active !== null;
   }
 
+  /** Is an IVR operation pending (the IVR is waiting on the caller or the clock)? */
   get hasPendingOperation(): boolean {
     return this.active !== null;
   }
@@ -698,7 +327,7 @@ export abstract class IvrChannel implements CallChannel {
 
   /** Calls `listener` whenever a prompt starts. */
   onPromptStarted(listener: (p: HeardPrompt) => void): void {
-    this.promptObservers.push(listener);
+    this.journal.promptObservers.push(listener);
   }
 
   /** Calls `listener` once when the call ends, from either side (synchronously). */
@@ -746,7 +375,7 @@ export abstract class IvrChannel implements CallChannel {
       setTimer: this.setTimer,
       clearTimer: this.clearTimer,
       withinMs,
-      events: arrayListeners(this.promptObservers),
+      events: arrayListeners(this.journal.promptObservers),
       match: (p: HeardPrompt) => (p.id === id ? p : undefined),
       ends: arrayListeners(this.endObservers),
     });
@@ -754,12 +383,12 @@ export abstract class IvrChannel implements CallChannel {
 
   /** How many recordings have started (after their prompts and beep). */
   get recordingsStarted(): number {
-    return this.recordingMarks.length;
+    return this.journal.recordingMarks.length;
   }
 
   /** The heard-log length when recording number `n` (from 0) started: the index of the first prompt after it. */
   heardIndexAtRecording(n: number): number {
-    return this.recordingMarks[n];
+    return this.journal.recordingMarks[n];
   }
 
   /**
@@ -768,14 +397,14 @@ export abstract class IvrChannel implements CallChannel {
    * @returns the number of recordings started; `'timeout'`; or `'ended'` when the call ended first
    */
   waitForRecording(from: number, withinMs: number): Promise<number | 'timeout' | 'ended'> {
-    if (this.recordingMarks.length > from) return Promise.resolve(this.recordingMarks.length);
+    if (this.journal.recordingMarks.length > from) return Promise.resolve(this.journal.recordingMarks.length);
     if (this._ended) return Promise.resolve('ended');
     return waitFor({
       setTimer: this.setTimer,
       clearTimer: this.clearTimer,
       withinMs,
-      events: arrayListeners(this.recordObservers),
-      match: () => this.recordingMarks.length,
+      events: arrayListeners(this.journal.recordObservers),
+      match: () => this.journal.recordingMarks.length,
       ends: arrayListeners(this.endObservers),
     });
   }
@@ -863,105 +492,43 @@ export abstract class IvrChannel implements CallChannel {
     });
   }
 
-  /** Plays `prompts` in order on the clock (logging each as it starts); `onDone` after the last (unless looping). */
-  private startPlayback<T>(op: Operation<T>, prompts: RenderedPrompt[], loop: boolean, onDone: () => void): Playback {
-    let i = 0;
-    let current: HeardPrompt | null = null;
-    let stopPrompt: (() => void) | undefined;
-    let stopped = false;
-    const total = PromptCatalog.durationOf(prompts);
-    const halt = () => {
-      const s = stopPrompt;
-      stopPrompt = undefined;
-      s?.();
-    };
-    op.cleanups.push(halt);
-    const next = () => {
-      if (stopped || op.done) return;
-      if (i >= prompts.length) {
-        if (loop && total > 0) i = 0;
-        else {
-          current = null;
-          if (!loop) onDone();
-          return;
-        }
-      }
-      const p = prompts[i++];
-      const now = this.clock.now();
-      current = { index: this.heard.length, at: now, id: p.id, text: p.text, file: p.file, durationMs: p.durationMs, op: op.kind };
-      this.heard.push(current);
-      this.log({ at: now, type: 'prompt', prompt: current });
-      for (const o of this.promptObservers.slice()) o(current);
-      if (stopped || op.done) return;
-      stopPrompt = this.startPrompt(p, () => {
-        stopPrompt = undefined;
-        next();
-      });
-    };
-    next();
+  /** The object the operation files work through: this channel's state and hooks, read and called at use time. */
+  private makeHost(): ChannelHost {
+    const ch = this;
     return {
-      stop: (why) => {
-        if (stopped) return;
-        stopped = true;
-        halt();
-        if (current) {
-          const heardMs = this.clock.now() - current.at;
-          if (heardMs < current.durationMs) {
-            current.heardMs = heardMs;
-            current.stoppedBy = why;
-          }
-        }
+      clock: this.clock,
+      catalog: this.catalog,
+      journal: this.journal,
+      speech: this.speech,
+      writer: this.writer,
+      get typeAhead() {
+        return ch.typeAhead;
       },
+      set typeAhead(digits: string[]) {
+        ch.typeAhead = digits;
+      },
+      get secretCollect() {
+        return ch.secretCollect;
+      },
+      set secretCollect(on: boolean) {
+        ch.secretCollect = on;
+      },
+      get conferencePromptUntil() {
+        return ch.conferencePromptUntil;
+      },
+      set conferencePromptUntil(ms: number) {
+        ch.conferencePromptUntil = ms;
+      },
+      log: (e) => this.log(e),
+      begin: (kind, signal, whenEnded, whenAborted, start) => this.begin(kind, signal, whenEnded, whenAborted, start),
+      startPrompt: (prompt, onEnd) => this.startPrompt(prompt, onEnd),
+      onRecordingStart: () => this.onRecordingStart(),
+      onRecordingEnd: () => this.onRecordingEnd(),
+      recordingWav: (durationMs, speech) => this.recordingWav(durationMs, speech),
+      startMediaServerRecording: (request, onSilence) => this.startMediaServerRecording(request, onSilence),
+      conferenceEnter: (room, role, opts) => this.conferenceEnter(room, role, opts),
+      conferenceLeave: () => this.conferenceLeave(),
+      conferenceMute: (muted) => this.conferenceMute(muted),
     };
   }
-
-  /**
-   * Ends a recording at `tEnd`: measures the speech in [t0, tEnd], writes the WAV when there was any (temporary file,
-   * fsync, rename: complete on disk before the result exists).
-   * @throws VaError VA_ERR_MEDIA_RECORDING when the recordings folder cannot be created or the file cannot be written
-   */
-  private finishRecording(purpose: string, t0: number, tEnd: number, reason: RecordResult['reason'], terminator?: string): RecordResult {
-    this.onRecordingEnd();
-    const parts: SpeechSegment[] = [];
-    for (const s of this.speech) {
-      const start = Math.max(s.start, t0);
-      const end = Math.min(s.end, tEnd);
-      if (end > start) parts.push({ start: start - t0, end: end - t0 });
-    }
-    const base = terminator === undefined ? { reason } : { reason, terminator };
-    if (parts.length === 0) return { file: null, durationMs: 0, heardSpeech: false, ...base };
-    const durationMs = parts[parts.length - 1].end;
-    const file = this.newRecordingFile(purpose);
-    try {
-      writeFileAtomic(file, this.recordingWav(durationMs, parts));
-    } catch (err) {
-      throw new VaError(ErrorCodes.MEDIA_RECORDING, `cannot write the recording ${path.basename(file)} into ${this.recordingsDir} (${osReason(err)})`, { cause: err });
-    }
-    return { file, durationMs, heardSpeech: true, ...base };
-  }
-
-  /**
-   * A new file name in the recordings folder (created when missing) for a recording of this call.
-   * @throws VaError VA_ERR_MEDIA_RECORDING when the folder cannot be created (e.g. a file is in the way)
-   */
-  private newRecordingFile(purpose: string): string {
-    try {
-      mkdirSync(this.recordingsDir, { recursive: true });
-    } catch (err) {
-      throw new VaError(ErrorCodes.MEDIA_RECORDING, `cannot create the recordings folder ${this.recordingsDir} (${osReason(err)})`, { cause: err });
-    }
-    const safeId = this.callId.replace(/[^A-Za-z0-9_.-]/g, '_');
-    return path.join(this.recordingsDir, `${safeId}-${purpose}-${++this.recordings}-${randomUUID().slice(0, 8)}.wav`);
-  }
-}
-
-/** `err` as a VA_ERR_MEDIA_RECORDING error (kept as it is when it is one already). */
-function recordingError(err: unknown): VaError {
-  if (isVaError(err, ErrorCodes.MEDIA_RECORDING)) return err;
-  return new VaError(ErrorCodes.MEDIA_RECORDING, `the recording could not be written (${osReason(err)})`, { cause: err });
-}
-
-/** An fs error's code (`ENOSPC`, `EEXIST`), else its message: the cause keeps the rest (pino logs it too). */
-function osReason(err: unknown): string {
-  return (err as NodeJS.ErrnoException | null)?.code ?? (err instanceof Error ? err.message : String(err));
 }
