@@ -17,24 +17,12 @@
  * than the SDP says; only G.711 and telephone-event are ever negotiated) go to an RFC 4733 receiver whatever their
  * SSRC or sequence number (see `rfc4733.ts`); anything else is ignored and never latched on.
  *
- * Latching (symmetric RTP, as behind NAT): we send to the SDP address until RTP arrives from another address:port;
- * from then on we send where the caller's RTP really comes from. To stop a third party from stealing the stream
- * (Asterisk's "RTP bleed"), a new source is latched only when the current one has been quiet for `latchQuietMs`
- * (100 ms) or has never sent anything. The first change is logged at info, later ones at warn.
+ * Latching (symmetric RTP, as behind NAT): we send to the SDP address until RTP from another address:port has
+ * taken over, guarded against stream theft (see `rtp-latch.ts`). The first change is logged at info, later ones at warn.
  *
- * DTMF, merged and de-duplicated into one `dtmf` event:
- * - RFC 4733 digits as the receiver reports them (one per press, see `rfc4733.ts`).
- * - In-band digits (Goertzel, see `goertzel.ts`), reported when the tone ends. In-band detection is suspended while
- *   RFC 4733 is being received: from any telephone-event packet until `rfc4733HoldoffMs` (2 s) after the last one,
- *   or while an event is open, since a gateway that sends telephone-events often leaves the tone in the audio too.
- *   The detector reports a tone only after it ended, by which time the event packets of the same press have
- *   arrived, so this alone removes the duplicate. As a second guard, a digit from one transport is dropped when
- *   the other transport already reported the same digit with overlapping time (±300 ms).
- * - SIP INFO digits handed in by the signalling layer with {@link RtpSession.injectInfoDtmf}: they suspend in-band
- *   detection the same way. Phones that send both INFO and RFC 4733 for one key exist (a misconfiguration): a digit
- *   from one of the two is dropped when the other already reported the same digit within ±1 s (INFO may be sent at
- *   key-down or key-up). Matching is one to one, so "55" typed quickly on such a phone is still two digits, and a
- *   flash sent by INFO does not hide RFC 4733 digits.
+ * DTMF from RFC 4733 (`rfc4733.ts`), in-band tones (`goertzel.ts`) and SIP INFO ({@link RtpSession.injectInfoDtmf}),
+ * merged and de-duplicated into one `dtmf` event by `rtp-dtmf-merger.ts`. Voice activity (the `voice` event):
+ * `voice-activity.ts`. Recordings of the caller's audio ({@link RtpSession.startRecording}): `rtp-recorder.ts`.
  */
 import type { Socket, RemoteInfo } from 'node:dgram';
 import { EventEmitter } from 'node:events';
@@ -43,13 +31,18 @@ import type { Logger } from 'pino';
 import type { Clock } from '../ports/clock';
 import { MediaError, MediaErrorCodes } from './errors';
 import { G711_SAMPLE_RATE, decodeG711, encodeG711, type G711PayloadType } from './g711';
-import { DtmfDetector } from './goertzel';
-import { levelDbov } from './voice-activity';
+import { VoiceActivityDetector } from './voice-activity';
 import { MsHistogram } from './histogram';
-import { DtmfEventReceiver, DtmfEventSender, type DtmfPacketPlan, type ReceivedDtmf } from './rfc4733';
+import { DtmfEventReceiver, DtmfEventSender, type DtmfPacketPlan } from './rfc4733';
 import type { MediaEngine } from './media-engine';
 import { parseRtp, serializeRtp, type RtpPacket } from './rtp-packet';
+import { RtpDtmfMerger, type SessionDtmf } from './rtp-dtmf-merger';
+import { RtpLatch } from './rtp-latch';
+import { RtpRecorder, type Recording } from './rtp-recorder';
 import { randomU32 } from '../util/random-pool';
+
+export type { SessionDtmf } from './rtp-dtmf-merger';
+export type { Recording } from './rtp-recorder';
 
 /** Samples per packet we send (20 ms at 8 kHz). */
 export const SAMPLES_PER_PACKET = 160;
@@ -80,15 +73,6 @@ export interface RemoteMedia {
   telephoneEventPt: number | null;
 }
 
-/** A digit, whatever transport carried it. */
-export interface SessionDtmf {
-  /** `0`-`9`, `*`, `#`, `A`-`D`, or `!` (flash). */
-  digit: string;
-  source: 'rfc4733' | 'inband' | 'info';
-  /** Key press length, ms. */
-  durationMs: number;
-}
-
 /** A prompt queued by {@link RtpSession.play}. */
 export interface Playback {
   /** Resolves `'done'` when the last sample was sent, `'stopped'` after {@link Playback.stop} or close. */
@@ -97,24 +81,6 @@ export interface Playback {
   stop(): void;
   /** How much of it has been played so far, ms. */
   readonly playedMs: number;
-}
-
-/** A recording started by {@link RtpSession.startRecording}. */
-export interface Recording {
-  /**
-   * Ends the recording (idempotent: later calls return the same audio).
-   * @returns the caller's decoded audio at 8 kHz from the first packet received after the start, each packet placed
-   *          by its RTP timestamp so that lost packets and silence-suppressed gaps are zeros
-   */
-  stop(): Int16Array;
-  /** Audio captured so far, ms. */
-  readonly durationMs: number;
-  /**
-   * How long after the start the captured audio begins, ms (0 until a packet has come): the time to the first packet
-   * received, less that packet's own length. A sender that sends nothing while its user is silent (no comfort noise)
-   * makes it large; a recording kept on the start's time line puts that many ms of silence before {@link stop}'s audio.
-   */
-  readonly leadMs: number;
 }
 
 /** Events of an {@link RtpSession}. */
@@ -198,86 +164,12 @@ class PlaybackImpl implements Playback {
   }
 }
 
-class RecordingImpl implements Recording {
-  private buf = new Int16Array(G711_SAMPLE_RATE * 4);
-  private length = 0;
-  private ssrc: number | null = null;
-  private baseTs = 0;
-  private basePos = 0;
-  private result: Int16Array | null = null;
-  private readonly startedAt = performance.now();
-  private lead: number | null = null;
-
-  constructor(
-    private readonly maxSamples: number,
-    private readonly onStop: (r: RecordingImpl) => void,
-  ) {}
-
-  get durationMs(): number {
-    return ((this.result?.length ?? this.length) * 1000) / G711_SAMPLE_RATE;
-  }
-
-  get leadMs(): number {
-    return this.lead ?? 0;
-  }
-
-  write(ssrc: number, ts: number, pcm: Int16Array): void {
-    if (this.result) return;
-    this.lead ??= Math.max(0, performance.now() - this.startedAt - (pcm.length * 1000) / G711_SAMPLE_RATE);
-    if (this.ssrc !== ssrc) {
-      this.ssrc = ssrc;
-      this.baseTs = ts;
-      this.basePos = this.length;
-    }
-    let pos = this.basePos + ((ts - this.baseTs) | 0);
-    // A timestamp far behind (over 2 s) or ahead (over 30 s) is a broken or restarted stream: continue at the end.
-    if (pos < 0 || pos < this.length - 2 * G711_SAMPLE_RATE || pos > this.length + 30 * G711_SAMPLE_RATE) {
-      this.baseTs = ts;
-      this.basePos = this.length;
-      pos = this.length;
-    }
-    const end = Math.min(pos + pcm.length, this.maxSamples);
-    if (end <= pos) return;
-    if (end > this.buf.length) {
-      let cap = this.buf.length;
-      while (cap < end) cap *= 2;
-      const next = new Int16Array(Math.min(cap, this.maxSamples));
-      next.set(this.buf.subarray(0, this.length));
-      this.buf = next;
-    }
-    this.buf.set(pcm.subarray(0, end - pos), pos);
-    if (end > this.length) this.length = end;
-  }
-
-  stop(): Int16Array {
-    if (!this.result) {
-      this.result = this.buf.slice(0, this.length);
-      this.buf = new Int16Array(0);
-      this.onStop(this);
-    }
-    return this.result;
-  }
-}
-
 interface DtmfSend {
   plan: DtmfPacketPlan[];
   next: number;
   timestamp: number;
   resolve: () => void;
 }
-
-interface DigitRecord {
-  digit: string;
-  start: number;
-  end: number;
-  matched: boolean;
-}
-
-/** A random 32-bit value for the initial SSRC, sequence number and timestamp (RFC 3550 §5.1: random, to make known-plaintext attacks on encryption harder). */
-/** Overlap slack when pairing an in-band digit with an out-of-band one, ms. */
-const DEDUP_SLACK_MS = 300;
-/** Overlap slack when pairing a SIP INFO digit with an RFC 4733 or in-band one, ms. */
-const INFO_SLACK_MS = 1000;
 
 /** One call's RTP stream; see the module comment. Created by {@link MediaEngine.openSession}. */
 export class RtpSession extends EventEmitter<RtpSessionEvents> {
@@ -295,9 +187,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly opts: Required<RtpSessionOptions>;
   private closed = false;
   private remote: RemoteMedia | null = null;
-  private target: { address: string; port: number } | null = null;
-  private targetLastHeard = -Infinity;
-  private latchCount = 0;
+  private readonly latch: RtpLatch;
   private sending = true;
 
   // sender
@@ -319,23 +209,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private packetsInCount = 0;
   private packetsOutCount = 0;
   private packetsIgnoredCount = 0;
-  private readonly recordings = new Set<RecordingImpl>();
+  private readonly recordings = new Set<RtpRecorder>();
   private readonly rx: DtmfEventReceiver;
-  /** Made at the first audio packet when `inbandDtmf` (most calls that end at once never need it). */
-  private detector: DtmfDetector | null = null;
-  private detectorSuspended = false;
-  private detectorPending = false;
+  private readonly dtmf: RtpDtmfMerger;
+  private readonly vad: VoiceActivityDetector;
   private lastAudioAt = -Infinity;
-  private lastInfoAt = -Infinity;
   private dualTransportLogged = false;
   private tePtMismatchLogged = false;
-  private readonly rfcDigits: DigitRecord[] = [];
-  private readonly inbandDigits: DigitRecord[] = [];
-  private readonly infoDigits: DigitRecord[] = [];
-  // VAD
-  private voice = false;
-  private voicedSamples = 0;
-  private quietSamples = 0;
   private sendErrors = 0;
   // `audio` event: the stream position passed on so far
   private audioSsrc: number | null = null;
@@ -364,8 +244,21 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.rx = new DtmfEventReceiver({
       clock: this.clock,
       timeoutMs: this.opts.dtmfTimeoutMs,
-      onDigit: (d) => this.onRfc4733Digit(d),
+      onDigit: (d) => {
+        if (!this.closed) this.dtmf.rfc4733(d);
+      },
     });
+    this.dtmf = new RtpDtmfMerger({
+      holdoffMs: this.opts.rfc4733HoldoffMs,
+      telephoneEvents: this.rx,
+      onDigit: (e) => this.emit('dtmf', e),
+      onDualTransport: () => this.dualTransport(),
+    });
+    this.vad = new VoiceActivityDetector(
+      { thresholdDbov: this.opts.vadThresholdDbov, onsetMs: this.opts.vadOnsetMs, hangoverMs: this.opts.vadHangoverMs },
+      (on) => this.emit('voice', on),
+    );
+    this.latch = new RtpLatch(this.opts.latchQuietMs);
     this.socket.on('message', this.messageListener);
     this.socket.on('error', this.errorListener);
   }
@@ -402,7 +295,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /** Where packets go now (the SDP address, or the latched source), or null before {@link RtpSession.setRemote}. */
   get remoteTarget(): { address: string; port: number } | null {
-    return this.target ? { ...this.target } : null;
+    const t = this.latch.target;
+    return t ? { ...t } : null;
   }
 
   /**
@@ -421,10 +315,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     }
     const changed = !this.remote || this.remote.address !== r.address || this.remote.port !== r.port;
     this.remote = { ...r };
-    if (changed) {
-      this.target = { address: r.address, port: r.port };
-      this.targetLastHeard = -Infinity;
-    }
+    if (changed) this.latch.reset(r.address, r.port);
   }
 
   /** Turns sending on or off (off while the caller holds us: re-INVITE with `a=sendonly` or `a=inactive`). */
@@ -462,7 +353,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /** Starts capturing the caller's audio (see {@link Recording}). Several recordings may run at once. */
   startRecording(): Recording {
-    const rec = new RecordingImpl(Math.round((this.opts.maxRecordingMs * G711_SAMPLE_RATE) / 1000), (r) => this.recordings.delete(r));
+    const rec = new RtpRecorder(Math.round((this.opts.maxRecordingMs * G711_SAMPLE_RATE) / 1000), (r) => this.recordings.delete(r));
     if (!this.closed) this.recordings.add(rec);
     return rec;
   }
@@ -498,13 +389,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
    */
   injectInfoDtmf(digit: string, durationMs: number): void {
     if (this.closed) return;
-    const now = this.clock.now();
-    this.lastInfoAt = now;
-    const start = now - durationMs;
-    if (this.matchOther(this.rfcDigits, digit, start, now, INFO_SLACK_MS)) return this.dualTransport();
-    if (this.matchOther(this.inbandDigits, digit, start, now, INFO_SLACK_MS)) return;
-    this.remember(this.infoDigits, digit, start, now);
-    this.emitDtmf({ digit, source: 'info', durationMs });
+    this.dtmf.info(digit, durationMs, this.clock.now());
   }
 
   /** Starts the send-interval statistics afresh (see {@link MediaEngine.resetTickStats}). */
@@ -589,11 +474,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   }
 
   private send(marker: boolean, pt: number, ts: number, payload: Uint8Array): boolean {
-    if (!this.sending || !this.target) return false;
+    const target = this.latch.target;
+    if (!this.sending || !target) return false;
     const buf = serializeRtp({ marker, payloadType: pt, sequenceNumber: this.seq, timestamp: ts, ssrc: this.ssrc }, payload);
     this.seq = (this.seq + 1) & 0xffff;
     try {
-      this.socket.send(buf, this.target.port, this.target.address);
+      this.socket.send(buf, target.port, target.address);
     } catch (err) {
       this.onSocketError(err as Error);
       return false;
@@ -607,11 +493,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   private housekeeping(): void {
     const now = this.clock.now();
-    if (this.voice && now - this.lastAudioAt >= this.opts.vadHangoverMs) this.setVoice(false);
-    if (this.detectorPending && this.detector && now - this.lastAudioAt >= 100) {
-      this.detectorPending = false;
-      for (const d of this.detector.flush()) this.onInbandDigit(d.digit, d.durationMs, now);
-    }
+    this.vad.idle(now, this.lastAudioAt);
+    this.dtmf.idle(now, this.lastAudioAt);
   }
 
   private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
@@ -640,31 +523,19 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     }
     this.packetsInCount++;
     const now = this.clock.now();
-    this.latch(rinfo, now);
+    if (this.latch.heard(rinfo.address, rinfo.port, now)) this.onLatched();
     if (isTe) this.rx.receive(p, p.payload);
     else if (isAudio) this.onAudio(p, pt as G711PayloadType, now);
     else this.onQuiet(now); // CN: the caller is silent
   }
 
-  private latch(rinfo: RemoteInfo, now: number): void {
-    // Source port 0 means "no reply expected" (RFC 768): SIPp's play_pcap_audio sends its digit captures so, from a
-    // raw socket. Such a packet's payload counts; its address is not one we could send to.
-    if (rinfo.port === 0) return;
-    const t = this.target;
-    if (t && t.address === rinfo.address && t.port === rinfo.port) {
-      this.targetLastHeard = now;
-      return;
-    }
-    if (!this.remote) return; // nothing negotiated yet: nothing to send anyway
-    if (now - this.targetLastHeard < this.opts.latchQuietMs) return; // the current source is alive
-    const from = t ? `${t.address}:${t.port}` : 'none';
-    this.target = { address: rinfo.address, port: rinfo.port };
-    this.targetLastHeard = now;
-    this.latchCount++;
-    const fields = { from, to: `${rinfo.address}:${rinfo.port}`, localPort: this.localPort };
-    if (this.latchCount === 1) this.log.info(fields, 'rtp latched to the source of the caller\'s RTP');
+  private onLatched(): void {
+    const t = this.latch.target!;
+    const p = this.latch.previous;
+    const fields = { from: p ? `${p.address}:${p.port}` : 'none', to: `${t.address}:${t.port}`, localPort: this.localPort };
+    if (this.latch.count === 1) this.log.info(fields, 'rtp latched to the source of the caller\'s RTP');
     else this.log.warn(fields, 'rtp source changed, latched again');
-    this.emit('latch', { address: rinfo.address, port: rinfo.port });
+    this.emit('latch', { address: t.address, port: t.port });
   }
 
   private onAudio(p: RtpPacket, pt: G711PayloadType, now: number): void {
@@ -673,8 +544,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.lastAudioAt = now;
     for (const rec of this.recordings) rec.write(p.ssrc >>> 0, p.timestamp >>> 0, pcm);
     if (this.listenerCount('audio') > 0) this.emitAudio(p.ssrc >>> 0, p.timestamp >>> 0, pcm);
-    this.vad(pcm);
-    if (this.opts.inbandDtmf) this.inband(pcm, now);
+    this.vad.frame(pcm);
+    if (this.opts.inbandDtmf) this.dtmf.audio(pcm, now);
   }
 
   /** Passes a packet's samples on in stream order (see the `audio` event). */
@@ -691,102 +562,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   private onQuiet(now: number): void {
     this.lastAudioAt = now;
-    if (this.voice) {
-      this.quietSamples += SAMPLES_PER_PACKET;
-      if (this.quietSamples * 1000 >= this.opts.vadHangoverMs * G711_SAMPLE_RATE) this.setVoice(false);
-    }
-    this.voicedSamples = 0;
-  }
-
-  private vad(pcm: Int16Array): void {
-    const db = levelDbov(pcm);
-    if (db >= this.opts.vadThresholdDbov) {
-      this.quietSamples = 0;
-      this.voicedSamples += pcm.length;
-      if (!this.voice && this.voicedSamples * 1000 >= this.opts.vadOnsetMs * G711_SAMPLE_RATE) this.setVoice(true);
-    } else {
-      this.voicedSamples = 0;
-      if (this.voice) {
-        this.quietSamples += pcm.length;
-        if (this.quietSamples * 1000 >= this.opts.vadHangoverMs * G711_SAMPLE_RATE) this.setVoice(false);
-      }
-    }
-  }
-
-  private setVoice(on: boolean): void {
-    if (this.voice === on) return;
-    this.voice = on;
-    this.quietSamples = 0;
-    this.voicedSamples = 0;
-    this.emit('voice', on);
-  }
-
-  private outOfBandActive(now: number): boolean {
-    const last = Math.max(this.rx.lastPacketAt, this.lastInfoAt);
-    return this.rx.active || now - last < this.opts.rfc4733HoldoffMs;
-  }
-
-  private inband(pcm: Int16Array, now: number): void {
-    const det = (this.detector ??= new DtmfDetector());
-    if (this.outOfBandActive(now)) {
-      if (!this.detectorSuspended) {
-        det.reset();
-        this.detectorSuspended = true;
-        this.detectorPending = false;
-      }
-      return;
-    }
-    if (this.detectorSuspended) {
-      det.reset();
-      this.detectorSuspended = false;
-    }
-    this.detectorPending = true;
-    for (const d of det.feed(pcm)) this.onInbandDigit(d.digit, d.durationMs, now);
-  }
-
-  private onInbandDigit(digit: string, durationMs: number, now: number): void {
-    if (this.outOfBandActive(now)) return;
-    // The tone ended about 40 ms (the detector's gap) before it is reported.
-    const end = now - 40;
-    const start = end - durationMs;
-    if (this.matchOther(this.rfcDigits, digit, start, end, DEDUP_SLACK_MS)) return;
-    if (this.matchOther(this.infoDigits, digit, start, end, INFO_SLACK_MS)) return;
-    this.remember(this.inbandDigits, digit, start, end);
-    this.emitDtmf({ digit, source: 'inband', durationMs });
-  }
-
-  private onRfc4733Digit(d: ReceivedDtmf): void {
-    if (this.closed) return;
-    if (this.matchOther(this.infoDigits, d.digit, d.startedAt, d.reportedAt, INFO_SLACK_MS)) return this.dualTransport();
-    if (this.matchOther(this.inbandDigits, d.digit, d.startedAt, d.reportedAt, DEDUP_SLACK_MS)) return;
-    this.remember(this.rfcDigits, d.digit, d.startedAt, d.reportedAt);
-    this.emitDtmf({ digit: d.digit, source: 'rfc4733', durationMs: d.durationMs });
+    this.vad.quiet(SAMPLES_PER_PACKET);
   }
 
   private dualTransport(): void {
     if (this.dualTransportLogged) return;
     this.dualTransportLogged = true;
     this.log.warn('the caller sends each digit both as SIP INFO and as RFC 4733; counting each press once');
-  }
-
-  /** Finds the oldest unmatched digit of another transport overlapping [start, end] (± slack, ms); marks it matched. */
-  private matchOther(list: DigitRecord[], digit: string, start: number, end: number, slack: number): boolean {
-    for (const r of list) {
-      if (!r.matched && r.digit === digit && r.start - slack <= end && start <= r.end + slack) {
-        r.matched = true;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private remember(list: DigitRecord[], digit: string, start: number, end: number): void {
-    list.push({ digit, start, end, matched: false });
-    if (list.length > 8) list.shift();
-  }
-
-  private emitDtmf(e: SessionDtmf): void {
-    this.emit('dtmf', e);
   }
 
   private onSocketError(err: Error): void {

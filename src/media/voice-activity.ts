@@ -1,10 +1,13 @@
 /**
- * Voice activity over a whole recording: the spans of the caller's voice in 8 kHz PCM, by the same energy rule as the
- * RTP session's live detector (`rtp-session.ts`: a 20 ms frame is voiced at -40 dBov or louder; voice starts after
- * 40 ms of voiced frames and ends after 300 ms of quiet ones). A media server that records the caller itself
- * (FreeSWITCH) hands back a file; this finds where the speech in it ends, so the stored message is trimmed the way
- * the embedded engine trims it (DESIGN.md, "Media").
+ * Voice activity of the caller (DESIGN.md, "Media"), by one energy rule: a 20 ms frame is voiced at -40 dBov or
+ * louder; voice starts after 40 ms of voiced frames and ends after 300 ms of quiet ones.
+ * - Live: {@link VoiceActivityDetector}, which the RTP session (`rtp-session.ts`) feeds with each received packet
+ *   and reports as its `voice` event.
+ * - Over a whole recording: {@link voiceSpans}. A media server that records the caller itself (FreeSWITCH) hands
+ *   back a file; this finds where the speech in it ends, so the stored message is trimmed the way the embedded engine
+ *   trims it.
  */
+import { G711_SAMPLE_RATE } from './g711';
 import { WAV_SAMPLE_RATE } from './wav';
 
 /** A span of voice, ms from the start of the audio. */
@@ -73,4 +76,71 @@ export function voiceSpans(pcm: Int16Array, opts: VoiceActivityOptions = {}): Vo
   }
   if (open && quietRun > 0) open.end = frames * 20; // still in its hangover when the audio ends
   return spans;
+}
+
+/**
+ * The live detector of an RTP session (`rtp-session.ts`): fed each received packet's samples, it reports the
+ * caller's voice through `onChange` (true at onset, after `onsetMs` of voiced audio; false after `hangoverMs` of
+ * quiet audio, comfort noise or no packets at all). Pure: the session hands it the clock's time.
+ */
+export class VoiceActivityDetector {
+  private on = false;
+  private voicedSamples = 0;
+  private quietSamples = 0;
+  private readonly thresholdDbov: number;
+  private readonly onsetMs: number;
+  private readonly hangoverMs: number;
+
+  /** @param onChange called with the new state at each change */
+  constructor(opts: Required<VoiceActivityOptions>, private readonly onChange: (voice: boolean) => void) {
+    this.thresholdDbov = opts.thresholdDbov;
+    this.onsetMs = opts.onsetMs;
+    this.hangoverMs = opts.hangoverMs;
+  }
+
+  /** True while the caller talks (between onset and the end of the hangover). */
+  get voice(): boolean {
+    return this.on;
+  }
+
+  /** One packet's samples (8 kHz, any length). */
+  frame(pcm: Int16Array): void {
+    const db = levelDbov(pcm);
+    if (db >= this.thresholdDbov) {
+      this.quietSamples = 0;
+      this.voicedSamples += pcm.length;
+      if (!this.on && this.voicedSamples * 1000 >= this.onsetMs * G711_SAMPLE_RATE) this.set(true);
+    } else {
+      this.voicedSamples = 0;
+      if (this.on) {
+        this.quietSamples += pcm.length;
+        if (this.quietSamples * 1000 >= this.hangoverMs * G711_SAMPLE_RATE) this.set(false);
+      }
+    }
+  }
+
+  /** A packet that says the caller is silent (comfort noise, RFC 3389), counted as `samples` of quiet. */
+  quiet(samples: number): void {
+    if (this.on) {
+      this.quietSamples += samples;
+      if (this.quietSamples * 1000 >= this.hangoverMs * G711_SAMPLE_RATE) this.set(false);
+    }
+    this.voicedSamples = 0;
+  }
+
+  /**
+   * No packet since `lastAudioAt`: ends the voice once that is the hangover ago (called from the session's tick).
+   * @param now the clock's time, ms; @param lastAudioAt when the last audio or CN packet arrived, ms
+   */
+  idle(now: number, lastAudioAt: number): void {
+    if (this.on && now - lastAudioAt >= this.hangoverMs) this.set(false);
+  }
+
+  private set(on: boolean): void {
+    if (this.on === on) return;
+    this.on = on;
+    this.quietSamples = 0;
+    this.voicedSamples = 0;
+    this.onChange(on);
+  }
 }
