@@ -1,5 +1,6 @@
 /**
- * CallerSide: what a scripted caller (`runSteps` in `runner.ts`) does and observes on a call. Two implementations:
+ * CallerSide: what a scripted caller (`runSteps` in `scripted-caller.ts`) does and observes on a call. Two
+ * implementations:
  * - {@link SimCallChannel} (in-process, on the virtual clock): the IVR's own heard-log, exact and deterministic;
  * - `NetCaller` (`net/net-caller.ts`, over SIP and RTP, in real time): what a caller can tell from the network
  *   alone, prompts recognised in the received audio.

@@ -20,6 +20,10 @@
  * Determinism: the clock moves only when the program is idle. Work that a macrotask turn cannot drain (scrypt PIN
  * hashes in the thread pool, mail delivery, file removal) is tracked: the PIN and conferencing services and the
  * mailer count their pending promises, and a call whose flow runs but waits on no channel operation counts as busy.
+ *
+ * The pieces the network runner (`net/net-runner.ts`) shares live beside this file, and are re-exported here: the
+ * scripted caller (`scripted-caller.ts`), the expectations (`expectations.ts`), the admin actions
+ * (`admin-actions.ts`) and the transcripts (`transcript.ts`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,17 +38,22 @@ import type { Mailer, MailMessage } from '../ports/mailer';
 import type { SmsMessage, SmsSender } from '../ports/mwi';
 import { PromptCatalog } from '../prompts/catalog';
 import { CallRuntime, type CallRecord } from '../runtime/call-runtime';
-import { findCmdlet } from '../admin/cmdlets';
-import { parseParams } from '../admin/ps-params';
-import { ErrorCodes, VaError } from '../errors';
-import type { DirectoryStore } from '../directory/store';
-import type { CallerSide } from './caller-side';
-import { sameTone } from '../media/conference-tones';
-import { formatDuration, loadScenario, type Expectation, type Scenario, type ScenarioCall, type Step } from './scenario';
-import { SimCallChannel, type ChannelEvent } from './sim-call-channel';
+import { runAdminAction } from './admin-actions';
+import { checkExpectations, type CapturedMail, type SentMail, type SentSms } from './expectations';
+import { formatDuration, loadScenario, type ScenarioCall } from './scenario';
+import { runSteps } from './scripted-caller';
+import { SimCallChannel } from './sim-call-channel';
 import { SimMwiGateways } from './sim-mwi';
 import { MwiService } from '../notify/mwi-service';
+import { channelTranscript, formatClock, type CallReport } from './transcript';
 import { DEFAULT_VIRTUAL_START, VirtualClock } from './virtual-clock';
+
+// What this module exported before the scripted caller, the expectations, the admin actions and the transcripts
+// moved to their own files: its importers keep importing them from here.
+export { runAdminAction } from './admin-actions';
+export { checkExpectations, type CapturedMail, type ExpectationSources, type SentMail, type SentSms } from './expectations';
+export { runSteps, type StepOptions } from './scripted-caller';
+export { formatClock, formatTranscript, type CallReport, type HeardLine, type TranscriptLine } from './transcript';
 
 /** Options for {@link runScenario}. */
 export interface RunScenarioOptions {
@@ -75,58 +84,7 @@ export const THROWAWAY_PIN_HASH_COST = 1;
 /** The time zone of every time the simulator speaks or writes (envelopes, texts, mails). */
 export const SIM_TIME_ZONE = 'UTC';
 
-/** One line of a call's transcript. */
-export interface TranscriptLine {
-  /** Virtual ms since the scenario started. */
-  at: number;
-  who: 'ivr' | 'caller' | 'sim' | 'flow';
-  text: string;
-}
-
-/** A prompt a caller heard start. */
-export interface HeardLine {
-  /** Virtual ms since the scenario started. */
-  at: number;
-  id: string | null;
-  text: string;
-}
-
-export interface CallReport {
-  id: string;
-  from: string | null;
-  to: string;
-  diversion?: string;
-  /** The runtime's record of the call, or null when it did not end. */
-  record: CallRecord | null;
-  transcript: TranscriptLine[];
-  heard: HeardLine[];
-  /** This call's step failures (also in the report's `failures`). */
-  failures: string[];
-  /** Why `record` is null when the call did end (over the network: the result is the server's). */
-  resultNote?: string;
-}
-
-/** A mail sent during the run (its body is not kept in the report: a PIN-reset mail carries a PIN). */
-export interface SentMail {
-  /** Virtual ms since the scenario started. */
-  at: number;
-  to: string;
-  subject: string;
-}
-
-/** A mail as the expectations see it. */
-export interface CapturedMail extends SentMail {
-  text: string;
-}
-
-/** A text the SMS provider accepted during the run (voice-mail notices hold no secret: the text is kept). */
-export interface SentSms {
-  /** Virtual ms since the scenario started. */
-  at: number;
-  to: string;
-  text: string;
-}
-
+/** What a scenario run found (both runners return it; `formatTranscript` prints its calls). */
 export interface ScenarioReport {
   file: string;
   name: string;
@@ -147,23 +105,6 @@ export interface ScenarioReport {
   realMs: number;
   /** The data folder, when it was given or kept; null when it was removed. */
   dataDir: string | null;
-}
-
-
-/** Formats virtual ms since the start as `m:ss.mmm`, `h:mm:ss.mmm` or `Nd h:mm:ss.mmm`. */
-export function formatClock(ms: number): string {
-  const days = Math.floor(ms / 86_400_000);
-  let rest = ms - days * 86_400_000;
-  const h = Math.floor(rest / 3_600_000);
-  rest -= h * 3_600_000;
-  const m = Math.floor(rest / 60_000);
-  rest -= m * 60_000;
-  const s = Math.floor(rest / 1_000);
-  const milli = rest - s * 1_000;
-  const tail = `${String(s).padStart(2, '0')}.${String(milli).padStart(3, '0')}`;
-  if (days > 0) return `${days}d ${h}:${String(m).padStart(2, '0')}:${tail}`;
-  if (h > 0) return `${h}:${String(m).padStart(2, '0')}:${tail}`;
-  return `${m}:${tail}`;
 }
 
 /** Counts promises in flight, so the clock waits for real asynchronous work. */
@@ -422,436 +363,16 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
   };
 }
 
-/**
- * Runs one cmdlet line (`Set-UMMailboxPIN -Identity x -Pin 1234 -PinExpired $false`) against the scenario's app.
- * @returns a one-line summary of its output
- * @throws VaError for an unknown cmdlet, bad parameters, or a failing cmdlet
- */
-export async function runAdminAction(app: App, args: string[]): Promise<string> {
-  const [name, ...rest] = args;
-  const cmdlet = findCmdlet(name);
-  if (!cmdlet) throw new VaError(ErrorCodes.CLI_UNKNOWN_COMMAND, `'${name}' is not a cmdlet`);
-  const output = await cmdlet.run(app, parseParams(cmdlet.name, cmdlet.params, rest));
-  return output.length === 0 ? 'ok' : `${output.length} object${output.length > 1 ? 's' : ''}`;
-}
-
-// ------------------------------------------------------------------ the scripted caller
-
-const idOf = (p: { id: string | null }) => p.id ?? '[recording]';
-
-/** Options of {@link runSteps}. */
-export interface StepOptions {
-  /**
-   * `wait` steps longer than this wait this long only, and the transcript says so (the network runner caps waits,
-   * see `net/README`); no cap when undefined.
-   */
-  maxWaitMs?: number;
-}
-/** ms as seconds for transcripts: `1.786s`, `3s`. */
-const secs = (ms: number) => `${ms / 1000}s`;
-
-/**
- * Runs a call's steps as the caller (exact semantics, as the README documents them):
- * - `expectPrompt`: passes when a prompt with that id starts after the previously matched prompt (one that started
- *   before this step counts); waits up to `within` (default 60 s) otherwise. Fails at once when the call ends.
- * - `dtmf`: presses the keys, the first at once and the next `gap` apart (default 150 ms); the step takes
- *   (n - 1) x gap. Fails when the call has ended before every key was pressed.
- * - `wait`: lets the duration pass (less when the call ends meanwhile). Never fails.
- * - `speak`: the caller talks for the duration (what a recording picks up); the step takes that long. Fails when
- *   the call has ended.
- * - `hangup`: the caller hangs up. Fails when the call has already ended.
- * - `expectRecording`: passes when the IVR starts recording (after its prompts and beep), counting recordings not
- *   yet matched (one that started before this step counts); waits up to `within` (default 60 s). Prompts heard
- *   before that point can no longer be matched by a later `expectPrompt`.
- * - `expectHangup`: waits up to `within` (default 60 s) for the IVR to end the call.
- * - `speak: {toneHz}`: the caller sends a pure tone instead (in a meeting the others hear it unless muted).
- * - `expectTone`: passes when the caller hears a tone of `hz` (±2 %) at any moment from the step's start (one
- *   already sounding counts); waits up to `within` (60 s). Fails at once when the call ends.
- * - `expectNoTone`: the step takes `for`; fails when a tone of `hz` was heard at any moment during it, or the call
- *   ended before it was over.
- * After the first failing step the rest are skipped. When the steps end and the call is still up, the caller hangs up.
- * The steps run against a {@link CallerSide}: the in-process {@link SimCallChannel} or the network caller.
- */
-export async function runSteps(
-  call: { spec: ScenarioCall; failures: string[] },
-  ch: CallerSide,
-  start: number,
-  options: StepOptions = {},
-): Promise<void> {
-  const say = (who: 'caller' | 'sim', text: string) => ch.annotate(who, text);
-  const ended = () => (ch.endedBy === 'ivr' ? `the IVR hung up at ${formatClock(ch.endedAt! - start)}` : `the caller hung up at ${formatClock(ch.endedAt! - start)}`);
-  /** Next heard-log index an expectPrompt may match. */
-  let cursor = 0;
-  /** Recordings already matched by expectRecording. */
-  let recordings = 0;
-  const heardSince = (from: number) => {
-    const ids = ch.heard.slice(from).map(idOf);
-    return ids.length > 0 ? `heard instead: ${ids.join(', ')}` : 'heard nothing';
-  };
-
-  const steps = call.spec.steps;
-  // Over the network only the frequencies listened for are found: listen for every tone the steps name, from the start.
-  const toneHzs = steps.flatMap((s) => (s.kind === 'expectTone' || s.kind === 'expectNoTone' ? [s.hz] : []));
-  if (toneHzs.length > 0) ch.watchTones?.(toneHzs);
-  for (let i = 0; i < steps.length; i++) {
-    const step: Step = steps[i];
-    const fail = (why: string) => {
-      const msg = `call ${call.spec.id}, step ${i + 1} (${step.label}): ${why}`;
-      call.failures.push(msg);
-      say('sim', `FAILED step ${i + 1} (${step.label}): ${why}`);
-    };
-    let ok = true;
-    switch (step.kind) {
-      case 'expectPrompt': {
-        const r = await ch.waitForPrompt(step.id, cursor, step.withinMs);
-        if (r === 'timeout') {
-          fail(`not heard within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`);
-          ok = false;
-        } else if (r === 'ended') {
-          fail(`not heard: the call ended (${ended()}); ${heardSince(cursor)}`);
-          ok = false;
-        } else cursor = r.index + 1;
-        break;
-      }
-      case 'dtmf': {
-        if (ch.ended) {
-          fail(`the call had already ended (${ended()})`);
-          ok = false;
-          break;
-        }
-        // Keys pressed while the IVR collects a PIN are masked, terminators kept: transcripts never show a PIN.
-        const shown = ch.collectingSecret ? step.digits.replace(/[0-9A-D]/g, '*') : step.digits;
-        const via = step.via === 'info' ? ' by SIP INFO' : '';
-        say('caller', `presses ${shown}${step.digits.length > 1 ? ` (${formatDuration(step.gapMs)} apart)` : ''}${via}`);
-        const sent = await ch.pressDigits(step.digits, step.gapMs, step.via);
-        if (sent < step.digits.length) {
-          fail(`only ${sent} of ${step.digits.length} keys were pressed: ${ended()}`);
-          ok = false;
-        }
-        break;
-      }
-      case 'wait': {
-        const cap = options.maxWaitMs;
-        if (cap !== undefined && step.ms > cap) {
-          say('sim', `waits ${formatDuration(cap)} instead of ${formatDuration(step.ms)} (the longest wait of this run)`);
-          await ch.sleepWhileUp(cap);
-        } else await ch.sleepWhileUp(step.ms);
-        break;
-      }
-      case 'speak':
-        if (ch.ended) {
-          fail(`the call had already ended (${ended()})`);
-          ok = false;
-          break;
-        }
-        if (step.toneHz !== undefined) await ch.speakTone(step.toneHz, step.ms);
-        else await ch.speak(step.ms);
-        break;
-      case 'expectTone': {
-        const r = await ch.waitForTone(step.hz, ch.now(), step.withinMs);
-        if (r === 'timeout') {
-          fail(`no ${step.hz} Hz tone heard within ${formatDuration(step.withinMs)}${tonesHeard(ch)}`);
-          ok = false;
-        } else if (r === 'ended') {
-          fail(`no ${step.hz} Hz tone heard: the call ended (${ended()})${tonesHeard(ch)}`);
-          ok = false;
-        }
-        break;
-      }
-      case 'expectNoTone': {
-        const from = ch.now();
-        await ch.sleepWhileUp(step.forMs);
-        const to = ch.now();
-        const heard = ch.heardTones.find((t) => sameTone(t.hz, step.hz) && t.at <= to && t.end > from);
-        if (heard) {
-          fail(`a ${step.hz} Hz tone was heard at ${formatClock(Math.max(heard.at, from) - start)}${heard.from ? ` (from ${heard.from})` : ''}`);
-          ok = false;
-        } else if (ch.ended && (ch.endedAt ?? to) < from + step.forMs) {
-          fail(`the call ended before the ${formatDuration(step.forMs)} were over (${ended()})`);
-          ok = false;
-        }
-        break;
-      }
-      case 'hangup':
-        if (ch.ended) {
-          fail(`the call had already ended (${ended()})`);
-          ok = false;
-        } else ch.callerHangup();
-        break;
-      case 'expectRecording': {
-        const r = await ch.waitForRecording(recordings, step.withinMs);
-        if (r === 'timeout') {
-          fail(`the IVR did not start recording within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`);
-          ok = false;
-        } else if (r === 'ended') {
-          fail(`the IVR did not start recording: the call ended (${ended()}); ${heardSince(cursor)}`);
-          ok = false;
-        } else {
-          recordings += 1;
-          cursor = Math.max(cursor, ch.heardIndexAtRecording(recordings - 1));
-        }
-        break;
-      }
-      case 'expectHangup': {
-        const r = await ch.waitForEnd(step.withinMs);
-        if (r === 'timeout') {
-          fail(`the IVR did not hang up within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`);
-          ok = false;
-        } else if (r === 'caller') {
-          fail(`the caller hung up, not the IVR (${ended()})`);
-          ok = false;
-        }
-        break;
-      }
-    }
-    if (!ok) {
-      if (!ch.ended) {
-        say('sim', 'the script stops after the failure: the caller hangs up');
-        ch.callerHangup();
-      }
-      return;
-    }
-  }
-  if (!ch.ended) {
-    say('sim', 'end of the steps: the caller hangs up');
-    ch.callerHangup();
-  }
-}
-
-/** `; tones heard: 1000 Hz at 0:12.340, ...` for failure messages (empty when none). */
-function tonesHeard(ch: CallerSide): string {
-  if (ch.heardTones.length === 0) return '; no tone heard';
-  return `; tones heard: ${ch.heardTones.map((t) => `${t.hz} Hz`).join(', ')}`;
-}
-
-// ------------------------------------------------------------------ transcripts
-
-function channelLine(e: ChannelEvent, start: number): TranscriptLine | null {
-  const at = e.at - start;
-  switch (e.type) {
-    case 'answer':
-      return { at, who: 'ivr', text: 'answers' };
-    case 'prompt': {
-      const p = e.prompt;
-      const cut = p.stoppedBy ? ` (cut after ${secs(p.heardMs!)}: ${p.stoppedBy})` : '';
-      return { at, who: 'ivr', text: `plays ${idOf(p)} "${p.text}"${cut}` };
-    }
-    case 'skipped':
-      return { at, who: 'ivr', text: `skips ${e.ids.map((id) => id ?? '[recording]').join(', ')} (type-ahead)` };
-    case 'dtmf':
-      return null; // the script's "presses" line says it
-    case 'speech':
-      return { at, who: 'caller', text: `speaks for ${secs(e.durationMs)}` };
-    case 'collected': {
-      const r = e.result;
-      // A PIN state's digits are never shown (DESIGN.md: never log a digit string entered in a PIN state).
-      const digits = e.secret ? '*'.repeat(r.digits.length) : r.digits;
-      return { at, who: 'ivr', text: `got digits "${digits}" (${r.reason}${r.terminator ? ` ${r.terminator}` : ''})` };
-    }
-    case 'record-start':
-      return { at, who: 'ivr', text: `records (${e.purpose})` };
-    case 'recorded': {
-      const r = e.result;
-      const what = r.file ? `${secs(r.durationMs)} of audio` : 'nothing';
-      return { at, who: 'ivr', text: `recorded ${what} (${r.reason}${r.terminator ? ` ${r.terminator}` : ''})` };
-    }
-    case 'conference':
-      return { at, who: 'ivr', text: `joins the caller to conference ${e.room} as ${e.role}` };
-    case 'hangup':
-      return e.by === 'ivr' ? { at, who: 'ivr', text: `hangs up${e.cause ? ` (${e.cause})` : ''}` } : { at, who: 'caller', text: 'hangs up' };
-    case 'note':
-      return { at, who: e.who ?? 'sim', text: e.text };
-  }
-}
-
 function callReport(c: LiveCall, start: number): CallReport {
   const ch = c.channel;
-  const lines: TranscriptLine[] = [];
-  if (ch) for (const e of ch.events) {
-    const l = channelLine(e, start);
-    if (l) lines.push(l);
-  }
   return {
     id: c.spec.id,
     from: c.spec.from,
     to: c.spec.to,
     diversion: c.spec.diversion,
     record: c.record,
-    transcript: lines,
+    transcript: ch ? channelTranscript(ch.events, start) : [],
     heard: ch ? ch.heard.map((h) => ({ at: h.at - start, id: h.id, text: h.text })) : [],
     failures: c.failures,
   };
-}
-
-/** Formats a call's transcript for people: a header, one line per event, the result. */
-export function formatTranscript(call: CallReport): string {
-  const head = `call ${call.id}: ${call.from ?? 'anonymous'} -> ${call.to}${call.diversion ? ` (diverted from ${call.diversion})` : ''}`;
-  const body = call.transcript.map((l) => `  ${formatClock(l.at).padStart(10)}  ${l.who.padEnd(6)} ${l.text}`);
-  const r = call.record;
-  const tail = r ? `  result: ${r.result} (${r.flow}${r.identity ? `, ${r.identity}` : ''})` : `  result: (${call.resultNote ?? 'the call did not end'})`;
-  return [head, ...body, tail].join('\n');
-}
-
-// ------------------------------------------------------------------ expectations
-
-function describeExpectation(e: Expectation): string {
-  switch (e.kind) {
-    case 'mailbox':
-      return `mailbox ${e.identity}`;
-    case 'email':
-      return `email to ${e.to}${e.subject ? ` with subject containing "${e.subject}"` : ''}${e.contains ? ` containing "${e.contains}"` : ''}`;
-    case 'sms':
-      return `sms to ${e.to}${e.contains ? ` containing "${e.contains}"` : ''}`;
-    case 'result':
-      return `result of call ${e.call}`;
-    case 'missedCalls':
-      return `missed calls of ${e.identity}`;
-    case 'mwi':
-      return `MWI for ${e.extension}${e.gateway ? ` at ${e.gateway}` : ''}`;
-  }
-}
-
-/** Where the expectations read what happened; what a source cannot provide fails (or, for results, is skipped) with its reason. */
-export interface ExpectationSources {
-  /** The store after the run, or why there is none (mailbox and missedCalls expectations then fail with it). */
-  store: DirectoryStore | { unavailable: string };
-  /** The mails sent during the run, or why they are unknown (email expectations then fail with it). */
-  mails: CapturedMail[] | { unavailable: string };
-  /** The texts the SMS provider accepted, or why they are unknown (sms expectations then fail with it). */
-  sms?: SentSms[] | { unavailable: string };
-  /** Every call (repeat copies included) with its record (null: the call did not end, or its result is unknown). */
-  calls: readonly { spec: ScenarioCall; record: CallRecord | null }[];
-  /** Why call results cannot be known: `result` expectations are then skipped, with this in the notes. */
-  resultsUnavailable?: string;
-  /** The simulated gateways' NOTIFYs, or why there are none: `mwi` expectations are then skipped, with this in the notes. */
-  mwi?: SimMwiGateways | { unavailable: string };
-}
-
-/**
- * Checks a scenario's expectations.
- * @returns every failed expectation (`expect[i] (what): problem`), and notes for expectations that were skipped
- */
-export function checkExpectations(scenario: Scenario, sources: ExpectationSources): { failures: string[]; notes: string[] } {
-  const out: string[] = [];
-  const notes: string[] = [];
-  const calls = sources.calls;
-  const storeOrWhy = sources.store;
-  const mailsOrWhy = sources.mails;
-  scenario.expect.forEach((e, i) => {
-    const problems: string[] = [];
-    const is = (what: string, actual: unknown, expected: unknown) => {
-      if (expected !== undefined && actual !== expected) problems.push(`${what} is ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
-    };
-    const unavailable = (src: object): string | undefined => ('unavailable' in src ? (src as { unavailable: string }).unavailable : undefined);
-    const noStore = unavailable(storeOrWhy);
-    const noMails = unavailable(mailsOrWhy);
-    const store = storeOrWhy as DirectoryStore;
-    const mails = mailsOrWhy as CapturedMail[];
-    switch (e.kind) {
-      case 'mailbox': {
-        if (noStore) {
-          problems.push(noStore);
-          break;
-        }
-        const m = store.findMailbox(e.identity);
-        if (!m) {
-          problems.push('no such mailbox');
-          break;
-        }
-        const st = store.pinStatus(m);
-        is('pinExpired', st.PinExpired, e.pinExpired);
-        is('firstTimeUser', st.FirstTimeUser, e.firstTimeUser);
-        is('lockedOut', st.LockedOut, e.lockedOut);
-        if (e.voiceMessages) {
-          const list = store.listVoiceMessages(m.identity);
-          is('voiceMessages.total', list.length, e.voiceMessages.total);
-          is('voiceMessages.unheard', list.filter((v) => v.unheard).length, e.voiceMessages.unheard);
-        }
-        is('greetingRecorded', m.greetingFile !== null, e.greetingRecorded);
-        is('nameRecorded', m.nameFile !== null, e.nameRecorded);
-        break;
-      }
-      case 'email': {
-        if (noMails) {
-          problems.push(noMails);
-          break;
-        }
-        const to = mails.filter((m) => m.to.toLowerCase() === e.to.toLowerCase());
-        const matching = to.filter(
-          (m) => (!e.subject || m.subject.includes(e.subject)) && (!e.contains || m.subject.includes(e.contains) || m.text.includes(e.contains)),
-        );
-        const sent = mails.length === 0 ? 'no mail was sent' : `mails sent: ${mails.map((m) => `to ${m.to} "${m.subject}"`).join('; ')}`;
-        if (e.count !== undefined) {
-          if (matching.length !== e.count) problems.push(`${matching.length} such mail${matching.length === 1 ? '' : 's'}, expected ${e.count}; ${sent}`);
-        } else if (matching.length === 0) problems.push(`no such mail; ${sent}`);
-        break;
-      }
-      case 'sms': {
-        const textsOrWhy = sources.sms ?? { unavailable: 'texts are not known to this runner' };
-        const noSms = unavailable(textsOrWhy);
-        if (noSms) {
-          problems.push(noSms);
-          break;
-        }
-        const texts = textsOrWhy as SentSms[];
-        const digits = (n: string) => n.replace(/\D/g, '');
-        const matching = texts.filter((t) => digits(t.to) === digits(e.to) && (!e.contains || t.text.includes(e.contains)));
-        const sent = texts.length === 0 ? 'no text was sent' : `texts sent: ${texts.map((t) => `to ${t.to} "${t.text}"`).join('; ')}`;
-        if (e.count !== undefined) {
-          if (matching.length !== e.count) problems.push(`${matching.length} such text${matching.length === 1 ? '' : 's'}, expected ${e.count}; ${sent}`);
-        } else if (matching.length === 0) problems.push(`no such text; ${sent}`);
-        break;
-      }
-      case 'result': {
-        if (sources.resultsUnavailable) {
-          notes.push(`expect[${i}] (${describeExpectation(e)}) not checked: ${sources.resultsUnavailable}`);
-          break;
-        }
-        // A repeated call's expectation holds for every copy.
-        for (const c of calls.filter((x) => x.spec.id === e.call || x.spec.template === e.call)) {
-          const who = c.spec.template ? `call ${c.spec.id}: ` : '';
-          if (!c.record) problems.push(`${who}the call has no result (it did not end)`);
-          else is(`${who}the result`, c.record.result, e.is);
-        }
-        break;
-      }
-      case 'missedCalls': {
-        if (noStore) {
-          problems.push(noStore);
-          break;
-        }
-        if (!store.findMailbox(e.identity)) {
-          problems.push('no such mailbox');
-          break;
-        }
-        is('the count', store.listMissedCalls(e.identity).length, e.count);
-        break;
-      }
-      case 'mwi': {
-        const src = sources.mwi ?? { unavailable: 'MWI is not simulated by this runner' };
-        if ('unavailable' in src) {
-          notes.push(`expect[${i}] (${describeExpectation(e)}) skipped: ${src.unavailable}`);
-          break;
-        }
-        const mine = src.notifies.filter((n) => n.extension === e.extension && (!e.gateway || n.gateway.toLowerCase() === e.gateway.toLowerCase()));
-        const delivered = mine.filter((n) => n.delivered);
-        const seen = src.notifies.length === 0 ? 'no NOTIFY was sent' : `NOTIFYs: ${src.notifies.map((n) => `${n.extension}@${n.gateway} ${n.status}${n.delivered ? ` ${n.messagesWaiting ? 'yes' : 'no'} ${n.newMessages}/${n.oldMessages}` : ''}`).join('; ')}`;
-        is('delivered', delivered.length, e.delivered);
-        is('failed', src.failures.some((f) => f.extension === e.extension), e.failed);
-        if (e.messagesWaiting !== undefined || e.newMessages !== undefined || e.oldMessages !== undefined) {
-          const last = delivered[delivered.length - 1];
-          if (!last) problems.push(`no NOTIFY was delivered; ${seen}`);
-          else {
-            is('messagesWaiting', last.messagesWaiting, e.messagesWaiting);
-            is('newMessages', last.newMessages, e.newMessages);
-            is('oldMessages', last.oldMessages, e.oldMessages);
-          }
-        }
-        for (let k = 0; k < problems.length; k++) if (!problems[k].includes('NOTIFY')) problems[k] += `; ${seen}`;
-        break;
-      }
-    }
-    for (const p of problems) out.push(`expect[${i}] (${describeExpectation(e)}): ${p}`);
-  });
-  return { failures: out, notes };
 }

@@ -38,18 +38,12 @@ import { listSmsFiles, readNewSms } from '../../notify/sms-file-sender';
 import { PromptCatalog } from '../../prompts/catalog';
 import type { CallRecord } from '../../runtime/call-runtime';
 import { SipClient, type SipTarget } from '../../sip/embedded/sip-client';
-import {
-  checkExpectations,
-  formatClock,
-  runAdminAction,
-  runSteps,
-  type CallReport,
-  type CapturedMail,
-  type ScenarioReport,
-  type SentSms,
-  type TranscriptLine,
-} from '../runner';
+import { runAdminAction } from '../admin-actions';
+import { checkExpectations, type CapturedMail, type SentSms } from '../expectations';
+import type { ScenarioReport } from '../runner';
 import { formatDuration, loadScenario, type Scenario, type ScenarioCall } from '../scenario';
+import { runSteps } from '../scripted-caller';
+import { formatClock, type CallReport, type TranscriptLine } from '../transcript';
 import { NetCaller } from './net-caller';
 import { listOutbox, readNewMails } from './outbox';
 import type { CallResultSource } from './server-log';
