@@ -5,8 +5,8 @@
 import * as path from 'node:path';
 import { loadDirectory } from './config/load';
 import type { Directory } from './config/schema';
-import { ConferencingService } from './directory/conferencing-service';
-import { PinService } from './directory/pin-service';
+import { ConferencingService } from './services/conferencing-service';
+import { PinService } from './services/pin-service';
 import { DirectoryStore } from './directory/store';
 import { createMailer } from './notify/nodemailer-mailer';
 import type { Clock } from './ports/clock';

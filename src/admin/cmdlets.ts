@@ -7,8 +7,8 @@
  */
 import type { DialPlan, Gateway, MailboxPolicy } from '../config/schema';
 import { PHONE_NUMBER } from '../config/schema';
-import type { ConferencingService } from '../directory/conferencing-service';
-import type { PinService } from '../directory/pin-service';
+import type { ConferencingService } from '../services/conferencing-service';
+import type { PinService } from '../services/pin-service';
 import type { ConferencingUser, DirectoryStore, Mailbox } from '../directory/store';
 import { ErrorCodes, VaError } from '../errors';
 import { importDirectoryFile } from './directory-import';

@@ -10,11 +10,13 @@
  * A claim ends with its delivery or when its process stops; one left by a crashed process runs out at its
  * `claimedUntil` (ms, the store's clock).
  */
-import type { DirectoryStore } from './store';
+import type { MwiDeliveryClaims } from '../ports/store/mwi-deliveries';
+import type { SqliteContext } from './sqlite-context';
 
-export class MwiDeliveryStore {
-  /** @param store the directory store whose database the table is in */
-  constructor(private readonly store: DirectoryStore) {}
+/** The SQLite adapter of the {@link MwiDeliveryClaims} port. */
+export class MwiDeliveryStore implements MwiDeliveryClaims {
+  /** @param store the connection the table is on: a `DirectoryStore` or its `SqliteContext` */
+  constructor(private readonly store: Pick<SqliteContext, 'sql'>) {}
 
   /**
    * Claims a mailbox's deliveries for `owner` until `until` (ms), unless another owner's claim is live at `now`.

@@ -8,35 +8,10 @@
  * the same data folder passes over it until the claim is released or runs out (migration 3). PIN mails never come
  * here: they go straight to the mailer, so no PIN is ever written to this table.
  */
-import type { DirectoryStore } from './store';
+import type { NotificationKind, NotificationQueueRepository, NotificationRow, NotificationStatus } from '../ports/store/notifications';
+import type { Row, SqliteContext } from './sqlite-context';
 
-/** What a queued notification is. */
-export type NotificationKind = 'sms' | 'mail';
-export type NotificationStatus = 'pending' | 'sent' | 'failed';
-
-/** One row of the queue. Times are ms since the epoch on the store's clock. */
-export interface NotificationRow {
-  id: number;
-  kind: NotificationKind;
-  /** The mailbox the notification is about (for logs and `Get-` style listings). */
-  identity: string;
-  /** The provider's input as JSON (an `SmsMessage` or a `MailMessage` whose attachments are file paths). */
-  payload: string;
-  status: NotificationStatus;
-  /** Delivery attempts made so far. */
-  attempts: number;
-  createdAt: number;
-  nextAttemptAt: number;
-  sentAt: number | null;
-  /** Why the last attempt failed (the provider's message; never the text body). */
-  lastError: string | null;
-  /** The queue that has claimed the row for an attempt, or null. */
-  claimedBy: string | null;
-  /** When that claim runs out (ms), or null. */
-  claimedUntil: number | null;
-}
-
-type Row = Record<string, unknown>;
+export type { NotificationKind, NotificationRow, NotificationStatus } from '../ports/store/notifications';
 
 function toRow(r: Row): NotificationRow {
   return {
@@ -55,9 +30,13 @@ function toRow(r: Row): NotificationRow {
   };
 }
 
-export class NotificationStore {
-  /** @param store the directory store whose database (and clock) the queue shares */
-  constructor(private readonly store: DirectoryStore) {}
+/** The SQLite adapter of the {@link NotificationQueueRepository} port. */
+export class NotificationStore implements NotificationQueueRepository {
+  /**
+   * @param store the connection (and clock) the queue shares with the directory: a `DirectoryStore` or its
+   *   `SqliteContext`
+   */
+  constructor(private readonly store: Pick<SqliteContext, 'sql' | 'now' | 'dataVersion'>) {}
 
   /** Current time (ms) of the store's clock. */
   now(): number {

@@ -58,7 +58,7 @@ export interface MailboxInfo {
   nameFile: string | null;
 }
 
-/** The result of one sign-in attempt (see `directory/pin-service.ts`). */
+/** The result of one sign-in attempt (see `services/pin-service.ts`). */
 export type SignInOutcome =
   | { outcome: 'ok'; mustChangePin: boolean; firstTimeUser: boolean }
   | { outcome: 'locked' }

@@ -11,8 +11,8 @@ import type { Logger } from 'pino';
 import { createActor, type AnyActorRef, type AnyStateMachine, type StateValue } from 'xstate';
 import type { App } from '../app';
 import type { Locale } from '../domain/locale';
-import type { ConferencingService } from '../directory/conferencing-service';
-import type { PinService } from '../directory/pin-service';
+import type { ConferencingService } from '../services/conferencing-service';
+import type { PinService } from '../services/pin-service';
 import type { DirectoryStore, Mailbox, VoiceMessage } from '../directory/store';
 import { routeCall, type Route } from '../domain/routing';
 import type {

@@ -1,10 +1,12 @@
 /**
  * The dependency rule of DESIGN.md ("Layers"), as far as the code keeps it today, checked on the import statements
  * of every source file: flows import only flow-kit, domain and xstate; flow-kit and domain import nothing of the
- * adapters, the runtime or `config/`; nobody outside `sip/drachtio/` sees drachtio-srf, nobody outside
- * `media/freeswitch/` drachtio-fsmrf, nobody outside `sip/embedded/` the `sip` package.
+ * adapters, the runtime or `config/`; services import only the ports, domain and errors (and node built-ins); ports
+ * import only types, of domain, errors and other ports; nobody outside `sip/drachtio/` sees drachtio-srf, nobody
+ * outside `media/freeswitch/` drachtio-fsmrf, nobody outside `sip/embedded/` the `sip` package.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { ROOT } from '../helpers';
 
@@ -26,6 +28,15 @@ function importsOf(file: string): string[] {
   return specs.map((s) => (s.startsWith('.') ? path.posix.normalize(path.posix.join(path.posix.dirname(file), s)) : s));
 }
 
+/** The value (not type-only) imports of a file of our own: `import type`/`export type` statements are left out. */
+function valueImportsOf(file: string): string[] {
+  const text = readFileSync(path.join(ROOT, file), 'utf8');
+  return [...text.matchAll(/^\s*(import|export)\s+(?!type\s)[^'"]*?from\s+'([^']+)'/gm)]
+    .map((m) => m[2])
+    .filter((s) => s.startsWith('.'))
+    .map((s) => path.posix.normalize(path.posix.join(path.posix.dirname(file), s)));
+}
+
 /** The imports of the files below `dir` that `allowed` refuses, as `file -> import`. */
 function violations(dir: string, allowed: (spec: string, file: string) => boolean): string[] {
   return sources(dir).flatMap((f) => importsOf(f).filter((s) => !allowed(s, f)).map((s) => `${f} -> ${s}`));
@@ -43,6 +54,27 @@ test('flow-kit and domain import nothing of config, the store, the runtime or an
   expect(violations('src/domain', pure)).toEqual([]);
 });
 
+test('services import only ports, domain, errors and node built-ins', () => {
+  const builtin = (s: string) => s.startsWith('node:') || builtinModules.includes(s);
+  const allowed = (s: string) => inside(s, 'src/ports', 'src/domain', 'src/errors') || builtin(s);
+  expect(violations('src/services', allowed)).toEqual([]);
+});
+
+/**
+ * Imports of a port from outside domain, errors and the ports, kept for now: the channel's request and result types
+ * live in flow-kit (flows build the requests), which imports only domain.
+ */
+const PORT_EXCEPTIONS = new Set(['src/ports/call-channel.ts -> src/flow-kit/media-types']);
+
+test('ports import only types, of domain, errors and other ports', () => {
+  const outside = violations('src/ports', (s) => inside(s, 'src/ports', 'src/domain', 'src/errors'));
+  expect(outside.filter((v) => !PORT_EXCEPTIONS.has(v))).toEqual([]);
+  // Every import of a port is `import type`/`export type` (a port file may still define a value, `clock.ts`'s
+  // `systemClock`, but it imports none).
+  const values = sources('src/ports').flatMap((f) => valueImportsOf(f).map((s) => `${f} -> ${s}`));
+  expect(values).toEqual([]);
+});
+
 test('drachtio-srf only in sip/drachtio, drachtio-fsmrf only in media/freeswitch, the sip package only in sip/embedded', () => {
   const outside = (pkg: string, dir: string) =>
     sources('src')
@@ -57,4 +89,8 @@ test('the checks read real imports (a rule that cannot fail is no rule)', () => 
   expect(importsOf('flows/sign-in.flow.ts')).toContain('xstate');
   expect(importsOf('src/sip/drachtio/drachtio-srf.ts').some((s) => s.startsWith('drachtio-srf'))).toBe(true);
   expect(importsOf('flows/sign-in.flow.ts')).toContain('src/domain/locale');
+  expect(importsOf('src/services/pin-service.ts')).toContain('src/ports/store/mailboxes');
+  expect(importsOf('src/services/pin-service.ts')).toContain('src/domain/pin-hash');
+  expect(valueImportsOf('src/services/pin-service.ts')).toContain('src/domain/pin-hash');
+  expect(valueImportsOf('src/services/pin-service.ts')).not.toContain('src/ports/store/mailboxes');
 });

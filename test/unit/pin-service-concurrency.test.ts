@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { openApp, type App } from '../../src/app';
 import * as pinHash from '../../src/domain/pin-hash';
 import type { MailMessage } from '../../src/ports/mailer';
-import type { SignInResult } from '../../src/directory/pin-service';
+import type { SignInResult } from '../../src/services/pin-service';
 import { ROOT, tempDir, writeConfig } from '../helpers';
 
 jest.setTimeout(60_000);

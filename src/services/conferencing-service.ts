@@ -7,7 +7,11 @@
 import { hashPin, verifyPin } from '../domain/pin-hash';
 import { generatePin } from '../domain/pin-policy';
 import type { Mailer } from '../ports/mailer';
-import type { ConferencingUser, DirectoryStore } from './store';
+import type { ConferencingRepository, ConferencingUser } from '../ports/store/conferencing';
+import type { PinHashing } from '../ports/store/settings';
+
+/** What {@link ConferencingService} needs of the store: the conferencing repository and the PIN-hash cost. */
+export type ConferencingServiceStore = Pick<ConferencingRepository, 'getConferencingUser' | 'getTenantSettings' | 'updateConferencingUser'> & PinHashing;
 
 /** What Set-CsOnlineDialInConferencingUser asks for. */
 export interface SetConferencingUserOptions {
@@ -19,9 +23,14 @@ export interface SetConferencingUserOptions {
   allowPstnOnlyMeetings?: boolean;
 }
 
+/** Dial-in conferencing users' leader PINs: the administrator's reset and the check of a PIN entered by phone. */
 export class ConferencingService {
+  /**
+   * @param store the conferencing repository (and the PIN-hash cost)
+   * @param mailer where leader-PIN mails go
+   */
   constructor(
-    private readonly store: DirectoryStore,
+    private readonly store: ConferencingServiceStore,
     private readonly mailer: Mailer,
   ) {}
 

@@ -1,15 +1,23 @@
 /**
- * PinService: mailbox PIN operations that combine the pure rules (`domain/`), the store and the mailer. Used by the
- * cmdlets (Set-UMMailboxPIN, Enable-UMMailbox) and by the sign-in and PIN-change flows.
+ * PinService: mailbox PIN operations that combine the pure rules (`domain/`), the store ports and the mailer. Used by
+ * the cmdlets (Set-UMMailboxPIN, Enable-UMMailbox) and by the sign-in and PIN-change flows.
  * No method logs or returns a PIN, except {@link PinService.setPin}'s result to the administrator who asked for it.
  */
 import { ErrorCodes, VaError } from '../errors';
 import { admitLogonAttempt, settleRightPin, settleWrongPin, type LogonFailureAction } from '../domain/logon-failures';
 import { hashPin, verifyPin } from '../domain/pin-hash';
 import { checkPin, generatePin, historyViolation, type PinViolation } from '../domain/pin-policy';
+import type { MailboxPolicy } from '../domain/directory-objects';
 import type { Mailer } from '../ports/mailer';
-import type { MailboxPolicy } from '../config/schema';
-import type { DirectoryStore, Mailbox } from './store';
+import type { DirectoryObjectsReader } from '../ports/store/directory-objects';
+import type { Mailbox, MailboxRepository } from '../ports/store/mailboxes';
+import type { PinHashing } from '../ports/store/settings';
+
+/**
+ * What {@link PinService} needs of the store: the mailboxes with their PIN state, the policies and dial plans they
+ * refer to, and the PIN-hash cost. The SQLite `DirectoryStore` is one; a PostgreSQL store will be another (issue 20).
+ */
+export type PinServiceStore = MailboxRepository & Pick<DirectoryObjectsReader, 'getPolicy' | 'getDialPlan'> & PinHashing;
 
 /** Options of an administrator's PIN set or reset (Set-UMMailboxPIN [D-SETPIN]); defaults are the cmdlet's. */
 export interface SetPinOptions {
@@ -55,9 +63,14 @@ function choosePin(given: string | undefined, policy: MailboxPolicy, extension: 
   return given;
 }
 
+/** Mailbox PINs: administrators' sets and resets, users' changes, sign-ins with their failure counting. */
 export class PinService {
+  /**
+   * @param store the mailbox and directory-object repositories (and the PIN-hash cost)
+   * @param mailer where PIN mails go
+   */
   constructor(
-    private readonly store: DirectoryStore,
+    private readonly store: PinServiceStore,
     private readonly mailer: Mailer,
   ) {}
 
@@ -134,7 +147,7 @@ export class PinService {
   /**
    * One sign-in attempt, safe against concurrent attempts on the same mailbox from any number of calls and instances
    * sharing the store (issue 19). Each change of the cross-call state is one atomic read-modify-write in the store
-   * (`domain/logon-failures.ts` decides it, {@link DirectoryStore.updateLogonFailures} applies it):
+   * (`domain/logon-failures.ts` decides it, {@link MailboxRepository.updateLogonFailures} applies it):
    * 1. before the PIN is checked, the attempt is admitted: a locked mailbox is refused (`locked`); otherwise the
    *    attempt is counted at once as the next sequential failure. When that count has already reached
    *    MaxLogonAttempts (the attempts making it up are still being checked), the attempt is refused and the mailbox
@@ -184,7 +197,7 @@ export class PinService {
    * The automatic PIN reset at LogonFailuresBeforePINReset sequential failures ([D-POL][E-RESET]): a generated PIN,
    * mailed to the user with the policy's ResetPINText, then stored. Mail first: a PIN nobody received must not
    * replace the one the user knows (VA_ERR_MAIL_SEND propagates, nothing is stored). The store then writes only the
-   * PIN ({@link DirectoryStore.replacePinHash}): the failure count keeps running toward MaxLogonAttempts
+   * PIN ({@link MailboxRepository.replacePinHash}): the failure count keeps running toward MaxLogonAttempts
    * (`domain/logon-failures.ts`) and a lockout recorded meanwhile by another call stays. Our choice where the sources
    * are silent (issue 19): a mailbox locked meanwhile gets no new PIN (no mail when the lockout came before it; the
    * administrator who unlocks it sets a PIN anyway, Set-UMMailboxPIN [D-SETPIN]), and a PIN changed meanwhile (an

@@ -1,0 +1,17 @@
+/**
+ * SqliteSettingsRepository: the store's own facts in SQLite's `meta` table (organization, default locale, where and
+ * when the directory was imported, the snapshot of the imported directory file).
+ */
+import type { SettingsRepository } from '../ports/store/settings';
+import type { SqliteContext } from './sqlite-context';
+
+export class SqliteSettingsRepository implements SettingsRepository {
+  /** @param ctx the store's connection */
+  constructor(private readonly ctx: SqliteContext) {}
+
+  /** A value from the meta table (organization, default_locale, imported_from, imported_at), or undefined. */
+  meta(key: string): string | undefined {
+    const r = this.ctx.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return r?.value;
+  }
+}

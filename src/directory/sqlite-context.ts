@@ -1,0 +1,131 @@
+/**
+ * What the SQLite repositories of one store share: the better-sqlite3 connection, its prepared statements, one
+ * transaction wrapper, the clock, and the cache of settings read on every call (dial plans, UM IP gateways, UM
+ * mailbox policies, the conferencing tenant). Synchronous (better-sqlite3); every change runs in an IMMEDIATE
+ * transaction so that the CLI and a running server can share the data folder.
+ */
+import type Database from 'better-sqlite3';
+import type { z } from 'zod';
+import { describeIssues } from '../config/load';
+import { ErrorCodes, VaError } from '../errors';
+import type { Clock } from '../ports/clock';
+
+/** A row read as an object. */
+export type Row = Record<string, unknown>;
+
+/** How long a check of another connection's commits (`data_version`) stands for the settings cache, real ms. */
+export const SETTINGS_RECHECK_MS = 1;
+
+/** Validates a settings object with a zod schema, naming the entity and the bad key on failure. @throws VaError VA_ERR_INVALID_SETTING */
+export function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new VaError(ErrorCodes.INVALID_SETTING, `${what}: ${describeIssues(r.error.issues)}`);
+  return r.data;
+}
+
+/** The VA_ERR_NOT_FOUND error for an object of a kind (`UM dial plan`, `UM-enabled mailbox`...). */
+export function notFound(kind: string, name: string): VaError {
+  return new VaError(ErrorCodes.NOT_FOUND, `no ${kind} "${name}"`);
+}
+
+/** One store's connection and what its repositories share. */
+export class SqliteContext {
+  /** Prepared statements by SQL text: preparing costs more than running most of these queries. */
+  private readonly statements = new Map<string, Database.Statement>();
+  /** Parsed settings by their stored JSON, so repeated reads of a policy or dial plan skip JSON and zod. */
+  private readonly parsed = new Map<string, unknown>();
+
+  /**
+   * @param db the open, migrated database (`db.ts`)
+   * @param clock the time source for the times the store records
+   */
+  constructor(
+    readonly db: Database.Database,
+    private readonly clock: Pick<Clock, 'now'>,
+  ) {}
+
+  /** Current time in ms from the store's clock. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** The prepared statement for `text`, prepared once per connection. */
+  sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
+  /** One reusable transaction wrapper (better-sqlite3 prepares BEGIN/COMMIT per wrapper; nested calls use savepoints). */
+  private readonly tx = (() => {
+    let wrapper: ((fn: () => unknown) => unknown) & { immediate(fn: () => unknown): unknown };
+    return () => (wrapper ??= this.db.transaction((fn: () => unknown) => fn()) as typeof wrapper);
+  })();
+
+  /** Runs `fn` in one IMMEDIATE transaction (other writers wait on the busy timeout). @returns what `fn` returned */
+  transaction<T>(fn: () => T): T {
+    return this.tx().immediate(fn) as T;
+  }
+
+  /**
+   * SQLite's `data_version`: changes when another connection (another process) commits to the database; stays the
+   * same for this connection's own writes. Cheap enough to poll every second.
+   */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /**
+   * Parses stored settings JSON with a schema, once per kind and distinct JSON text (a change stores new JSON, so
+   * the cache never serves stale settings). The result is frozen: callers copy before changing.
+   */
+  settings<T extends object>(kind: string, schema: { parse(v: unknown): T }, json: string): T {
+    const key = `${kind}|${json}`;
+    let v = this.parsed.get(key) as T | undefined;
+    if (v === undefined) {
+      v = Object.freeze(schema.parse(JSON.parse(json)));
+      if (this.parsed.size > 1000) this.parsed.clear();
+      this.parsed.set(key, v);
+    }
+    return v;
+  }
+
+  /**
+   * Settings read on every call (dial plans, UM IP gateways, mailbox policies, the conferencing tenant), parsed,
+   * by query. They change rarely: the cache is emptied when this store writes any of them
+   * ({@link settingsWritten}) and when another connection (a cmdlet in another process, a second instance) has
+   * committed (SQLite's `data_version` moved), so a change still applies from the next call. `data_version` is
+   * asked at most once per {@link SETTINGS_RECHECK_MS} of real time: a call reads several settings at once, and
+   * each ask is a read of the WAL index.
+   */
+  private readonly settingsCache = new Map<string, unknown>();
+  private settingsCacheVersion = -1;
+  private settingsCheckedAt = -Infinity;
+
+  /** The cached value of `key`, loaded with `load` when absent or when another connection committed since. */
+  cachedSettings<T>(key: string, load: () => T): T {
+    const now = performance.now();
+    if (now - this.settingsCheckedAt >= SETTINGS_RECHECK_MS) {
+      this.settingsCheckedAt = now;
+      const version = this.sql('PRAGMA data_version').pluck().get() as number;
+      if (version !== this.settingsCacheVersion) {
+        this.settingsCache.clear();
+        this.settingsCacheVersion = version;
+      }
+    }
+    let v = this.settingsCache.get(key) as T | undefined;
+    if (v === undefined) {
+      v = load();
+      this.settingsCache.set(key, v);
+    }
+    return v;
+  }
+
+  /** This store changed settings: cached ones are read again. */
+  settingsWritten(): void {
+    this.settingsCache.clear();
+  }
+}
