@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -156,6 +156,70 @@ ${modules.map((m) => `      <load module="mod_${m}"/>`).join('\n')}
 /** FreeSWITCH's folders, each pointed into the temporary folder (`-conf DIR -log DIR ...`). */
 const FOLDERS = ['conf', 'log', 'run', 'db', 'cache', 'recordings', 'storage', 'sounds', 'temp', 'certs'];
 
+/** Where the RTP ranges of the FreeSWITCH servers the tests start lie, and the slots they are cut into (ports). */
+const RTP_BASE = 10_000;
+const RTP_SLOT = 400;
+const RTP_SLOTS = 25;
+/** One lock file per slot in use, holding the owner's PID, shared by every test process on this machine. */
+const SLOT_DIR = path.join(tmpdir(), 'va-freeswitch-rtp-slots');
+
+/** True when process `pid` is running. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes slot `i` for this process; a lock left by a process that is gone is taken over. */
+function takeSlot(i: number): boolean {
+  const file = path.join(SLOT_DIR, `${i}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(owner) && owner > 0 && alive(owner)) return false;
+      rmSync(file, { force: true });
+    }
+  }
+  return false;
+}
+
+/**
+ * Reserves an RTP port range for one FreeSWITCH, apart from every other FreeSWITCH the tests and benches run on this
+ * machine at the same time: FreeSWITCH picks its ports at random in its range without trying them first, so two
+ * servers with overlapping ranges (or a range another process's sockets use) fail calls' media now and then. The
+ * ranges lie in 10000-19999: below the kernel's ephemeral range (32768-60999), where every socket bound to port 0
+ * lands (our callers, SIPp's media, clients), and clear of what the tests give our RTP engine and baresip (20000
+ * and up). Cut into slots of 400 ports (200 calls); a range takes whole consecutive slots, each held by a lock file
+ * with the PID of the test process (taken over when that process is gone).
+ * @param count ports wanted (rounded up to whole slots; at most 10,000)
+ * @param want the range of a stopped server to take again (a restart), if its slots are free
+ * @throws Error when no such range is free
+ */
+export function reserveRtpRange(count: number, want?: { min: number; max: number }): { min: number; max: number; release(): void } {
+  mkdirSync(SLOT_DIR, { recursive: true });
+  const slots = Math.min(RTP_SLOTS, Math.max(1, Math.ceil(count / RTP_SLOT)));
+  const starts = Array.from({ length: RTP_SLOTS - slots + 1 }, (_, i) => i).sort(() => Math.random() - 0.5);
+  if (want) starts.unshift(Math.floor((want.min - RTP_BASE) / RTP_SLOT));
+  for (const first of starts) {
+    if (first < 0 || first + slots > RTP_SLOTS) continue;
+    const taken: number[] = [];
+    for (let i = first; i < first + slots && takeSlot(i); i++) taken.push(i);
+    const release = () => {
+      for (const i of taken.splice(0)) rmSync(path.join(SLOT_DIR, `${i}.lock`), { force: true });
+    };
+    if (taken.length === slots) return { min: RTP_BASE + first * RTP_SLOT, max: RTP_BASE + (first + slots) * RTP_SLOT - 1, release };
+    release();
+  }
+  throw new Error(`no ${slots * RTP_SLOT} free RTP ports for FreeSWITCH in ${RTP_BASE}-${RTP_BASE + RTP_SLOTS * RTP_SLOT - 1} (locks in ${SLOT_DIR})`);
+}
+
 /**
  * Starts FreeSWITCH and waits until its event socket answers and the `drachtio_mrf` profile is RUNNING.
  * @param opts.bin the binary (default: `findFreeswitch()`); @param opts.startTimeoutMs [30 000]; @param opts.rtpPorts
@@ -170,13 +234,8 @@ export async function startFreeswitch(opts: { bin?: string; startTimeoutMs?: num
   const same = opts.sameAs;
   const eslPort = same?.eslPort ?? (await freeTcpPort());
   const sipPort = same?.sipPort ?? (await findFreeSipPort('127.0.0.1'));
-  // `rtpPorts` (400: 200 calls) of its own from an even base in 10000-19998: below the kernel's ephemeral range
-  // (32768-60999), where every socket bound to port 0 lands (our callers, SIPp's media, clients), and clear of the
-  // ranges the other tests and the benches give our RTP engine and baresip (20000 and up). FreeSWITCH picks its
-  // ports at random in its range without trying them first: one held by another process failed that call's media.
-  const count = Math.min(10000, Math.max(20, opts.rtpPorts ?? 400));
-  const rtpMin = 10000 + 2 * Math.floor(Math.random() * Math.max(1, (10000 - count) / 2));
-  const rtp = same?.rtp ?? { min: rtpMin, max: rtpMin + count - 1 };
+  const range = reserveRtpRange(opts.rtpPorts ?? 400, same?.rtp);
+  const rtp = { min: range.min, max: range.max };
   const secret = same?.secret ?? randomBytes(8).toString('hex');
   writeFileSync(path.join(dir, 'conf', 'freeswitch.xml'), freeswitchXml({ eslPort, secret, sipPort, rtpMin: rtp.min, rtpMax: rtp.max }));
   const out = openSync(path.join(dir, 'stdout.log'), 'a');
@@ -187,10 +246,13 @@ export async function startFreeswitch(opts: { bin?: string; startTimeoutMs?: num
   const logTail = (lines = 40) => `${tail(path.join(dir, 'stdout.log'), lines)}\n${tail(path.join(dir, 'log', 'freeswitch.log'), lines)}`;
   let stopping: Promise<void> | null = null;
   // FreeSWITCH takes 4-5 s to exit on SIGTERM.
-  const stop = () => (stopping ??= terminate(child, child.pid!, 6000).then(() => removeDir(dir)));
+  const stop = () => (stopping ??= terminate(child, child.pid!, 6000).then(() => (range.release(), removeDir(dir))));
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`FreeSWITCH exited at start (code ${child.exitCode}):\n${logTail()}`);
+    if (child.exitCode !== null) {
+      range.release();
+      throw new Error(`FreeSWITCH exited at start (code ${child.exitCode}):\n${logTail()}`);
+    }
     if (await accepts(eslPort)) {
       const status = await eslApi(eslPort, secret, 'sofia status').catch(() => '');
       if (/drachtio_mrf\s.*RUNNING/.test(status)) break;

@@ -41,6 +41,17 @@ async function until(pred: () => boolean, ms: number, what: string): Promise<voi
 }
 
 /**
+ * Waits (10 s at most: a media server under the whole suite's load may start late) until the caller heard the beep
+ * of the channel's first recording; otherwise fails with what the caller heard and the channel's last events.
+ */
+async function beepHeard(caller: NetCaller, channel: CallChannel): Promise<void> {
+  const started = await caller.waitForRecording(0, 10_000);
+  if (started === 1) return;
+  const ivr = (channel as { events?: Array<{ at: number; kind?: string; text?: string }> }).events ?? [];
+  throw new Error(`no recording started (${started}): ${caller.events.map((e) => `${e.who} ${e.text}`).join('; ')}\nthe IVR's journal: ${JSON.stringify(ivr.slice(-12))}`);
+}
+
+/**
  * Registers the contract's cases for one engine.
  * @param makeHarness called once per file (beforeAll)
  */
@@ -56,7 +67,9 @@ export function describeCallChannelContract(name: string, makeHarness: () => Pro
       h = await makeHarness();
       h.source.onCall((c) => incoming.push(c));
       client = await SipClient.start({ localAddress: '127.0.0.1', logger: pino({ level: 'silent' }) });
-      media = await MediaEngine.start({ host: '127.0.0.1', portMin: 0, portMax: 0 });
+      // A fresh port per call, as a new phone would have: no socket of an earlier call (whose media server endpoint
+      // may still be sending) is handed to the next caller.
+      media = await MediaEngine.start({ host: '127.0.0.1', portMin: 0, portMax: 0, idleSocketLimit: 0 });
     }, 60_000);
 
     afterEach(() => {
@@ -141,7 +154,7 @@ export function describeCallChannelContract(name: string, makeHarness: () => Pro
     test('record: beep, the caller speaks 2 s and presses #: a WAV of about 2 s is on disk', async () => {
       const { caller, channel } = await call();
       const recording = channel.record({ prompts: [], locale: en, purpose: 'message', beep: true, maxMs: 20_000, silenceMs: 4000, terminators: '#' });
-      expect(await caller.waitForRecording(0, 5000)).toBe(1);
+      await beepHeard(caller, channel);
       await caller.speak(2000);
       await caller.pressDigits('#', 100);
       const r = await recording;
@@ -157,7 +170,7 @@ export function describeCallChannelContract(name: string, makeHarness: () => Pro
     test('record: silence after speech ends it (silenceMs); nothing said leaves no file', async () => {
       const { caller, channel } = await call();
       const recording = channel.record({ prompts: [], locale: en, purpose: 'message', beep: true, maxMs: 20_000, silenceMs: 1500, terminators: '#' });
-      expect(await caller.waitForRecording(0, 5000)).toBe(1);
+      await beepHeard(caller, channel);
       await caller.speak(1000);
       const r = await recording;
       expect(r.reason).toBe('silence');
@@ -184,7 +197,7 @@ export function describeCallChannelContract(name: string, makeHarness: () => Pro
       let hungUp = false;
       channel.onHangup(() => (hungUp = true));
       const recording = channel.record({ prompts: [], locale: en, purpose: 'message', beep: true, maxMs: 20_000, silenceMs: 5000, terminators: '#' });
-      expect(await caller.waitForRecording(0, 5000)).toBe(1);
+      await beepHeard(caller, channel);
       await caller.speak(1500);
       caller.callerHangup();
       const r = await recording;

@@ -191,8 +191,18 @@ describe('SIGTERM and SIGINT with calls in progress', () => {
       const caller = await divertedCall(client, media, port, '+14255550162');
       live.push(caller);
       expect(await caller.waitForRecording(0, 15_000)).toBe(1);
-      rmSync(path.join(data, 'recordings'), { recursive: true, force: true });
-      writeFileSync(path.join(data, 'recordings'), 'a file in the way\n');
+      // The server makes the folder when the recording starts, which may be a moment after the beep was heard: if
+      // it did so after the folder was removed, remove it again (bounded).
+      for (let attempt = 1; ; attempt++) {
+        rmSync(path.join(data, 'recordings'), { recursive: true, force: true });
+        try {
+          writeFileSync(path.join(data, 'recordings'), 'a file in the way\n');
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EISDIR' || attempt >= 10) throw err;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
       await caller.speak(1500);
       caller.callerHangup(); // as SIPp did: the message ends with BYE
       const failure = await p.line((l) => l.level >= 50 && l.callId === caller.callId, 10_000, 'the recording failure');

@@ -19,7 +19,7 @@
  * Times are the scenario's clock (`now()`): real time, plus the idle time the runner skipped.
  */
 import { waitFor } from '../../channel/wait-for';
-import { sameTone, sineTone, ToneTracker, type TrackedTone } from '../../media/conference-tones';
+import { sameTone, sineTone, ToneDetector, ToneTracker, type TrackedTone } from '../../media/conference-tones';
 import { G711_SAMPLE_RATE, type G711PayloadType } from '../../media/g711';
 import type { MediaEngine } from '../../media/media-engine';
 import type { Playback, RtpSession } from '../../media/rtp-session';
@@ -77,6 +77,12 @@ export interface NetCallerOptions {
 /** How long after a recognised beep's end the recording counts as started when no more audio came, ms. */
 const BEEP_END_GRACE_MS = 200;
 
+/** The recording beep's frequency (`prompts/tones/beep.wav`: 1000 Hz for 400 ms). */
+const BEEP_HZ = 1000;
+
+/** A pure 1000 Hz tone at least this long is the beep even when its samples were not recognised, samples (300 ms). */
+const BEEP_MIN_SAMPLES = 2400;
+
 export class NetCaller implements CallerSide {
   readonly heard: NetHeard[] = [];
   readonly events: NetEvent[] = [];
@@ -99,6 +105,14 @@ export class NetCaller implements CallerSide {
   private readonly recordingMarks: number[] = [];
   /** Stream positions (samples) where beeps heard end: recording starts there. */
   private readonly beepEnds: number[] = [];
+  /**
+   * The beep by its sound: a media server under load that loses or shifts the beep's first packet hides it from the
+   * sample-exact recogniser, but not from a tone detector (a pure tone: 80 % of the energy at 1000 Hz).
+   */
+  private readonly beepDetector = new ToneDetector(BEEP_HZ, { minShare: 0.8, minLevelDbov: -30 });
+  private beepToneStart = -1;
+  /** Where the last beep the recogniser found started (stream position), so the detector does not count it again. */
+  private lastBeepAt = -Infinity;
   private readonly promptObservers = new Set<(h: NetHeard) => void>();
   private readonly recordObservers = new Set<() => void>();
   private readonly endObservers = new Set<() => void>();
@@ -236,6 +250,7 @@ export class NetCaller implements CallerSide {
       this.heard.push(h);
       this.events.push({ at: h.at, who: 'ivr', text: `plays ${h.id}${h.locale && !h.id.startsWith('tone:') ? ` [${h.locale}]` : ''} "${text}"` });
       if (hit.ids.includes('tone:beep')) {
+        this.lastBeepAt = hit.atSample;
         const end = hit.atSample + hit.lengthSamples;
         this.beepEnds.push(end);
         // A media server that records sends nothing after the beep (FreeSWITCH), and the beep's last packet may never
@@ -245,8 +260,33 @@ export class NetCaller implements CallerSide {
       }
       for (const o of [...this.promptObservers]) o(h);
     }
+    for (const c of this.beepDetector.feed(pcm)) {
+      if (c.kind === 'start') this.beepToneStart = c.atSample;
+      else if (this.beepToneStart >= 0) {
+        const start = this.beepToneStart;
+        this.beepToneStart = -1;
+        if (c.atSample - start >= BEEP_MIN_SAMPLES && Math.abs(start - this.lastBeepAt) > BEEP_MIN_SAMPLES) this.beepByItsTone(start, rec.position, now);
+      }
+    }
     this.trackTones(pcm, now);
     this.beepPlayed(rec.position);
+  }
+
+  /** A beep the recogniser missed, found by its tone (it has ended): heard, and the recording has started. */
+  private beepByItsTone(startSample: number, position: number, now: number): void {
+    const h: NetHeard = {
+      index: this.heard.length,
+      id: 'tone:beep',
+      ids: ['tone:beep'],
+      at: Math.max(this.answeredAt, Math.round(now - ((position - startSample) * 1000) / G711_SAMPLE_RATE)),
+      text: this.textOf('tone:beep', this.opts.locales[0] ?? 'en-US'),
+      locale: '',
+    };
+    this.heard.push(h);
+    this.events.push({ at: h.at, who: 'ivr', text: `plays tone:beep "${h.text}" (found by its tone)` });
+    for (const o of [...this.promptObservers]) o(h);
+    this.lastBeepAt = startSample;
+    this.beepEnds.push(position);
   }
 
   /** Marks the recordings whose beep has ended by stream position `position` (Infinity: every beep heard). */
