@@ -140,7 +140,7 @@ export async function runtimeSignIns(n: number, pinHashCost: number): Promise<nu
     for (let i = 0; i < n; i++) await run();
     return (n * 1000) / (performance.now() - t0);
   } finally {
-    app.close();
+    await app.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,13 +1,16 @@
 /**
  * The composition root: the only module that wires adapters (SQLite store, mailer) to the services and, in later
- * issues, to the runtime. Everything else receives what it needs.
+ * issues, to the runtime. Everything else receives what it needs: the store as the `Store` port (with its directory
+ * import, `OpenedStore`, for the cmdlets); nothing outside `directory/` and this file names the SQLite classes.
  */
 import * as path from 'node:path';
 import { loadDirectory } from './config/load';
 import type { Directory } from './config/schema';
 import { ConferencingService } from './services/conferencing-service';
 import { PinService } from './services/pin-service';
+import type { OpenedStore } from './directory/opened-store';
 import { DirectoryStore } from './directory/store';
+import { timeTravel } from './directory/time-travel';
 import { createMailer } from './notify/nodemailer-mailer';
 import type { Clock } from './ports/clock';
 import type { Mailer } from './ports/mailer';
@@ -27,7 +30,15 @@ export interface App extends AdminContext {
   /** True when this open created the store: the data folder had none, and the directory file was imported into it. */
   imported: boolean;
   mailer: Mailer;
-  close(): void;
+  /**
+   * Moves every time the store holds `ms` back, in one transaction: the store then looks `ms` later to a server on
+   * the real clock (the network simulator's `start:` and `advance:`, `sim/net/net-runner.ts`).
+   * @param ms how far, ms (> 0; anything else moves nothing)
+   * @returns how many rows changed
+   */
+  timeTravel(ms: number): Promise<number>;
+  /** Closes the store (once its pending calls are done). */
+  close(): Promise<void>;
 }
 
 /** The directory's `ivr:` section (seconds) as the flows take it (ms). */
@@ -60,12 +71,13 @@ export interface OpenAppOptions {
 export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
   const { directory, path: configPath } = loadDirectory(opts.config);
   const dataDir = path.resolve(opts.data ?? DEFAULT_DATA_DIR);
-  const store = DirectoryStore.open(dataDir, { clock: opts.clock, pinHashCost: opts.pinHashCost ?? directory.security.pinHashCost });
+  const sqlite = DirectoryStore.open(dataDir, { clock: opts.clock, pinHashCost: opts.pinHashCost ?? directory.security.pinHashCost });
+  const store: OpenedStore = sqlite;
   let imported: boolean;
   try {
     imported = await store.importDirectory(directory, configPath);
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
   const mailer = opts.mailer ?? createMailer(directory.mail, dataDir);
@@ -79,6 +91,7 @@ export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
     mailer,
     pins: new PinService(store, mailer),
     conferencing: new ConferencingService(store, mailer),
+    timeTravel: async (ms) => timeTravel(sqlite, ms),
     close: () => store.close(),
   };
 }

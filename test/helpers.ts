@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { CliIo } from '../src/cli/main';
+import { DirectoryStore } from '../src/directory/store';
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..');
@@ -26,6 +27,15 @@ export function writeConfig(dir: string, patch: (doc: any) => void = () => {}): 
   const file = path.join(dir, 'directory.yaml');
   writeFileSync(file, stringify(doc));
   return file;
+}
+
+/**
+ * The SQLite store behind an app's `Store` port, for SQLite-specific checks (pragmas, raw rows).
+ * @throws Error when the app's store is not SQLite's
+ */
+export function sqliteOf(app: { store: unknown }): DirectoryStore {
+  if (!(app.store instanceof DirectoryStore)) throw new Error('the app does not run on the SQLite store');
+  return app.store;
 }
 
 /** A CliIo that keeps what was written. */

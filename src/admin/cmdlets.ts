@@ -9,7 +9,8 @@ import type { DialPlan, Gateway, MailboxPolicy } from '../config/schema';
 import { PHONE_NUMBER } from '../config/schema';
 import type { ConferencingService } from '../services/conferencing-service';
 import type { PinService } from '../services/pin-service';
-import type { ConferencingUser, DirectoryStore, Mailbox } from '../directory/store';
+import type { OpenedStore } from '../directory/opened-store';
+import type { ConferencingUser, Mailbox } from '../ports/store';
 import { ErrorCodes, VaError } from '../errors';
 import { importDirectoryFile } from './directory-import';
 import { checkGatewayAddress, type HostLookup } from './gateway-address';
@@ -18,7 +19,8 @@ import type { ParamSpec, ParamValues } from './ps-params';
 
 /** What a cmdlet may use. */
 export interface AdminContext {
-  store: DirectoryStore;
+  /** The store, with its directory import (Import-Directory). */
+  store: OpenedStore;
   pins: PinService;
   conferencing: ConferencingService;
   /** Resolves UM IP gateway host names (New-/Set-UMIPGateway, Import-Directory); `dns.lookup` when absent. */
@@ -46,8 +48,8 @@ const digitsPattern = { pattern: /^[0-9]+$/, patternText: 'must contain only the
 
 // ------------------------------------------------------------------ output shapes
 
-function pinStatusObject(ctx: AdminContext, m: Mailbox): OutputObject {
-  const s = ctx.store.pinStatus(m);
+async function pinStatusObject(ctx: AdminContext, m: Mailbox): Promise<OutputObject> {
+  const s = await ctx.store.pinStatus(m);
   return { UserID: s.UserID, PinExpired: s.PinExpired, FirstTimeUser: s.FirstTimeUser, LockedOut: s.LockedOut, ObjectState: 'Unchanged', IsValid: true, Identity: m.identity };
 }
 
@@ -107,14 +109,21 @@ function gatewayObject(g: Gateway): OutputObject {
 }
 
 /** Get-CsOnlineDialInConferencingUser's view: the leader PIN masked as `*****` except right after a reset ([S3] item 7). */
-function conferencingUserObject(ctx: AdminContext, u: ConferencingUser, shownPin?: string): OutputObject {
+async function conferencingUserObject(ctx: AdminContext, u: ConferencingUser, shownPin?: string): Promise<OutputObject> {
   return {
     Identity: u.identity,
     DisplayName: u.displayName,
     LeaderPin: shownPin ?? (u.leaderPinHash ? '*****' : null),
     AllowPSTNOnlyMeetings: u.allowPstnOnlyMeetings,
-    ConferenceIds: ctx.store.listMeetingsOf(u.identity).map((m) => m.conferenceId),
+    ConferenceIds: (await ctx.store.listMeetingsOf(u.identity)).map((m) => m.conferenceId),
   };
+}
+
+/** Every item's output object, in order (one store read after another). */
+async function eachOf<T>(list: readonly T[], object: (t: T) => Promise<OutputObject>): Promise<OutputObject[]> {
+  const out: OutputObject[] = [];
+  for (const t of list) out.push(await object(t));
+  return out;
 }
 
 /** Maps cmdlet parameter names to schema keys, copying only the parameters that were given. */
@@ -182,8 +191,8 @@ export const CMDLETS: readonly Cmdlet[] = [
     params: [identity('the mailbox; all UM-enabled mailboxes when omitted', false)],
     async run(ctx, p) {
       const id = p.Identity as string | undefined;
-      const list = id === undefined ? ctx.store.listMailboxes() : [ctx.store.getMailbox(id)];
-      return list.map((m) => pinStatusObject(ctx, m));
+      const list = id === undefined ? await ctx.store.listMailboxes() : [await ctx.store.getMailbox(id)];
+      return eachOf(list, (m) => pinStatusObject(ctx, m));
     },
   },
   {
@@ -201,8 +210,8 @@ export const CMDLETS: readonly Cmdlet[] = [
       const id = p.Identity as string;
       // -LockedOut $true alone locks the mailbox without touching the PIN ([D-SETPIN] example "lock out").
       if (p.LockedOut === true && p.Pin === undefined && p.PinExpired === undefined) {
-        ctx.store.setLockedOut(id, true);
-        return [pinStatusObject(ctx, ctx.store.getMailbox(id))];
+        await ctx.store.setLockedOut(id, true);
+        return [await pinStatusObject(ctx, await ctx.store.getMailbox(id))];
       }
       const r = await ctx.pins.setPin(id, {
         pin: p.Pin as string | undefined,
@@ -211,7 +220,7 @@ export const CMDLETS: readonly Cmdlet[] = [
         sendEmail: p.SendEmail as boolean | undefined,
         notifyEmail: p.NotifyEmail as string | undefined,
       });
-      const out: OutputObject = { ...pinStatusObject(ctx, ctx.store.getMailbox(id)), PinGenerated: r.generated, EmailSentTo: r.emailedTo ?? null };
+      const out: OutputObject = { ...(await pinStatusObject(ctx, await ctx.store.getMailbox(id))), PinGenerated: r.generated, EmailSentTo: r.emailedTo ?? null };
       // A generated PIN that nobody was mailed is shown here, once (as Exchange does for -SendEmail $false), and
       // nowhere else: it is neither logged nor stored.
       if (r.pin !== undefined) out.Pin = r.pin;
@@ -237,7 +246,7 @@ export const CMDLETS: readonly Cmdlet[] = [
         { identity: id, displayName: (p.DisplayName as string | undefined) ?? id, extension: p.Extensions as string, policy: p.UMMailboxPolicy as string },
         { pin: p.Pin as string | undefined, pinExpired: p.PinExpired as boolean | undefined, notifyEmail: p.NotifyEmail as string | undefined },
       );
-      return [mailboxObject(ctx.store.getMailbox(id))];
+      return [mailboxObject(await ctx.store.getMailbox(id))];
     },
   },
   {
@@ -245,7 +254,7 @@ export const CMDLETS: readonly Cmdlet[] = [
     synopsis: 'Removes Unified Messaging from a mailbox (its PIN and extension go; voice messages stay).',
     params: [identity('the mailbox')],
     async run(ctx, p) {
-      ctx.store.disableMailbox(p.Identity as string);
+      await ctx.store.disableMailbox(p.Identity as string);
       return [];
     },
   },
@@ -255,7 +264,7 @@ export const CMDLETS: readonly Cmdlet[] = [
     params: [identity('the mailbox; all when omitted', false)],
     async run(ctx, p) {
       const id = p.Identity as string | undefined;
-      return (id === undefined ? ctx.store.listMailboxes() : [ctx.store.getMailbox(id)]).map(mailboxObject);
+      return (id === undefined ? await ctx.store.listMailboxes() : [await ctx.store.getMailbox(id)]).map(mailboxObject);
     },
   },
   {
@@ -280,7 +289,7 @@ export const CMDLETS: readonly Cmdlet[] = [
       },
     ],
     async run(ctx, p) {
-      ctx.store.updateMailbox(p.Identity as string, {
+      await ctx.store.updateMailbox(p.Identity as string, {
         smsNotificationOption: p.UMSMSNotificationOption as Mailbox['smsNotificationOption'] | undefined,
         mobileNumber: p.MobileNumber as string | null | undefined,
         policy: p.UMMailboxPolicy as string | undefined,
@@ -296,7 +305,7 @@ export const CMDLETS: readonly Cmdlet[] = [
     params: [identity('the policy; all when omitted', false)],
     async run(ctx, p) {
       const id = p.Identity as string | undefined;
-      return one(ctx.store.listPolicies(), id, (x) => eq(x.name, id!), 'UM mailbox policy').map(policyObject);
+      return one(await ctx.store.listPolicies(), id, (x) => eq(x.name, id!), 'UM mailbox policy').map(policyObject);
     },
   },
   {
@@ -315,7 +324,7 @@ export const CMDLETS: readonly Cmdlet[] = [
       { name: 'ResetPINText', type: { kind: 'string', maxLength: 512 }, help: 'text of the PIN-reset mail' },
     ],
     async run(ctx, p) {
-      ctx.store.updatePolicy(p.Identity as string, pick<MailboxPolicy>(p, POLICY_PARAMS));
+      await ctx.store.updatePolicy(p.Identity as string, pick<MailboxPolicy>(p, POLICY_PARAMS));
       return [];
     },
   },
@@ -325,7 +334,7 @@ export const CMDLETS: readonly Cmdlet[] = [
     params: [identity('the dial plan; all when omitted', false)],
     async run(ctx, p) {
       const id = p.Identity as string | undefined;
-      return one(ctx.store.listDialPlans(), id, (x) => eq(x.name, id!), 'UM dial plan').map(dialPlanObject);
+      return one(await ctx.store.listDialPlans(), id, (x) => eq(x.name, id!), 'UM dial plan').map(dialPlanObject);
     },
   },
   {
@@ -343,7 +352,7 @@ export const CMDLETS: readonly Cmdlet[] = [
       int('NumberOfDigitsInExtension', 1, 20, 'extension length (only while no mailbox uses the dial plan)'),
     ],
     async run(ctx, p) {
-      ctx.store.updateDialPlan(p.Identity as string, pick<DialPlan>(p, DIAL_PLAN_PARAMS));
+      await ctx.store.updateDialPlan(p.Identity as string, pick<DialPlan>(p, DIAL_PLAN_PARAMS));
       return [];
     },
   },
@@ -353,7 +362,7 @@ export const CMDLETS: readonly Cmdlet[] = [
     params: [identity('the gateway; all when omitted', false)],
     async run(ctx, p) {
       const id = p.Identity as string | undefined;
-      return one(ctx.store.listGateways(), id, (x) => eq(x.name, id!), 'UM IP gateway').map(gatewayObject);
+      return one(await ctx.store.listGateways(), id, (x) => eq(x.name, id!), 'UM IP gateway').map(gatewayObject);
     },
   },
   {
@@ -364,11 +373,11 @@ export const CMDLETS: readonly Cmdlet[] = [
       const g = pick<Gateway>(p, GATEWAY_PARAMS);
       await checkGatewayAddress(g.address!, '-Address', ctx.lookupHost);
       if (g.dialPlan === undefined) {
-        const plans = ctx.store.listDialPlans();
+        const plans = await ctx.store.listDialPlans();
         if (plans.length !== 1) throw new VaError(ErrorCodes.CLI_PARAMETER, 'New-UMIPGateway: -UMDialPlan is required when there is more than one dial plan');
         g.dialPlan = plans[0].name;
       }
-      return [gatewayObject(ctx.store.newGateway(g as Gateway))];
+      return [gatewayObject(await ctx.store.newGateway(g as Gateway))];
     },
   },
   {
@@ -377,7 +386,7 @@ export const CMDLETS: readonly Cmdlet[] = [
     params: [identity('the gateway'), { name: 'Name', type: { kind: 'string', maxLength: 64 }, help: 'a new name' }, ...gatewayParams(false)],
     async run(ctx, p) {
       if (p.Address !== undefined) await checkGatewayAddress(p.Address as string, '-Address', ctx.lookupHost);
-      ctx.store.updateGateway(p.Identity as string, pick<Gateway>(p, GATEWAY_PARAMS));
+      await ctx.store.updateGateway(p.Identity as string, pick<Gateway>(p, GATEWAY_PARAMS));
       return [];
     },
   },
@@ -386,7 +395,7 @@ export const CMDLETS: readonly Cmdlet[] = [
     synopsis: 'Removes a UM IP gateway.',
     params: [identity('the gateway')],
     async run(ctx, p) {
-      ctx.store.removeGateway(p.Identity as string);
+      await ctx.store.removeGateway(p.Identity as string);
       return [];
     },
   },
@@ -396,8 +405,8 @@ export const CMDLETS: readonly Cmdlet[] = [
     params: [identity('the user; all when omitted', false)],
     async run(ctx, p) {
       const id = p.Identity as string | undefined;
-      const users = id === undefined ? ctx.store.listConferencingUsers() : [ctx.store.getConferencingUser(id)];
-      return users.map((u) => conferencingUserObject(ctx, u));
+      const users = id === undefined ? await ctx.store.listConferencingUsers() : [await ctx.store.getConferencingUser(id)];
+      return eachOf(users, (u) => conferencingUserObject(ctx, u));
     },
   },
   {
@@ -419,7 +428,7 @@ export const CMDLETS: readonly Cmdlet[] = [
         sendEmailToAddress: p.SendEmailToAddress as string | undefined,
         allowPstnOnlyMeetings: p.AllowPSTNOnlyMeetings as boolean | undefined,
       });
-      return [conferencingUserObject(ctx, r.user, r.leaderPin)];
+      return [await conferencingUserObject(ctx, r.user, r.leaderPin)];
     },
   },
   {
@@ -427,7 +436,7 @@ export const CMDLETS: readonly Cmdlet[] = [
     synopsis: 'Tenant-wide dial-in conferencing settings.',
     params: [],
     async run(ctx) {
-      const t = ctx.store.getTenantSettings();
+      const t = await ctx.store.getTenantSettings();
       return [
         {
           PinLength: t.pinLength,
@@ -453,7 +462,7 @@ export const CMDLETS: readonly Cmdlet[] = [
       int('LobbyAnnouncementIntervalSeconds', 0, 3600, 'music between two lobby announcements (default 30; 0: once); our addition'),
     ],
     async run(ctx, p) {
-      ctx.store.updateTenantSettings({
+      await ctx.store.updateTenantSettings({
         ...(p.PinLength !== undefined ? { pinLength: p.PinLength as number } : {}),
         ...(p.AutomaticallySendEmailsToUsers !== undefined ? { automaticallySendEmailsToUsers: p.AutomaticallySendEmailsToUsers as boolean } : {}),
         ...(p.EnableEntryExitNotifications !== undefined ? { enableEntryExitNotifications: p.EnableEntryExitNotifications as boolean } : {}),
@@ -481,8 +490,8 @@ export const CMDLETS: readonly Cmdlet[] = [
     synopsis: "A mailbox's voice messages, unheard first (our addition).",
     params: [identity('the mailbox')],
     async run(ctx, p) {
-      const m = ctx.store.getMailbox(p.Identity as string);
-      return ctx.store.listVoiceMessages(m.identity).map((v) => ({
+      const m = await ctx.store.getMailbox(p.Identity as string);
+      return (await ctx.store.listVoiceMessages(m.identity)).map((v) => ({
         Identity: v.id,
         From: v.caller,
         Received: new Date(v.receivedAt).toISOString(),

@@ -23,7 +23,8 @@ import {
   type DirectorySnapshot,
   type FieldDifference,
 } from '../directory/directory-snapshot';
-import { assertDirectoryPins, type DirectoryStore } from '../directory/store';
+import { assertDirectoryPins } from '../directory/directory-pins';
+import type { OpenedStore } from '../directory/opened-store';
 import { hashPin } from '../domain/pin-hash';
 import { ErrorCodes, VaError } from '../errors';
 import { checkGatewayAddress, type HostLookup } from './gateway-address';
@@ -63,18 +64,19 @@ const byName = <T>(list: readonly T[], name: string, nameOf: (t: T) => string): 
  * about it.
  * Checks, before anything changes: the file (VA_ERR_CONFIG_*), the new mailboxes' PINs against their policy
  * (VA_ERR_PIN_POLICY, naming each mailbox), the new or changed gateway host names resolve (VA_ERR_GATEWAY_ADDRESS);
- * every other rule is checked by the store in one transaction, which a failure rolls back whole.
- * @param store the store to change
+ * every other rule is checked by the store in one transaction (`atomically`; `rehearse` for -WhatIf), which a failure
+ * rolls back whole.
+ * @param store the store to change (a cmdlet's own: nothing else may write to it meanwhile)
  * @param file the directory file (YAML)
  * @returns one object per change (`Action` Add / Change / Skip, `ObjectType`, `Identity`, `Detail`, `Applied`:
  *   false with `whatIf`), in the order applied; none when the store already matches the file
  * @throws VaError VA_ERR_CONFIG_NOT_FOUND, VA_ERR_CONFIG_INVALID, VA_ERR_PIN_POLICY, VA_ERR_GATEWAY_ADDRESS,
  *   VA_ERR_INVALID_SETTING, VA_ERR_ALREADY_EXISTS (an extension taken by a mailbox the file does not name)
  */
-export async function importDirectoryFile(store: DirectoryStore, file: string, opts: ImportDirectoryOptions = {}): Promise<OutputObject[]> {
+export async function importDirectoryFile(store: OpenedStore, file: string, opts: ImportDirectoryOptions = {}): Promise<OutputObject[]> {
   const { directory: dir, path: source } = loadDirectory(file);
   const snapshot = snapshotOfDirectory(dir);
-  const differences = diffSnapshots(snapshot, store.snapshotOfStore());
+  const differences = diffSnapshots(snapshot, await store.snapshotOfStore());
   const isNew = new Set(differences.filter((d) => d.kind === 'mailbox' && d.change === 'added').map((d) => d.name.toLowerCase()));
   const newMailboxes = dir.mailboxes.filter((m) => isNew.has(m.identity.toLowerCase()));
   assertDirectoryPins(dir, source, (m) => isNew.has(m.identity.toLowerCase()));
@@ -83,39 +85,45 @@ export async function importDirectoryFile(store: DirectoryStore, file: string, o
     const g = byName(dir.gateways, d.name, (x) => x.name);
     await checkGatewayAddress(g.address, `UM IP gateway ${g.name} (gateways[${dir.gateways.indexOf(g)}].address in ${source})`, opts.lookup);
   }
-  // scrypt is asynchronous and the store's transactions are not: hash first. A rehearsal stores nothing.
+  // Hash first: scrypt takes a while, and the transaction below holds the store's write lock. A rehearsal stores nothing.
   const hashes = new Map<string, string>();
   for (const m of newMailboxes) {
     hashes.set(m.identity.toLowerCase(), opts.whatIf || m.pin === undefined ? 'unset' : await hashPin(m.pin, store.pinHashCost));
   }
   const applied = !opts.whatIf;
-  const apply = () => applyDifferences(store, dir, differences, hashes, applied);
-  if (opts.whatIf) return store.rehearse(apply);
-  return store.transaction(() => {
-    const out = apply();
-    store.recordImportedDirectory(snapshot, source);
+  if (opts.whatIf) return store.rehearse((s) => applyDifferences(s, dir, differences, hashes, applied));
+  return store.atomically(async (s) => {
+    const out = await applyDifferences(s, dir, differences, hashes, applied);
+    await s.recordImportedDirectory(snapshot, source);
     return out;
   });
 }
 
-function applyDifferences(store: DirectoryStore, dir: Directory, differences: readonly DirectoryDifference[], hashes: Map<string, string>, applied: boolean): OutputObject[] {
+/** Makes the changes, one after another, on the transaction's view of the store. @returns the output objects */
+async function applyDifferences(
+  store: OpenedStore,
+  dir: Directory,
+  differences: readonly DirectoryDifference[],
+  hashes: Map<string, string>,
+  applied: boolean,
+): Promise<OutputObject[]> {
   const out: OutputObject[] = [];
   const of = (kind: DirectoryDifference['kind']) => differences.filter((d) => d.kind === kind);
   // Dial plans first (policies and gateways name them), then policies (mailboxes name them), gateways, mailboxes.
   for (const d of of('dial plan')) {
     const plan = byName(dir.dialPlans, d.name, (x) => x.name);
     if (d.change === 'added') {
-      store.addDialPlan(plan);
+      await store.addDialPlan(plan);
       out.push(action('Add', d, `${plan.numberOfDigitsInExtension}-digit extensions; access numbers ${showValue(plan.accessNumbers)}`, applied));
     } else if (d.change === 'changed') {
-      store.updateDialPlan(d.name, plan);
+      await store.updateDialPlan(d.name, plan);
       out.push(action('Change', d, changes(d.fields!), applied));
     }
   }
   for (const d of of('UM mailbox policy')) {
     const policy = byName(dir.mailboxPolicies, d.name, (x) => x.name);
     if (d.change === 'added') {
-      store.addPolicy(policy);
+      await store.addPolicy(policy);
       out.push(action('Add', d, `dial plan ${policy.dialPlan}`, applied));
     } else if (d.change === 'changed') {
       const moved = d.fields!.find((f) => f.key === 'dialPlan');
@@ -125,25 +133,25 @@ function applyDifferences(store: DirectoryStore, dir: Directory, differences: re
           `UM mailbox policy ${d.name}: its dial plan cannot change (file ${showValue(moved.file)}, store ${showValue(moved.base)}): give the policy another name`,
         );
       }
-      store.updatePolicy(d.name, policy);
+      await store.updatePolicy(d.name, policy);
       out.push(action('Change', d, changes(d.fields!), applied));
     }
   }
   for (const d of of('UM IP gateway')) {
     if (d.change === 'added') {
       const g = byName(dir.gateways, d.name, (x) => x.name);
-      store.newGateway(g);
+      await store.newGateway(g);
       out.push(action('Add', d, `${g.address}:${g.port}, dial plan ${g.dialPlan}, ${g.status}`, applied));
     } else if (d.change === 'changed') {
-      store.updateGateway(d.name, byName(dir.gateways, d.name, (x) => x.name));
+      await store.updateGateway(d.name, byName(dir.gateways, d.name, (x) => x.name));
       out.push(action('Change', d, changes(d.fields!), applied));
     }
   }
   // New gateways went last; the file's order is the failover order of the gateways it names (the others follow).
   if (dir.gateways.length > 0 && (of('UM IP gateway').some((d) => d.change === 'order' || d.change === 'added'))) {
-    const before = store.listGateways().map((g) => g.name);
-    store.setGatewayOrder(dir.gateways.map((g) => g.name));
-    const after = store.listGateways().map((g) => g.name);
+    const before = (await store.listGateways()).map((g) => g.name);
+    await store.setGatewayOrder(dir.gateways.map((g) => g.name));
+    const after = (await store.listGateways()).map((g) => g.name);
     if (before.join('\n') !== after.join('\n')) {
       out.push(action('Change', { kind: 'UM IP gateway', name: '', change: 'order' }, `failover order: ${before.join(', ')} -> ${after.join(', ')}`, applied));
     }
@@ -151,7 +159,7 @@ function applyDifferences(store: DirectoryStore, dir: Directory, differences: re
   for (const d of of('mailbox')) {
     if (d.change === 'added') {
       const m: MailboxEntry = byName(dir.mailboxes, d.name, (x) => x.identity);
-      store.addDirectoryMailbox(m, hashes.get(m.identity.toLowerCase()) ?? 'unset');
+      await store.addDirectoryMailbox(m, hashes.get(m.identity.toLowerCase()) ?? 'unset');
       out.push(action('Add', d, `extension ${m.extension}, policy ${m.policy}${m.pin === undefined ? ', no PIN yet (Set-UMMailboxPIN)' : ''}`, applied));
     } else if (d.change === 'changed') {
       out.push(
@@ -182,13 +190,13 @@ export interface DirectoryDrift {
  * mailboxes). PINs and PIN state are never compared.
  * @returns the differences (empty when the file is as imported)
  */
-export function directoryDrift(app: { directory: Directory; store: DirectoryStore }): DirectoryDrift {
-  const imported = app.store.importedSnapshot();
-  const base: DirectorySnapshot = imported ?? app.store.snapshotOfStore();
+export async function directoryDrift(app: { directory: Directory; store: OpenedStore }): Promise<DirectoryDrift> {
+  const imported = await app.store.importedSnapshot();
+  const base: DirectorySnapshot = imported ?? (await app.store.snapshotOfStore());
   return {
     baseline: imported ? 'imported' : 'store',
     differences: diffSnapshots(snapshotOfDirectory(app.directory), base),
-    importedFrom: app.store.meta('imported_from'),
+    importedFrom: await app.store.meta('imported_from'),
   };
 }
 
@@ -210,19 +218,19 @@ const NAMED_IN_MESSAGE = 5;
  * them. Nothing when the file is as imported.
  * @param app the opened app (its directory file, store, data folder, and whether this open imported)
  * @param logger the server's logger
- * Never throws: a store whose snapshot cannot be read gets a warning saying so.
+ * @returns resolves once logged; never rejects: a store whose snapshot cannot be read gets a warning saying so.
  */
-export function reportStoreOrigin(
-  app: { directory: Directory; store: DirectoryStore; imported: boolean; dataDir: string; configPath: string },
+export async function reportStoreOrigin(
+  app: { directory: Directory; store: OpenedStore; imported: boolean; dataDir: string; configPath: string },
   logger: Pick<Logger, 'info' | 'warn'>,
-): void {
+): Promise<void> {
   if (app.imported) {
     logger.info({ data: app.dataDir, directory: app.configPath }, `created a new store in ${displayPath(app.dataDir)} from ${displayPath(app.configPath)}`);
     return;
   }
   let drift: DirectoryDrift;
   try {
-    drift = directoryDrift(app);
+    drift = await directoryDrift(app);
   } catch (err) {
     logger.warn({ err }, 'could not compare the directory file with what the store was imported from');
     return;

@@ -13,7 +13,7 @@ import { formatList } from '../admin/ps-format';
 import { parseParams } from '../admin/ps-params';
 import { DEFAULT_DATA_DIR, openApp } from '../app';
 import { loadDirectory } from '../config/load';
-import { assertDirectoryPins } from '../directory/store';
+import { assertDirectoryPins } from '../directory/directory-pins';
 import { ErrorCodes, VaError, isVaError } from '../errors';
 
 /** Where the CLI writes; replaceable for in-process tests. */
@@ -212,6 +212,6 @@ export async function main(argv: readonly string[], io: CliIo = stdio, env: Node
     }
     throw err;
   } finally {
-    app?.close();
+    await app?.close();
   }
 }

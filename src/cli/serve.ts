@@ -16,12 +16,12 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { Logger } from 'pino';
 import { reportStoreOrigin } from '../admin/directory-import';
 import { DEFAULT_DATA_DIR, openApp, type App } from '../app';
-import { admitSource, normalizeAddress } from '../domain/gateway-admission';
 import { createLogger } from '../log';
 import { MediaEngine } from '../media/media-engine';
 import { systemClock } from '../ports/clock';
 import { PromptCatalog } from '../prompts/catalog';
 import { CallRuntime } from '../runtime/call-runtime';
+import { KnownGateways } from '../runtime/known-gateways';
 import { LoadGuard } from '../runtime/load-guard';
 import { EmbeddedCallSource } from '../sip/embedded/embedded-call-source';
 import { EmbeddedSipServer } from '../sip/embedded/sip-server';
@@ -187,8 +187,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // Every folder it writes to must take a file now, not when a caller's message is lost (issue 19, "Nothing lost").
   assertWritableFolder({ role: 'data', path: path.resolve(opts.data ?? DEFAULT_DATA_DIR) });
   const app = await openApp({ config: opts.config, data: opts.data });
-  reportStoreOrigin(app, logger);
+  await reportStoreOrigin(app, logger);
   let mwiTls: ReturnType<typeof readTlsMaterial>;
+  // The gateways as last read, for the flood limiter's synchronous question (`runtime/known-gateways.ts`).
+  const gateways = new KnownGateways(app.store);
   try {
     const folders = writtenFolders(app);
     for (const folder of folders) assertWritableFolder(folder);
@@ -196,8 +198,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const removed = folders.flatMap((f) => removeStaleTempFiles(f.path).map((name) => path.join(f.role, name)));
     logger.info({ removed: removed.length, ...(removed.length > 0 ? { files: removed.slice(0, 20) } : {}) }, 'temporary files left by an earlier run removed');
     mwiTls = readTlsMaterial(app.directory.notifications.mwi.tls, app.configPath);
+    await gateways.refresh();
   } catch (err) {
-    app.close();
+    await app.close();
     throw err;
   }
   const recordingsDir = path.join(app.dataDir, 'recordings');
@@ -215,8 +218,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     retryAfterSeconds: app.directory.sip.retryAfterSeconds,
     logger: logger.child({ part: 'load' }),
   });
-  const admit = (address: string) => {
-    const gateway = admitSource(address, app.store.listGateways());
+  const admit = async (address: string) => {
+    const gateway = await gateways.admit(address);
     return gateway.admit ? (guard.check() ?? gateway) : gateway;
   };
   let sip: EmbeddedSipServer | undefined;
@@ -254,12 +257,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         logger: logger.child({ part: 'sip' }),
         limits,
         floodLimit: floodLimit.enabled ? floodLimit : undefined,
-        isGateway: (address) => app.store.listGateways().some((g) => g.status !== 'Disabled' && normalizeAddress(g.address) === normalizeAddress(address)),
+        isGateway: (address) => gateways.isGateway(address),
       });
     }
   } catch (err) {
     await media?.stop();
-    app.close();
+    await app.close();
     throw err;
   }
   const runtime = CallRuntime.forApp(app, { clock: systemClock, logger });
@@ -290,6 +293,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   runtime.onCountsChanged((identity) => mwi.mailboxChanged(identity));
   (drachtio ? drachtio.subscriptions : embedded!).onSubscribe((subscription) => mwi.handleSubscribe(subscription));
   mwi.start();
+  // Other processes' gateway changes (a cmdlet's New-/Set-UMIPGateway) reach the flood limiter's list.
+  const stopGatewayWatch = gateways.watch(systemClock, 1000, logger);
   const d = drachtio;
   const m = media;
   let stopping: Promise<void> | undefined;
@@ -315,7 +320,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         const unfinished = await runtime.endAllCalls(CALLS_END_MS);
         if (unfinished.length > 0) logger.warn({ calls: unfinished }, `${unfinished.length} call(s) still running ${CALLS_END_MS} ms after they were ended`);
         step('mwi');
-        mwi.stop();
+        stopGatewayWatch();
+        await mwi.stop();
         mwiTransport.close();
         step('sip');
         await (d ? d.stop() : embedded!.stop());
@@ -326,7 +332,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         step('notifications');
         await notifications.queue.stop(NOTIFY_STOP_GRACE_MS);
         step('store');
-        app.close();
+        await app.close();
       })();
       return stopping;
     },

@@ -2,6 +2,10 @@
  * SqliteDirectoryObjectsRepository: UM dial plans, UM mailbox policies and UM IP gateways in SQLite (the
  * `dial_plans`, `mailbox_policies` and `ip_gateways` tables; settings as JSON validated by the directory file's
  * schemas). Reads are cached per connection ({@link SqliteContext.cachedSettings}); every write empties the cache.
+ *
+ * The port is asynchronous; better-sqlite3 is not: each method does its whole work synchronously when called and
+ * returns a settled promise. The `*Sync` readers are for SQLite code that runs them inside one of its own
+ * transactions (a mailbox's policy and dial plan, the snapshots).
  */
 import { DialPlanSchema, GatewaySchema, MailboxPolicySchema } from '../config/schema';
 import { ErrorCodes, VaError } from '../errors';
@@ -16,7 +20,12 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
   // ---------------------------------------------------------------- dial plans
 
   /** All dial plans, by name. */
-  listDialPlans(): DialPlan[] {
+  async listDialPlans(): Promise<DialPlan[]> {
+    return this.listDialPlansSync();
+  }
+
+  /** {@link listDialPlans}, synchronously. */
+  listDialPlansSync(): DialPlan[] {
     const all = this.ctx.cachedSettings('dial plans', () =>
       (this.ctx.sql('SELECT settings FROM dial_plans ORDER BY name').all() as Row[]).map((r) =>
         this.ctx.settings('DialPlanSchema', DialPlanSchema, r.settings as string),
@@ -26,7 +35,12 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
   }
 
   /** The dial plan. @throws VaError VA_ERR_NOT_FOUND */
-  getDialPlan(name: string): DialPlan {
+  async getDialPlan(name: string): Promise<DialPlan> {
+    return this.getDialPlanSync(name);
+  }
+
+  /** {@link getDialPlan}, synchronously (inside a transaction). @throws VaError VA_ERR_NOT_FOUND */
+  getDialPlanSync(name: string): DialPlan {
     const plan = this.ctx.cachedSettings(`dial plan ${name.toLowerCase()}`, () => {
       const r = this.ctx.sql('SELECT settings FROM dial_plans WHERE name = ?').get(name) as Row | undefined;
       return r ? this.ctx.settings('DialPlanSchema', DialPlanSchema, r.settings as string) : null;
@@ -36,7 +50,7 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
   }
 
   /** Adds a dial plan (Import-Directory). @throws VaError VA_ERR_ALREADY_EXISTS, VA_ERR_INVALID_SETTING */
-  addDialPlan(plan: DialPlan): DialPlan {
+  async addDialPlan(plan: DialPlan): Promise<DialPlan> {
     return this.ctx.transaction(() => {
       const dp = validated(DialPlanSchema, plan, `UM dial plan ${plan.name}`);
       if (this.ctx.sql('SELECT 1 FROM dial_plans WHERE name = ?').get(dp.name))
@@ -51,9 +65,9 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
    * Changes a dial plan's settings (Set-UMDialPlan); the name cannot change.
    * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_INVALID_SETTING (names the key)
    */
-  updateDialPlan(name: string, patch: Partial<DialPlan>): DialPlan {
+  async updateDialPlan(name: string, patch: Partial<DialPlan>): Promise<DialPlan> {
     return this.ctx.transaction(() => {
-      const current = this.getDialPlan(name);
+      const current = this.getDialPlanSync(name);
       const next = validated(DialPlanSchema, { ...current, ...patch, name: current.name }, `UM dial plan ${current.name}`);
       if (next.numberOfDigitsInExtension !== current.numberOfDigitsInExtension) {
         const n = this.ctx.sql('SELECT count(*) AS n FROM mailboxes WHERE dial_plan = ?').get(current.name) as { n: number };
@@ -69,7 +83,12 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
   // ---------------------------------------------------------------- UM IP gateways
 
   /** All UM IP gateways in failover order. */
-  listGateways(): Gateway[] {
+  async listGateways(): Promise<Gateway[]> {
+    return this.listGatewaysSync();
+  }
+
+  /** {@link listGateways}, synchronously. */
+  listGatewaysSync(): Gateway[] {
     const all = this.ctx.cachedSettings('gateways', () =>
       (this.ctx.sql('SELECT settings FROM ip_gateways ORDER BY position, name').all() as Row[]).map((r) =>
         this.ctx.settings('GatewaySchema', GatewaySchema, r.settings as string),
@@ -79,7 +98,12 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
   }
 
   /** The gateway. @throws VaError VA_ERR_NOT_FOUND */
-  getGateway(name: string): Gateway {
+  async getGateway(name: string): Promise<Gateway> {
+    return this.getGatewaySync(name);
+  }
+
+  /** {@link getGateway}, synchronously. @throws VaError VA_ERR_NOT_FOUND */
+  private getGatewaySync(name: string): Gateway {
     const r = this.ctx.sql('SELECT settings FROM ip_gateways WHERE name = ?').get(name) as Row | undefined;
     if (!r) throw notFound('UM IP gateway', name);
     return this.ctx.settings('GatewaySchema', GatewaySchema, r.settings as string);
@@ -89,12 +113,12 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
    * Adds a UM IP gateway at the end of the failover order (New-UMIPGateway).
    * @throws VaError VA_ERR_ALREADY_EXISTS, VA_ERR_NOT_FOUND (dial plan), VA_ERR_INVALID_SETTING
    */
-  newGateway(gateway: Partial<Gateway> & Pick<Gateway, 'name' | 'address' | 'dialPlan'>): Gateway {
+  async newGateway(gateway: Partial<Gateway> & Pick<Gateway, 'name' | 'address' | 'dialPlan'>): Promise<Gateway> {
     return this.ctx.transaction(() => {
       const g = validated(GatewaySchema, gateway, `UM IP gateway ${gateway.name}`);
       if (this.ctx.sql('SELECT 1 FROM ip_gateways WHERE name = ?').get(g.name))
         throw new VaError(ErrorCodes.ALREADY_EXISTS, `a UM IP gateway named "${g.name}" already exists`);
-      g.dialPlan = this.getDialPlan(g.dialPlan).name;
+      g.dialPlan = this.getDialPlanSync(g.dialPlan).name;
       const pos = this.ctx.sql('SELECT coalesce(max(position), -1) + 1 AS p FROM ip_gateways').get() as { p: number };
       this.ctx.sql('INSERT INTO ip_gateways (name, position, settings) VALUES (?, ?, ?)').run(g.name, pos.p, JSON.stringify(g));
       this.ctx.settingsWritten();
@@ -106,11 +130,11 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
    * Changes a gateway (Set-UMIPGateway); a new `name` renames it.
    * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_ALREADY_EXISTS, VA_ERR_INVALID_SETTING
    */
-  updateGateway(name: string, patch: Partial<Gateway>): Gateway {
+  async updateGateway(name: string, patch: Partial<Gateway>): Promise<Gateway> {
     return this.ctx.transaction(() => {
-      const current = this.getGateway(name);
+      const current = this.getGatewaySync(name);
       const next = validated(GatewaySchema, { ...current, ...patch }, `UM IP gateway ${current.name}`);
-      if (patch.dialPlan !== undefined) next.dialPlan = this.getDialPlan(next.dialPlan).name;
+      if (patch.dialPlan !== undefined) next.dialPlan = this.getDialPlanSync(next.dialPlan).name;
       if (next.name.toLowerCase() !== current.name.toLowerCase() && this.ctx.sql('SELECT 1 FROM ip_gateways WHERE name = ?').get(next.name))
         throw new VaError(ErrorCodes.ALREADY_EXISTS, `a UM IP gateway named "${next.name}" already exists`);
       this.ctx.sql('UPDATE ip_gateways SET name = ?, settings = ? WHERE name = ?').run(next.name, JSON.stringify(next), current.name);
@@ -120,7 +144,7 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
   }
 
   /** Removes a gateway (Remove-UMIPGateway). @throws VaError VA_ERR_NOT_FOUND */
-  removeGateway(name: string): void {
+  async removeGateway(name: string): Promise<void> {
     const r = this.ctx.sql('DELETE FROM ip_gateways WHERE name = ?').run(name);
     this.ctx.settingsWritten();
     if (r.changes === 0) throw notFound('UM IP gateway', name);
@@ -130,9 +154,9 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
    * Puts the named gateways first in the failover order, in the order given; the others follow in their order.
    * @throws VaError VA_ERR_NOT_FOUND for a name that is not a gateway
    */
-  setGatewayOrder(names: readonly string[]): void {
+  async setGatewayOrder(names: readonly string[]): Promise<void> {
     this.ctx.transaction(() => {
-      const all = this.listGateways().map((g) => g.name);
+      const all = this.listGatewaysSync().map((g) => g.name);
       const first = names.map((n) => {
         const hit = all.find((a) => a.toLowerCase() === n.toLowerCase());
         if (!hit) throw notFound('UM IP gateway', n);
@@ -148,14 +172,24 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
   // ---------------------------------------------------------------- UM mailbox policies
 
   /** All UM mailbox policies, by name. */
-  listPolicies(): MailboxPolicy[] {
+  async listPolicies(): Promise<MailboxPolicy[]> {
+    return this.listPoliciesSync();
+  }
+
+  /** {@link listPolicies}, synchronously. */
+  listPoliciesSync(): MailboxPolicy[] {
     return (this.ctx.sql('SELECT settings FROM mailbox_policies ORDER BY name').all() as Row[]).map((r) =>
       this.ctx.settings('MailboxPolicySchema', MailboxPolicySchema, r.settings as string),
     );
   }
 
   /** The policy. @throws VaError VA_ERR_NOT_FOUND */
-  getPolicy(name: string): MailboxPolicy {
+  async getPolicy(name: string): Promise<MailboxPolicy> {
+    return this.getPolicySync(name);
+  }
+
+  /** {@link getPolicy}, synchronously (inside a transaction). @throws VaError VA_ERR_NOT_FOUND */
+  getPolicySync(name: string): MailboxPolicy {
     const policy = this.ctx.cachedSettings(`policy ${name.toLowerCase()}`, () => {
       const r = this.ctx.sql('SELECT settings FROM mailbox_policies WHERE name = ?').get(name) as Row | undefined;
       return r ? this.ctx.settings('MailboxPolicySchema', MailboxPolicySchema, r.settings as string) : null;
@@ -165,12 +199,12 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
   }
 
   /** Adds a UM mailbox policy of an existing dial plan (Import-Directory). @throws VaError VA_ERR_ALREADY_EXISTS, VA_ERR_NOT_FOUND, VA_ERR_INVALID_SETTING */
-  addPolicy(policy: MailboxPolicy): MailboxPolicy {
+  async addPolicy(policy: MailboxPolicy): Promise<MailboxPolicy> {
     return this.ctx.transaction(() => {
       const p = validated(MailboxPolicySchema, policy, `UM mailbox policy ${policy.name}`);
       if (this.ctx.sql('SELECT 1 FROM mailbox_policies WHERE name = ?').get(p.name))
         throw new VaError(ErrorCodes.ALREADY_EXISTS, `a UM mailbox policy named "${p.name}" already exists`);
-      p.dialPlan = this.getDialPlan(p.dialPlan).name;
+      p.dialPlan = this.getDialPlanSync(p.dialPlan).name;
       this.ctx.sql('INSERT INTO mailbox_policies (name, settings) VALUES (?, ?)').run(p.name, JSON.stringify(p));
       this.ctx.settingsWritten();
       return p;
@@ -182,9 +216,9 @@ export class SqliteDirectoryObjectsRepository implements DirectoryObjectsReposit
    * so LogonFailuresBeforePINReset must stay below MaxLogonAttempts.
    * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_INVALID_SETTING (names the key and rule)
    */
-  updatePolicy(name: string, patch: Partial<MailboxPolicy>): MailboxPolicy {
+  async updatePolicy(name: string, patch: Partial<MailboxPolicy>): Promise<MailboxPolicy> {
     return this.ctx.transaction(() => {
-      const current = this.getPolicy(name);
+      const current = this.getPolicySync(name);
       const next = validated(
         MailboxPolicySchema,
         { ...current, ...patch, name: current.name, dialPlan: current.dialPlan },

@@ -3,13 +3,16 @@
  * `pin_history` tables). PINs are stored only as hashes (see `domain/pin-hash.ts`); nothing here accepts or returns
  * a plaintext PIN. Every read-modify-write is one IMMEDIATE transaction, so concurrent calls on this process or
  * another one sharing the data folder never lose a failure or a lockout (issue 19).
+ *
+ * The port is asynchronous; better-sqlite3 is not: each method does its whole work synchronously when called (one
+ * transaction, no await inside it) and returns a settled promise. The `*Sync` methods are for other SQLite code that
+ * composes them inside one of its own transactions (the directory import, the snapshots).
  */
 import type Database from 'better-sqlite3';
 import { ErrorCodes, VaError } from '../errors';
 import type { Locale } from '../domain/locale';
 import type { SmsNotificationOption } from '../domain/directory-objects';
 import { isPinExpired } from '../domain/pin-policy';
-import type { DirectoryObjectsReader } from '../ports/store/directory-objects';
 import type {
   DirectoryFileMailbox,
   Mailbox,
@@ -19,6 +22,7 @@ import type {
   PinReplacement,
   PinStatus,
 } from '../ports/store/mailboxes';
+import type { SqliteDirectoryObjectsRepository } from './directory-objects-repository';
 import { notFound, type Row, type SqliteContext } from './sqlite-context';
 
 /**
@@ -59,7 +63,7 @@ export class SqliteMailboxRepository implements MailboxRepository {
    */
   constructor(
     private readonly ctx: SqliteContext,
-    private readonly directory: Pick<DirectoryObjectsReader, 'getDialPlan' | 'getPolicy'>,
+    private readonly directory: Pick<SqliteDirectoryObjectsRepository, 'getDialPlanSync' | 'getPolicySync'>,
   ) {}
 
   /**
@@ -105,25 +109,45 @@ export class SqliteMailboxRepository implements MailboxRepository {
   }
 
   /** All UM-enabled mailboxes, by identity. */
-  listMailboxes(): Mailbox[] {
+  async listMailboxes(): Promise<Mailbox[]> {
+    return this.listMailboxesSync();
+  }
+
+  /** {@link listMailboxes}, synchronously (inside another transaction). */
+  listMailboxesSync(): Mailbox[] {
     return (this.mailboxQuery('ORDER BY identity').all() as unknown[][]).map(toMailbox);
   }
 
   /** The mailbox, or undefined. Identity is case-insensitive. */
-  findMailbox(identity: string): Mailbox | undefined {
+  async findMailbox(identity: string): Promise<Mailbox | undefined> {
+    return this.findMailboxSync(identity);
+  }
+
+  /** {@link findMailbox}, synchronously. */
+  private findMailboxSync(identity: string): Mailbox | undefined {
     const r = this.mailboxQuery('WHERE identity = ?').get(identity) as unknown[] | undefined;
     return r ? toMailbox(r) : undefined;
   }
 
   /** The mailbox. @throws VaError VA_ERR_NOT_FOUND */
-  getMailbox(identity: string): Mailbox {
-    const m = this.findMailbox(identity);
+  async getMailbox(identity: string): Promise<Mailbox> {
+    return this.getMailboxSync(identity);
+  }
+
+  /** {@link getMailbox}, synchronously (inside a transaction). @throws VaError VA_ERR_NOT_FOUND */
+  private getMailboxSync(identity: string): Mailbox {
+    const m = this.findMailboxSync(identity);
     if (!m) throw notFound('UM-enabled mailbox', identity);
     return m;
   }
 
   /** The mailbox with this extension, in one dial plan or (when omitted) any. */
-  findMailboxByExtension(extension: string, dialPlan?: string): Mailbox | undefined {
+  async findMailboxByExtension(extension: string, dialPlan?: string): Promise<Mailbox | undefined> {
+    return this.findMailboxByExtensionSync(extension, dialPlan);
+  }
+
+  /** {@link findMailboxByExtension}, synchronously. */
+  private findMailboxByExtensionSync(extension: string, dialPlan?: string): Mailbox | undefined {
     const r = (
       dialPlan
         ? this.mailboxQuery('WHERE extension = ? AND dial_plan = ?').get(extension, dialPlan)
@@ -136,7 +160,7 @@ export class SqliteMailboxRepository implements MailboxRepository {
    * The mailbox whose mobile number or extension equals a caller's number, with or without its leading `+` (for the
    * own-phone shortcut).
    */
-  findMailboxByCaller(callerNumber: string): Mailbox | undefined {
+  async findMailboxByCaller(callerNumber: string): Promise<Mailbox | undefined> {
     const bare = callerNumber.replace(/^\+/, '');
     const r = this.mailboxQuery('WHERE mobile_number IN (?, ?) OR extension IN (?, ?) ORDER BY identity LIMIT 1').get(bare, callerNumber, bare, callerNumber) as
       | unknown[]
@@ -148,10 +172,10 @@ export class SqliteMailboxRepository implements MailboxRepository {
    * UM-enables a mailbox (Enable-UMMailbox). The extension must have the dial plan's digit count.
    * @throws VaError VA_ERR_NOT_FOUND (policy), VA_ERR_ALREADY_EXISTS, VA_ERR_INVALID_SETTING (extension length)
    */
-  enableMailbox(m: NewMailbox): Mailbox {
+  async enableMailbox(m: NewMailbox): Promise<Mailbox> {
     return this.ctx.transaction(() => {
-      const policy = this.directory.getPolicy(m.policy);
-      const plan = this.directory.getDialPlan(policy.dialPlan);
+      const policy = this.directory.getPolicySync(m.policy);
+      const plan = this.directory.getDialPlanSync(policy.dialPlan);
       if (!/^[0-9]+$/.test(m.extension) || m.extension.length !== plan.numberOfDigitsInExtension)
         throw new VaError(ErrorCodes.INVALID_SETTING, `Extensions: must be ${plan.numberOfDigitsInExtension} digits (dial plan ${plan.name})`);
       this.insert({
@@ -164,7 +188,7 @@ export class SqliteMailboxRepository implements MailboxRepository {
         mobileNumber: null,
         language: null,
       });
-      return this.getMailbox(m.identity);
+      return this.getMailboxSync(m.identity);
     });
   }
 
@@ -174,13 +198,13 @@ export class SqliteMailboxRepository implements MailboxRepository {
    * @param pinHash the initial PIN's hash, or `unset` for a mailbox without one
    * @throws VaError VA_ERR_NOT_FOUND (policy), VA_ERR_ALREADY_EXISTS, VA_ERR_INVALID_SETTING (extension length)
    */
-  addDirectoryMailbox(m: DirectoryFileMailbox, pinHash: string): Mailbox {
+  async addDirectoryMailbox(m: DirectoryFileMailbox, pinHash: string): Promise<Mailbox> {
     return this.ctx.transaction(() => {
-      const policy = this.directory.getPolicy(m.policy);
-      const plan = this.directory.getDialPlan(policy.dialPlan);
+      const policy = this.directory.getPolicySync(m.policy);
+      const plan = this.directory.getDialPlanSync(policy.dialPlan);
       if (m.extension.length !== plan.numberOfDigitsInExtension)
         throw new VaError(ErrorCodes.INVALID_SETTING, `${m.identity}: the extension must have ${plan.numberOfDigitsInExtension} digits (dial plan ${plan.name})`);
-      const taken = this.findMailboxByExtension(m.extension, plan.name);
+      const taken = this.findMailboxByExtensionSync(m.extension, plan.name);
       if (taken) throw new VaError(ErrorCodes.ALREADY_EXISTS, `${m.identity}: extension ${m.extension} of dial plan ${plan.name} is already ${taken.identity}'s`);
       this.insert({
         identity: m.identity,
@@ -196,12 +220,12 @@ export class SqliteMailboxRepository implements MailboxRepository {
         mobileNumber: m.mobileNumber ?? null,
         language: m.language ?? null,
       });
-      return this.getMailbox(m.identity);
+      return this.getMailboxSync(m.identity);
     });
   }
 
   /** Removes UM from a mailbox (Disable-UMMailbox); its PIN history goes too, voice messages stay. @throws VaError VA_ERR_NOT_FOUND */
-  disableMailbox(identity: string): void {
+  async disableMailbox(identity: string): Promise<void> {
     const r = this.ctx.sql('DELETE FROM mailboxes WHERE identity = ?').run(identity);
     if (r.changes === 0) throw notFound('UM-enabled mailbox', identity);
   }
@@ -210,9 +234,9 @@ export class SqliteMailboxRepository implements MailboxRepository {
    * Changes per-mailbox settings (Set-UMMailbox, first-time setup, greeting files).
    * @throws VaError VA_ERR_NOT_FOUND
    */
-  updateMailbox(identity: string, patch: MailboxPatch): Mailbox {
+  async updateMailbox(identity: string, patch: MailboxPatch): Promise<Mailbox> {
     return this.ctx.transaction(() => {
-      const current = this.getMailbox(identity);
+      const current = this.getMailboxSync(identity);
       const cols: Record<keyof MailboxPatch, string> = {
         displayName: 'display_name',
         smsNotificationOption: 'sms_notification_option',
@@ -224,7 +248,7 @@ export class SqliteMailboxRepository implements MailboxRepository {
         nameFile: 'name_file',
       };
       if (patch.policy !== undefined) {
-        const p = this.directory.getPolicy(patch.policy);
+        const p = this.directory.getPolicySync(patch.policy);
         if (p.dialPlan.toLowerCase() !== current.dialPlan.toLowerCase())
           throw new VaError(ErrorCodes.INVALID_SETTING, `UMMailboxPolicy: ${p.name} belongs to dial plan ${p.dialPlan}, not ${current.dialPlan}`);
         patch = { ...patch, policy: p.name };
@@ -234,13 +258,13 @@ export class SqliteMailboxRepository implements MailboxRepository {
         const value = typeof v === 'boolean' ? (v ? 1 : 0) : v;
         this.ctx.sql(`UPDATE mailboxes SET ${cols[k]} = ? WHERE identity = ?`).run(value, current.identity);
       }
-      return this.getMailbox(identity);
+      return this.getMailboxSync(identity);
     });
   }
 
-  /** The effective PIN state of a mailbox, PINLifetime included ([D-GETPIN]). */
-  pinStatus(m: Mailbox): PinStatus {
-    const policy = this.directory.getPolicy(m.policy);
+  /** The effective PIN state of a mailbox, PINLifetime included ([D-GETPIN]). @throws VaError VA_ERR_NOT_FOUND (policy) */
+  async pinStatus(m: Mailbox): Promise<PinStatus> {
+    const policy = this.directory.getPolicySync(m.policy);
     return {
       UserID: m.identity,
       PinExpired: isPinExpired(m.pinExpired, m.pinSetAt, policy.pinLifetimeDays, this.ctx.now()),
@@ -250,7 +274,7 @@ export class SqliteMailboxRepository implements MailboxRepository {
   }
 
   /** The last `count` PIN hashes of a mailbox, newest first (the current PIN included). */
-  pinHistory(identity: string, count: number): string[] {
+  async pinHistory(identity: string, count: number): Promise<string[]> {
     return (
       this.ctx.sql('SELECT pin_hash FROM pin_history WHERE identity = ? ORDER BY id DESC LIMIT ?').all(identity, count) as Row[]
     ).map((r) => r.pin_hash as string);
@@ -261,9 +285,9 @@ export class SqliteMailboxRepository implements MailboxRepository {
    * the PIN history (trimmed to the 20 newest, PINHistoryCount's maximum).
    * @throws VaError VA_ERR_NOT_FOUND
    */
-  setPinHash(identity: string, pinHash: string, opts: { expired: boolean; lockedOut: boolean }): void {
+  async setPinHash(identity: string, pinHash: string, opts: { expired: boolean; lockedOut: boolean }): Promise<void> {
     this.ctx.transaction(() => {
-      const m = this.getMailbox(identity);
+      const m = this.getMailboxSync(identity);
       const now = this.ctx.now();
       this.ctx.sql('UPDATE mailboxes SET pin_hash = ?, pin_set_at = ?, pin_expired = ?, locked_out = ?, logon_failures = 0 WHERE identity = ?')
         .run(pinHash, now, opts.expired ? 1 : 0, opts.lockedOut ? 1 : 0, m.identity);
@@ -282,9 +306,9 @@ export class SqliteMailboxRepository implements MailboxRepository {
    * @returns `replaced`, or why not: `locked` or `pin-changed`
    * @throws VaError VA_ERR_NOT_FOUND
    */
-  replacePinHash(identity: string, pinHash: string, opts: { expired: boolean; ifPinHash: string }): PinReplacement {
-    return this.ctx.transaction(() => {
-      const m = this.getMailbox(identity);
+  async replacePinHash(identity: string, pinHash: string, opts: { expired: boolean; ifPinHash: string }): Promise<PinReplacement> {
+    return this.ctx.transaction((): PinReplacement => {
+      const m = this.getMailboxSync(identity);
       if (m.lockedOut) return 'locked';
       if (m.pinHash !== opts.ifPinHash) return 'pin-changed';
       const now = this.ctx.now();
@@ -302,7 +326,7 @@ export class SqliteMailboxRepository implements MailboxRepository {
   }
 
   /** Sets or clears the lockout without touching the PIN. @throws VaError VA_ERR_NOT_FOUND */
-  setLockedOut(identity: string, lockedOut: boolean): void {
+  async setLockedOut(identity: string, lockedOut: boolean): Promise<void> {
     const r = this.ctx.sql('UPDATE mailboxes SET locked_out = ?, logon_failures = CASE WHEN ? = 0 THEN 0 ELSE logon_failures END WHERE identity = ?')
       .run(lockedOut ? 1 : 0, lockedOut ? 1 : 0, identity);
     if (r.changes === 0) throw notFound('UM-enabled mailbox', identity);
@@ -312,7 +336,7 @@ export class SqliteMailboxRepository implements MailboxRepository {
    * Clears the failure count after a successful sign-in, in one statement (atomic on its own): nothing is written when
    * the count is already 0, the usual case, so a sign-in costs no write transaction.
    */
-  clearLogonFailures(identity: string): void {
+  async clearLogonFailures(identity: string): Promise<void> {
     this.ctx.sql('UPDATE mailboxes SET logon_failures = 0 WHERE identity = ? AND logon_failures <> 0').run(identity);
   }
 
@@ -320,14 +344,14 @@ export class SqliteMailboxRepository implements MailboxRepository {
    * Atomically applies `decide` to the mailbox's current failure count and lockout and stores its result: the read
    * and the write are one IMMEDIATE transaction (which also waits for other processes on the data folder), so
    * concurrent calls, on this instance or another, never lose a failure or a lockout. `decide` must be synchronous
-   * (no await between the read and the write); `lockedOut` omitted keeps the current value. Nothing is written when
-   * neither value changes.
+   * (no await between the read and the write: the whole transaction runs before this method returns its promise);
+   * `lockedOut` omitted keeps the current value. Nothing is written when neither value changes.
    * @returns what `decide` returned
    * @throws VaError VA_ERR_NOT_FOUND
    */
-  updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T): T {
+  async updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T): Promise<T> {
     return this.ctx.transaction(() => {
-      const m = this.getMailbox(identity);
+      const m = this.getMailboxSync(identity);
       const out = decide(m);
       const lockedOut = out.lockedOut ?? m.lockedOut;
       if (out.failures !== m.logonFailures || lockedOut !== m.lockedOut) {

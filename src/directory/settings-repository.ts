@@ -10,7 +10,12 @@ export class SqliteSettingsRepository implements SettingsRepository {
   constructor(private readonly ctx: SqliteContext) {}
 
   /** A value from the meta table (organization, default_locale, imported_from, imported_at), or undefined. */
-  meta(key: string): string | undefined {
+  async meta(key: string): Promise<string | undefined> {
+    return this.metaSync(key);
+  }
+
+  /** {@link meta}, synchronously (the better-sqlite3 work the promise wraps). */
+  metaSync(key: string): string | undefined {
     const r = this.ctx.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return r?.value;
   }

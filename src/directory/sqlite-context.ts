@@ -9,6 +9,8 @@ import type { z } from 'zod';
 import { describeIssues } from '../config/load';
 import { ErrorCodes, VaError } from '../errors';
 import type { Clock } from '../ports/clock';
+import type { OtherWritersWatch } from '../ports/store/settings';
+import { watchDataVersion } from './store-watch';
 
 /** A row read as an object. */
 export type Row = Record<string, unknown>;
@@ -76,6 +78,46 @@ export class SqliteContext {
    */
   dataVersion(): number {
     return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /**
+   * Watches for other connections' commits by polling {@link dataVersion} every `watch.intervalMs` of `watch.clock`
+   * (`store-watch.ts`); the version is read once now, so a commit made after this call is reported.
+   * @returns a function that stops the watch
+   */
+  watchOtherWriters(watch: OtherWritersWatch): () => void {
+    return watchDataVersion({ ...watch, dataVersion: () => this.dataVersion() });
+  }
+
+  /**
+   * Runs the asynchronous `fn` between a manual `BEGIN IMMEDIATE` and a `COMMIT` (`commit`) or a `ROLLBACK` (always
+   * when `fn` throws, and when `commit` is false). Repository calls made meanwhile run their own transactions as
+   * savepoints inside this one (better-sqlite3 does so while the connection is in a transaction). Meant for a
+   * cmdlet's own connection (Import-Directory and its -WhatIf): whatever else uses this connection while `fn` awaits
+   * joins the transaction, and is committed or rolled back with it, so nothing else may write meanwhile. Settings
+   * read meanwhile are forgotten afterwards.
+   * @returns what `fn` resolved to; @throws whatever `fn` throws
+   */
+  async manualTransaction<T>(fn: () => Promise<T>, commit: boolean): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    let out: T;
+    try {
+      out = await fn();
+    } catch (err) {
+      this.endManualTransaction(false);
+      throw err;
+    }
+    this.endManualTransaction(commit);
+    return out;
+  }
+
+  private endManualTransaction(commit: boolean): void {
+    try {
+      // A statement that failed inside may already have ended the transaction (SQLite rolls back on some errors).
+      if (this.db.inTransaction) this.db.exec(commit ? 'COMMIT' : 'ROLLBACK');
+    } finally {
+      this.settingsWritten();
+    }
   }
 
   /**

@@ -1,43 +1,30 @@
 /**
  * The directory import of the SQLite store: the first start of a data folder imports the directory file into the
  * empty store (later starts keep the store as the cmdlets left it), the snapshot of what was imported (to tell at
- * start how the file has changed since, issue 19), the snapshot of the store itself, and `rehearse` for
- * `Import-Directory -WhatIf`. The directory file's PINs are checked against their policies and hashed here; only
- * the hashes are stored.
+ * start how the file has changed since, issue 19), and the snapshot of the store itself (`rehearse` and `atomically`,
+ * for `Import-Directory`, are the store's: `store.ts`). The directory file's PINs are checked against their policies
+ * and hashed here; only the hashes are stored.
+ *
+ * Asynchronous as the {@link DirectoryImport} port is; each method does its better-sqlite3 work synchronously (the
+ * import in one IMMEDIATE transaction, after the PINs are hashed).
  */
-import type { Directory, MailboxEntry } from '../config/schema';
-import { ErrorCodes, VaError } from '../errors';
+import type { Directory } from '../config/schema';
 import { hashPin } from '../domain/pin-hash';
-import { checkPin } from '../domain/pin-policy';
+import { assertDirectoryPins } from './directory-pins';
 import { snapshotOfDirectory, type DirectorySnapshot } from './directory-snapshot';
 import type { SqliteDirectoryObjectsRepository } from './directory-objects-repository';
 import type { SqliteMailboxRepository } from './mailbox-repository';
 import type { SqliteSettingsRepository } from './settings-repository';
+import type { DirectoryImport } from './opened-store';
 import type { SqliteContext } from './sqlite-context';
+
+export { assertDirectoryPins } from './directory-pins';
 
 /** The meta key of the snapshot of the directory file the store was imported from. */
 const SNAPSHOT_KEY = 'imported_snapshot';
 
-/**
- * Refuses a directory whose initial PINs break their mailbox policies (`domain/pin-policy.ts`: length, common
- * patterns, the extension's tail), naming every such mailbox, its key path and the rule, never the PIN.
- * @param source the directory file, for the message
- * @param only when given, only the mailboxes it accepts are checked (Import-Directory: the new ones)
- * @throws VaError VA_ERR_PIN_POLICY
- */
-export function assertDirectoryPins(dir: Pick<Directory, 'mailboxes' | 'mailboxPolicies'>, source: string, only?: (m: MailboxEntry) => boolean): void {
-  const policies = new Map(dir.mailboxPolicies.map((p) => [p.name.toLowerCase(), p]));
-  const problems = dir.mailboxes.flatMap((m, i) => {
-    const policy = policies.get(m.policy.toLowerCase());
-    if (m.pin === undefined || !policy || (only && !only(m))) return [];
-    const v = checkPin(m.pin, policy, m.extension);
-    return v ? [`mailboxes[${i}].pin of ${m.identity}: ${v.message} (UM mailbox policy ${policy.name})`] : [];
-  });
-  if (problems.length) throw new VaError(ErrorCodes.PIN_POLICY, `${source}: initial PINs that break their UM mailbox policy\n${problems.join('\n')}`);
-}
-
-/** The import, snapshots and rehearsal of one SQLite store. */
-export class SqliteDirectoryImport {
+/** The import and snapshots of one SQLite store. */
+export class SqliteDirectoryImport implements Omit<DirectoryImport, 'rehearse' | 'atomically'> {
   /**
    * @param ctx the store's connection
    * @param parts the store's repositories the import writes and the snapshots read
@@ -54,7 +41,11 @@ export class SqliteDirectoryImport {
   ) {}
 
   /** True once a directory file has been imported into this store. */
-  isImported(): boolean {
+  async isImported(): Promise<boolean> {
+    return this.isImportedSync();
+  }
+
+  private isImportedSync(): boolean {
     return this.ctx.sql(`SELECT 1 FROM meta WHERE key = 'imported_at'`).get() !== undefined;
   }
 
@@ -65,7 +56,7 @@ export class SqliteDirectoryImport {
    * @throws VaError VA_ERR_PIN_POLICY (an initial PIN breaks its policy; nothing imported)
    */
   async importDirectory(dir: Directory, source: string): Promise<boolean> {
-    if (this.isImported()) return false;
+    if (this.isImportedSync()) return false;
     const now = this.ctx.now();
     const policies = new Map(dir.mailboxPolicies.map((p) => [p.name.toLowerCase(), p]));
     assertDirectoryPins(dir, source);
@@ -78,7 +69,7 @@ export class SqliteDirectoryImport {
       dir.conferencing.organizers.map((o) => (o.leaderPin ? hashPin(o.leaderPin, this.pinHashCost) : Promise.resolve(null))),
     );
     return this.ctx.transaction(() => {
-      if (this.isImported()) return false;
+      if (this.isImportedSync()) return false;
       this.ctx.settingsWritten();
       const insDp = this.ctx.sql('INSERT INTO dial_plans (name, settings) VALUES (?, ?)');
       for (const dp of dir.dialPlans) insDp.run(dp.name, JSON.stringify(dp));
@@ -125,13 +116,13 @@ export class SqliteDirectoryImport {
    * What the store was last imported from (the first import, or the last `Import-Directory`): the file's dial plans,
    * gateways, policies and mailboxes without PINs. Undefined for a store imported before snapshots were kept.
    */
-  importedSnapshot(): DirectorySnapshot | undefined {
-    const json = this.parts.settings.meta(SNAPSHOT_KEY);
+  async importedSnapshot(): Promise<DirectorySnapshot | undefined> {
+    const json = this.parts.settings.metaSync(SNAPSHOT_KEY);
     return json === undefined ? undefined : (JSON.parse(json) as DirectorySnapshot);
   }
 
   /** Records that the store now reflects this directory file (after `Import-Directory` applied it). */
-  recordImportedDirectory(snapshot: DirectorySnapshot, source: string): void {
+  async recordImportedDirectory(snapshot: DirectorySnapshot, source: string): Promise<void> {
     const put = this.ctx.sql('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     this.ctx.transaction(() => {
       put.run(SNAPSHOT_KEY, JSON.stringify(snapshot));
@@ -144,13 +135,13 @@ export class SqliteDirectoryImport {
    * The store's own directory objects as a snapshot (dial plans, gateways in failover order, policies, mailboxes),
    * to compare a directory file with what the store holds now.
    */
-  snapshotOfStore(): DirectorySnapshot {
+  async snapshotOfStore(): Promise<DirectorySnapshot> {
     const { directory, mailboxes } = this.parts;
     return {
-      dialPlans: directory.listDialPlans().map((d) => ({ ...d })),
-      gateways: directory.listGateways().map((g) => ({ ...g })),
-      mailboxPolicies: directory.listPolicies().map((p) => ({ ...p })),
-      mailboxes: mailboxes.listMailboxes().map((m) => ({
+      dialPlans: directory.listDialPlansSync().map((d) => ({ ...d })),
+      gateways: directory.listGatewaysSync().map((g) => ({ ...g })),
+      mailboxPolicies: directory.listPoliciesSync().map((p) => ({ ...p })),
+      mailboxes: mailboxes.listMailboxesSync().map((m) => ({
         identity: m.identity,
         displayName: m.displayName,
         extension: m.extension,
@@ -160,26 +151,5 @@ export class SqliteDirectoryImport {
         language: m.language,
       })),
     };
-  }
-
-  /**
-   * Runs `fn` in a transaction that is always rolled back: every check the changes make runs, nothing stays
-   * (`Import-Directory -WhatIf`). Settings read meanwhile are forgotten afterwards.
-   * @returns what `fn` returned; @throws whatever `fn` throws
-   */
-  rehearse<T>(fn: () => T): T {
-    const rollback = Symbol('rollback');
-    let out: { value: T } | undefined;
-    try {
-      this.ctx.transaction(() => {
-        out = { value: fn() };
-        throw rollback;
-      });
-    } catch (err) {
-      if (err !== rollback) throw err;
-    } finally {
-      this.ctx.settingsWritten();
-    }
-    return out!.value;
   }
 }

@@ -1,31 +1,26 @@
 /**
- * Watching for other processes' writes to the store: SQLite's `data_version` changes only when another connection
- * (another process on the data folder: a cmdlet, a second `serve` instance) commits. `serve` reacts to such writes
- * in two places, the MWI service (counts another process changed) and the notification queue (rows another process
- * queued); both watch this way.
+ * Watching for other processes' writes to the SQLite store: SQLite's `data_version` changes only when another
+ * connection (another process on the data folder: a cmdlet, a second `serve` instance) commits. The SQLite adapter's
+ * `watchOtherWriters` (the `OtherWriters` port) polls it this way; `serve` reacts to such writes in the MWI service
+ * (counts another process changed), the notification queue (rows another process queued) and the known gateways.
  */
-import type { Clock, TimerHandle } from '../ports/clock';
+import type { TimerHandle } from '../ports/clock';
+import type { OtherWritersWatch } from '../ports/store/settings';
 
-/** Options of {@link watchOtherWriters}. */
-export interface OtherWritersWatch {
-  /** Reads `data_version` (`DirectoryStore.dataVersion`). */
+/** Options of {@link watchDataVersion}: the port's watch, and how to read the version. */
+export interface DataVersionWatch extends OtherWritersWatch {
+  /** Reads `data_version` (`SqliteContext.dataVersion`). */
   dataVersion(): number;
-  clock: Clock;
-  /** How often to look, ms (> 0). */
-  intervalMs: number;
   /** The version the caller last saw (so nothing between its own read and the first look is missed); read now when absent. */
   since?: number;
-  /** Called when the version changed since the previous look. */
-  onChange(): void;
-  /** Called when reading the version or `onChange` threw (the watch goes on). */
-  onError(err: unknown): void;
 }
 
 /**
  * Looks every `intervalMs` of `clock` whether another process wrote to the store, and calls `onChange` if so.
+ * Reading the version or `onChange` throwing goes to `onError` (the watch goes on).
  * @returns a function that stops the watch
  */
-export function watchOtherWriters(o: OtherWritersWatch): () => void {
+export function watchDataVersion(o: DataVersionWatch): () => void {
   let version: number | undefined = o.since;
   let timer: TimerHandle | null = null;
   let stopped = false;

@@ -2,6 +2,9 @@
  * SqliteVoiceMessageRepository: voice messages and missed calls in SQLite (the `voice_messages` and `missed_calls`
  * tables). A message row is written only after its WAV file is on disk (the recorder's job), so a row never lacks
  * its audio.
+ *
+ * The port is asynchronous; better-sqlite3 is not: each method does its whole work synchronously when called (one
+ * transaction for a read-modify-write) and returns a settled promise.
  */
 import { randomUUID } from 'node:crypto';
 import type { MessageCounts, MissedCall, VoiceMessage, VoiceMessageRepository } from '../ports/store/voice-messages';
@@ -25,14 +28,14 @@ export class SqliteVoiceMessageRepository implements VoiceMessageRepository {
   constructor(private readonly ctx: SqliteContext) {}
 
   /** A mailbox's voice messages: unheard first, newest first within each group. */
-  listVoiceMessages(identity: string): VoiceMessage[] {
+  async listVoiceMessages(identity: string): Promise<VoiceMessage[]> {
     return (
       this.ctx.sql('SELECT * FROM voice_messages WHERE identity = ? ORDER BY unheard DESC, received_at DESC, id').all(identity) as Row[]
     ).map(toVoiceMessage);
   }
 
   /** Stores a voice message row (the audio file must already be on disk). @returns the new message */
-  addVoiceMessage(m: Omit<VoiceMessage, 'id' | 'unheard'> & { unheard?: boolean }): VoiceMessage {
+  async addVoiceMessage(m: Omit<VoiceMessage, 'id' | 'unheard'> & { unheard?: boolean }): Promise<VoiceMessage> {
     const id = randomUUID();
     this.ctx.sql('INSERT INTO voice_messages (id, identity, caller, received_at, duration_ms, unheard, urgent, audio_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(id, m.identity, m.caller, m.receivedAt, m.durationMs, m.unheard === false ? 0 : 1, m.urgent ? 1 : 0, m.audioFile);
@@ -40,12 +43,12 @@ export class SqliteVoiceMessageRepository implements VoiceMessageRepository {
   }
 
   /** Marks a message heard or unheard. @returns false when no such message of that mailbox exists */
-  setMessageHeard(identity: string, id: string, heard: boolean): boolean {
+  async setMessageHeard(identity: string, id: string, heard: boolean): Promise<boolean> {
     return this.ctx.sql('UPDATE voice_messages SET unheard = ? WHERE id = ? AND identity = ?').run(heard ? 0 : 1, id, identity).changes > 0;
   }
 
   /** Deletes a message row. @returns the deleted message (its audio file is the caller's to remove), or undefined */
-  deleteVoiceMessage(identity: string, id: string): VoiceMessage | undefined {
+  async deleteVoiceMessage(identity: string, id: string): Promise<VoiceMessage | undefined> {
     return this.ctx.transaction(() => {
       const r = this.ctx.sql('SELECT * FROM voice_messages WHERE id = ? AND identity = ?').get(id, identity) as Row | undefined;
       if (!r) return undefined;
@@ -55,7 +58,7 @@ export class SqliteVoiceMessageRepository implements VoiceMessageRepository {
   }
 
   /** Counts for MWI (RFC 3842 `Voice-Message: new/old (urgentNew/urgentOld)`). */
-  messageCounts(identity: string): MessageCounts {
+  async messageCounts(identity: string): Promise<MessageCounts> {
     const r = this.ctx.sql(
         `SELECT coalesce(sum(unheard), 0) AS n, coalesce(sum(1 - unheard), 0) AS o,
                 coalesce(sum(unheard * urgent), 0) AS un, coalesce(sum((1 - unheard) * urgent), 0) AS uo
@@ -69,7 +72,7 @@ export class SqliteVoiceMessageRepository implements VoiceMessageRepository {
    * Every mailbox's MWI counts in one query (mailboxes without messages have zero counts), for noticing changes
    * made by another process on the same data folder.
    */
-  allMessageCounts(): Map<string, MessageCounts> {
+  async allMessageCounts(): Promise<Map<string, MessageCounts>> {
     const rows = this.ctx.sql(
       `SELECT m.identity AS identity, coalesce(sum(v.unheard), 0) AS n, coalesce(sum(1 - v.unheard), 0) AS o,
               coalesce(sum(v.unheard * v.urgent), 0) AS un, coalesce(sum((1 - v.unheard) * v.urgent), 0) AS uo
@@ -79,12 +82,12 @@ export class SqliteVoiceMessageRepository implements VoiceMessageRepository {
   }
 
   /** Records a missed call: the caller hung up without leaving a message (for missed-call notifications). */
-  addMissedCall(identity: string, caller: string | null): void {
+  async addMissedCall(identity: string, caller: string | null): Promise<void> {
     this.ctx.sql('INSERT INTO missed_calls (identity, caller, at) VALUES (?, ?, ?)').run(identity, caller, this.ctx.now());
   }
 
   /** A mailbox's missed calls, newest first. */
-  listMissedCalls(identity: string): MissedCall[] {
+  async listMissedCalls(identity: string): Promise<MissedCall[]> {
     return this.ctx.sql('SELECT caller, at FROM missed_calls WHERE identity = ? ORDER BY id DESC').all(identity) as MissedCall[];
   }
 }

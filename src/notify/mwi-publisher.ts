@@ -24,6 +24,9 @@ import { formatMessageSummary, type MwiState } from '../domain/message-summary';
 import type { Clock, TimerHandle } from '../ports/clock';
 import type { MwiTransport, MwiTransportName } from '../ports/mwi';
 
+/** A value, or a promise of it (the store's answers are promises; tests may answer at once). */
+export type Awaitable<T> = T | Promise<T>;
+
 /** One gateway a mailbox's NOTIFY may go to, in failover order. */
 export interface MwiGatewayTarget {
   /** The UM IP gateway's name (for logs and scenario expectations). */
@@ -78,9 +81,9 @@ export interface MwiPublisherDeps {
    * The mailbox's current counts and gateways, read at every attempt; null when the mailbox is gone, or its policy
    * has AllowMessageWaitingIndicator $false (then nothing is sent).
    */
-  resolve(identity: string): MwiMailboxTarget | null;
+  resolve(identity: string): Awaitable<MwiMailboxTarget | null>;
   /** Every mailbox, for the refresh rounds. */
-  listIdentities(): string[];
+  listIdentities(): Awaitable<string[]>;
   onEvent?(event: MwiEvent): void;
   /** Deliveries shared with the other processes on the data folder; without it, this process alone decides. */
   shared?: MwiSharedDeliveries;
@@ -95,18 +98,18 @@ export interface MwiSharedDeliveries {
    * Claims the mailbox's deliveries for this process: `true`, or, when another process is sending its state now,
    * when that claim runs out (ms).
    */
-  claim(identity: string): true | { heldUntil: number };
+  claim(identity: string): Awaitable<true | { heldUntil: number }>;
   /** The signature of the last state any process delivered for the mailbox, or null. */
-  lastDelivered(identity: string): string | null;
+  lastDelivered(identity: string): Awaitable<string | null>;
   /**
    * Records a delivered state, or {@link UNCONFIRMED_SIGNATURE} when what the gateways show is unknown (a delivery
    * was given up): the next change is then sent whatever it is.
    */
-  delivered(identity: string, signature: string): void;
+  delivered(identity: string, signature: string): Awaitable<void>;
   /** Ends this process's claim on the mailbox. */
-  release(identity: string): void;
+  release(identity: string): Awaitable<void>;
   /** Ends every claim of this process (it stops). */
-  releaseAll(): void;
+  releaseAll(): Awaitable<void>;
 }
 
 /**
@@ -139,6 +142,7 @@ export class MwiPublisher {
   /** The last body each mailbox's gateways accepted, to skip a change that changed nothing. */
   private readonly delivered = new Map<string, string>();
   private refreshTimer: TimerHandle | null = null;
+  private refreshStarted = false;
   private refreshQueue: string[] = [];
   /** ms between two mailboxes' refreshes in the current round. */
   private refreshSpacing = 0;
@@ -146,6 +150,8 @@ export class MwiPublisher {
   private readonly idle = new Set<() => void>();
   /** Mailboxes another process had claimed: looked at again when that claim runs out. */
   private readonly rechecks = new Map<string, TimerHandle>();
+  /** The shared-delivery writes not finished yet (releases, unconfirmed marks), so a claim follows its release. */
+  private readonly writes = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: MwiPublisherDeps) {}
 
@@ -173,17 +179,38 @@ export class MwiPublisher {
    * in a stable order; the list is read again at the start of each round.
    */
   startRefresh(): void {
-    if (this.refreshTimer !== null || this.stopped) return;
+    if (this.refreshStarted || this.stopped) return;
+    this.refreshStarted = true;
     this.scheduleNextRefresh();
   }
 
   private scheduleNextRefresh(): void {
     if (this.stopped) return;
-    const interval = this.deps.timings.refreshIntervalMs;
     if (this.refreshQueue.length === 0) {
-      this.refreshQueue = this.deps.listIdentities().slice().sort();
-      this.refreshSpacing = this.refreshQueue.length > 0 ? interval / this.refreshQueue.length : interval;
+      // The round's list is read from the store first; the timer is armed once it is there.
+      void this.startRound().then(
+        () => this.armRefresh(),
+        (err: unknown) => {
+          this.deps.logger.warn({ err }, 'mwi: cannot list the mailboxes for the refresh round; trying again in one interval');
+          this.refreshSpacing = this.deps.timings.refreshIntervalMs;
+          this.armRefresh();
+        },
+      );
+      return;
     }
+    this.armRefresh();
+  }
+
+  /** Reads the mailboxes of a new refresh round, in a stable order, and spreads them over the interval. */
+  private async startRound(): Promise<void> {
+    const interval = this.deps.timings.refreshIntervalMs;
+    this.refreshQueue = (await this.deps.listIdentities()).slice().sort();
+    this.refreshSpacing = this.refreshQueue.length > 0 ? interval / this.refreshQueue.length : interval;
+  }
+
+  /** Arms the timer of the next refresh of the round. */
+  private armRefresh(): void {
+    if (this.stopped || this.refreshTimer !== null) return;
     const spacing = this.refreshSpacing;
     this.refreshTimer = this.deps.clock.setTimeout(() => {
       this.refreshTimer = null;
@@ -193,8 +220,11 @@ export class MwiPublisher {
     }, spacing);
   }
 
-  /** Cancels every timer; NOTIFYs in flight complete but are not retried. */
-  stop(): void {
+  /**
+   * Cancels every timer; NOTIFYs in flight complete but are not retried.
+   * @returns resolves when the shared deliveries know (the unconfirmed marks and releases are written); never rejects
+   */
+  stop(): Promise<void> {
     this.stopped = true;
     if (this.refreshTimer !== null) this.deps.clock.clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
@@ -207,7 +237,9 @@ export class MwiPublisher {
     this.jobs.clear();
     for (const t of this.rechecks.values()) this.deps.clock.clearTimeout(t);
     this.rechecks.clear();
-    this.sharedCall('release its claims', (shared) => shared.releaseAll());
+    const pending = [...this.writes.values()];
+    pending.push(this.sharedCall('release its claims', (shared) => shared.releaseAll()));
+    return Promise.all(pending).then(() => undefined);
   }
 
   /** Resolves when no NOTIFY is in flight or waiting for a retry (tests, the simulator's quiescence). */
@@ -223,7 +255,7 @@ export class MwiPublisher {
 
   private finish(job: Job): void {
     if (job.timer !== null) this.deps.clock.clearTimeout(job.timer);
-    if (job.claimed) this.sharedCall('release a claim', (shared) => shared.release(job.identity));
+    if (job.claimed) this.write(job.identity, 'release a claim', (shared) => shared.release(job.identity));
     job.claimed = false;
     this.jobs.delete(job.identity);
     if (this.jobs.size === 0) {
@@ -234,18 +266,33 @@ export class MwiPublisher {
   }
 
   /**
-   * Calls the shared deliveries; when the store fails, logs and returns `fallback`: a process that cannot coordinate
-   * sends as if it were alone (a NOTIFY twice is harmless, none is not).
+   * Calls the shared deliveries; when the store fails, logs and resolves to `fallback`: a process that cannot
+   * coordinate sends as if it were alone (a NOTIFY twice is harmless, none is not). Never rejects.
    */
-  private sharedCall<T>(what: string, call: (shared: MwiSharedDeliveries) => T, fallback?: T): T | undefined {
+  private async sharedCall<T>(what: string, call: (shared: MwiSharedDeliveries) => Awaitable<T>, fallback?: T): Promise<T | undefined> {
     const shared = this.deps.shared;
     if (!shared) return fallback;
     try {
-      return call(shared);
+      return await call(shared);
     } catch (err) {
       this.deps.logger.warn({ err }, `mwi: cannot ${what} in the store; acting alone`);
       return fallback;
     }
+  }
+
+  /**
+   * A shared-delivery write that nothing waits for now (a release, an unconfirmed mark): kept until written, so that
+   * the mailbox's next claim or read follows it and {@link stop} can wait for it.
+   */
+  private write(identity: string, what: string, call: (shared: MwiSharedDeliveries) => Awaitable<void>): void {
+    if (!this.deps.shared) return;
+    const before = this.writes.get(identity);
+    const p: Promise<unknown> = (before ?? Promise.resolve())
+      .then(() => this.sharedCall(what, call))
+      .finally(() => {
+        if (this.writes.get(identity) === p) this.writes.delete(identity);
+      });
+    this.writes.set(identity, p);
   }
 
   /** Runs the mailbox again as a change at `at` (ms), once: a later change then finds the state delivered or not. */
@@ -265,12 +312,13 @@ export class MwiPublisher {
    */
   private unconfirmed(identity: string): void {
     this.delivered.set(identity, UNCONFIRMED_SIGNATURE);
-    this.sharedCall('record an unconfirmed delivery', (shared) => shared.delivered(identity, UNCONFIRMED_SIGNATURE));
+    this.write(identity, 'record an unconfirmed delivery', (shared) => shared.delivered(identity, UNCONFIRMED_SIGNATURE));
   }
 
   /** The last state delivered for the mailbox: by any process when shared, else by this one. */
-  private lastDelivered(identity: string): string | null | undefined {
+  private async lastDelivered(identity: string): Promise<string | null | undefined> {
     if (!this.deps.shared) return this.delivered.get(identity);
+    await this.writes.get(identity);
     return this.sharedCall('read the last delivered state', (shared) => shared.lastDelivered(identity), this.delivered.get(identity));
   }
 
@@ -291,7 +339,7 @@ export class MwiPublisher {
         job.dirty = false;
         let target: MwiMailboxTarget | null;
         try {
-          target = this.deps.resolve(job.identity);
+          target = await this.deps.resolve(job.identity);
         } catch (err) {
           logger.warn({ err, identity: job.identity }, 'mwi: cannot read the mailbox state');
           target = null;
@@ -302,15 +350,22 @@ export class MwiPublisher {
         }
         const reason = job.reason;
         const signature = `${target.extension}|${target.state.newMessages}/${target.state.oldMessages}/${target.state.urgentNew}/${target.state.urgentOld}|${target.gateways.map((g) => `${g.host}:${g.port}/${g.transport}`).join(',')}`;
-        if (reason === 'change' && job.attempts.length === 0 && this.lastDelivered(job.identity) === signature) {
+        if (reason === 'change' && job.attempts.length === 0 && (await this.lastDelivered(job.identity)) === signature) {
           if (!job.dirty) {
             this.finish(job);
             return;
           }
           continue;
         }
+        if (this.stopped) return;
         if (!job.claimed) {
-          const claim = this.sharedCall('claim a mailbox', (shared) => shared.claim(job.identity), true) ?? true;
+          await this.writes.get(job.identity);
+          const claim = (await this.sharedCall('claim a mailbox', (shared) => shared.claim(job.identity), true)) ?? true;
+          if (this.stopped) {
+            // Stopped while claiming: a claim just taken is this process's to release (releaseAll may have run first).
+            if (claim === true && this.deps.shared) this.write(job.identity, 'release a claim', (shared) => shared.release(job.identity));
+            return;
+          }
           if (claim !== true) {
             // Another process is sending this mailbox's state; it watches the store and sends what comes next. Look
             // again when its claim runs out, in case it died before delivering.
@@ -338,7 +393,7 @@ export class MwiPublisher {
           if (error === undefined) {
             delivered = true;
             this.delivered.set(job.identity, signature);
-            this.sharedCall('record a delivery', (shared) => shared.delivered(job.identity, signature));
+            await this.sharedCall('record a delivery', (shared) => shared.delivered(job.identity, signature));
             const messagesWaiting = target.state.newMessages > 0;
             logger.info(
               { identity: job.identity, extension: target.extension, gateway: gw.gateway, status, messagesWaiting, newMessages: target.state.newMessages, oldMessages: target.state.oldMessages, reason, failedAttempts: job.attempts.length },

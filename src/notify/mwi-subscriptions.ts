@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { formatMessageSummary, type MwiState } from '../domain/message-summary';
 import type { Clock, TimerHandle } from '../ports/clock';
 import type { IncomingSubscription, SubscriptionDialog, SubscriptionRefresh } from '../ports/mwi';
+import type { Awaitable } from './mwi-publisher';
 
 /** RFC 3842: the event package. */
 export const MESSAGE_SUMMARY = 'message-summary';
@@ -30,11 +31,11 @@ export interface MwiSubscriptionsDeps {
   logger: Logger;
   timings: SubscriptionTimings;
   /** The mailbox an extension names (in any dial plan), or null. */
-  findMailbox(extension: string): { identity: string; extension: string } | null;
+  findMailbox(extension: string): Awaitable<{ identity: string; extension: string } | null>;
   /** The mailbox's current counts. */
-  stateOf(identity: string): MwiState;
+  stateOf(identity: string): Awaitable<MwiState>;
   /** The UM IP gateway allow-list: `accept`, or the status to refuse with. */
-  admit(sourceAddress: string): 'accept' | 403;
+  admit(sourceAddress: string): Awaitable<'accept' | 403>;
   /** Reports each NOTIFY sent and its response (tests, transcripts). */
   onNotify?(event: { identity: string; extension: string; subscriptionState: string; status: number; state: MwiState }): void;
 }
@@ -53,6 +54,7 @@ interface Subscription {
 
 export class MwiSubscriptions {
   private readonly byIdentity = new Map<string, Set<Subscription>>();
+  private stopped = false;
 
   constructor(private readonly deps: MwiSubscriptionsDeps) {}
 
@@ -63,23 +65,45 @@ export class MwiSubscriptions {
     return n;
   }
 
-  /** Handles a new SUBSCRIBE (see the module comment for the rules). */
-  handle(rq: IncomingSubscription, accountHost: string): void {
-    const { timings, logger } = this.deps;
+  /**
+   * Handles a new SUBSCRIBE (see the module comment for the rules). The allow-list and the mailbox are read from the
+   * store first; the answer follows.
+   * @returns resolves once the SUBSCRIBE is answered; never rejects (a store that fails answers 500, logged)
+   */
+  async handle(rq: IncomingSubscription, accountHost: string): Promise<void> {
+    const { logger } = this.deps;
     if (rq.event !== MESSAGE_SUMMARY) {
       rq.reject(489, { 'Allow-Events': MESSAGE_SUMMARY });
       return;
     }
-    const admitted = this.deps.admit(rq.sourceAddress);
-    if (admitted !== 'accept') {
-      rq.reject(admitted);
+    let mailbox: { identity: string; extension: string } | null;
+    let expires: number | null;
+    try {
+      const admitted = await this.deps.admit(rq.sourceAddress);
+      if (admitted !== 'accept') {
+        rq.reject(admitted);
+        return;
+      }
+      expires = this.grant(rq.expires, rq);
+      if (expires === null) return;
+      mailbox = await this.deps.findMailbox(rq.toUser);
+    } catch (err) {
+      logger.warn({ err, extension: rq.toUser, source: rq.sourceAddress }, 'mwi subscription: cannot read the store; 500');
+      rq.reject(500);
       return;
     }
-    const expires = this.grant(rq.expires, rq);
-    if (expires === null) return;
-    const mailbox = this.deps.findMailbox(rq.toUser);
     if (!mailbox) {
       rq.reject(404);
+      return;
+    }
+    this.start(rq, mailbox, expires, accountHost);
+  }
+
+  /** Accepts an admitted SUBSCRIBE for `mailbox` and sends its first NOTIFY (or its only one, for a fetch). */
+  private start(rq: IncomingSubscription, mailbox: { identity: string; extension: string }, expires: number, accountHost: string): void {
+    const { logger } = this.deps;
+    if (this.stopped) {
+      rq.reject(503); // stopped while the store answered: the process is going away
       return;
     }
     const dialog = rq.accept(expires);
@@ -113,6 +137,7 @@ export class MwiSubscriptions {
 
   /** Forgets every subscription (no NOTIFY: the process is going away). */
   stop(): void {
+    this.stopped = true;
     for (const set of this.byIdentity.values()) {
       for (const sub of set) {
         sub.ended = true;
@@ -192,7 +217,7 @@ export class MwiSubscriptions {
   private async send(sub: Subscription, subscriptionState: string): Promise<number> {
     let state: MwiState;
     try {
-      state = this.deps.stateOf(sub.identity);
+      state = await this.deps.stateOf(sub.identity);
     } catch {
       state = { newMessages: 0, oldMessages: 0, urgentNew: 0, urgentOld: 0 };
     }

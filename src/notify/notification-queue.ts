@@ -12,13 +12,15 @@
  * - Pending rows are picked up by {@link NotificationQueue.start}, so a restart resumes them. Delivery is at least
  *   once: a crash between the provider's acceptance and the `sent` mark sends that one again after the restart.
  * - Several processes may share the table (two `serve` instances on one data folder behind drachtio-server, or a
- *   server and `simulate --data`): each attempt runs under the row's claim (`NotificationStore.claim`), so no two
+ *   server and `simulate --data`): each attempt runs under the row's claim (`NotificationQueueRepository.claim`), so no two
  *   queues attempt one row at once, and each queue also tries the others' rows when they are due (whoever claims
  *   first sends). A claim ends with the attempt's outcome or when its queue stops; one left by a crashed process runs
  *   out after `claimMs` (15 min by default, longer than any provider's own timeouts), and the row is then taken over
  *   by the next queue that looks. A queue looks when it enqueues, when a timer it armed fires, when it starts, and
- *   with `watchIntervalMs` (`serve`: every second) when another process has written to the store, so every running
- *   queue knows every row and a dead process's rows are taken over.
+ *   with `watchIntervalMs` (`serve`: every second) when another process has written to the store (the store's
+ *   `watchOtherWriters`), so every running queue knows every row and a dead process's rows are taken over.
+ * - The store answers asynchronously: one look at the table (due rows, claims, the next timer) runs at a time, and a
+ *   look asked for meanwhile runs after it, so the queue never claims a row twice for itself.
  * - Every timer goes through the injected {@link Clock}: on the simulator's virtual clock a day of retries costs no
  *   real time.
  *
@@ -27,12 +29,11 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { NotificationRow, NotificationStore } from '../directory/notification-store';
 import { ErrorCodes } from '../errors';
-import { watchOtherWriters } from '../directory/store-watch';
 import type { Clock, TimerHandle } from '../ports/clock';
 import type { Mailer, MailMessage } from '../ports/mailer';
 import type { SmsMessage, SmsSender } from '../ports/mwi';
+import type { NotificationQueueRepository, NotificationRow } from '../ports/store/notifications';
 
 /** First pause after a failed attempt, ms. */
 export const DEFAULT_INITIAL_BACKOFF_MS = 30_000;
@@ -59,7 +60,8 @@ export interface QueuedMail extends MailMessage {
 
 /** Options of {@link NotificationQueue}. */
 export interface NotificationQueueOptions {
-  store: NotificationStore;
+  /** The queue's table (a store's `notifications`). */
+  store: NotificationQueueRepository;
   sms: SmsSender;
   mailer: Mailer;
   clock: Clock;
@@ -75,8 +77,9 @@ export interface NotificationQueueOptions {
   /** How long a claim on a row lasts, ms (default {@link DEFAULT_CLAIM_MS}). */
   claimMs?: number;
   /**
-   * Look at the table every this many ms when another process has written to the store (SQLite's `data_version`);
-   * 0 (the default): never, the queue looks only on its own enqueues and timers (one process alone on its store).
+   * Look at the table when another process has written to the store (`watchOtherWriters`; SQLite polls every this
+   * many ms); 0 (the default): never, the queue looks only on its own enqueues and timers (one process alone on its
+   * store).
    */
   watchIntervalMs?: number;
 }
@@ -97,6 +100,12 @@ export class NotificationQueue {
   private started = false;
   /** After stop(): no attempt starts and no result is written (the row stays pending for the next start). */
   private closed = false;
+  /** The look at the table in progress ({@link pump}), or null. */
+  private pumping: Promise<void> | null = null;
+  /** A look was asked for while one ran: it runs again after. */
+  private pumpAgain = false;
+  /** Results being written (markSent, markRetry, markFailed): stop() waits for them. */
+  private readonly recording = new Set<Promise<void>>();
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly concurrency: number;
@@ -111,9 +120,9 @@ export class NotificationQueue {
     this.claimMs = o.claimMs ?? DEFAULT_CLAIM_MS;
   }
 
-  /** True while an attempt is running (the simulator waits for it before moving its clock). */
+  /** True while an attempt or a look at the table is running (the simulator waits for it before moving its clock). */
   get busy(): boolean {
-    return this.inFlight.size > 0;
+    return this.inFlight.size > 0 || this.pumping !== null;
   }
 
   /**
@@ -131,8 +140,7 @@ export class NotificationQueue {
     const interval = this.o.watchIntervalMs ?? 0;
     if (interval <= 0) return;
     const { store, clock, logger } = this.o;
-    this.stopWatch = watchOtherWriters({
-      dataVersion: () => store.dataVersion(),
+    this.stopWatch = store.watchOtherWriters({
       clock,
       intervalMs: interval,
       onChange: () => this.pump(),
@@ -144,9 +152,10 @@ export class NotificationQueue {
    * Queues a text and tries it at once (when started).
    * @param identity the mailbox it is about (logs); @param sms the number (E.164) and text
    * @returns the row
+   * @throws what the store throws (nothing is queued then)
    */
-  enqueueSms(identity: string, sms: SmsMessage): NotificationRow {
-    const row = this.o.store.add('sms', identity, { to: sms.to, text: sms.text } satisfies SmsMessage);
+  async enqueueSms(identity: string, sms: SmsMessage): Promise<NotificationRow> {
+    const row = await this.o.store.add('sms', identity, { to: sms.to, text: sms.text } satisfies SmsMessage);
     this.pump();
     return row;
   }
@@ -155,16 +164,17 @@ export class NotificationQueue {
    * Queues a mail and tries it at once (when started). Attachments must be files (`path`), not content: the row keeps
    * the path and the file is read when the mail is sent.
    * @returns the row
+   * @throws what the store throws (nothing is queued then)
    */
-  enqueueMail(identity: string, mail: QueuedMail): NotificationRow {
-    const row = this.o.store.add('mail', identity, mail);
+  async enqueueMail(identity: string, mail: QueuedMail): Promise<NotificationRow> {
+    const row = await this.o.store.add('mail', identity, mail);
     this.pump();
     return row;
   }
 
-  /** Resolves when no attempt is running (tests). */
+  /** Resolves when no attempt and no look at the table is running (tests). */
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+    while (this.inFlight.size > 0 || this.pumping) await Promise.allSettled([...this.inFlight.values(), this.pumping]);
   }
 
   /**
@@ -178,48 +188,70 @@ export class NotificationQueue {
     this.timer = null;
     this.timerAt = null;
     this.started = false;
-    const running = Promise.allSettled([...this.inFlight.values()]);
+    const running = Promise.allSettled([...this.inFlight.values(), this.pumping]);
     let t: NodeJS.Timeout | undefined;
     await Promise.race([running, new Promise<void>((resolve) => (t = setTimeout(resolve, graceMs).unref()))]);
     clearTimeout(t);
     this.closed = true;
+    await Promise.allSettled([...this.recording]);
     try {
-      this.o.store.release(this.owner);
+      await this.o.store.release(this.owner);
     } catch (err) {
       // The store is already closed: the claims run out by themselves (claimMs).
       this.o.logger.warn({ err }, 'notification queue: cannot release its claims');
     }
   }
 
-  /** Starts every due row there is room for, then arms the timer for the next one. */
+  /**
+   * Starts every due row there is room for, then arms the timer for the next one: one look at a time; a look asked
+   * for while one runs follows it.
+   */
   private pump(): void {
     if (!this.started || this.closed) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    const looks = async () => {
+      do {
+        this.pumpAgain = false;
+        await this.look();
+      } while (this.pumpAgain && this.started && !this.closed);
+    };
+    this.pumping = looks().finally(() => {
+      this.pumping = null;
+    });
+  }
+
+  /** One look at the table ({@link pump}); never rejects (a failing store is logged). */
+  private async look(): Promise<void> {
     const { store, clock, logger } = this.o;
     try {
       const free = this.concurrency - this.inFlight.size;
       if (free > 0) {
         const now = clock.now();
-        const rows = store.due(now, free + this.inFlight.size).filter((r) => !this.inFlight.has(r.id));
+        const rows = (await store.due(now, free + this.inFlight.size)).filter((r) => !this.inFlight.has(r.id));
         let started = 0;
         for (const due of rows) {
-          if (started === free) break;
+          if (started === free || !this.started || this.closed) break;
           // Another process may have claimed it since it was read: then it is that process's to send.
-          const row = store.claim(due.id, this.owner, now + this.claimMs, now);
+          const row = await store.claim(due.id, this.owner, now + this.claimMs, now);
           if (!row) continue;
           this.attempt(row);
           started++;
         }
       }
-      this.arm();
+      if (this.started && !this.closed) await this.arm();
     } catch (err) {
       // The store is closed or failing: the rows stay pending in the table for the next start.
       logger.error({ err }, 'notification queue: cannot read the queue');
     }
   }
 
-  private arm(): void {
+  private async arm(): Promise<void> {
     const { store, clock } = this.o;
-    const next = store.nextDueAt(new Set(this.inFlight.keys()));
+    const next = await store.nextDueAt(new Set(this.inFlight.keys()));
+    if (!this.started || this.closed) return;
     // Due now but no room: a running attempt's end pumps again.
     const at = next === undefined || next <= clock.now() ? null : next;
     if (at === this.timerAt) return;
@@ -240,8 +272,8 @@ export class NotificationQueue {
   private attempt(row: NotificationRow): void {
     const p = this.deliver(row)
       .then(
-        () => this.record(row, null),
-        (err: unknown) => this.record(row, err),
+        () => this.recorded(this.record(row, null)),
+        (err: unknown) => this.recorded(this.record(row, err)),
       )
       .finally(() => {
         this.inFlight.delete(row.id);
@@ -269,15 +301,21 @@ export class NotificationQueue {
     await this.o.mailer.send(mail);
   }
 
-  /** Records an attempt's outcome: sent, retry later, or failed for good. */
-  private record(row: NotificationRow, err: unknown): void {
+  /** Keeps a result being written until it is (stop() waits for it). */
+  private recorded(p: Promise<void>): Promise<void> {
+    this.recording.add(p);
+    return p.finally(() => this.recording.delete(p));
+  }
+
+  /** Records an attempt's outcome: sent, retry later, or failed for good. Never rejects (a failing store is logged). */
+  private async record(row: NotificationRow, err: unknown): Promise<void> {
     if (this.closed) return;
     const { store, clock, logger } = this.o;
     const attempts = row.attempts + 1;
     const about = { notification: row.id, kind: row.kind, identity: row.identity, attempts };
     try {
       if (err === null) {
-        store.markSent(row.id);
+        await store.markSent(row.id);
         logger.info(about, `${row.kind === 'sms' ? 'SMS' : 'mail'} delivered`);
         return;
       }
@@ -285,7 +323,7 @@ export class NotificationQueue {
       const now = clock.now();
       const deadline = row.createdAt + this.o.retryWindowMs;
       if (now >= deadline) {
-        if (!store.markFailed(row.id, reason, this.owner)) return this.lostClaim(row, about);
+        if (!(await store.markFailed(row.id, reason, this.owner))) return this.lostClaim(row, about);
         logger.error(
           { ...about, code: ErrorCodes.NOTIFY_FAILED, error: reason, retryWindowMs: this.o.retryWindowMs },
           `${row.kind === 'sms' ? 'SMS' : 'mail'} not delivered within the retry window: given up`,
@@ -293,7 +331,7 @@ export class NotificationQueue {
         return;
       }
       const next = Math.min(now + backoffMs(attempts, this.initialBackoffMs, this.maxBackoffMs), deadline);
-      if (!store.markRetry(row.id, next, reason, this.owner)) return this.lostClaim(row, about);
+      if (!(await store.markRetry(row.id, next, reason, this.owner))) return this.lostClaim(row, about);
       logger.warn({ ...about, error: reason, retryInMs: next - now }, `${row.kind === 'sms' ? 'SMS' : 'mail'} not delivered; will retry`);
     } catch (e) {
       logger.error({ ...about, err: e }, 'notification queue: cannot record the outcome (the row stays pending)');

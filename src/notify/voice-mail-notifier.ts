@@ -21,11 +21,10 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { NotificationSettings } from '../config/schema';
 import type { Locale } from '../domain/locale';
-import { NotificationStore } from '../directory/notification-store';
-import type { DirectoryStore, Mailbox } from '../directory/store';
 import type { Clock } from '../ports/clock';
 import type { Mailer } from '../ports/mailer';
 import type { SmsSender } from '../ports/mwi';
+import type { Mailbox, Store } from '../ports/store';
 import { wallClock } from '../util/wall-clock';
 import { NotificationQueue, type NotificationQueueOptions, type QueuedMail } from './notification-queue';
 import { createSmsSender } from './sms-provider';
@@ -154,7 +153,7 @@ export function voiceMessageMail(f: NoticeFacts & { durationMs: number }, to: st
 
 /** Options of {@link VoiceMailNotifier}. */
 export interface VoiceMailNotifierOptions {
-  store: DirectoryStore;
+  store: Pick<Store, 'findMailbox' | 'findMailboxByCaller' | 'getPolicy' | 'getDialPlan'>;
   queue: NotificationQueue;
   /** `notifications.email` of the directory file. */
   email: NotificationSettings['email'];
@@ -167,31 +166,31 @@ export class VoiceMailNotifier {
   constructor(private readonly o: VoiceMailNotifierOptions) {}
 
   /**
-   * Queues the SMS and mail an event calls for (see the module comment for the rules). Never throws: a problem
-   * (an unknown mailbox, a store error) is logged.
+   * Queues the SMS and mail an event calls for (see the module comment for the rules).
+   * @returns resolves once they are queued; never rejects: a problem (an unknown mailbox, a store error) is logged
    */
-  handle(event: NotifiableEvent): void {
+  async handle(event: NotifiableEvent): Promise<void> {
     try {
-      this.notify(event);
+      await this.notify(event);
     } catch (err) {
       this.o.logger.error({ err, identity: event.identity, event: event.type }, 'cannot queue the notifications of a mailbox event');
     }
   }
 
-  private notify(event: NotifiableEvent): void {
+  private async notify(event: NotifiableEvent): Promise<void> {
     const { store, queue, logger } = this.o;
-    const m = store.findMailbox(event.identity);
+    const m = await store.findMailbox(event.identity);
     if (!m) {
       logger.warn({ identity: event.identity, event: event.type }, 'no mailbox to notify');
       return;
     }
-    const policy = store.getPolicy(m.policy);
-    const dialPlan = store.getDialPlan(m.dialPlan);
+    const policy = await store.getPolicy(m.policy);
+    const dialPlan = await store.getDialPlan(m.dialPlan);
     const caller = event.type === 'voice-message' ? event.message.caller : event.caller;
     const facts: NoticeFacts = {
       locale: m.language ?? dialPlan.defaultLanguage,
       caller,
-      callerName: caller ? this.nameOf(caller, m) : null,
+      callerName: caller ? await this.nameOf(caller, m) : null,
       at: event.type === 'voice-message' ? event.message.receivedAt : event.at,
       accessNumber: dialPlan.accessNumbers[0] ?? null,
       timeZone: this.o.timeZone,
@@ -201,7 +200,7 @@ export class VoiceMailNotifier {
     const option = m.smsNotificationOption;
     const wantsSms = event.type === 'voice-message' ? option === 'VoiceMail' || option === 'VoiceMailAndMissedCalls' : option === 'VoiceMailAndMissedCalls';
     if (wantsSms && policy.allowSmsNotification && m.mobileNumber) {
-      const row = queue.enqueueSms(m.identity, { to: m.mobileNumber, text: smsText(facts) });
+      const row = await queue.enqueueSms(m.identity, { to: m.mobileNumber, text: smsText(facts) });
       logger.debug({ notification: row.id, identity: m.identity, event: event.type }, 'SMS queued');
     } else if (wantsSms) {
       logger.debug(
@@ -211,21 +210,22 @@ export class VoiceMailNotifier {
     }
     if (event.type === 'voice-message' && this.o.email.voiceMessages) {
       const mail = voiceMessageMail({ ...facts, durationMs: event.message.durationMs }, m.identity, event.message.audioFile, m.extension);
-      const row = queue.enqueueMail(m.identity, mail);
+      const row = await queue.enqueueMail(m.identity, mail);
       logger.debug({ notification: row.id, identity: m.identity }, 'voice-message mail queued');
     }
   }
 
   /** The display name of the mailbox a caller's number belongs to (not the called mailbox itself), or null. */
-  private nameOf(caller: string, called: Mailbox): string | null {
-    const m = this.o.store.findMailboxByCaller(caller);
+  private async nameOf(caller: string, called: Mailbox): Promise<string | null> {
+    const m = await this.o.store.findMailboxByCaller(caller);
     return m && m.identity.toLowerCase() !== called.identity.toLowerCase() ? m.displayName : null;
   }
 }
 
 /** Options of {@link createNotifications}. */
 export interface NotificationsOptions {
-  store: DirectoryStore;
+  /** The store: its mailboxes and settings, and its queue (`notifications`). */
+  store: Pick<Store, 'findMailbox' | 'findMailboxByCaller' | 'getPolicy' | 'getDialPlan' | 'notifications'>;
   /** The configured mailer (SMTP or the outbox). */
   mailer: Mailer;
   /** The directory file's `notifications:`. */
@@ -261,7 +261,7 @@ export interface Notifications {
 export function createNotifications(o: NotificationsOptions): Notifications {
   const logger = o.logger;
   const queue = new NotificationQueue({
-    store: new NotificationStore(o.store),
+    store: o.store.notifications,
     sms: o.sms ?? createSmsSender(o.settings.sms, o.dataDir, o.clock),
     mailer: o.mailer,
     clock: o.clock,

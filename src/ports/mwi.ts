@@ -87,10 +87,10 @@ export interface SubscriptionDialog {
 /** Announces new subscriptions. */
 export interface SubscriptionSource {
   /**
-   * Registers the handler. It must answer (`reject` or `accept`) before it returns: the embedded engine answers
-   * 500 to a SUBSCRIBE left unanswered when the handler returns (the drachtio adapter would wait).
+   * Registers the handler. It answers (`reject` or `accept`) before it returns, or, when it returns a promise
+   * (it reads the store first), before that promise settles: a SUBSCRIBE still unanswered then is answered 500.
    */
-  onSubscribe(handler: (subscription: IncomingSubscription) => void): void;
+  onSubscribe(handler: (subscription: IncomingSubscription) => void | Promise<void>): void;
 }
 
 /** A text message to a mobile number. */

@@ -13,7 +13,7 @@ import type { App } from '../app';
 import type { Locale } from '../domain/locale';
 import type { ConferencingService } from '../services/conferencing-service';
 import type { PinService } from '../services/pin-service';
-import type { DirectoryStore, Mailbox, VoiceMessage } from '../directory/store';
+import type { Mailbox, Store, VoiceMessage } from '../ports/store';
 import { routeCall, type Route } from '../domain/routing';
 import type {
   ConferenceSettings,
@@ -38,7 +38,7 @@ import { MeetingRooms } from './meeting-rooms';
 
 /** What the runtime needs. */
 export interface CallRuntimeDeps {
-  store: DirectoryStore;
+  store: Store;
   pins: PinService;
   conferencing: ConferencingService;
   clock: Clock;
@@ -68,9 +68,9 @@ export interface CallRecord {
   identity: string | null;
 }
 
-/** The dial plan settings a flow needs, from the store. */
-export function dialPlanInfo(store: DirectoryStore, name: string): DialPlanInfo {
-  const d = store.getDialPlan(name);
+/** The dial plan settings a flow needs, from the store. @throws VaError VA_ERR_NOT_FOUND */
+export async function dialPlanInfo(store: Pick<Store, 'getDialPlan'>, name: string): Promise<DialPlanInfo> {
+  const d = await store.getDialPlan(name);
   return {
     name: d.name,
     numberOfDigitsInExtension: d.numberOfDigitsInExtension,
@@ -82,13 +82,13 @@ export function dialPlanInfo(store: DirectoryStore, name: string): DialPlanInfo 
   };
 }
 
-/** A mailbox as a flow sees it (no PIN hash), with its effective language. */
-export function mailboxInfo(store: DirectoryStore, m: Mailbox): MailboxInfo {
+/** A mailbox as a flow sees it (no PIN hash), with its effective language. @throws VaError VA_ERR_NOT_FOUND (dial plan) */
+export async function mailboxInfo(store: Pick<Store, 'getDialPlan'>, m: Mailbox): Promise<MailboxInfo> {
   return {
     identity: m.identity,
     displayName: m.displayName,
     extension: m.extension,
-    locale: m.language ?? store.getDialPlan(m.dialPlan).defaultLanguage,
+    locale: m.language ?? (await store.getDialPlan(m.dialPlan)).defaultLanguage,
     lockedOut: m.lockedOut,
     greetingFile: m.greetingFile,
     nameFile: m.nameFile,
@@ -99,8 +99,8 @@ export function mailboxInfo(store: DirectoryStore, m: Mailbox): MailboxInfo {
  * The tenant's conferencing settings as the conference flow takes them (config `conferencing:`, kept in the store and
  * read per call, so a change applies from the next call).
  */
-export function conferenceSettings(store: DirectoryStore): ConferenceSettings {
-  const t = store.getTenantSettings();
+export async function conferenceSettings(store: Pick<Store, 'getTenantSettings'>): Promise<ConferenceSettings> {
+  const t = await store.getTenantSettings();
   return {
     lobbyAdmission: t.lobbyAdmission,
     allowAnonymousMeetingStart: t.allowAnonymousMeetingStart,
@@ -325,13 +325,17 @@ export class CallRuntime {
     if (!channel.ended) await channel.hangup('error');
   }
 
-  /** Routes a call without running it (signalling adapters reject unknown numbers before answering). */
-  route(call: Pick<IncomingCall, 'to' | 'diversion'>): Route {
+  /**
+   * Routes a call without running it (the dial plans, the conferencing numbers and the mailboxes, read from the store
+   * now: a change applies from the next call).
+   * @throws what the store throws (VA_ERR_STORE_UNAVAILABLE...)
+   */
+  async route(call: Pick<IncomingCall, 'to' | 'diversion'>): Promise<Route> {
     const { store } = this.deps;
     return routeCall(call.to, call.diversion, {
-      dialPlans: store.listDialPlans(),
-      conferencingNumbers: store.getTenantSettings().accessNumbers,
-      mailboxByExtension: (ext) => store.findMailboxByExtension(ext)?.identity ?? null,
+      dialPlans: await store.listDialPlans(),
+      conferencingNumbers: (await store.getTenantSettings()).accessNumbers,
+      mailboxByExtension: async (ext) => (await store.findMailboxByExtension(ext))?.identity ?? null,
     });
   }
 
@@ -371,7 +375,7 @@ export class CallRuntime {
     const { channel } = call;
     let route: Route;
     try {
-      route = this.route(call);
+      route = await this.route(call);
     } catch (err) {
       return this.refuse(call, callLogger(this.deps.logger, channel.callId, 'rejected'), err, 'rejected');
     }
@@ -385,7 +389,7 @@ export class CallRuntime {
     let machine: AnyStateMachine;
     let input: unknown;
     try {
-      ({ machine, input } = this.prepare(route, call));
+      ({ machine, input } = await this.prepare(route, call));
     } catch (err) {
       return this.refuse(call, log, err, route.flow);
     }
@@ -437,27 +441,27 @@ export class CallRuntime {
     return { callId: call.channel.callId, flow, result: exhausted ? 'unavailable' : 'error', identity: null };
   }
 
-  /** Chooses the flow and its input, with every effect provided. */
-  private prepare(route: Exclude<Route, { flow: 'unknown' }>, call: IncomingCall): { machine: AnyStateMachine; input: unknown } {
+  /** Chooses the flow and its input, with every effect provided. @throws what the store throws */
+  private async prepare(route: Exclude<Route, { flow: 'unknown' }>, call: IncomingCall): Promise<{ machine: AnyStateMachine; input: unknown }> {
     const { store, ivr } = this.deps;
     const flows = this.flows;
     switch (route.flow) {
       case 'sign-in': {
-        const dialPlan = dialPlanInfo(store, route.dialPlan);
-        const own = call.from ? store.findMailboxByCaller(call.from) : undefined;
-        const callerMailbox = own && own.dialPlan.toLowerCase() === dialPlan.name.toLowerCase() ? mailboxInfo(store, own) : null;
+        const dialPlan = await dialPlanInfo(store, route.dialPlan);
+        const own = call.from ? await store.findMailboxByCaller(call.from) : undefined;
+        const callerMailbox = own && own.dialPlan.toLowerCase() === dialPlan.name.toLowerCase() ? await mailboxInfo(store, own) : null;
         return { machine: flows.signIn, input: { settings: ivr, dialPlan, caller: call.from, callerMailbox } };
       }
       case 'call-answering': {
-        const m = store.getMailbox(route.identity);
+        const m = await store.getMailbox(route.identity);
         return {
           machine: flows.callAnswering,
-          input: { mailbox: mailboxInfo(store, m), caller: call.from, settings: ivr, dialPlan: dialPlanInfo(store, m.dialPlan) },
+          input: { mailbox: await mailboxInfo(store, m), caller: call.from, settings: ivr, dialPlan: await dialPlanInfo(store, m.dialPlan) },
         };
       }
       case 'conference': {
-        const locale = (store.meta('default_locale') ?? 'en-US') as Locale;
-        return { machine: flows.conferenceJoin, input: { settings: ivr, locale, caller: call.from, conference: conferenceSettings(store) } };
+        const locale = ((await store.meta('default_locale')) ?? 'en-US') as Locale;
+        return { machine: flows.conferenceJoin, input: { settings: ivr, locale, caller: call.from, conference: await conferenceSettings(store) } };
       }
     }
   }
@@ -466,10 +470,10 @@ export class CallRuntime {
   private effects(): EffectImplementations {
     const { store, pins, conferencing } = this.deps;
     const meetings = this.meetings;
-    const meetingInfo = (conferenceId: string): MeetingInfo | null => {
-      const m = store.findMeeting(conferenceId);
+    const meetingInfo = async (conferenceId: string): Promise<MeetingInfo | null> => {
+      const m = await store.findMeeting(conferenceId);
       if (!m) return null;
-      const organizer = store.getConferencingUser(m.organizer);
+      const organizer = await store.getConferencingUser(m.organizer);
       return { conferenceId, organizer: m.organizer, allowPstnOnlyMeetings: organizer.allowPstnOnlyMeetings, started: meetings.isStarted(conferenceId) };
     };
     return {
@@ -519,8 +523,8 @@ export class CallRuntime {
           log.info({ conferenceId: input.room, inMeeting: left }, left > 0 ? 'left the meeting' : 'left the meeting: it has ended');
         }
       },
-      lookupExtension: (input) => {
-        const m = store.findMailboxByExtension(input.extension, input.dialPlan);
+      lookupExtension: async (input) => {
+        const m = await store.findMailboxByExtension(input.extension, input.dialPlan);
         return m ? mailboxInfo(store, m) : null;
       },
       signIn: async (input, { system }): Promise<SignInOutcome> => {
@@ -544,20 +548,20 @@ export class CallRuntime {
       changePin: async (input): Promise<PinChangeOutcome> => {
         const v = await pins.changePin(input.identity, input.pin);
         if (!v) return { ok: true };
-        const policy = store.getPolicy(store.getMailbox(input.identity).policy);
+        const policy = await store.getPolicy((await store.getMailbox(input.identity)).policy);
         return { ok: false, rule: v.rule, minPinLength: policy.minPinLength, historyCount: policy.pinHistoryCount };
       },
-      completeFirstTimeSetup: (input) => {
-        store.updateMailbox(input.identity, { firstTimeUser: false });
+      completeFirstTimeSetup: async (input) => {
+        await store.updateMailbox(input.identity, { firstTimeUser: false });
       },
       saveRecording: async (input) => {
-        const before = store.getMailbox(input.identity);
+        const before = await store.getMailbox(input.identity);
         const old = input.purpose === 'greeting' ? before.greetingFile : before.nameFile;
-        store.updateMailbox(input.identity, input.purpose === 'greeting' ? { greetingFile: input.file } : { nameFile: input.file });
+        await store.updateMailbox(input.identity, input.purpose === 'greeting' ? { greetingFile: input.file } : { nameFile: input.file });
         if (old && old !== input.file) await unlink(old).catch(() => undefined);
       },
-      listMessages: (input) =>
-        store.listVoiceMessages(input.identity).map((v) => ({
+      listMessages: async (input) =>
+        (await store.listVoiceMessages(input.identity)).map((v) => ({
           id: v.id,
           caller: v.caller,
           receivedAt: v.receivedAt,
@@ -566,24 +570,24 @@ export class CallRuntime {
           urgent: v.urgent,
           file: v.audioFile,
         })),
-      setMessageHeard: (input) => {
-        store.setMessageHeard(input.identity, input.id, input.heard);
+      setMessageHeard: async (input) => {
+        await store.setMessageHeard(input.identity, input.id, input.heard);
       },
       deleteMessage: async (input) => {
-        const gone = store.deleteVoiceMessage(input.identity, input.id);
+        const gone = await store.deleteVoiceMessage(input.identity, input.id);
         if (gone) await unlink(gone.audioFile).catch(() => undefined);
       },
-      storeMessage: (input, { system }) => {
+      storeMessage: async (input, { system }) => {
         // DESIGN.md "Media": the audio is complete on disk (written, fsynced, renamed) before its row; a row never
         // names a file that is not there.
         const missing = missingAudio(input.file);
         if (missing) {
           const err = new VaError(RecordingErrorCodes.MEDIA_RECORDING, `the recording ${path.basename(input.file)} is not on disk (${missing}): no message stored`);
-          return this.recordingFailed(this.channelOf(system), mailboxInfo(store, store.getMailbox(input.identity)).locale, err).then(() => {
-            throw err;
-          });
+          const channel = this.channelOf(system);
+          await this.recordingFailed(channel, (await mailboxInfo(store, await store.getMailbox(input.identity))).locale, err);
+          throw err;
         }
-        const message = store.addVoiceMessage({
+        const message = await store.addVoiceMessage({
           identity: input.identity,
           caller: input.caller,
           receivedAt: store.now(),
@@ -597,13 +601,13 @@ export class CallRuntime {
         );
         this.mailboxEvent({ type: 'voice-message', identity: input.identity, message });
       },
-      recordMissedCall: (input) => {
-        store.addMissedCall(input.identity, input.caller);
+      recordMissedCall: async (input) => {
+        await store.addMissedCall(input.identity, input.caller);
         this.mailboxEvent({ type: 'missed-call', identity: input.identity, caller: input.caller, at: store.now() });
       },
       findMeeting: (input) => meetingInfo(input.conferenceId),
       verifyLeaderPin: async (input) => {
-        const m = store.findMeeting(input.conferenceId);
+        const m = await store.findMeeting(input.conferenceId);
         if (!m || !/^[0-9]{1,24}$/.test(input.pin)) return false;
         return conferencing.verifyLeaderPin(m.organizer, input.pin);
       },

@@ -40,15 +40,15 @@ export class ConferencingService {
    * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_MAIL_SEND (the PIN was reset; it is in the returned object)
    */
   async setUser(identity: string, opts: SetConferencingUserOptions): Promise<{ user: ConferencingUser; leaderPin?: string }> {
-    const user = this.store.getConferencingUser(identity);
-    const tenant = this.store.getTenantSettings();
+    const user = await this.store.getConferencingUser(identity);
+    const tenant = await this.store.getTenantSettings();
     let pin: string | undefined;
     let leaderPinHash: string | undefined;
     if (opts.resetLeaderPin) {
       pin = generatePin({ minPinLength: tenant.pinLength, allowCommonPatterns: false });
       leaderPinHash = await hashPin(pin, this.store.pinHashCost);
     }
-    const updated = this.store.updateConferencingUser(user.identity, { leaderPinHash, allowPstnOnlyMeetings: opts.allowPstnOnlyMeetings });
+    const updated = await this.store.updateConferencingUser(user.identity, { leaderPinHash, allowPstnOnlyMeetings: opts.allowPstnOnlyMeetings });
     if (pin !== undefined && (opts.sendEmail ?? tenant.automaticallySendEmailsToUsers)) {
       const { accessNumbers } = tenant;
       await this.mailer.send({
@@ -65,7 +65,7 @@ export class ConferencingService {
 
   /** Checks a leader PIN entered by phone against the organizer's stored hash. */
   async verifyLeaderPin(identity: string, pin: string): Promise<boolean> {
-    const u = this.store.getConferencingUser(identity);
+    const u = await this.store.getConferencingUser(identity);
     return u.leaderPinHash !== null && verifyPin(pin, u.leaderPinHash);
   }
 }

@@ -15,7 +15,7 @@ import type { PinHashing } from '../ports/store/settings';
 
 /**
  * What {@link PinService} needs of the store: the mailboxes with their PIN state, the policies and dial plans they
- * refer to, and the PIN-hash cost. The SQLite `DirectoryStore` is one; a PostgreSQL store will be another (issue 20).
+ * refer to, and the PIN-hash cost: any `Store` (SQLite or PostgreSQL).
  */
 export type PinServiceStore = MailboxRepository & Pick<DirectoryObjectsReader, 'getPolicy' | 'getDialPlan'> & PinHashing;
 
@@ -82,8 +82,8 @@ export class PinService {
    * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_PIN_POLICY (says which rule), VA_ERR_MAIL_SEND (nothing was changed)
    */
   async setPin(identity: string, opts: SetPinOptions = {}): Promise<SetPinResult> {
-    const m = this.store.getMailbox(identity);
-    const policy = this.store.getPolicy(m.policy);
+    const m = await this.store.getMailbox(identity);
+    const policy = await this.store.getPolicy(m.policy);
     const pin = choosePin(opts.pin, policy, m.extension);
     const hash = await hashPin(pin, this.store.pinHashCost);
     const result: SetPinResult = { identity: m.identity, generated: opts.pin === undefined };
@@ -94,7 +94,7 @@ export class PinService {
       await this.mailPin(m, policy.resetPinText, pin, to, opts.pinExpired ?? true);
       result.emailedTo = to;
     }
-    this.store.setPinHash(m.identity, hash, { expired: opts.pinExpired ?? true, lockedOut: opts.lockedOut ?? false });
+    await this.store.setPinHash(m.identity, hash, { expired: opts.pinExpired ?? true, lockedOut: opts.lockedOut ?? false });
     if (result.generated && result.emailedTo === undefined) result.pin = pin;
     return result;
   }
@@ -106,10 +106,10 @@ export class PinService {
    *   VA_ERR_MAIL_SEND (the mailbox was enabled)
    */
   async enableMailbox(m: { identity: string; displayName: string; extension: string; policy: string }, opts: SetPinOptions = {}): Promise<SetPinResult> {
-    const policy = this.store.getPolicy(m.policy);
+    const policy = await this.store.getPolicy(m.policy);
     const pin = choosePin(opts.pin, policy, m.extension);
     const hash = await hashPin(pin, this.store.pinHashCost);
-    const created = this.store.enableMailbox({ ...m, pinHash: hash, pinExpired: opts.pinExpired ?? true });
+    const created = await this.store.enableMailbox({ ...m, pinHash: hash, pinExpired: opts.pinExpired ?? true });
     const to = opts.notifyEmail ?? created.identity;
     if (opts.sendEmail ?? true) await this.mailPin(created, policy.resetPinText, pin, to, opts.pinExpired ?? true);
     return { identity: created.identity, generated: opts.pin === undefined, emailedTo: opts.sendEmail ?? true ? to : undefined };
@@ -121,11 +121,11 @@ export class PinService {
    * @returns the first rule broken, or null
    */
   async checkNewPin(identity: string, pin: string): Promise<PinViolation | null> {
-    const m = this.store.getMailbox(identity);
-    const policy = this.store.getPolicy(m.policy);
+    const m = await this.store.getMailbox(identity);
+    const policy = await this.store.getPolicy(m.policy);
     const v = checkPin(pin, policy, m.extension);
     if (v) return v;
-    for (const h of this.store.pinHistory(m.identity, policy.pinHistoryCount)) {
+    for (const h of await this.store.pinHistory(m.identity, policy.pinHistoryCount)) {
       if (await verifyPin(pin, h)) return historyViolation(policy.pinHistoryCount);
     }
     return null;
@@ -140,7 +140,7 @@ export class PinService {
     const v = await this.checkNewPin(identity, pin);
     if (v) return v;
     const hash = await hashPin(pin, this.store.pinHashCost);
-    this.store.setPinHash(identity, hash, { expired: false, lockedOut: false });
+    await this.store.setPinHash(identity, hash, { expired: false, lockedOut: false });
     return null;
   }
 
@@ -166,9 +166,9 @@ export class PinService {
    *   counted, the PIN unchanged)
    */
   async signIn(identity: string, pin: string): Promise<SignInResult> {
-    const m0 = this.store.getMailbox(identity);
-    const policy = this.store.getPolicy(m0.policy);
-    const admission = this.store.updateLogonFailures(m0.identity, (m) => {
+    const m0 = await this.store.getMailbox(identity);
+    const policy = await this.store.getPolicy(m0.policy);
+    const admission = await this.store.updateLogonFailures(m0.identity, (m) => {
       const a = admitLogonAttempt({ failures: m.logonFailures, lockedOut: m.lockedOut }, policy);
       return { ...a.next, admission: a, mailbox: m };
     });
@@ -177,18 +177,18 @@ export class PinService {
     const m = admission.mailbox;
     const attempt = a.attempt;
     if (await verifyPin(pin, m.pinHash)) {
-      const r = this.store.updateLogonFailures(m.identity, (cur) => {
+      const r = await this.store.updateLogonFailures(m.identity, (cur) => {
         const s = settleRightPin({ failures: cur.logonFailures, lockedOut: cur.lockedOut });
         return { ...s.next, signedIn: s.signedIn };
       });
       if (!r.signedIn) return { outcome: 'locked' };
-      const status = this.store.pinStatus(m);
+      const status = await this.store.pinStatus(m);
       return { outcome: 'ok', mailbox: m, mustChangePin: status.PinExpired || m.firstTimeUser, firstTimeUser: m.firstTimeUser };
     }
-    const out = this.store.updateLogonFailures(m.identity, (cur) => {
+    const { outcome: out } = await this.store.updateLogonFailures(m.identity, (cur) => {
       const s = settleWrongPin({ failures: cur.logonFailures, lockedOut: cur.lockedOut }, attempt);
       return { ...s.next, outcome: s.outcome };
-    }).outcome;
+    });
     const action = out.action === 'reset' ? await this.resetAfterFailures(m, policy) : out.action;
     return { outcome: 'failed', failures: out.failures, action };
   }
@@ -208,18 +208,18 @@ export class PinService {
    * @throws VaError VA_ERR_MAIL_SEND
    */
   private async resetAfterFailures(m: Mailbox, policy: MailboxPolicy): Promise<LogonFailureAction> {
-    const before = this.store.getMailbox(m.identity);
+    const before = await this.store.getMailbox(m.identity);
     if (before.lockedOut) return 'lockout';
     if (before.pinHash !== m.pinHash) return 'retry';
     const pinNew = generatePin(policy, m.extension);
     const hash = await hashPin(pinNew, this.store.pinHashCost);
     await this.mailPin(m, policy.resetPinText, pinNew, m.identity, true);
-    const r = this.store.replacePinHash(m.identity, hash, { expired: true, ifPinHash: m.pinHash });
+    const r = await this.store.replacePinHash(m.identity, hash, { expired: true, ifPinHash: m.pinHash });
     return r === 'replaced' ? 'reset' : r === 'locked' ? 'lockout' : 'retry';
   }
 
   private async mailPin(m: Mailbox, resetPinText: string, pin: string, to: string, mustChange: boolean): Promise<void> {
-    const plan = this.store.getDialPlan(m.dialPlan);
+    const plan = await this.store.getDialPlan(m.dialPlan);
     const access = plan.accessNumbers.length ? `\nOutlook Voice Access number: ${plan.accessNumbers.join(', ')}` : '';
     const intro = resetPinText || 'Your voice mail PIN has been reset.';
     await this.mailer.send({

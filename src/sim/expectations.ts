@@ -6,7 +6,7 @@
  * and the server's data folder can tell, and says why for what it cannot (the expectation then fails, or is
  * skipped with a note). The root README ("Scenario files") documents each expectation's keys.
  */
-import type { DirectoryStore } from '../directory/store';
+import type { Store } from '../ports/store';
 import type { CallRecord } from '../runtime/call-runtime';
 import type { Expectation, Scenario, ScenarioCall } from './scenario';
 import type { SimMwiGateways } from './sim-mwi';
@@ -50,10 +50,13 @@ function describeExpectation(e: Expectation): string {
   }
 }
 
+/** What the expectations read of the store. */
+export type ExpectationStore = Pick<Store, 'findMailbox' | 'pinStatus' | 'listVoiceMessages' | 'listMissedCalls'>;
+
 /** Where the expectations read what happened; what a source cannot provide fails (or, for results, is skipped) with its reason. */
 export interface ExpectationSources {
   /** The store after the run, or why there is none (mailbox and missedCalls expectations then fail with it). */
-  store: DirectoryStore | { unavailable: string };
+  store: ExpectationStore | { unavailable: string };
   /** The mails sent during the run, or why they are unknown (email expectations then fail with it). */
   mails: CapturedMail[] | { unavailable: string };
   /** The texts the SMS provider accepted, or why they are unknown (sms expectations then fail with it). */
@@ -67,16 +70,17 @@ export interface ExpectationSources {
 }
 
 /**
- * Checks a scenario's expectations.
+ * Checks a scenario's expectations, in order (reading the store as it goes).
  * @returns every failed expectation (`expect[i] (what): problem`), and notes for expectations that were skipped
+ * @throws what the store throws
  */
-export function checkExpectations(scenario: Scenario, sources: ExpectationSources): { failures: string[]; notes: string[] } {
+export async function checkExpectations(scenario: Scenario, sources: ExpectationSources): Promise<{ failures: string[]; notes: string[] }> {
   const out: string[] = [];
   const notes: string[] = [];
   const calls = sources.calls;
   const storeOrWhy = sources.store;
   const mailsOrWhy = sources.mails;
-  scenario.expect.forEach((e, i) => {
+  for (const [i, e] of scenario.expect.entries()) {
     const problems: string[] = [];
     const is = (what: string, actual: unknown, expected: unknown) => {
       if (expected !== undefined && actual !== expected) problems.push(`${what} is ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
@@ -84,7 +88,7 @@ export function checkExpectations(scenario: Scenario, sources: ExpectationSource
     const unavailable = (src: object): string | undefined => ('unavailable' in src ? (src as { unavailable: string }).unavailable : undefined);
     const noStore = unavailable(storeOrWhy);
     const noMails = unavailable(mailsOrWhy);
-    const store = storeOrWhy as DirectoryStore;
+    const store = storeOrWhy as ExpectationStore;
     const mails = mailsOrWhy as CapturedMail[];
     switch (e.kind) {
       case 'mailbox': {
@@ -92,17 +96,17 @@ export function checkExpectations(scenario: Scenario, sources: ExpectationSource
           problems.push(noStore);
           break;
         }
-        const m = store.findMailbox(e.identity);
+        const m = await store.findMailbox(e.identity);
         if (!m) {
           problems.push('no such mailbox');
           break;
         }
-        const st = store.pinStatus(m);
+        const st = await store.pinStatus(m);
         is('pinExpired', st.PinExpired, e.pinExpired);
         is('firstTimeUser', st.FirstTimeUser, e.firstTimeUser);
         is('lockedOut', st.LockedOut, e.lockedOut);
         if (e.voiceMessages) {
-          const list = store.listVoiceMessages(m.identity);
+          const list = await store.listVoiceMessages(m.identity);
           is('voiceMessages.total', list.length, e.voiceMessages.total);
           is('voiceMessages.unheard', list.filter((v) => v.unheard).length, e.voiceMessages.unheard);
         }
@@ -159,11 +163,11 @@ export function checkExpectations(scenario: Scenario, sources: ExpectationSource
           problems.push(noStore);
           break;
         }
-        if (!store.findMailbox(e.identity)) {
+        if (!(await store.findMailbox(e.identity))) {
           problems.push('no such mailbox');
           break;
         }
-        is('the count', store.listMissedCalls(e.identity).length, e.count);
+        is('the count', (await store.listMissedCalls(e.identity)).length, e.count);
         break;
       }
       case 'mwi': {
@@ -191,6 +195,6 @@ export function checkExpectations(scenario: Scenario, sources: ExpectationSource
       }
     }
     for (const p of problems) out.push(`expect[${i}] (${describeExpectation(e)}): ${p}`);
-  });
+  }
   return { failures: out, notes };
 }

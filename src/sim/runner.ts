@@ -235,7 +235,8 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     runtime.onCountsChanged((identity) => countsChanged.push({ at: rel(), identity }));
     // MWI as `serve` sends it, to simulated UM IP gateways that answer as `mwiGateways:` says, on the virtual clock.
     const store = app.store;
-    const unknownGateways = Object.keys(scenario.mwiGateways).filter((n) => !store.listGateways().some((g) => g.name.toLowerCase() === n.toLowerCase()));
+    const known = await store.listGateways();
+    const unknownGateways = Object.keys(scenario.mwiGateways).filter((n) => !known.some((g) => g.name.toLowerCase() === n.toLowerCase()));
     for (const n of unknownGateways) failures.push(`mwiGateways: no UM IP gateway named "${n}" in the directory`);
     const mwiSettings = app.directory.notifications.mwi;
     const gateways = new SimMwiGateways(clock, () => store.listGateways(), scenario.mwiGateways, mwiSettings.notifyTimeoutSeconds * 1000, rel);
@@ -336,13 +337,13 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     await clock.settle();
     virtualMs = rel();
     for (const c of calls) failures.push(...c.failures);
-    const checked = checkExpectations(scenario, { store: app.store, mails, sms: texts, calls, mwi: gateways });
+    const checked = await checkExpectations(scenario, { store: app.store, mails, sms: texts, calls, mwi: gateways });
     failures.push(...checked.failures);
     notes.push(...checked.notes);
   } finally {
-    mwi?.stop();
+    await mwi?.stop();
     await notifications?.stop();
-    app?.close();
+    await app?.close();
     if (!options.data && !options.keepData) rmSync(dataDir, { recursive: true, force: true });
   }
 

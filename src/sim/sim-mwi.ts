@@ -36,21 +36,22 @@ export class SimMwiGateways implements MwiTransport {
   readonly failures: { at: number; extension: string; attempts: number }[] = [];
 
   /**
-   * @param gateways the directory's gateways (to tell a NOTIFY's gateway by its address and port)
+   * @param gateways the directory's gateways, read from the store at each NOTIFY (to tell its gateway by its address
+   *   and port)
    * @param behaviours by gateway name; absent: 200
    * @param timeoutMs how long a NOTIFY to a `timeout` gateway waits (the configured per-attempt timeout)
    * @param rel virtual ms since the scenario started
    */
   constructor(
     private readonly clock: Clock,
-    private readonly gateways: () => Gateway[],
+    private readonly gateways: () => Promise<Gateway[]>,
     private readonly behaviours: Record<string, SimGatewayBehaviour>,
     private readonly timeoutMs: number,
     private readonly rel: () => number,
   ) {}
 
-  sendNotify(rq: MwiNotifyRequest): Promise<MwiNotifyResult> {
-    const gw = this.gateways().find((g) => g.address === rq.host && g.port === rq.port);
+  async sendNotify(rq: MwiNotifyRequest): Promise<MwiNotifyResult> {
+    const gw = (await this.gateways()).find((g) => g.address === rq.host && g.port === rq.port);
     const behaviour = (gw && this.behaviours[gw.name]) ?? 200;
     return new Promise((resolve, reject) => {
       if (behaviour === 'refused') this.clock.setTimeout(() => reject(new Error(`connect ECONNREFUSED ${rq.host}:${rq.port}`)), 1);

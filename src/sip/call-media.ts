@@ -21,9 +21,10 @@ export interface CallSourceMediaDeps {
   mediaAddress: string;
   /**
    * The admission rule for a source address (the address the signalling saw the INVITE come from): the UM IP
-   * gateways, then MaxCallsAllowed.
+   * gateways, then MaxCallsAllowed. May read the store first (a promise); a rejection is a setup error (503 for an
+   * unavailable store, `refusals.ts`).
    */
-  admit(sourceAddress: string): Admission;
+  admit(sourceAddress: string): Admission | Promise<Admission>;
   clock: Clock;
   catalog: PromptCatalog;
   recordingsDir: string;

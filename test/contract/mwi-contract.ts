@@ -84,7 +84,7 @@ function answerSubscriptions(
   decide: (s: IncomingSubscription) => SubscriptionDialog | void,
 ): { next(timeoutMs?: number): Promise<{ incoming: IncomingSubscription; dialog: SubscriptionDialog | undefined }> } {
   const seen: Array<{ incoming: IncomingSubscription; dialog: SubscriptionDialog | undefined }> = [];
-  source.onSubscribe((incoming) => seen.push({ incoming, dialog: decide(incoming) ?? undefined }));
+  source.onSubscribe((incoming) => void seen.push({ incoming, dialog: decide(incoming) ?? undefined }));
   let taken = 0;
   return {
     async next(timeoutMs = 3000) {

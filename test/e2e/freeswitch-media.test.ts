@@ -281,7 +281,7 @@ describeWithServers(['drachtio-server', 'freeswitch'], 'media on FreeSWITCH', ()
 
     // Leave a message (SIPp, diverted from 51235).
     const store = a.server.app.store;
-    const greeting = PromptCatalog.load().render([...greetingPrompts(mailboxInfo(store, store.getMailbox('david@contoso.com'))), { tone: 'beep' }], 'en-US');
+    const greeting = PromptCatalog.load().render([...greetingPrompts(await mailboxInfo(store, await store.getMailbox('david@contoso.com'))), { tone: 'beep' }], 'en-US');
     const cwd = path.join(dir, 'two-instances');
     mkdirSync(cwd, { recursive: true });
     writeFileSync(path.join(cwd, 'speech-4s.ulaw'), encodeG711(speechLike(4), 0));

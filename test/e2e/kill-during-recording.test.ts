@@ -109,7 +109,7 @@ test('SIGKILL while 20 callers record: after a restart only complete messages, n
     const app = await openApp({ config, data });
     let messages;
     try {
-      messages = app.store.listVoiceMessages('david@contoso.com');
+      messages = await app.store.listVoiceMessages('david@contoso.com');
     } finally {
       app.close();
     }

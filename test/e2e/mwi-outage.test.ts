@@ -18,6 +18,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { parseMessageSummary } from '../../src/domain/message-summary';
 import { DirectoryStore } from '../../src/directory/store';
+import type { Store } from '../../src/ports/store';
 import { lampOrderProblems, lampText, type LampChange, type LampReceipt } from '../notify/lamp-order';
 import { answer, onTcpMessages } from '../sip/helpers/raw-sip';
 import { startIvrServer, type IvrServer } from './helpers/ivr-server';
@@ -98,6 +99,8 @@ describe('MWI while every UM IP gateway is down, over real sockets [embedded]', 
   /** A second connection to the data folder: another process's changes. */
   let other: DirectoryStore;
   const history = new Map<string, LampChange[]>();
+  /** Each mailbox's extension (they do not change). */
+  const extensions = new Map<string, string>();
 
   beforeAll(async () => {
     gateways = [await TcpGateway.open('gw1'), await TcpGateway.open('gw2'), await TcpGateway.open('gw-paris')];
@@ -111,41 +114,52 @@ describe('MWI while every UM IP gateway is down, over real sockets [embedded]', 
       },
     });
     other = DirectoryStore.open(t.data);
-    for (const who of [DAVID, TONY, CLAIRE]) history.set(who, [{ at: -Infinity, state: truth(who) }]);
+    for (const who of [DAVID, TONY, CLAIRE]) {
+      history.set(who, [{ at: -Infinity, state: await truth(who) }]);
+      extensions.set(who, (await t.server.app.store.getMailbox(who)).extension);
+    }
   }, 60_000);
 
   afterAll(async () => {
-    other?.close();
+    await other?.close();
     await t?.stop();
     for (const g of gateways ?? []) await g.down();
   }, 30_000);
 
-  const truth = (who: string) => lampText(t.server.app.store.messageCounts(who));
-  const extensionOf = (who: string) => t.server.app.store.getMailbox(who).extension;
+  const truth = async (who: string) => lampText(await t.server.app.store.messageCounts(who));
+  const extensionOf = (who: string) => extensions.get(who)!;
   const received = (who: string) => gateways.flatMap((g) => g.receipts.filter((r) => r.extension === extensionOf(who))).sort((a, b) => a.seq - b.seq);
 
   /** A change: in the server's process for David (as a call makes it), through the other connection otherwise. */
-  function change(who: string, what: (store: DirectoryStore) => void): void {
+  async function change(who: string, what: (store: Store) => Promise<unknown>): Promise<void> {
     const at = Date.now();
     if (who === DAVID) {
-      what(t.server.app.store);
+      await what(t.server.app.store);
       t.server.mwi.mailboxChanged(who);
-    } else what(other);
-    history.get(who)!.push({ at, state: truth(who) });
+    } else await what(other);
+    history.get(who)!.push({ at, state: await truth(who) });
   }
   const leave = (who: string, urgent = false) =>
     change(who, (s) => s.addVoiceMessage({ identity: who, caller: '+14255550123', receivedAt: Date.now(), durationMs: 4000, urgent, audioFile: path.join(t.data, 'none.wav') }));
   const hear = (who: string, urgent = false) =>
-    change(who, (s) => s.setMessageHeard(who, s.listVoiceMessages(who).find((v) => v.unheard && (!urgent || v.urgent))!.id, true));
-  const remove = (who: string, heard: boolean) => change(who, (s) => void s.deleteVoiceMessage(who, s.listVoiceMessages(who).find((v) => v.unheard !== heard)!.id));
+    change(who, async (s) => s.setMessageHeard(who, (await s.listVoiceMessages(who)).find((v) => v.unheard && (!urgent || v.urgent))!.id, true));
+  const remove = (who: string, heard: boolean) =>
+    change(who, async (s) => s.deleteVoiceMessage(who, (await s.listVoiceMessages(who)).find((v) => v.unheard !== heard)!.id));
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   /** Waits (bounded) until each mailbox's last accepted NOTIFY carries its counts now. */
   async function lampsRight(who: string[], timeoutMs: number, since = 0): Promise<void> {
     try {
-      await t.until(() => who.every((w) => received(w).filter((r) => r.at >= since).at(-1)?.state === truth(w)), timeoutMs, `the lamps of ${who.join(', ')} to be right`);
+      await t.until(
+        async () => {
+          for (const w of who) if (received(w).filter((r) => r.at >= since).at(-1)?.state !== (await truth(w))) return false;
+          return true;
+        },
+        timeoutMs,
+        `the lamps of ${who.join(', ')} to be right`,
+      );
     } catch (err) {
-      const got = who.map((w) => `${w} has ${truth(w)}, its gateways accepted ${JSON.stringify(received(w).map((r) => r.state))}`);
+      const got = await Promise.all(who.map(async (w) => `${w} has ${await truth(w)}, its gateways accepted ${JSON.stringify(received(w).map((r) => r.state))}`));
       throw new Error(`${(err as Error).message}: ${got.join('; ')}\n${t.explain()}`);
     }
   }
@@ -160,23 +174,23 @@ describe('MWI while every UM IP gateway is down, over real sockets [embedded]', 
   const GAVE_UP = 'mwi: every UM IP gateway failed for the whole retry window; the lamp may be wrong';
 
   test('down for less than the retry window, then back: every change made meanwhile arrives, in order', async () => {
-    leave(DAVID); // 1/0
-    leave(TONY); // 1/0
+    await leave(DAVID); // 1/0
+    await leave(TONY); // 1/0
     await lampsRight([DAVID, TONY], 10_000);
     const errorsBefore = t.errors.length;
     await Promise.all(gateways.map((g) => g.down()));
     const down = Date.now();
-    leave(DAVID); // 2/0
-    leave(TONY); // 2/0
+    await leave(DAVID); // 2/0
+    await leave(TONY); // 2/0
     await pause(600);
-    hear(DAVID); // 1/1
-    hear(TONY); // 1/1
+    await hear(DAVID); // 1/1
+    await hear(TONY); // 1/1
     await pause(600);
-    leave(DAVID, true); // 2/1 (1/0)
-    remove(TONY, false); // 0/1
-    leave(CLAIRE); // 1/0, behind gw-paris
+    await leave(DAVID, true); // 2/1 (1/0)
+    await remove(TONY, false); // 0/1
+    await leave(CLAIRE); // 1/0, behind gw-paris
     await pause(600);
-    hear(DAVID, true); // 1/2 (0/1)
+    await hear(DAVID, true); // 1/2 (0/1)
     // Down about 5 s in all, well inside the 9 s window of the first failed attempt.
     await pause(Math.max(0, down + 5_000 - Date.now()));
     for (const who of [DAVID, TONY, CLAIRE]) expect(received(who).filter((r) => r.at >= down)).toEqual([]);
@@ -184,7 +198,7 @@ describe('MWI while every UM IP gateway is down, over real sockets [embedded]', 
     const back = Date.now();
     await lampsRight([DAVID, TONY, CLAIRE], 15_000);
     for (const who of [DAVID, TONY, CLAIRE]) expectInOrder(who);
-    expect([truth(DAVID), truth(TONY), truth(CLAIRE)]).toEqual(['1/2 (0/1)', '0/1 (0/0)', '1/0 (0/0)']);
+    expect(await Promise.all([DAVID, TONY, CLAIRE].map(truth))).toEqual(['1/2 (0/1)', '0/1 (0/0)', '1/0 (0/0)']);
     expect(t.errors.slice(errorsBefore).filter((l) => l.includes(GAVE_UP))).toEqual([]);
     // Each lamp was tried while the gateways were down: its first delivery once they were back followed refused
     // attempts (a refresh due meanwhile joins the same delivery, so its reason may be either).
@@ -202,12 +216,12 @@ describe('MWI while every UM IP gateway is down, over real sockets [embedded]', 
     const errorsBefore = t.errors.length;
     await Promise.all(gateways.map((g) => g.down()));
     const down = Date.now();
-    leave(DAVID); // 2/2 (0/1)
-    leave(TONY, true); // 1/1 (1/0)
-    hear(CLAIRE); // 0/1
+    await leave(DAVID); // 2/2 (0/1)
+    await leave(TONY, true); // 1/1 (1/0)
+    await hear(CLAIRE); // 0/1
     await pause(600);
-    hear(DAVID); // 1/3 (0/1)
-    leave(TONY); // 2/1 (1/0)
+    await hear(DAVID); // 1/3 (0/1)
+    await leave(TONY); // 2/1 (1/0)
     // Wait (bounded) for the server to give each mailbox's delivery up: the window runs out while they are down.
     const gaveUp = (who: string) => t.errors.slice(errorsBefore).some((l) => l.includes(GAVE_UP) && l.includes(`"identity":"${who}"`));
     await t.until(() => [DAVID, TONY, CLAIRE].every(gaveUp), (WINDOW_S + 15) * 1000, 'the deliveries to be given up');
@@ -215,12 +229,12 @@ describe('MWI while every UM IP gateway is down, over real sockets [embedded]', 
     await Promise.all(gateways.map((g) => g.up()));
     const back = Date.now();
     // David's next change carries everything that happened while the gateways were down.
-    remove(DAVID, false); // 0/3 (0/1): the lamp goes off
+    await remove(DAVID, false); // 0/3 (0/1): the lamp goes off
     await lampsRight([DAVID], 10_000, back);
-    expect(truth(DAVID)).toBe('0/3 (0/1)');
+    expect(await truth(DAVID)).toBe('0/3 (0/1)');
     // Tony's and Claire's lamps did not change again: the refresh round (every mailbox once in 36 s here) sets them.
     await lampsRight([TONY, CLAIRE], 60_000, back);
-    expect([truth(TONY), truth(CLAIRE)]).toEqual(['2/1 (1/0)', '0/1 (0/0)']);
+    expect(await Promise.all([TONY, CLAIRE].map(truth))).toEqual(['2/1 (1/0)', '0/1 (0/0)']);
     for (const who of [DAVID, TONY, CLAIRE]) expectInOrder(who);
     // The server logs a delivery once the gateway's 200 reached it: that line may come a moment after the NOTIFY did.
     const reasons = (who: string) => logLines('mwi notify delivered', back).filter((l) => l.identity === who).map((l) => l.reason);

@@ -60,12 +60,12 @@ describeEngines('MWI to SIPp gateways', (engine) => {
   }
 
   /** Another process's change: a message added through a second connection on the same data folder. */
-  function addMessageElsewhere(identity: string): void {
+  async function addMessageElsewhere(identity: string): Promise<void> {
     const other = DirectoryStore.open(t.data);
     try {
-      other.addVoiceMessage({ identity, caller: '+14255550199', receivedAt: Date.now(), durationMs: 3000, urgent: false, audioFile: path.join(t.data, 'none.wav') });
+      await other.addVoiceMessage({ identity, caller: '+14255550199', receivedAt: Date.now(), durationMs: 3000, urgent: false, audioFile: path.join(t.data, 'none.wav') });
     } finally {
-      other.close();
+      await other.close();
     }
   }
 
@@ -75,7 +75,7 @@ describeEngines('MWI to SIPp gateways', (engine) => {
     temps.push(cwd);
     writeFileSync(`${cwd}/speech-4s.ulaw`, encodeG711(speechLike(4), 0));
     const store = t.server.app.store;
-    const greeting = PromptCatalog.load().render([...greetingPrompts(mailboxInfo(store, store.getMailbox('david@contoso.com'))), { tone: 'beep' }], 'en-US');
+    const greeting = PromptCatalog.load().render([...greetingPrompts(await mailboxInfo(store, await store.getMailbox('david@contoso.com'))), { tone: 'beep' }], 'en-US');
     const pauseMs = Math.round(PromptCatalog.durationOf(greeting) + 150);
     const run = await sippCall(t, 'leave-message-rtp-stream.xml', { extra: ['-d', String(pauseMs)], cwd, timeoutS: 45 });
     expectSippSuccess(t, run);
@@ -117,7 +117,7 @@ describeEngines('MWI to SIPp gateways', (engine) => {
     const second = startSippGateway(gw2Port, { extension: '51234', host: '127.0.0.1', messagesWaiting: 'yes', voiceMessage: '1/0 (0/0)' });
     await new Promise((r) => setTimeout(r, 300)); // both listening
     const logFrom = t.logs.length;
-    addMessageElsewhere('tony@contoso.com');
+    await addMessageElsewhere('tony@contoso.com');
     await gatewayDone(first, 'gw1 480');
     await gatewayDone(second, 'gw2 200');
     await t.until(() => t.logs.slice(logFrom).some((l) => l.includes('mwi notify delivered')), 5000, 'the delivery log line');
@@ -142,18 +142,18 @@ describeEngines('MWI to SIPp gateways', (engine) => {
     try {
       expect((await t.cmdlet('Set-UMIPGateway', '-Identity', 'gw1', '-Status', 'Disabled')).code).toBe(0);
       expect((await t.cmdlet('Set-UMIPGateway', '-Identity', 'gw2', '-MessageWaitingIndicatorAllowed', '$false')).code).toBe(0);
-      addMessageElsewhere('tony@contoso.com');
+      await addMessageElsewhere('tony@contoso.com');
       await new Promise((r) => setTimeout(r, 2500)); // the server looks for other processes' changes every second
       expect({ gw1: gw1.count(), gw2: gw2.count() }).toEqual({ gw1: 0, gw2: 0 });
 
       expect((await t.cmdlet('Set-UMIPGateway', '-Identity', 'gw1', '-Status', 'Enabled')).code).toBe(0);
       expect((await t.cmdlet('Set-UMMailboxPolicy', '-Identity', 'Contoso-Policy', '-AllowMessageWaitingIndicator', '$false')).code).toBe(0);
-      addMessageElsewhere('tony@contoso.com');
+      await addMessageElsewhere('tony@contoso.com');
       await new Promise((r) => setTimeout(r, 2500));
       expect({ gw1: gw1.count(), gw2: gw2.count() }).toEqual({ gw1: 0, gw2: 0 });
 
       expect((await t.cmdlet('Set-UMMailboxPolicy', '-Identity', 'Contoso-Policy', '-AllowMessageWaitingIndicator', '$true')).code).toBe(0);
-      addMessageElsewhere('tony@contoso.com');
+      await addMessageElsewhere('tony@contoso.com');
       await t.until(() => gw1.count() > 0, 10_000, 'a NOTIFY connection to gw1 once MWI is allowed again');
       expect(gw2.count()).toBe(0);
     } finally {

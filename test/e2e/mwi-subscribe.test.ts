@@ -31,8 +31,8 @@ describeEngines('message-summary subscriptions', (engine) => {
     return p;
   }
 
-  function addMessage(identity: string): void {
-    t.server.app.store.addVoiceMessage({ identity, caller: '+14255550123', receivedAt: Date.now(), durationMs: 2000, urgent: false, audioFile: path.join(t.data, 'x.wav') });
+  async function addMessage(identity: string): Promise<void> {
+    await t.server.app.store.addVoiceMessage({ identity, caller: '+14255550123', receivedAt: Date.now(), durationMs: 2000, urgent: false, audioFile: path.join(t.data, 'x.wav') });
     t.server.mwi.mailboxChanged(identity);
   }
 
@@ -58,7 +58,7 @@ describeEngines('message-summary subscriptions', (engine) => {
     const run = sippCall(t, 'subscribe-mwi.xml', { service: '51235', timeoutS: 40 });
     await t.until(() => t.server.mwi.subscriptions.size === 1, 15_000, 'the subscription');
     await new Promise((r) => setTimeout(r, 300)); // the first NOTIFY answered
-    addMessage('david@contoso.com');
+    await addMessage('david@contoso.com');
     const r = await run;
     expectSippSuccess(t, r);
     expect(t.server.mwi.subscriptions.size).toBe(0);

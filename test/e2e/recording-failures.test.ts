@@ -35,7 +35,7 @@ describeEngines('a recording that cannot be written', (engine) => {
     // A short personal greeting ("A.M."): the beep comes after a second, not after the default greeting's 11 s.
     const greeting = path.join(t.dir, 'greeting-david.wav');
     copyFileSync(path.join(ROOT, 'prompts', 'en-US', 'am.wav'), greeting);
-    t.server.app.store.updateMailbox('david@contoso.com', { greetingFile: greeting });
+    await t.server.app.store.updateMailbox('david@contoso.com', { greetingFile: greeting });
     client = await SipClient.start({ localAddress: '127.0.0.1' });
     media = await MediaEngine.start({ host: '127.0.0.1', portMin: 0, portMax: 0 });
   }, 60_000);

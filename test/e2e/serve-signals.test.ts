@@ -164,7 +164,7 @@ describe('SIGTERM and SIGINT with calls in progress', () => {
         // The message being recorded was kept: its row names a complete WAV as long as its duration.
         const app = await openApp({ config, data });
         try {
-          const [message, ...more] = app.store.listVoiceMessages('david@contoso.com');
+          const [message, ...more] = await app.store.listVoiceMessages('david@contoso.com');
           expect(more).toEqual([]);
           expect(message.caller).toBe('+14255550160');
           expect(message.durationMs).toBeGreaterThan(1000);
@@ -218,7 +218,7 @@ describe('SIGTERM and SIGINT with calls in progress', () => {
       expect(p.lines().filter((l) => l.level >= 50)).toEqual([failure]);
       const app = await openApp({ config, data });
       try {
-        expect(app.store.listVoiceMessages('david@contoso.com')).toEqual([]);
+        expect(await app.store.listVoiceMessages('david@contoso.com')).toEqual([]);
       } finally {
         app.close();
       }

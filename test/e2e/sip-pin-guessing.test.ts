@@ -147,7 +147,7 @@ async function expectLockoutHeld(targets: IvrServer[], calls: ObservedCall[], ch
   expect({ locked: verdicts['mailbox-locked'] ?? 0, why }).toEqual({ locked: CALLS - checkedAndHeardSo, why });
   const results = calls.map((c) => c.record!.result);
   expect({ results, why }).toEqual({ results: calls.map((c) => ({ 'pin-incorrect': 'hung-up', 'pin-reset-sent': 'pin-reset', 'mailbox-locked': 'locked-out' })[verdict(c)!]), why });
-  for (const t of targets) expect(t.server.app.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
+  for (const t of targets) expect(await t.server.app.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
   const pin = await targets[0].cmdlet('Get-UMMailboxPIN', '-Identity', DAVID, '--json');
   expect(pin.json).toMatchObject([{ UserID: DAVID, LockedOut: true }]);
 }

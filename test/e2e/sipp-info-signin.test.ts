@@ -30,6 +30,6 @@ describeEngines('OVA sign-in with SIP INFO digits', (engine) => {
     expect({ why, ids }).toEqual({ why, ids: expect.arrayContaining(['no-new-messages', 'main-menu', 'goodbye']) });
     const menu = heardPrompt(call, 'main-menu')!;
     expect(menu.heardMs ?? menu.durationMs).toBeGreaterThanOrEqual(1000);
-    expect(t.server.app.store.getMailbox('david@contoso.com')).toMatchObject({ logonFailures: 0, lockedOut: false });
+    expect(await t.server.app.store.getMailbox('david@contoso.com')).toMatchObject({ logonFailures: 0, lockedOut: false });
   });
 });

@@ -56,7 +56,7 @@ describeEngines('wrong PINs over calls', (engine) => {
     let why = describeCall(c1);
     expect({ why, result: c1.record!.result, keys: receivedKeys(c1) }).toEqual({ why, result: 'pin-reset', keys: '51235135790#246801#' });
     expect({ why, ids: heardIds(c1) }).toEqual({ why, ids: expect.arrayContaining(['pin-incorrect', 'pin-reset-sent', 'goodbye']) });
-    expect(t.server.app.store.getMailbox('david@contoso.com')).toMatchObject({ logonFailures: 2, lockedOut: false });
+    expect(await t.server.app.store.getMailbox('david@contoso.com')).toMatchObject({ logonFailures: 2, lockedOut: false });
     const mails = outbox().filter((m) => /david@contoso\.com/i.test(m));
     expect(mails.length).toBeGreaterThanOrEqual(1);
 

@@ -37,7 +37,7 @@ describeEngines('OVA sign-in with RFC 4733 digits', (engine) => {
     const menu = heardPrompt(call, 'main-menu')!;
     expect(menu.heardMs ?? menu.durationMs).toBeGreaterThanOrEqual(1000);
     // The store: the sign-in cleared the failure count; nothing else changed.
-    const m = t.server.app.store.getMailbox('david@contoso.com');
+    const m = await t.server.app.store.getMailbox('david@contoso.com');
     expect({ logonFailures: m.logonFailures, lockedOut: m.lockedOut, pinExpired: m.pinExpired, firstTimeUser: m.firstTimeUser }).toEqual({
       logonFailures: 0,
       lockedOut: false,
@@ -71,7 +71,7 @@ describeEngines('OVA sign-in with RFC 4733 digits', (engine) => {
     const after = await t.cmdlet('Get-UMMailboxPIN', '-Identity', 'tony@contoso.com', '--json');
     expect(after.code).toBe(0);
     expect(after.json).toMatchObject([{ UserID: 'tony@contoso.com', PinExpired: false, FirstTimeUser: false, LockedOut: false }]);
-    const m = t.server.app.store.getMailbox('tony@contoso.com');
+    const m = await t.server.app.store.getMailbox('tony@contoso.com');
     expect({ nameFile: m.nameFile, greetingFile: m.greetingFile }).toEqual({ nameFile: null, greetingFile: null });
     // The new PIN is the one typed on the phone.
     expect(await t.server.app.pins.signIn('tony@contoso.com', '582047')).toMatchObject({ outcome: 'ok', mustChangePin: false, firstTimeUser: false });

@@ -29,7 +29,7 @@ describeEngines('a diverted call leaves a message', (engine) => {
   beforeAll(async () => {
     t = await startIvrServer({ engine });
     const store = t.server.app.store;
-    const prompts = PromptCatalog.load().render([...greetingPrompts(mailboxInfo(store, store.getMailbox('david@contoso.com'))), { tone: 'beep' }], 'en-US');
+    const prompts = PromptCatalog.load().render([...greetingPrompts(await mailboxInfo(store, await store.getMailbox('david@contoso.com'))), { tone: 'beep' }], 'en-US');
     greetingMs = PromptCatalog.durationOf(prompts);
   }, 60_000);
   afterAll(async () => {

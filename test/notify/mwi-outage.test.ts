@@ -47,12 +47,12 @@ async function outage() {
   const unanswered = new Map<string, LampReceipt[]>();
   /** Gateways that apply each NOTIFY but never answer (their answers are lost). */
   const applyButLose = new Set<string>();
-  const gatewayName = (rq: MwiNotifyRequest) => store.listGateways().find((g) => g.address === rq.host && g.port === rq.port)?.name ?? `${rq.host}:${rq.port}`;
+  const gatewayName = async (rq: MwiNotifyRequest) => (await store.listGateways()).find((g) => g.address === rq.host && g.port === rq.port)?.name ?? `${rq.host}:${rq.port}`;
   const push = (m: Map<string, LampReceipt[]>, extension: string, r: LampReceipt) => m.set(extension, [...(m.get(extension) ?? []), r]);
   const transport: MwiTransport = {
     async sendNotify(rq: MwiNotifyRequest): Promise<MwiNotifyResult> {
       const at = clock.now();
-      const gateway = gatewayName(rq);
+      const gateway = await gatewayName(rq);
       const summary = parseMessageSummary(rq.body);
       if (!summary) throw new Error(`not a message-summary body: ${rq.body}`);
       const receipt = { at, gateway, state: lampText(summary) };
@@ -87,37 +87,42 @@ async function outage() {
 
   /** Each mailbox's states, from its state at the start. */
   const history = new Map<string, LampChange[]>();
-  for (const m of store.listMailboxes()) history.set(m.identity, [{ at: -Infinity, state: lampText(store.messageCounts(m.identity)) }]);
-  const changed = (identity: string) => {
-    history.get(identity)!.push({ at: clock.now(), state: lampText(store.messageCounts(identity)) });
+  /** Each mailbox's extension (they do not change). */
+  const extensions = new Map<string, string>();
+  for (const m of await store.listMailboxes()) {
+    history.set(m.identity, [{ at: -Infinity, state: lampText(await store.messageCounts(m.identity)) }]);
+    extensions.set(m.identity, m.extension);
+  }
+  const changed = async (identity: string) => {
+    history.get(identity)!.push({ at: clock.now(), state: lampText(await store.messageCounts(identity)) });
     mwi.mailboxChanged(identity);
   };
   const lamp = {
     /** A caller leaves a message (urgent or not). */
-    leave(identity: string, urgent = false) {
-      store.addVoiceMessage({ identity, caller: '+14255550123', receivedAt: clock.now(), durationMs: 4000, urgent, audioFile: path.join(app.dataDir, 'none.wav') });
-      changed(identity);
+    async leave(identity: string, urgent = false) {
+      await store.addVoiceMessage({ identity, caller: '+14255550123', receivedAt: clock.now(), durationMs: 4000, urgent, audioFile: path.join(app.dataDir, 'none.wav') });
+      await changed(identity);
     },
     /** The user hears the first unheard message (the urgent ones first when `urgent`). */
-    hear(identity: string, urgent = false) {
-      const m = store.listVoiceMessages(identity).find((v) => v.unheard && (!urgent || v.urgent))!;
-      store.setMessageHeard(identity, m.id, true);
-      changed(identity);
+    async hear(identity: string, urgent = false) {
+      const m = (await store.listVoiceMessages(identity)).find((v) => v.unheard && (!urgent || v.urgent))!;
+      await store.setMessageHeard(identity, m.id, true);
+      await changed(identity);
     },
     /** The user marks a heard message unheard again (Outlook's "mark as unread"). */
-    unhear(identity: string) {
-      const m = store.listVoiceMessages(identity).find((v) => !v.unheard)!;
-      store.setMessageHeard(identity, m.id, false);
-      changed(identity);
+    async unhear(identity: string) {
+      const m = (await store.listVoiceMessages(identity)).find((v) => !v.unheard)!;
+      await store.setMessageHeard(identity, m.id, false);
+      await changed(identity);
     },
     /** The user deletes a heard (or an unheard) message. */
-    remove(identity: string, heard: boolean) {
-      const m = store.listVoiceMessages(identity).find((v) => v.unheard !== heard)!;
-      store.deleteVoiceMessage(identity, m.id);
-      changed(identity);
+    async remove(identity: string, heard: boolean) {
+      const m = (await store.listVoiceMessages(identity)).find((v) => v.unheard !== heard)!;
+      await store.deleteVoiceMessage(identity, m.id);
+      await changed(identity);
     },
   };
-  const extensionOf = (identity: string) => store.getMailbox(identity).extension;
+  const extensionOf = (identity: string) => extensions.get(identity)!;
   const setGateways = (b: SimGatewayBehaviour | 'up') => {
     for (const g of EVERY_GATEWAY) {
       if (b === 'up') delete behaviours[g];
@@ -135,16 +140,16 @@ async function outage() {
     received: (identity: string) => receipts.get(extensionOf(identity)) ?? [],
     unanswered: (identity: string) => unanswered.get(extensionOf(identity)) ?? [],
     history: (identity: string) => history.get(identity)!,
-    truth: (identity: string) => lampText(store.messageCounts(identity)),
+    truth: async (identity: string) => lampText(await store.messageCounts(identity)),
     rel: (at: number) => at - t0,
     /** Stops the MWI service (as `serve` stops) and starts a new one on the same store (the next start). */
-    restart: () => {
-      mwi.stop();
+    restart: async () => {
+      await mwi.stop();
       mwi = service();
     },
-    close: () => {
-      mwi.stop();
-      app.close();
+    close: async () => {
+      await mwi.stop();
+      await app.close();
     },
   };
 }
@@ -152,8 +157,8 @@ async function outage() {
 type Outage = Awaited<ReturnType<typeof outage>>;
 
 const open: Outage[] = [];
-afterEach(() => {
-  for (const o of open.splice(0)) o.close();
+afterEach(async () => {
+  for (const o of open.splice(0)) await o.close();
 });
 
 async function start(): Promise<Outage> {
@@ -164,8 +169,8 @@ async function start(): Promise<Outage> {
 
 /** Lamps lit before the outage, delivered while every gateway is up. */
 async function baseline(o: Outage, clock: VirtualClock): Promise<void> {
-  o.lamp.leave(DAVID);
-  o.lamp.leave(TONY);
+  await o.lamp.leave(DAVID);
+  await o.lamp.leave(TONY);
   await clock.advance(1 * MINUTE);
   expect(o.received(DAVID).map((r) => r.state)).toEqual(['1/0 (0/0)']);
   expect(o.received(TONY).map((r) => r.state)).toEqual(['1/0 (0/0)']);
@@ -176,9 +181,9 @@ async function baseline(o: Outage, clock: VirtualClock): Promise<void> {
  * different one (so a stale state could not pass for a later one): messages left (one urgent), heard, deleted.
  */
 async function changesDuringOutage(o: Outage, clock: VirtualClock): Promise<void> {
-  const at = async (s: number, change: () => void, since: number) => {
+  const at = async (s: number, change: () => Promise<void>, since: number) => {
     await clock.advance(since + s * 1000 - clock.now());
-    change();
+    await change();
   };
   const since = clock.now();
   await at(10, () => o.lamp.leave(DAVID), since); // 2/0
@@ -215,20 +220,20 @@ describe.each([
     // Well within the 5-minute window of the first change (and the NOTIFY timeout a last black-holed try may take).
     await clock.advance(5 * MINUTE);
     for (const who of [DAVID, TONY, CLAIRE]) {
-      expect(o.received(who).at(-1)?.state).toBe(o.truth(who));
+      expect(o.received(who).at(-1)?.state).toBe(await o.truth(who));
       expectInOrder(o, who, lagMs);
     }
-    expect(o.truth(DAVID)).toBe('1/2 (0/1)');
-    expect(o.truth(TONY)).toBe('0/1 (0/0)');
-    expect(o.truth(CLAIRE)).toBe('1/0 (0/0)');
+    expect(await o.truth(DAVID)).toBe('1/2 (0/1)');
+    expect(await o.truth(TONY)).toBe('0/1 (0/0)');
+    expect(await o.truth(CLAIRE)).toBe('1/0 (0/0)');
     // Delivered as changes, within the window: nothing was given up, and no refresh was needed.
     expect(o.events.filter((e) => e.type === 'failed')).toEqual([]);
     const last = (who: string) => o.events.filter((e) => e.type === 'sent' && e.identity === who).at(-1);
     for (const who of [DAVID, TONY, CLAIRE]) expect(last(who)).toMatchObject({ reason: 'change' });
     // Changes after the outage go as usual, in order.
-    o.lamp.leave(TONY, true); // 1/1 (1/0): urgent, so not a state Tony had before
+    await o.lamp.leave(TONY, true); // 1/1 (1/0): urgent, so not a state Tony had before
     await clock.advance(1 * MINUTE);
-    expect(o.received(TONY).at(-1)?.state).toBe(o.truth(TONY));
+    expect(o.received(TONY).at(-1)?.state).toBe(await o.truth(TONY));
     expectInOrder(o, TONY, lagMs);
   });
 
@@ -251,15 +256,15 @@ describe.each([
     o.setGateways('up');
     const back = clock.now();
     // David's next change carries everything that happened while the gateways were down.
-    o.lamp.remove(DAVID, true); // 1/1 (0/0): one of the two heard messages deleted
+    await o.lamp.remove(DAVID, true); // 1/1 (0/0): one of the two heard messages deleted
     await clock.advance(1 * MINUTE);
-    expect(o.received(DAVID).filter((r) => r.at >= back).map((r) => r.state)).toEqual([o.truth(DAVID)]);
-    expect(o.truth(DAVID)).toBe('1/1 (0/0)');
+    expect(o.received(DAVID).filter((r) => r.at >= back).map((r) => r.state)).toEqual([await o.truth(DAVID)]);
+    expect(await o.truth(DAVID)).toBe('1/1 (0/0)');
     // Tony's and Claire's lamps did not change again: the refresh round (every mailbox once in 12 hours) sets them.
     expect(o.received(TONY).filter((r) => r.at >= back)).toEqual([]);
     await clock.advance(settings.refreshIntervalHours * HOUR);
     for (const who of [DAVID, TONY, CLAIRE]) {
-      expect(o.received(who).at(-1)?.state).toBe(o.truth(who));
+      expect(o.received(who).at(-1)?.state).toBe(await o.truth(who));
       expectInOrder(o, who, lagMs);
     }
     const refreshed = o.events.filter((e) => e.type === 'sent' && e.reason === 'refresh' && o.rel(e.at) > o.rel(back)).map((e) => (e as { identity: string }).identity);
@@ -270,35 +275,35 @@ describe.each([
 test('answers lost for longer than the window: a later change back to the last confirmed state is still sent', async () => {
   const o = await start();
   const { clock } = o;
-  o.lamp.leave(DAVID); // 1/0 confirmed by gw1
+  await o.lamp.leave(DAVID); // 1/0 confirmed by gw1
   await clock.advance(1 * MINUTE);
   expect(o.received(DAVID).map((r) => r.state)).toEqual(['1/0 (0/0)']);
   // Both gateways of David's dial plan now take each NOTIFY to the PBX but their answers never come back.
   o.applyButLose.add('gw1');
   o.applyButLose.add('gw2');
-  o.lamp.hear(DAVID); // 0/1: the PBX turns the lamp off, but no delivery is confirmed
+  await o.lamp.hear(DAVID); // 0/1: the PBX turns the lamp off, but no delivery is confirmed
   await clock.advance(10 * MINUTE);
   expect(o.events.filter((e) => e.type === 'failed').map((e) => (e as { identity: string }).identity)).toEqual([DAVID]);
   expect(o.unanswered(DAVID).at(-1)?.state).toBe('0/1 (0/0)');
   o.applyButLose.clear();
   // David marks the message unheard again: back to the state gw1 last confirmed, but not what the PBX shows now.
-  o.lamp.unhear(DAVID);
+  await o.lamp.unhear(DAVID);
   await clock.advance(1 * MINUTE);
-  expect(o.truth(DAVID)).toBe('1/0 (0/0)');
+  expect(await o.truth(DAVID)).toBe('1/0 (0/0)');
   expect(o.received(DAVID).map((r) => r.state)).toEqual(['1/0 (0/0)', '1/0 (0/0)']);
 });
 
 test('a stop while a NOTIFY waits for its answer: after the next start, a change back to the last confirmed state is sent', async () => {
   const o = await start();
   const { clock } = o;
-  o.lamp.leave(DAVID); // 1/0 confirmed by gw1
+  await o.lamp.leave(DAVID); // 1/0 confirmed by gw1
   await clock.advance(1 * MINUTE);
   o.applyButLose.add('gw1');
-  o.lamp.hear(DAVID); // 0/1 reaches the PBX; its answer is lost
+  await o.lamp.hear(DAVID); // 0/1 reaches the PBX; its answer is lost
   await clock.advance(10_000); // the NOTIFY still waits for its answer
-  o.restart();
+  await o.restart();
   o.applyButLose.clear();
-  o.lamp.unhear(DAVID);
+  await o.lamp.unhear(DAVID);
   await clock.advance(1 * MINUTE);
   expect(o.unanswered(DAVID).map((r) => r.state)).toEqual(['0/1 (0/0)']);
   expect(o.received(DAVID).map((r) => r.state)).toEqual(['1/0 (0/0)', '1/0 (0/0)']);

@@ -5,7 +5,6 @@
  */
 import * as path from 'node:path';
 import { openApp, type App } from '../../src/app';
-import { MwiDeliveryStore } from '../../src/directory/mwi-delivery-store';
 import { DirectoryStore } from '../../src/directory/store';
 import { parseMessageSummary } from '../../src/domain/message-summary';
 import { MwiService } from '../../src/notify/mwi-service';
@@ -32,9 +31,9 @@ class RecordingGateway implements MwiTransport {
 
 const apps: App[] = [];
 const services: MwiService[] = [];
-afterEach(() => {
-  for (const s of services.splice(0)) s.stop();
-  for (const a of apps.splice(0)) a.close();
+afterEach(async () => {
+  for (const s of services.splice(0)) await s.stop();
+  for (const a of apps.splice(0)) await a.close();
 });
 
 function service(app: App, clock: VirtualClock): { mwi: MwiService; gateway: RecordingGateway } {
@@ -75,7 +74,7 @@ async function twoInstances() {
 
 test('a change made through one instance is NOTIFYed once: the other sees it in the store and leaves it', async () => {
   const { clock, first, a, b, addMessage, lamp } = await twoInstances();
-  addMessage(first);
+  await addMessage(first);
   a.mwi.mailboxChanged('david@contoso.com');
   await clock.advance(5_000); // five looks at the store by each instance
   expect(lamp(a.gateway)).toEqual(['51235 on']);
@@ -86,9 +85,9 @@ test('a change made by a third process (a cmdlet) is NOTIFYed once, by whichever
   const { clock, data, a, b, lamp } = await twoInstances();
   const cmdlet = DirectoryStore.open(data);
   try {
-    cmdlet.addVoiceMessage({ identity: 'david@contoso.com', caller: null, receivedAt: clock.now(), durationMs: 4000, urgent: false, audioFile: path.join(data, 'm.wav') });
+    await cmdlet.addVoiceMessage({ identity: 'david@contoso.com', caller: null, receivedAt: clock.now(), durationMs: 4000, urgent: false, audioFile: path.join(data, 'm.wav') });
   } finally {
-    cmdlet.close();
+    await cmdlet.close();
   }
   await clock.advance(5_000);
   expect([...lamp(a.gateway), ...lamp(b.gateway)]).toEqual(['51235 on']);
@@ -97,7 +96,7 @@ test('a change made by a third process (a cmdlet) is NOTIFYed once, by whichever
 test('while one instance is still sending a state, the other does not send it too; later changes go once each', async () => {
   const { clock, first, second, a, b, addMessage, lamp } = await twoInstances();
   a.gateway.hold = true; // a slow gateway: A's NOTIFY is in flight while B looks at the store
-  addMessage(first);
+  await addMessage(first);
   a.mwi.mailboxChanged('david@contoso.com');
   await clock.advance(3_000);
   expect(lamp(a.gateway)).toEqual(['51235 on']);
@@ -105,8 +104,8 @@ test('while one instance is still sending a state, the other does not send it to
   a.gateway.release();
   await clock.advance(3_000);
   // David hears the message through B: B sends the lamp off; A sees the change and leaves it.
-  const [m] = second.store.listVoiceMessages('david@contoso.com');
-  second.store.setMessageHeard('david@contoso.com', m.id, true);
+  const [m] = await second.store.listVoiceMessages('david@contoso.com');
+  await second.store.setMessageHeard('david@contoso.com', m.id, true);
   b.mwi.mailboxChanged('david@contoso.com');
   await clock.advance(5_000);
   expect(lamp(a.gateway)).toEqual(['51235 on']);
@@ -117,7 +116,7 @@ test('a change whose sender died mid-delivery is sent by the other instance when
   const { clock, first, a, b, addMessage, lamp } = await twoInstances();
   a.gateway.hold = true; // A's NOTIFY never gets an answer: A died while sending
   const t0 = clock.now();
-  addMessage(first);
+  await addMessage(first);
   a.mwi.mailboxChanged('david@contoso.com');
   const claimMs = 2 * first.directory.notifications.mwi.retryWindowMinutes * 60_000 + 60_000;
   await clock.advance(claimMs - 1);
@@ -131,19 +130,19 @@ test('a change whose sender died mid-delivery is sent by the other instance when
 });
 
 test('a claim left by a crashed process runs out; until then the others leave the mailbox to it', () => {
-  return openVirtualApp().then(({ app, clock }) => {
+  return openVirtualApp().then(async ({ app, clock }) => {
     apps.push(app);
-    const deliveries = new MwiDeliveryStore(app.store);
+    const deliveries = app.store.mwiDeliveries;
     const t0 = clock.now();
-    expect(deliveries.claim('david@contoso.com', 'crashed', t0 + 60_000, t0)).toBe(true);
-    expect(deliveries.claim('DAVID@contoso.com', 'other', t0 + 60_000, t0 + 59_999)).toBe(false);
-    expect(deliveries.claimedUntil('david@contoso.com')).toBe(t0 + 60_000);
-    expect(deliveries.claim('david@contoso.com', 'other', t0 + 120_000, t0 + 60_000)).toBe(true);
-    deliveries.release('david@contoso.com', 'crashed'); // not its claim any more: nothing happens
-    expect(deliveries.claim('david@contoso.com', 'third', t0 + 180_000, t0 + 60_001)).toBe(false);
-    deliveries.delivered('david@contoso.com', 'sig-1', t0);
-    expect(deliveries.lastDelivered('david@contoso.com')).toBe('sig-1');
-    deliveries.releaseAll('other');
-    expect(deliveries.claim('david@contoso.com', 'third', t0 + 180_000, t0 + 60_001)).toBe(true);
+    expect(await deliveries.claim('david@contoso.com', 'crashed', t0 + 60_000, t0)).toBe(true);
+    expect(await deliveries.claim('DAVID@contoso.com', 'other', t0 + 60_000, t0 + 59_999)).toBe(false);
+    expect(await deliveries.claimedUntil('david@contoso.com')).toBe(t0 + 60_000);
+    expect(await deliveries.claim('david@contoso.com', 'other', t0 + 120_000, t0 + 60_000)).toBe(true);
+    await deliveries.release('david@contoso.com', 'crashed'); // not its claim any more: nothing happens
+    expect(await deliveries.claim('david@contoso.com', 'third', t0 + 180_000, t0 + 60_001)).toBe(false);
+    await deliveries.delivered('david@contoso.com', 'sig-1', t0);
+    expect(await deliveries.lastDelivered('david@contoso.com')).toBe('sig-1');
+    await deliveries.releaseAll('other');
+    expect(await deliveries.claim('david@contoso.com', 'third', t0 + 180_000, t0 + 60_001)).toBe(true);
   });
 });

@@ -88,7 +88,7 @@ test('VoiceMail: no text for a missed call; VoiceMailAndMissedCalls (set with Se
 
   await c.admin('Set-UMMailbox -Identity david@contoso.com -UMSMSNotificationOption VoiceMailAndMissedCalls');
   expect(await runAdminAction(c.app, ['Get-UMMailbox', 'david@contoso.com'])).toBe('1 object');
-  expect(c.app.store.getMailbox('david@contoso.com').smsNotificationOption).toBe('VoiceMailAndMissedCalls');
+  expect((await c.app.store.getMailbox('david@contoso.com')).smsNotificationOption).toBe('VoiceMailAndMissedCalls');
   await c.event(missed('david@contoso.com', '+14255550125', AT + 5 * 60_000));
   await c.event(missed('david@contoso.com', null, AT + 6 * 60_000));
   expect(c.sms.sent.map((s) => s.text)).toEqual([
@@ -103,7 +103,7 @@ test('VoiceMail: no text for a missed call; VoiceMailAndMissedCalls (set with Se
 test('AllowSMSNotification $false (Set-UMMailboxPolicy): no text; the mail still goes', async () => {
   const c = await setup();
   await c.admin('Set-UMMailboxPolicy -Identity Contoso-Policy -AllowSMSNotification $false');
-  expect(c.app.store.getPolicy('Contoso-Policy').allowSmsNotification).toBe(false);
+  expect((await c.app.store.getPolicy('Contoso-Policy')).allowSmsNotification).toBe(false);
   await c.event(message('david@contoso.com', '+14255550123'));
   await c.admin('Set-UMMailbox -Identity david@contoso.com -UMSMSNotificationOption VoiceMailAndMissedCalls');
   await c.event(missed('david@contoso.com', '+14255550123'));

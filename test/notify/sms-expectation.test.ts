@@ -52,20 +52,20 @@ describe('checking', () => {
   const texts: SentSms[] = [{ at: 1000, to: '+14255550112', text: 'Voice message from +14255550123, Mon, Jan 6, 9:00 AM, 4 s.' }];
   const base = { store: { unavailable: 'n/a' }, mails: [], calls: [] };
 
-  it('matches numbers by their digits and texts by substring; reports what was sent', () => {
-    expect(checkExpectations(scenario, { ...base, sms: texts }).failures).toEqual([
+  it('matches numbers by their digits and texts by substring; reports what was sent', async () => {
+    expect((await checkExpectations(scenario, { ...base, sms: texts })).failures).toEqual([
       'expect[3] (sms to +14255550112 containing "Missed call"): no such text; texts sent: to +14255550112 "Voice message from +14255550123, Mon, Jan 6, 9:00 AM, 4 s."',
       'expect[4] (sms to +14255550112): 1 such text, expected 2; texts sent: to +14255550112 "Voice message from +14255550123, Mon, Jan 6, 9:00 AM, 4 s."',
     ]);
   });
 
-  it('fails with the reason when texts cannot be known (e.g. a webhook provider over the network)', () => {
-    const out = checkExpectations(scenario, { ...base, sms: { unavailable: 'the server sends texts to a webhook' } }).failures;
+  it('fails with the reason when texts cannot be known (e.g. a webhook provider over the network)', async () => {
+    const out = (await checkExpectations(scenario, { ...base, sms: { unavailable: 'the server sends texts to a webhook' } })).failures;
     expect(out).toHaveLength(5);
     expect(out[0]).toBe('expect[0] (sms to +14255550112 containing "Voice message"): the server sends texts to a webhook');
   });
 
-  it('without a source of texts, says so', () => {
-    expect(checkExpectations(scenario, base).failures[0]).toContain('texts are not known to this runner');
+  it('without a source of texts, says so', async () => {
+    expect((await checkExpectations(scenario, base)).failures[0]).toContain('texts are not known to this runner');
   });
 });

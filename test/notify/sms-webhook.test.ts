@@ -5,7 +5,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NotificationStore } from '../../src/directory/notification-store';
 import { isVaError } from '../../src/errors';
 import { NotificationQueue } from '../../src/notify/notification-queue';
 import { createSmsSender } from '../../src/notify/sms-provider';
@@ -121,7 +120,7 @@ test('a webhook answering 500 is retried on the virtual clock until it recovers;
   const { app, clock } = await openVirtualApp();
   try {
     const log = memoryLogger();
-    const rows = new NotificationStore(app.store);
+    const rows = app.store.notifications;
     const queue = new NotificationQueue({
       store: rows,
       sms: createWebhookSmsSender({ url: `${base}/sms`, headers: { 'X-Api-Key': 'k' }, timeoutSeconds: 5 }),
@@ -136,16 +135,16 @@ test('a webhook answering 500 is retried on the virtual clock until it recovers;
     answers = [500, 503, 200];
     const realStart = Date.now();
     const t0 = clock.now();
-    const row = queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'Voice message from +14255550123' });
+    const row = await queue.enqueueSms('david@contoso.com', { to: '+14255550112', text: 'Voice message from +14255550123' });
     await clock.settle();
     expect(hits).toHaveLength(1);
-    expect(rows.get(row.id)).toMatchObject({ status: 'pending', attempts: 1, lastError: `the SMS webhook ${base}/sms answered 500 Internal Server Error` });
+    expect(await rows.get(row.id)).toMatchObject({ status: 'pending', attempts: 1, lastError: `the SMS webhook ${base}/sms answered 500 Internal Server Error` });
     await clock.advance(30_000);
     expect(hits).toHaveLength(2);
-    expect(rows.get(row.id)).toMatchObject({ status: 'pending', attempts: 2, nextAttemptAt: t0 + 90_000 });
+    expect(await rows.get(row.id)).toMatchObject({ status: 'pending', attempts: 2, nextAttemptAt: t0 + 90_000 });
     await clock.advance(60_000);
     expect(hits).toHaveLength(3);
-    expect(rows.get(row.id)).toMatchObject({ status: 'sent', attempts: 3, sentAt: t0 + 90_000 });
+    expect(await rows.get(row.id)).toMatchObject({ status: 'sent', attempts: 3, sentAt: t0 + 90_000 });
     expect(hits.map((h) => JSON.parse(h.body))).toEqual(Array(3).fill({ to: '+14255550112', text: 'Voice message from +14255550123' }));
     // 90 s of retries on the virtual clock cost (far) less than 5 s of real time.
     expect(Date.now() - realStart).toBeLessThan(5_000);

@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { openApp } from '../../src/app';
-import { NotificationStore } from '../../src/directory/notification-store';
 import { encodeWav } from '../../src/media/wav';
 import { createNotifications } from '../../src/notify/voice-mail-notifier';
 import { runScenarioOverNetwork } from '../../src/sim/net/net-runner';
@@ -138,7 +137,7 @@ test('the voice-message mail reaches the SMTP server with the WAV attached, byte
       timeZone: 'UTC',
     });
     clock.setBusyCheck(() => n.queue.busy);
-    const message = app.store.addVoiceMessage({ identity: 'david@contoso.com', caller: '+14255550123', receivedAt: clock.now(), durationMs: 3_000, urgent: false, audioFile: wav });
+    const message = await app.store.addVoiceMessage({ identity: 'david@contoso.com', caller: '+14255550123', receivedAt: clock.now(), durationMs: 3_000, urgent: false, audioFile: wav });
     n.notifier.handle({ type: 'voice-message', identity: 'david@contoso.com', message });
     await clock.settle();
     await n.queue.idle();
@@ -150,7 +149,7 @@ test('the voice-message mail reaches the SMTP server with the WAV attached, byte
     const files = attachmentsOf(mail.raw);
     expect(files.map((f) => [f.filename, f.type])).toEqual([['voicemail-20250106-090000.wav', 'audio/wav']]);
     expect(files[0].bytes.equals(readFileSync(wav))).toBe(true);
-    expect(new NotificationStore(app.store).list().map((r) => [r.kind, r.status])).toEqual([
+    expect((await app.store.notifications.list()).map((r) => [r.kind, r.status])).toEqual([
       ['mail', 'sent'],
       ['sms', 'sent'],
     ]);
@@ -198,7 +197,7 @@ expect:
     expect(texts[0].body).toEqual({ to: '+14255550112', text: expect.stringMatching(/^Voice message from \+14255550123, .+, \d+ s\. Call \+14255550100 to listen\.$/) });
     expect(mails).toHaveLength(1);
     expect(mails[0].to).toEqual(['david@contoso.com']);
-    const recording = server.server.app.store.listVoiceMessages('david@contoso.com')[0].audioFile;
+    const recording = (await server.server.app.store.listVoiceMessages('david@contoso.com'))[0].audioFile;
     const [wav] = attachmentsOf(mails[0].raw);
     expect(wav.type).toBe('audio/wav');
     expect(wav.filename).toMatch(/^voicemail-\d{8}-\d{6}\.wav$/);

@@ -169,12 +169,12 @@ describe('which gateways and transport a mailbox gets', () => {
     });
     const app = await openApp({ config, data: path.join(d, 'data') });
     try {
-      const tony = mwiTargetOf(app.store, 'tony@contoso.com')!;
+      const tony = (await mwiTargetOf(app.store, 'tony@contoso.com'))!;
       expect(tony.gateways).toEqual([
         { gateway: 'pbx-a', host: 'localhost', port: 5061, transport: 'tls' },
         { gateway: 'pbx-d', host: 'pbx-d.contoso.com', port: 5061, transport: 'tls' },
       ]);
-      const claire = mwiTargetOf(app.store, 'claire@contoso.com')!;
+      const claire = (await mwiTargetOf(app.store, 'claire@contoso.com'))!;
       expect(claire.gateways).toEqual([{ gateway: 'paris', host: '127.0.0.1', port: 5060, transport: 'tcp' }]);
     } finally {
       app.close();

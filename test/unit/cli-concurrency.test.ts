@@ -95,7 +95,7 @@ test('6 processes started at once on an empty data folder all succeed and import
   const store = DirectoryStore.open(data);
   try {
     const count = (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    expect(store.listMailboxes().map((m) => m.identity)).toEqual(['claire@contoso.com', 'david@contoso.com', 'tony@contoso.com']);
+    expect((await store.listMailboxes()).map((m) => m.identity)).toEqual(['claire@contoso.com', 'david@contoso.com', 'tony@contoso.com']);
     expect(count('mailboxes')).toBe(3);
     expect(count('pin_history')).toBe(3);
     expect(count('dial_plans')).toBe(2);
@@ -106,7 +106,7 @@ test('6 processes started at once on an empty data folder all succeed and import
     expect(count('conferencing_tenant')).toBe(1);
     expect(store.db.prepare(`SELECT count(*) AS n FROM meta WHERE key = 'imported_at'`).get()).toEqual({ n: 1 });
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -139,19 +139,19 @@ test('8 concurrent writers, each changing something different, and 4 concurrent 
 
   const app = await openApp({ config, data });
   try {
-    const tony = app.store.getMailbox('tony@contoso.com');
-    const david = app.store.getMailbox('david@contoso.com');
-    const claire = app.store.getMailbox('claire@contoso.com');
+    const tony = await app.store.getMailbox('tony@contoso.com');
+    const david = await app.store.getMailbox('david@contoso.com');
+    const claire = await app.store.getMailbox('claire@contoso.com');
     expect(tony.smsNotificationOption).toBe('VoiceMailAndMissedCalls');
     expect(tony.pinExpired).toBe(false);
     expect(david.mobileNumber).toBe('+14255550777');
     expect(david.pinExpired).toBe(true);
     expect(claire.displayName).toBe('Claire D.');
     expect(claire.pinExpired).toBe(false);
-    expect(app.store.getGateway('gw2')).toMatchObject({ port: 5090, status: 'NoNewCalls' });
-    expect(app.store.listGateways().map((x) => x.name)).toEqual(['gw1', 'gw2', 'gw-paris']);
-    expect(app.store.getPolicy('Contoso-Paris-Policy').pinHistoryCount).toBe(7);
-    expect(app.store.pinHistory('tony@contoso.com', 20)).toHaveLength(2);
+    expect(await app.store.getGateway('gw2')).toMatchObject({ port: 5090, status: 'NoNewCalls' });
+    expect((await app.store.listGateways()).map((x) => x.name)).toEqual(['gw1', 'gw2', 'gw-paris']);
+    expect((await app.store.getPolicy('Contoso-Paris-Policy')).pinHistoryCount).toBe(7);
+    expect(await app.store.pinHistory('tony@contoso.com', 20)).toHaveLength(2);
     expect((await app.pins.signIn('tony@contoso.com', '246813')).outcome).toBe('ok');
     expect((await app.pins.signIn('david@contoso.com', '975318')).outcome).toBe('ok');
     expect((await app.pins.signIn('claire@contoso.com', '826451')).outcome).toBe('ok');

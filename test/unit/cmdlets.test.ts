@@ -62,12 +62,12 @@ async function withApp<T>(ctx: Ctx, fn: (app: App) => Promise<T> | T): Promise<T
   }
 }
 
-function withStore<T>(ctx: Ctx, fn: (store: DirectoryStore) => T): T {
+async function withStore<T>(ctx: Ctx, fn: (store: DirectoryStore) => T | Promise<T>): Promise<T> {
   const store = DirectoryStore.open(ctx.data, { pinHashCost: 10 });
   try {
-    return fn(store);
+    return await fn(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -416,7 +416,7 @@ describe('Disable-UMMailbox', () => {
     const r = await run(ctx, 'Get-UMMailboxPIN', 'tony@contoso.com');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('VA_ERR_NOT_FOUND');
-    const history = withStore(ctx, (s) => s.db.prepare('SELECT count(*) AS n FROM pin_history WHERE identity = ?').get('tony@contoso.com') as { n: number });
+    const history = await withStore(ctx, (s) => s.db.prepare('SELECT count(*) AS n FROM pin_history WHERE identity = ?').get('tony@contoso.com') as { n: number });
     expect(history.n).toBe(0);
     // The extension is free again.
     await ok(ctx, 'Enable-UMMailbox', 'tony2@contoso.com', '-Extensions', '51234', '-UMMailboxPolicy', 'Contoso-Policy');
@@ -982,7 +982,7 @@ describe('Get-VoiceMessage', () => {
   test('a stored message is listed with its fields', async () => {
     const ctx = fresh();
     await json(ctx, 'Get-UMMailbox');
-    withStore(ctx, (s) =>
+    await withStore(ctx, (s) =>
       s.addVoiceMessage({ identity: 'tony@contoso.com', caller: '+14255550112', receivedAt: Date.UTC(2025, 0, 2, 3, 4, 5), durationMs: 12_345, urgent: true, audioFile: 'voice/x.wav' }),
     );
     const [m] = await json(ctx, 'Get-VoiceMessage', 'tony@contoso.com');

@@ -12,7 +12,7 @@ import { openApp } from '../../src/app';
 import { main } from '../../src/cli/main';
 import { startServer } from '../../src/cli/serve';
 import { createLogger } from '../../src/log';
-import { captureIo, tempDir, writeConfig } from '../helpers';
+import { captureIo, sqliteOf, tempDir, writeConfig } from '../helpers';
 
 const made: string[] = [];
 afterAll(() => {
@@ -80,7 +80,7 @@ describe('Import-Directory', () => {
     await json(ctx, 'Set-UMMailboxPIN', 'david@contoso.com', '-LockedOut', '$true');
     const app = await openApp(ctx);
     try {
-      app.store.addVoiceMessage({ identity: 'tony@contoso.com', caller: '+14255550123', receivedAt: 1, durationMs: 3000, urgent: false, audioFile: '/tmp/m.wav' });
+      await app.store.addVoiceMessage({ identity: 'tony@contoso.com', caller: '+14255550123', receivedAt: 1, durationMs: 3000, urgent: false, audioFile: '/tmp/m.wav' });
     } finally {
       app.close();
     }
@@ -122,9 +122,9 @@ describe('Import-Directory', () => {
       // Tony keeps the PIN he had (not the file's), his state and his message; Zoe signs in with the file's PIN.
       expect((await app2.pins.signIn('tony@contoso.com', '602817')).outcome).toBe('failed');
       expect((await app2.pins.signIn('tony@contoso.com', '246813')).outcome).toBe('ok');
-      expect(app2.store.listVoiceMessages('tony@contoso.com')).toHaveLength(1);
+      expect(await app2.store.listVoiceMessages('tony@contoso.com')).toHaveLength(1);
       expect(await app2.pins.signIn('zoe@contoso.com', '48291375')).toMatchObject({ outcome: 'ok', mustChangePin: false, firstTimeUser: false });
-      expect(app2.store.getMailbox('zoe@contoso.com')).toMatchObject({ dialPlan: 'Fabrikam-DP', extension: '7001' });
+      expect(await app2.store.getMailbox('zoe@contoso.com')).toMatchObject({ dialPlan: 'Fabrikam-DP', extension: '7001' });
     } finally {
       app2.close();
     }
@@ -246,9 +246,9 @@ describe('serve compares the directory file with what the store was imported fro
     await json(ctx, 'Set-UMIPGateway', 'gw2', '-Port', '5099');
     const app = await openApp(ctx);
     try {
-      app.store.db.prepare("DELETE FROM meta WHERE key = 'imported_snapshot'").run();
+      sqliteOf(app).db.prepare("DELETE FROM meta WHERE key = 'imported_snapshot'").run();
       const { logger, lines } = capturingLogger();
-      reportStoreOrigin(app, logger);
+      await reportStoreOrigin(app, logger);
       expect(lines).toHaveLength(1);
       expect(lines[0].differences).toEqual(['UM IP gateway "gw2": port differs (file 5063, store 5099)']);
       expect(lines[0].msg).toMatch(/differs from the store \(which predates import snapshots\)/);

@@ -3,7 +3,8 @@
  * of every source file: flows import only flow-kit, domain and xstate; flow-kit and domain import nothing of the
  * adapters, the runtime or `config/`; services import only the ports, domain and errors (and node built-ins); ports
  * import only types, of domain, errors and other ports; nobody outside `sip/drachtio/` sees drachtio-srf, nobody
- * outside `media/freeswitch/` drachtio-fsmrf, nobody outside `sip/embedded/` the `sip` package.
+ * outside `media/freeswitch/` drachtio-fsmrf, nobody outside `sip/embedded/` the `sip` package; outside
+ * `directory/` and the composition root (`app.ts`), nobody imports a store adapter's classes (only the ports).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -85,7 +86,29 @@ test('drachtio-srf only in sip/drachtio, drachtio-fsmrf only in media/freeswitch
   expect(outside('sip', 'src/sip/embedded')).toEqual([]);
 });
 
+/**
+ * What code outside the store adapters may import of `directory/`: the adapter-side port (`opened-store`: the store
+ * with its directory import) and the pure helpers of the directory file (its snapshots and the check of its initial
+ * PINs). Never the SQLite (or PostgreSQL) classes, their connection or their watch: only the composition root
+ * (`src/app.ts`) opens a store; everything else sees the ports (DESIGN.md, "Layers").
+ */
+const DIRECTORY_PUBLIC = new Set(['src/directory/opened-store', 'src/directory/directory-snapshot', 'src/directory/directory-pins']);
+
+test('outside directory/ and app.ts, only the store ports and the directory file helpers of directory/ are imported', () => {
+  const outside = sources('src').filter((f) => !f.startsWith('src/directory/') && f !== 'src/app.ts');
+  const bad = outside.flatMap((f) =>
+    importsOf(f)
+      .filter((s) => inside(s, 'src/directory') && !DIRECTORY_PUBLIC.has(s))
+      .map((s) => `${f} -> ${s}`),
+  );
+  expect(bad).toEqual([]);
+  // Nor is a concrete store class named there (a type import from a re-export would hide it from the rule above).
+  const named = outside.filter((f) => /\b(DirectoryStore|NotificationStore|MwiDeliveryStore|PostgresStore|Sqlite[A-Za-z]+Repository)\b/.test(readFileSync(path.join(ROOT, f), 'utf8')));
+  expect(named).toEqual([]);
+});
+
 test('the checks read real imports (a rule that cannot fail is no rule)', () => {
+  expect(importsOf('src/app.ts')).toContain('src/directory/store');
   expect(importsOf('flows/sign-in.flow.ts')).toContain('xstate');
   expect(importsOf('src/sip/drachtio/drachtio-srf.ts').some((s) => s.startsWith('drachtio-srf'))).toBe(true);
   expect(importsOf('flows/sign-in.flow.ts')).toContain('src/domain/locale');

@@ -99,7 +99,7 @@ describe('concurrent wrong PINs for one mailbox', () => {
     const t = tally(results);
     expect(verifySpy.mock.calls.length).toBeLessThanOrEqual(MAX_LOGON_ATTEMPTS);
     expect(t).toEqual({ failed: verifySpy.mock.calls.length, locked: 12 - verifySpy.mock.calls.length });
-    expect(app.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
+    expect(await app.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
     // Locked: even the right PIN is refused, without a check.
     const checks = verifySpy.mock.calls.length;
     expect(await app.pins.signIn(DAVID, DAVID_PIN)).toEqual({ outcome: 'locked' });
@@ -112,7 +112,7 @@ describe('concurrent wrong PINs for one mailbox', () => {
       verifySpy.mockClear();
       const results = await Promise.all(wrongPins(30, 200_001 + run * 100).map((pin) => app.pins.signIn(DAVID, pin)));
       expect({ run, checks: verifySpy.mock.calls.length, failed: tally(results).failed }).toEqual({ run, checks: MAX_LOGON_ATTEMPTS, failed: MAX_LOGON_ATTEMPTS });
-      expect({ run, ...app.store.getMailbox(DAVID) }).toMatchObject({ run, lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
+      expect({ run, ...(await app.store.getMailbox(DAVID)) }).toMatchObject({ run, lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
     }
   });
 
@@ -122,13 +122,13 @@ describe('concurrent wrong PINs for one mailbox', () => {
     const results = await Promise.all(pins.map((pin, i) => (i % 2 ? b : a).pins.signIn(DAVID, pin)));
     expect(verifySpy.mock.calls.length).toBeLessThanOrEqual(MAX_LOGON_ATTEMPTS);
     expect(tally(results).failed).toBe(verifySpy.mock.calls.length);
-    for (const s of [a, b]) expect(s.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
+    for (const s of [a, b]) expect(await s.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
   });
 
   it('the automatic reset whose mail is slow does not lift a lockout recorded meanwhile, nor lower the count', async () => {
     const mailer = memoryMailer(true);
     const { apps: [a, b] } = await openShared(2, mailer);
-    const before = a.store.getMailbox(DAVID).pinHash;
+    const before = (await a.store.getMailbox(DAVID)).pinHash;
     // Failures 1-3, one after another: the 3rd resets the PIN, and its mail is held.
     expect(await a.pins.signIn(DAVID, '100001')).toMatchObject({ outcome: 'failed', failures: 1 });
     expect(await b.pins.signIn(DAVID, '100002')).toMatchObject({ outcome: 'failed', failures: 2 });
@@ -138,11 +138,11 @@ describe('concurrent wrong PINs for one mailbox', () => {
     expect(mailer.waiting).toBe(1);
     // Meanwhile failures 4-6 on the other instance lock the mailbox.
     for (const pin of ['100004', '100005', '100006']) await b.pins.signIn(DAVID, pin);
-    expect(b.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: 6 });
+    expect(await b.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: 6 });
     mailer.release();
     // The reset finds the lockout: the caller hears the lockout, the PIN is not replaced, the lockout stays.
     expect(await third).toEqual({ outcome: 'failed', failures: 3, action: 'lockout' });
-    expect(a.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: 6, pinHash: before });
+    expect(await a.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: 6, pinHash: before });
   });
 
   it('the automatic reset does not overwrite a PIN an administrator set while its mail was being sent', async () => {
@@ -167,7 +167,7 @@ describe('concurrent wrong PINs for one mailbox', () => {
       expect({ run, r: results[3].outcome }).toEqual({ run, r: 'ok' });
       expect({ run, r: results.slice(0, 3).map((r) => r.outcome) }).toEqual({ run, r: ['failed', 'failed', 'failed'] });
       // Admitted in order, the three wrong PINs came before the success: none counts after it.
-      expect({ run, ...app.store.getMailbox(DAVID) }).toMatchObject({ run, lockedOut: false, logonFailures: 0 });
+      expect({ run, ...(await app.store.getMailbox(DAVID)) }).toMatchObject({ run, lockedOut: false, logonFailures: 0 });
     }
   });
 });
@@ -209,6 +209,6 @@ describe('concurrent wrong PINs from two processes on one data folder', () => {
     const t = tally([...r1.outcomes, ...r2.outcomes]);
     expect(checks).toBeLessThanOrEqual(MAX_LOGON_ATTEMPTS);
     expect(t).toEqual({ failed: checks, locked: 30 - checks });
-    expect(app.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
+    expect(await app.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
   });
 });

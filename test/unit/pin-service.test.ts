@@ -4,7 +4,7 @@ import { openApp, type App } from '../../src/app';
 import { SCHEMA_VERSION } from '../../src/directory/db';
 import { DAY_MS } from '../../src/domain/pin-policy';
 import type { MailMessage } from '../../src/ports/mailer';
-import { tempDir, writeConfig } from '../helpers';
+import { sqliteOf, tempDir, writeConfig } from '../helpers';
 
 /** A mailer that keeps mails in memory (a port fake, for unit tests of the service). */
 function memoryMailer() {
@@ -43,14 +43,14 @@ describe('PinService: sign-in counters across calls', () => {
     expect(await app.pins.signIn('david@contoso.com', '739164')).toMatchObject({ outcome: 'failed', failures: 6 });
     const ok = await app.pins.signIn('david@contoso.com', pin);
     expect(ok).toMatchObject({ outcome: 'ok', mustChangePin: true });
-    expect(app.store.getMailbox('david@contoso.com').logonFailures).toBe(0);
+    expect((await app.store.getMailbox('david@contoso.com')).logonFailures).toBe(0);
   });
 
   it('locks the mailbox at 15 failures; a locked mailbox refuses even the right PIN; an admin reset unlocks', async () => {
     for (let i = 1; i <= 14; i++) await app.pins.signIn('david@contoso.com', '000001');
     expect(mail.sent).toHaveLength(2); // resets at 5 and 10
     expect(await app.pins.signIn('david@contoso.com', '000001')).toMatchObject({ outcome: 'failed', failures: 15, action: 'lockout' });
-    expect(app.store.pinStatus(app.store.getMailbox('david@contoso.com')).LockedOut).toBe(true);
+    expect((await app.store.pinStatus(await app.store.getMailbox('david@contoso.com'))).LockedOut).toBe(true);
     const lastPin = /PIN: (\d+)/.exec(mail.sent[1].text)![1];
     expect(await app.pins.signIn('david@contoso.com', lastPin)).toEqual({ outcome: 'locked' });
     await app.pins.setPin('david@contoso.com', { pin: '582047', pinExpired: false });
@@ -68,10 +68,10 @@ describe('PinService: sign-in counters across calls', () => {
     now += 59 * DAY_MS;
     expect(await app.pins.signIn('david@contoso.com', '739164')).toMatchObject({ mustChangePin: false });
     now += 1 * DAY_MS;
-    expect(app.store.pinStatus(app.store.getMailbox('david@contoso.com')).PinExpired).toBe(true);
+    expect((await app.store.pinStatus(await app.store.getMailbox('david@contoso.com'))).PinExpired).toBe(true);
     expect(await app.pins.signIn('david@contoso.com', '739164')).toMatchObject({ outcome: 'ok', mustChangePin: true });
     expect(await app.pins.changePin('david@contoso.com', '582047')).toBeNull();
-    expect(app.store.pinStatus(app.store.getMailbox('david@contoso.com')).PinExpired).toBe(false);
+    expect((await app.store.pinStatus(await app.store.getMailbox('david@contoso.com'))).PinExpired).toBe(false);
   });
 });
 
@@ -100,7 +100,7 @@ describe('PinService: a user changing the PIN', () => {
   });
 
   it('PINHistoryCount 1 refuses only the current PIN', async () => {
-    app.store.updatePolicy('Contoso-Policy', { pinHistoryCount: 1 });
+    await app.store.updatePolicy('Contoso-Policy', { pinHistoryCount: 1 });
     expect(await app.pins.changePin('david@contoso.com', '582047')).toBeNull();
     expect((await app.pins.checkNewPin('david@contoso.com', '582047'))?.rule).toBe('used-before');
     expect(await app.pins.checkNewPin('david@contoso.com', '739164')).toBeNull();
@@ -113,13 +113,13 @@ describe('the store', () => {
     const data = path.join(dir, 'data');
     const config = writeConfig(dir);
     const a = await openApp({ config, data, mailer: memoryMailer() });
-    a.store.updateMailbox('tony@contoso.com', { smsNotificationOption: 'VoiceMail' });
+    await a.store.updateMailbox('tony@contoso.com', { smsNotificationOption: 'VoiceMail' });
     a.close();
     const b = await openApp({ config, data, mailer: memoryMailer() });
-    expect(b.store.getMailbox('tony@contoso.com').smsNotificationOption).toBe('VoiceMail');
-    expect(b.store.listMailboxes()).toHaveLength(3);
-    expect(b.store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(b.store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect((await b.store.getMailbox('tony@contoso.com')).smsNotificationOption).toBe('VoiceMail');
+    expect(await b.store.listMailboxes()).toHaveLength(3);
+    expect(sqliteOf(b).db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(sqliteOf(b).db.pragma('journal_mode', { simple: true })).toBe('wal');
     b.close();
   });
 

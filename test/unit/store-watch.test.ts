@@ -1,5 +1,5 @@
-/** watchOtherWriters: looks at data_version every interval and reports changes only; `since` counts; stop stops. */
-import { watchOtherWriters } from '../../src/directory/store-watch';
+/** watchDataVersion (SQLite's watchOtherWriters): looks at data_version every interval and reports changes only; `since` counts; stop stops. */
+import { watchDataVersion } from '../../src/directory/store-watch';
 import { VirtualClock } from '../../src/sim/virtual-clock';
 
 function setup(since?: number) {
@@ -7,7 +7,7 @@ function setup(since?: number) {
   let version = 7;
   const changes: number[] = [];
   const errors: unknown[] = [];
-  const stop = watchOtherWriters({
+  const stop = watchDataVersion({
     dataVersion: () => {
       if (version < 0) throw new Error('store closed');
       return version;

@@ -2,8 +2,8 @@
  * The dial-in conferencing aggregate (Teams / Skype for Business, seed 003): the tenant settings ([T-TEN]), the users
  * enabled for dial-in conferencing with their leader PIN hashes ([T-USER]), and their scheduled meetings.
  *
- * Synchronous, as the embedded SQLite adapter (`directory/conferencing-repository.ts`) is. A PostgreSQL adapter will
- * need these methods to return promises (issue 20): this interface is the seam where that change is made.
+ * Asynchronous: the embedded SQLite adapter (`directory/conferencing-repository.ts`) answers at once, the PostgreSQL one
+ * (`directory/postgres/`) over the network.
  */
 import type { ConferencingTenantSettings } from '../../domain/directory-objects';
 
@@ -25,23 +25,23 @@ export interface Meeting {
 /** Tenant settings, conferencing users and meetings. Identities compare case-insensitively. */
 export interface ConferencingRepository {
   /** The tenant's dial-in conferencing settings (Get-CsOnlineDialInConferencingTenantSettings). */
-  getTenantSettings(): ConferencingTenantSettings;
+  getTenantSettings(): Promise<ConferencingTenantSettings>;
 
   /** Set-CsOnlineDialInConferencingTenantSettings. @returns the settings now @throws VaError VA_ERR_INVALID_SETTING */
-  updateTenantSettings(patch: Partial<ConferencingTenantSettings>): ConferencingTenantSettings;
+  updateTenantSettings(patch: Partial<ConferencingTenantSettings>): Promise<ConferencingTenantSettings>;
 
   /** All conferencing users, by identity. */
-  listConferencingUsers(): ConferencingUser[];
+  listConferencingUsers(): Promise<ConferencingUser[]>;
 
   /** The conferencing user. @throws VaError VA_ERR_NOT_FOUND */
-  getConferencingUser(identity: string): ConferencingUser;
+  getConferencingUser(identity: string): Promise<ConferencingUser>;
 
   /** Changes a conferencing user's leader PIN hash and/or AllowPSTNOnlyMeetings. @throws VaError VA_ERR_NOT_FOUND */
-  updateConferencingUser(identity: string, patch: { leaderPinHash?: string; allowPstnOnlyMeetings?: boolean }): ConferencingUser;
+  updateConferencingUser(identity: string, patch: { leaderPinHash?: string; allowPstnOnlyMeetings?: boolean }): Promise<ConferencingUser>;
 
   /** The meetings an organizer scheduled, by conference ID. */
-  listMeetingsOf(organizer: string): Meeting[];
+  listMeetingsOf(organizer: string): Promise<Meeting[]>;
 
   /** The meeting with this conference ID, or undefined. */
-  findMeeting(conferenceId: string): Meeting | undefined;
+  findMeeting(conferenceId: string): Promise<Meeting | undefined>;
 }

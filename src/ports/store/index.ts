@@ -1,8 +1,21 @@
 /**
  * The store ports (DESIGN.md, "Layers": `ports/` holds interfaces only; `directory/` implements them, one repository
- * per aggregate). Every interface here is synchronous because the embedded SQLite adapter is; a PostgreSQL adapter
- * (issue 20) will need them asynchronous, and these interfaces are the seam where that change is made.
+ * per aggregate, on SQLite (embedded default) and on PostgreSQL (several machines)). Every method that touches the
+ * database returns a promise: SQLite answers at once, PostgreSQL over the network. Each read-modify-write is one
+ * transaction inside the adapter, never a read, an await and a write in a caller (issue 19).
+ *
+ * {@link Store} is what the composition root opens and hands to the services, the runtime and the notifications: all
+ * repositories on one database, its queue and MWI claims, and its lifecycle. The directory file's import (which
+ * knows the file's schema) is the adapters' side: `directory/opened-store.ts`.
  */
+import type { ConferencingRepository } from './conferencing';
+import type { DirectoryObjectsRepository } from './directory-objects';
+import type { MailboxRepository } from './mailboxes';
+import type { MwiDeliveryClaims } from './mwi-deliveries';
+import type { NotificationQueueRepository } from './notifications';
+import type { OtherWriters, PinHashing, SettingsRepository, StoreClock } from './settings';
+import type { VoiceMessageRepository } from './voice-messages';
+
 export type {
   DirectoryFileMailbox,
   Mailbox,
@@ -17,5 +30,25 @@ export type { DirectoryObjectsReader, DirectoryObjectsRepository } from './direc
 export type { ConferencingRepository, ConferencingUser, Meeting } from './conferencing';
 export type { NotificationKind, NotificationQueueRepository, NotificationRow, NotificationStatus } from './notifications';
 export type { MwiDeliveryClaims } from './mwi-deliveries';
-export type { OtherWriters, PinHashing, SettingsRepository, StoreClock } from './settings';
+export type { OtherWriters, OtherWritersWatch, PinHashing, SettingsRepository, StoreClock } from './settings';
 export type { ConferencingTenantSettings, DialPlan, Gateway, MailboxPolicy } from '../../domain/directory-objects';
+
+/** One open store: every repository on one database, and its lifecycle. */
+export interface Store
+  extends MailboxRepository,
+    VoiceMessageRepository,
+    DirectoryObjectsRepository,
+    ConferencingRepository,
+    SettingsRepository,
+    PinHashing,
+    StoreClock,
+    OtherWriters {
+  /** The durable queue of SMS and mails, on the same database. */
+  readonly notifications: NotificationQueueRepository;
+  /** Who sends each mailbox's lamp changes, on the same database. */
+  readonly mwiDeliveries: MwiDeliveryClaims;
+  /** What the store is, for the `ready` line and logs: `sqlite:<file>` or `postgresql://user@host:port/db` (never a password). */
+  readonly description: string;
+  /** Closes the connection(s); pending calls finish first. */
+  close(): Promise<void>;
+}

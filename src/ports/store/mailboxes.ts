@@ -4,9 +4,8 @@
  * (DESIGN.md, "The call model"). PINs are stored only as hashes (`domain/pin-hash.ts`): nothing here accepts or
  * returns a plaintext PIN.
  *
- * Synchronous, as the embedded SQLite adapter (`directory/mailbox-repository.ts`) is. A PostgreSQL adapter will need
- * these methods to return promises (issue 20): this interface is the seam where that change is made, together with
- * its callers in `services/`.
+ * Asynchronous: the embedded SQLite adapter (`directory/mailbox-repository.ts`) answers at once, the PostgreSQL one
+ * (`directory/postgres/`) over the network; both keep each read-modify-write one transaction.
  */
 import type { Locale } from '../../domain/locale';
 import type { SmsNotificationOption } from '../../domain/directory-objects';
@@ -85,29 +84,29 @@ export type PinReplacement = 'replaced' | 'locked' | 'pin-changed';
 /** The mailboxes, their PIN state and PIN history. Identities compare case-insensitively. */
 export interface MailboxRepository {
   /** All UM-enabled mailboxes, by identity. */
-  listMailboxes(): Mailbox[];
+  listMailboxes(): Promise<Mailbox[]>;
 
   /** The mailbox, or undefined. Identity is case-insensitive. */
-  findMailbox(identity: string): Mailbox | undefined;
+  findMailbox(identity: string): Promise<Mailbox | undefined>;
 
   /** The mailbox. @throws VaError VA_ERR_NOT_FOUND */
-  getMailbox(identity: string): Mailbox;
+  getMailbox(identity: string): Promise<Mailbox>;
 
   /** The mailbox with this extension, in one dial plan or (when omitted) any. */
-  findMailboxByExtension(extension: string, dialPlan?: string): Mailbox | undefined;
+  findMailboxByExtension(extension: string, dialPlan?: string): Promise<Mailbox | undefined>;
 
   /**
    * The mailbox whose mobile number or extension equals a caller's number, with or without its leading `+` (for the
    * own-phone shortcut).
    */
-  findMailboxByCaller(callerNumber: string): Mailbox | undefined;
+  findMailboxByCaller(callerNumber: string): Promise<Mailbox | undefined>;
 
   /**
    * UM-enables a mailbox (Enable-UMMailbox [E-ENABLE]). The extension must have the dial plan's digit count.
    * @returns the new mailbox (FirstTimeUser set, not locked)
    * @throws VaError VA_ERR_NOT_FOUND (policy), VA_ERR_ALREADY_EXISTS, VA_ERR_INVALID_SETTING (extension length)
    */
-  enableMailbox(m: NewMailbox): Mailbox;
+  enableMailbox(m: NewMailbox): Promise<Mailbox>;
 
   /**
    * Adds a mailbox of a directory file with its initial state (Import-Directory: new mailboxes only). The PIN was
@@ -115,30 +114,30 @@ export interface MailboxRepository {
    * @param pinHash the initial PIN's hash, or `unset` for a mailbox without one
    * @throws VaError VA_ERR_NOT_FOUND (policy), VA_ERR_ALREADY_EXISTS, VA_ERR_INVALID_SETTING (extension length)
    */
-  addDirectoryMailbox(m: DirectoryFileMailbox, pinHash: string): Mailbox;
+  addDirectoryMailbox(m: DirectoryFileMailbox, pinHash: string): Promise<Mailbox>;
 
   /** Removes UM from a mailbox (Disable-UMMailbox); its PIN history goes too, voice messages stay. @throws VaError VA_ERR_NOT_FOUND */
-  disableMailbox(identity: string): void;
+  disableMailbox(identity: string): Promise<void>;
 
   /**
    * Changes per-mailbox settings (Set-UMMailbox, first-time setup, greeting files). A new policy must belong to the
    * mailbox's dial plan.
    * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_INVALID_SETTING
    */
-  updateMailbox(identity: string, patch: MailboxPatch): Mailbox;
+  updateMailbox(identity: string, patch: MailboxPatch): Promise<Mailbox>;
 
   /** The effective PIN state of a mailbox, PINLifetime included ([D-GETPIN]). @throws VaError VA_ERR_NOT_FOUND (policy) */
-  pinStatus(m: Mailbox): PinStatus;
+  pinStatus(m: Mailbox): Promise<PinStatus>;
 
   /** The last `count` PIN hashes of a mailbox, newest first (the current PIN included). */
-  pinHistory(identity: string, count: number): string[];
+  pinHistory(identity: string, count: number): Promise<string[]>;
 
   /**
    * Stores a new PIN hash (an administrator's set, a user's change): sets PinExpired, clears the failure count, sets
    * or clears the lockout, and appends to the PIN history (trimmed to the 20 newest, PINHistoryCount's maximum).
    * @throws VaError VA_ERR_NOT_FOUND
    */
-  setPinHash(identity: string, pinHash: string, opts: { expired: boolean; lockedOut: boolean }): void;
+  setPinHash(identity: string, pinHash: string, opts: { expired: boolean; lockedOut: boolean }): Promise<void>;
 
   /**
    * Stores the PIN hash of an automatic PIN reset (LogonFailuresBeforePINReset, [D-POL][E-RESET]): sets only the
@@ -150,13 +149,13 @@ export interface MailboxRepository {
    * @returns `replaced`, or why not: `locked` or `pin-changed`
    * @throws VaError VA_ERR_NOT_FOUND
    */
-  replacePinHash(identity: string, pinHash: string, opts: { expired: boolean; ifPinHash: string }): PinReplacement;
+  replacePinHash(identity: string, pinHash: string, opts: { expired: boolean; ifPinHash: string }): Promise<PinReplacement>;
 
   /** Sets or clears the lockout without touching the PIN (clearing it also clears the failure count). @throws VaError VA_ERR_NOT_FOUND */
-  setLockedOut(identity: string, lockedOut: boolean): void;
+  setLockedOut(identity: string, lockedOut: boolean): Promise<void>;
 
   /** Clears the failure count after a successful sign-in; writes nothing when it is already 0 (the usual case). */
-  clearLogonFailures(identity: string): void;
+  clearLogonFailures(identity: string): Promise<void>;
 
   /**
    * Atomically applies `decide` to the mailbox's current failure count and lockout and stores its result: the read
@@ -167,5 +166,5 @@ export interface MailboxRepository {
    * @returns what `decide` returned
    * @throws VaError VA_ERR_NOT_FOUND
    */
-  updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T): T;
+  updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T): Promise<T>;
 }

@@ -3,9 +3,10 @@
  * where and when its directory was imported), the PIN-hash cost its PINs get, its clock, and how to notice that
  * another instance wrote to it.
  *
- * Synchronous, as the embedded SQLite adapter (`directory/settings-repository.ts`) is. A PostgreSQL adapter will need
- * these methods to return promises (issue 20): this interface is the seam where that change is made.
+ * Asynchronous: the embedded SQLite adapter (`directory/settings-repository.ts`) answers at once, the PostgreSQL one
+ * (`directory/postgres/`) over the network.
  */
+import type { Clock } from '../clock';
 
 /** The store's own key/value facts. */
 export interface SettingsRepository {
@@ -13,7 +14,7 @@ export interface SettingsRepository {
    * A stored value: `organization`, `default_locale`, `imported_from`, `imported_at` (ms), `directory_applied_at`.
    * @returns the value, or undefined when never set
    */
-  meta(key: string): string | undefined;
+  meta(key: string): Promise<string | undefined>;
 }
 
 /** How new PINs and leader PINs of this store are hashed. */
@@ -28,11 +29,25 @@ export interface StoreClock {
   now(): number;
 }
 
-/** Noticing writes of other instances (or other processes) sharing the store. */
+/** Options of {@link OtherWriters.watchOtherWriters}. */
+export interface OtherWritersWatch {
+  /** The clock a polling adapter looks on (SQLite); an adapter that is told of commits (PostgreSQL) ignores it. */
+  clock: Clock;
+  /** How often a polling adapter looks, ms (> 0). */
+  intervalMs: number;
+  /** Called (at most once per look) when another connection committed to the store since the watch started. */
+  onChange(): void;
+  /** Called when looking failed (the watch goes on). */
+  onError(err: unknown): void;
+}
+
+/** Noticing writes of other instances (or other processes: a cmdlet) sharing the store. */
 export interface OtherWriters {
   /**
-   * A number that changes when another connection commits to the store, and stays the same for this connection's
-   * own writes. Cheap enough to poll every second (`directory/store-watch.ts`).
+   * Watches for commits of other connections (never this store's own writes). SQLite polls its `data_version`
+   * every `intervalMs` (`directory/store-watch.ts`); PostgreSQL is told by `LISTEN`, each write transaction
+   * `NOTIFY`ing (`directory/postgres/`), so no timer is involved there.
+   * @returns a function that stops the watch
    */
-  dataVersion(): number;
+  watchOtherWriters(watch: OtherWritersWatch): () => void;
 }

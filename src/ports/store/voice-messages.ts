@@ -2,8 +2,8 @@
  * The voice-message aggregate: a mailbox's voice messages (the rows; the audio files are the recorder's) and its
  * missed calls (a caller who hung up without leaving a message), with the counts MWI reports.
  *
- * Synchronous, as the embedded SQLite adapter (`directory/voice-message-repository.ts`) is. A PostgreSQL adapter will
- * need these methods to return promises (issue 20): this interface is the seam where that change is made.
+ * Asynchronous: the embedded SQLite adapter (`directory/voice-message-repository.ts`) answers at once, the PostgreSQL one
+ * (`directory/postgres/`) over the network.
  */
 
 /** A stored voice message. */
@@ -37,26 +37,26 @@ export interface MissedCall {
 /** Voice messages and missed calls, per mailbox identity (case-insensitive). */
 export interface VoiceMessageRepository {
   /** A mailbox's voice messages: unheard first, newest first within each group. */
-  listVoiceMessages(identity: string): VoiceMessage[];
+  listVoiceMessages(identity: string): Promise<VoiceMessage[]>;
 
   /** Stores a voice message row (the audio file must already be on disk). @returns the new message (unheard unless told) */
-  addVoiceMessage(m: Omit<VoiceMessage, 'id' | 'unheard'> & { unheard?: boolean }): VoiceMessage;
+  addVoiceMessage(m: Omit<VoiceMessage, 'id' | 'unheard'> & { unheard?: boolean }): Promise<VoiceMessage>;
 
   /** Marks a message heard or unheard. @returns false when no such message of that mailbox exists */
-  setMessageHeard(identity: string, id: string, heard: boolean): boolean;
+  setMessageHeard(identity: string, id: string, heard: boolean): Promise<boolean>;
 
   /** Deletes a message row. @returns the deleted message (its audio file is the caller's to remove), or undefined */
-  deleteVoiceMessage(identity: string, id: string): VoiceMessage | undefined;
+  deleteVoiceMessage(identity: string, id: string): Promise<VoiceMessage | undefined>;
 
   /** A mailbox's MWI counts. */
-  messageCounts(identity: string): MessageCounts;
+  messageCounts(identity: string): Promise<MessageCounts>;
 
   /** Every mailbox's MWI counts (mailboxes without messages have zero counts), for noticing other processes' changes. */
-  allMessageCounts(): Map<string, MessageCounts>;
+  allMessageCounts(): Promise<Map<string, MessageCounts>>;
 
   /** Records a missed call now (for missed-call notifications). */
-  addMissedCall(identity: string, caller: string | null): void;
+  addMissedCall(identity: string, caller: string | null): Promise<void>;
 
   /** A mailbox's missed calls, newest first. */
-  listMissedCalls(identity: string): MissedCall[];
+  listMissedCalls(identity: string): Promise<MissedCall[]>;
 }

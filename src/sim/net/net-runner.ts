@@ -14,7 +14,7 @@
  *   ones ended and the server has finished them (their results logged, or 1 s). The scenario clock of transcripts
  *   counts the skipped time, so their times read as the scenario's;
  * - a skipped gap of an hour or more (`start: 61d`), and `advance:`, cannot move the server's clock: they are time
- *   travel in the store (every stored time moved back by the gap, in one transaction: `time-travel.ts`), which needs
+ *   travel in the store (every stored time moved back by the gap, in one transaction: `App.timeTravel`), which needs
  *   the server's data folder (`data`); without it such a scenario fails at once, before any call, saying so.
  *   Shorter gaps change nothing the IVR can tell and are simply skipped.
  * - `admin:` cmdlets run on the data folder at their `at` (they need `data`); `startTime:` does not apply.
@@ -47,7 +47,6 @@ import { formatClock, type CallReport, type TranscriptLine } from '../transcript
 import { NetCaller } from './net-caller';
 import { listOutbox, readNewMails } from './outbox';
 import type { CallResultSource } from './server-log';
-import { timeTravel } from './time-travel';
 
 /** Default cap of `wait` steps over the network, ms. */
 export const NET_DEFAULT_MAX_WAIT_MS = 60_000;
@@ -260,7 +259,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
           const gap = at - rel();
           if (gap <= 0) break;
           if (gap >= TIME_TRAVEL_MIN_MS && app) {
-            const rows = timeTravel(app.store, gap);
+            const rows = await app.timeTravel(gap);
             notes.push(`at ${formatClock(rel())}: no call was up: skipped ${formatClock(gap)} by time travel in the store (${rows} stored times moved back)`);
           } else {
             notes.push(`at ${formatClock(rel())}: no call was up: skipped ${formatClock(gap)} of idle time`);
@@ -354,7 +353,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
       }
     }
     if (scenario.advanceMs > 0 && app) {
-      const rows = timeTravel(app.store, scenario.advanceMs);
+      const rows = await app.timeTravel(scenario.advanceMs);
       skipped += scenario.advanceMs;
       skips.push({ real: Date.now(), total: skipped });
       notes.push(`advance: ${formatDuration(scenario.advanceMs)} by time travel in the store (${rows} stored times moved back)`);
@@ -373,7 +372,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
       }
     }
     for (const c of calls) failures.push(...c.failures);
-    const checked = checkExpectations(scenario, {
+    const checked = await checkExpectations(scenario, {
       store: app ? app.store : { unavailable: "mailbox state is in the server's store: give its data folder with --data" },
       mails,
       sms: texts,
@@ -387,7 +386,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
     await client?.stop();
     for (const p of sourceClients.values()) await p.then((c) => c.stop()).catch(() => undefined);
     await media?.stop();
-    app?.close();
+    await app?.close();
   }
   const out = report();
   out.mails = Array.isArray(mails) ? mails.map(({ at, to, subject }) => ({ at, to, subject })) : [];

@@ -156,7 +156,8 @@ export class DrachtioCallSource implements CallSource {
       cancelled = true;
       onCancel?.();
     });
-    const admission = deps.admit(req.source_address);
+    const admission = await deps.admit(req.source_address);
+    if (cancelled || req.canceled) return; // cancelled while the store answered: drachtio-server answered 487
     if (!admission.admit) {
       logRefusal(log, req.source_address, admission);
       respond(res, admission.status, admission.retryAfterSeconds === undefined ? undefined : { 'Retry-After': String(admission.retryAfterSeconds) });

@@ -139,14 +139,14 @@ function send(res: SrfResponse, status: number, headers: Record<string, string> 
 
 /** SUBSCRIBEs received by drachtio-server, as {@link IncomingSubscription}s. */
 export class DrachtioSubscriptionSource implements SubscriptionSource {
-  private handler: ((subscription: IncomingSubscription) => void) | null = null;
+  private handler: ((subscription: IncomingSubscription) => void | Promise<void>) | null = null;
 
   constructor(private readonly deps: DrachtioSubscriptionSourceDeps) {
     deps.srf.subscribe((req, res) => this.handleSubscribe(req, res));
   }
 
   /** Registers the handler of new subscriptions (the MWI subscription logic in `notify/`). */
-  onSubscribe(handler: (subscription: IncomingSubscription) => void): void {
+  onSubscribe(handler: (subscription: IncomingSubscription) => void | Promise<void>): void {
     this.handler = handler;
   }
 
@@ -188,7 +188,15 @@ export class DrachtioSubscriptionSource implements SubscriptionSource {
         return dialog;
       },
     };
-    this.handler(subscription);
+    const handled = this.handler(subscription);
+    // The handler reads the store first; one that fails without answering gets 500.
+    if (handled instanceof Promise) {
+      void handled
+        .catch((err: unknown) => log.warn({ err }, 'the SUBSCRIBE handler failed'))
+        .then(() => {
+          if (!decided) subscription.reject(500);
+        });
+    }
   }
 }
 

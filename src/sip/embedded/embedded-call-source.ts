@@ -41,7 +41,8 @@ export class EmbeddedCallSource implements CallSource {
   private async onInvite(invite: IncomingInvite): Promise<void> {
     const { deps } = this;
     const log = lazyChild(deps.logger, { callId: invite.callId });
-    const admission = deps.admit(invite.source.address);
+    const admission = await deps.admit(invite.source.address);
+    if (invite.cancelled) return; // cancelled while the store answered: the stack answered 487
     if (!admission.admit) {
       logRefusal(log, invite.source.address, admission);
       invite.reject(admission.status, admission.status === 503 ? 'Service Unavailable' : 'Forbidden', admission.retryAfterSeconds);

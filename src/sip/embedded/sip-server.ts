@@ -126,9 +126,10 @@ export class EmbeddedSipServer implements SubscriptionSource {
 
   /**
    * Registers the handler for new SUBSCRIBEs (RFC 6665; one handler). Without one, SUBSCRIBE gets 489 Bad Event.
-   * The handler must answer (reject or accept) synchronously; otherwise 500 goes out.
+   * The handler answers (reject or accept) before it returns, or before the promise it returns settles; otherwise
+   * 500 goes out.
    */
-  onSubscribe(handler: (subscription: IncomingSubscription) => void): void {
+  onSubscribe(handler: (subscription: IncomingSubscription) => void | Promise<void>): void {
     this.core.subscribeHandler = handler;
   }
 
@@ -160,7 +161,7 @@ class Core {
     branchCollisions: 0,
   };
   inviteHandler: ((invite: IncomingInvite) => void) | null = null;
-  subscribeHandler: ((subscription: IncomingSubscription) => void) | null = null;
+  subscribeHandler: ((subscription: IncomingSubscription) => void | Promise<void>) | null = null;
   readonly subscriptions = new Map<string, SubscriptionDialogImpl>();
   readonly invites = new Map<string, PendingInvite>();
   readonly dialogs = new Map<string, DialogImpl>();
@@ -383,8 +384,17 @@ class Core {
       return;
     }
     const incoming = new IncomingSubscribeImpl(this, rq, remote);
-    this.subscribeHandler(incoming);
-    if (!this.answered.has(rq)) this.respond(rq, 500);
+    const handled = this.subscribeHandler(incoming);
+    if (!(handled instanceof Promise)) {
+      if (!this.answered.has(rq)) this.respond(rq, 500);
+      return;
+    }
+    // The handler reads the store first: its answer comes when that is done.
+    void handled
+      .catch((err: unknown) => this.log.warn({ err, method: rq.method, callId: rq.headers['call-id'] }, 'sip request handling failed'))
+      .then(() => {
+        if (!this.answered.has(rq) && !this.stopping) this.respond(rq, 500);
+      });
   }
 
   private findDialog(rq: SipRequest): DialogImpl | undefined {

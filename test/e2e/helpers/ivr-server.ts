@@ -135,7 +135,7 @@ export interface IvrServer {
   /** The `n`-th call (from 0) once it has ended; rejects after `timeoutMs`. */
   ended(n: number, timeoutMs?: number): Promise<ObservedCall>;
   /** Resolves when `pred` holds (checked every 50 ms); rejects after `timeoutMs` with `what`. */
-  until(pred: () => boolean, timeoutMs: number, what: string): Promise<void>;
+  until(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void>;
   /** Runs a cmdlet in-process on this server's data folder and directory file. */
   cmdlet(...args: string[]): Promise<CmdletRun>;
   /** A readable account for failure messages: the SIPp run (if any), the calls, the last log lines. */
@@ -256,9 +256,9 @@ export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrSe
     return done;
   };
 
-  const until = async (pred: () => boolean, timeoutMs: number, what: string): Promise<void> => {
+  const until = async (pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
-    while (!pred()) {
+    while (!(await pred())) {
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -139,7 +139,7 @@ export async function shortGreeting(config: string, data: string, dir: string): 
   try {
     const file = path.join(dir, 'greeting-david.wav');
     copyFileSync(path.join(ROOT, 'prompts', 'en-US', 'am.wav'), file);
-    app.store.updateMailbox('david@contoso.com', { greetingFile: file });
+    await app.store.updateMailbox('david@contoso.com', { greetingFile: file });
     return file;
   } finally {
     app.close();

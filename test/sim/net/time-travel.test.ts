@@ -4,10 +4,8 @@
  */
 import * as path from 'node:path';
 import { openApp } from '../../../src/app';
-import { MwiDeliveryStore } from '../../../src/directory/mwi-delivery-store';
-import { NotificationStore } from '../../../src/directory/notification-store';
-import { STORED_META_TIMES, STORED_TIMES, timeTravel } from '../../../src/sim/net/time-travel';
-import { tempDir, writeConfig } from '../../helpers';
+import { STORED_META_TIMES, STORED_TIMES } from '../../../src/directory/time-travel';
+import { sqliteOf, tempDir, writeConfig } from '../../helpers';
 
 const DAY = 86_400_000;
 
@@ -15,17 +13,18 @@ test('every column of the schema that holds a time is moved', async () => {
   const dir = tempDir('va-tt-');
   const app = await openApp({ config: writeConfig(dir), data: path.join(dir, 'data') });
   try {
-    const tables = app.store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[];
+    const db = sqliteOf(app).db;
+    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[];
     const timeColumns: string[] = [];
     for (const { name } of tables) {
-      for (const c of app.store.db.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[]) {
+      for (const c of db.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[]) {
         if (c.name === 'at' || c.name.endsWith('_at') || c.name.endsWith('_until')) timeColumns.push(`${name}.${c.name}`);
       }
     }
     expect(timeColumns.sort()).toEqual(STORED_TIMES.map((t) => `${t.table}.${t.column}`).sort());
     expect(STORED_META_TIMES).toContain('imported_at');
   } finally {
-    app.close();
+    await app.close();
   }
 });
 
@@ -34,24 +33,24 @@ test('a PIN set now is 61 days old after travelling 61 days; messages and missed
   const app = await openApp({ config: writeConfig(dir), data: path.join(dir, 'data') });
   try {
     const store = app.store;
-    const david = store.getMailbox('david@contoso.com');
-    expect(store.pinStatus(david).PinExpired).toBe(false);
-    store.addVoiceMessage({ identity: david.identity, caller: '+1', receivedAt: 10 * DAY, durationMs: 1000, urgent: false, audioFile: '/x.wav' });
-    store.addMissedCall(david.identity, null);
-    const missedAt = store.listMissedCalls(david.identity)[0].at;
-    const imported = Number(store.meta('imported_at'));
+    const david = await store.getMailbox('david@contoso.com');
+    expect((await store.pinStatus(david)).PinExpired).toBe(false);
+    await store.addVoiceMessage({ identity: david.identity, caller: '+1', receivedAt: 10 * DAY, durationMs: 1000, urgent: false, audioFile: '/x.wav' });
+    await store.addMissedCall(david.identity, null);
+    const missedAt = (await store.listMissedCalls(david.identity))[0].at;
+    const imported = Number(await store.meta('imported_at'));
 
-    const rows = timeTravel(store, 61 * DAY);
+    const rows = await app.timeTravel(61 * DAY);
     expect(rows).toBeGreaterThan(3);
-    const after = store.getMailbox('david@contoso.com');
+    const after = await store.getMailbox('david@contoso.com');
     expect(after.pinSetAt).toBe(david.pinSetAt - 61 * DAY);
-    expect(store.pinStatus(after).PinExpired).toBe(true); // PINLifetime 60 days
-    expect(store.listVoiceMessages(david.identity)[0].receivedAt).toBe(10 * DAY - 61 * DAY);
-    expect(store.listMissedCalls(david.identity)[0].at).toBe(missedAt - 61 * DAY);
-    expect(Number(store.meta('imported_at'))).toBe(imported - 61 * DAY);
-    expect(timeTravel(store, 0)).toBe(0);
+    expect((await store.pinStatus(after)).PinExpired).toBe(true); // PINLifetime 60 days
+    expect((await store.listVoiceMessages(david.identity))[0].receivedAt).toBe(10 * DAY - 61 * DAY);
+    expect((await store.listMissedCalls(david.identity))[0].at).toBe(missedAt - 61 * DAY);
+    expect(Number(await store.meta('imported_at'))).toBe(imported - 61 * DAY);
+    expect(await app.timeTravel(0)).toBe(0);
   } finally {
-    app.close();
+    await app.close();
   }
 });
 
@@ -60,19 +59,19 @@ test('claims made before travelling (a text being sent, a lamp being notified) h
   const app = await openApp({ config: writeConfig(dir), data: path.join(dir, 'data') });
   try {
     const now = app.store.now();
-    const queue = new NotificationStore(app.store);
-    const row = queue.add('sms', 'david@contoso.com', { to: '+14255550112', text: 'x' });
-    expect(queue.claim(row.id, 'server', now + 15 * 60_000, now)).toBeDefined();
-    const mwi = new MwiDeliveryStore(app.store);
-    expect(mwi.claim('david@contoso.com', 'server', now + 11 * 60_000, now)).toBe(true);
+    const queue = app.store.notifications;
+    const row = await queue.add('sms', 'david@contoso.com', { to: '+14255550112', text: 'x' });
+    expect(await queue.claim(row.id, 'server', now + 15 * 60_000, now)).toBeDefined();
+    const mwi = app.store.mwiDeliveries;
+    expect(await mwi.claim('david@contoso.com', 'server', now + 11 * 60_000, now)).toBe(true);
     // Before travelling, another process must leave both alone.
-    expect(queue.claim(row.id, 'simulator', now + 15 * 60_000, now)).toBeUndefined();
-    expect(mwi.claim('david@contoso.com', 'simulator', now + 11 * 60_000, now)).toBe(false);
-    timeTravel(app.store, DAY);
-    expect(queue.get(row.id)!.claimedUntil).toBe(now + 15 * 60_000 - DAY);
-    expect(queue.claim(row.id, 'simulator', now + 15 * 60_000, now)).toBeDefined();
-    expect(mwi.claim('david@contoso.com', 'simulator', now + 11 * 60_000, now)).toBe(true);
+    expect(await queue.claim(row.id, 'simulator', now + 15 * 60_000, now)).toBeUndefined();
+    expect(await mwi.claim('david@contoso.com', 'simulator', now + 11 * 60_000, now)).toBe(false);
+    await app.timeTravel(DAY);
+    expect((await queue.get(row.id))!.claimedUntil).toBe(now + 15 * 60_000 - DAY);
+    expect(await queue.claim(row.id, 'simulator', now + 15 * 60_000, now)).toBeDefined();
+    expect(await mwi.claim('david@contoso.com', 'simulator', now + 11 * 60_000, now)).toBe(true);
   } finally {
-    app.close();
+    await app.close();
   }
 });

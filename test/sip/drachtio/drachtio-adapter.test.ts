@@ -206,7 +206,7 @@ describe('DrachtioSubscriptionSource specifics', () => {
     const none = srf.deliver(subscribe([['Event', 'message-summary']]));
     expect((await none.waitFinal()).status).toBe(489);
     const seen: IncomingSubscription[] = [];
-    source.onSubscribe((s) => seen.push(s));
+    source.onSubscribe((s) => void seen.push(s));
     const stale = new FakeRequest('SUBSCRIBE', 'sip:51234@127.0.0.1', [['From', '<sip:51234@10.1.0.1>;tag=s1'], ['To', '<sip:51234@127.0.0.1>;tag=gone'], ['Call-ID', 'old'], ['Event', 'message-summary'], ['Expires', '3600']]);
     expect((await srf.deliver(stale).waitFinal()).status).toBe(481);
     expect(seen).toHaveLength(0);
@@ -216,7 +216,7 @@ describe('DrachtioSubscriptionSource specifics', () => {
     const srf = new FakeSrf();
     const source = new DrachtioSubscriptionSource({ srf, logger, responseTimeoutMs: 200 });
     const seen: IncomingSubscription[] = [];
-    source.onSubscribe((s) => seen.push(s));
+    source.onSubscribe((s) => void seen.push(s));
     const req = subscribe([['Event', 'message-summary;id=7']]);
     srf.deliver(req);
     expect(seen[0].event).toBe('message-summary');

@@ -277,7 +277,7 @@ describe('the drachtio engine through the real drachtio-srf (wire-protocol stand
 
   test('a subscription: 200 OK with Expires (not 202), an in-dialog NOTIFY, and Expires: 0 answered 200 by us', async () => {
     const subs: IncomingSubscription[] = [];
-    engine.subscriptions.onSubscribe((s) => subs.push(s));
+    engine.subscriptions.onSubscribe((s) => void subs.push(s));
     const subscribe = (cseq: number, expires: number, toTag?: string) =>
       sipMessage(
         'SUBSCRIBE sip:51234@127.0.0.1:5060 SIP/2.0',

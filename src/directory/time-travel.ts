@@ -1,14 +1,14 @@
 /**
- * Time travel in the store, for scenarios run over the network: a server runs on the real clock, so `start: 61d` and
+ * Time travel in the SQLite store, for scenarios run over the network: a server runs on the real clock, so `start: 61d` and
  * `advance: 13h` cannot move its time. Moving every time the store holds back by the same amount is the same thing
  * seen from the store: a PIN set "now" becomes 61 days old, a message received now was received 61 days ago. It
  * happens in one IMMEDIATE transaction, so the server (sharing the data folder, SQLite WAL) sees all of it or none.
  *
  * Every stored time is listed in {@link STORED_TIMES}; `test/sim/net/time-travel.test.ts` checks that no column of
  * the schema that holds a time (`*_at`, `*_until`, `at`) is missing from it, so a later migration cannot be forgotten
- * here.
+ * here. The network runner reaches it through the composition root (`App.timeTravel`, `app.ts`).
  */
-import type { DirectoryStore } from '../../directory/store';
+import type { DirectoryStore } from './store';
 
 /** Table and column of every time (ms since the epoch) the store keeps. */
 export const STORED_TIMES: readonly { table: string; column: string }[] = [
