@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createActor, setup, type AnyStateMachine } from 'xstate';
-import { openApp } from '../src/app';
+import { buildRuntime, openApp } from '../src/app';
 import { createLogger } from '../src/log';
 import type { CallChannel } from '../src/ports/call-channel';
 import { systemClock } from '../src/ports/clock';
@@ -129,7 +129,7 @@ export async function runtimeSignIns(n: number, pinHashCost: number): Promise<nu
   const dir = mkdtempSync(path.join(tmpdir(), 'va-bench-'));
   const app = await openApp({ config: path.join(__dirname, '..', '..', 'config', 'contoso.yaml'), data: dir, pinHashCost });
   try {
-    const runtime = CallRuntime.forApp(app, { clock: systemClock, logger: createLogger({ level: 'silent' }) });
+    const runtime = buildRuntime(app, { clock: systemClock, logger: createLogger({ level: 'silent' }) });
     let calls = 0;
     const run = async () => {
       const record = await runtime.handleCall({ channel: new InstantChannel(calls++), from: '+14255550123', to: '+14255550100' });

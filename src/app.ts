@@ -1,7 +1,11 @@
 /**
- * The composition root: the only module that wires adapters (SQLite store, mailer) to the services and, in later
- * issues, to the runtime. Everything else receives what it needs: the store as the `Store` port (with its directory
- * import, `OpenedStore`, for the cmdlets); nothing outside `directory/` and this file names the SQLite classes.
+ * The composition root: the only module that wires adapters (the store on SQLite or PostgreSQL, the mailer, the SMS
+ * provider, the MWI transport) to the services and the runtime. {@link openApp} opens the directory file and the
+ * store and builds the services; {@link buildIvr} builds the call runtime with its notifications and MWI, wired
+ * once, from the adapters a caller hands it: `serve` (SIP engines), the simulator (the virtual clock, simulated
+ * gateways) and the benches differ only in those. Everything else receives what it needs: the store as the `Store`
+ * port (with its directory import, `OpenedStore`, for the cmdlets); nothing outside `directory/` and this file names
+ * a store class.
  */
 import * as path from 'node:path';
 import { loadDirectory } from './config/load';
@@ -11,11 +15,18 @@ import { PinService } from './services/pin-service';
 import type { OpenedStore } from './directory/opened-store';
 import { DirectoryStore } from './directory/store';
 import { timeTravel } from './directory/time-travel';
+import { isPostgresUrl, PostgresStore } from './directory/postgres/postgres-store';
+import { ErrorCodes, VaError } from './errors';
 import { createMailer } from './notify/nodemailer-mailer';
+import { MwiService, type MwiServiceOptions } from './notify/mwi-service';
+import { createNotifications, type Notifications, type NotificationsOptions } from './notify/voice-mail-notifier';
 import type { Clock } from './ports/clock';
 import type { Mailer } from './ports/mailer';
+import type { MwiTransport } from './ports/mwi';
+import { CallRuntime, type CallRuntimeDeps } from './runtime/call-runtime';
 import type { AdminContext } from './admin/cmdlets';
 import type { IvrSettings } from './flow-kit/effects';
+import type { Logger } from 'pino';
 
 /** Where the data folder is when `--data` is not given. */
 export const DEFAULT_DATA_DIR = 'data';
@@ -27,6 +38,11 @@ export interface App extends AdminContext {
   ivr: IvrSettings;
   configPath: string;
   dataDir: string;
+  /**
+   * Where recordings (messages, greetings, names) are written and read: `<data>/recordings` unless `--recordings`
+   * says otherwise. With PostgreSQL, a folder every instance mounts at this same path (message rows name their file).
+   */
+  recordingsDir: string;
   /** True when this open created the store: the data folder had none, and the directory file was imported into it. */
   imported: boolean;
   mailer: Mailer;
@@ -62,6 +78,15 @@ export interface OpenAppOptions {
   mailer?: Mailer;
   /** Replaces the directory's `security.pinHashCost` (log2 of scrypt's N) for PINs hashed by this app. */
   pinHashCost?: number;
+  /**
+   * The store: a `postgresql://` URL (`--store`, `VA_STORE_URL`), else the directory file's `store.url`, else SQLite
+   * in the data folder.
+   */
+  store?: string;
+  /** The recordings folder; `<data>/recordings` when undefined. */
+  recordings?: string;
+  /** Told when a PostgreSQL store stops and starts answering again (`serve` logs it). */
+  onStoreAvailability?: (available: boolean, detail: string) => void;
 }
 
 /**
@@ -71,8 +96,20 @@ export interface OpenAppOptions {
 export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
   const { directory, path: configPath } = loadDirectory(opts.config);
   const dataDir = path.resolve(opts.data ?? DEFAULT_DATA_DIR);
-  const sqlite = DirectoryStore.open(dataDir, { clock: opts.clock, pinHashCost: opts.pinHashCost ?? directory.security.pinHashCost });
-  const store: OpenedStore = sqlite;
+  const pinHashCost = opts.pinHashCost ?? directory.security.pinHashCost;
+  const url = opts.store ?? directory.store.url;
+  let store: OpenedStore;
+  let timeTravelOf: (ms: number) => Promise<number>;
+  if (url !== undefined) {
+    if (!isPostgresUrl(url)) throw new VaError(ErrorCodes.CLI_PARAMETER, `--store: must be postgresql://USER@HOST:PORT/DATABASE (SQLite needs no URL: it lives in the data folder)`);
+    const pg = await PostgresStore.open(url, { clock: opts.clock, pinHashCost, maxConnections: directory.store.maxConnections, onAvailability: opts.onStoreAvailability });
+    store = pg;
+    timeTravelOf = (ms) => pg.timeTravel(ms);
+  } else {
+    const sqlite = DirectoryStore.open(dataDir, { clock: opts.clock, pinHashCost });
+    store = sqlite;
+    timeTravelOf = async (ms) => timeTravel(sqlite, ms);
+  }
   let imported: boolean;
   try {
     imported = await store.importDirectory(directory, configPath);
@@ -86,12 +123,91 @@ export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
     ivr: ivrSettingsOf(directory),
     configPath,
     dataDir,
+    recordingsDir: path.resolve(opts.recordings ?? path.join(dataDir, 'recordings')),
     imported,
     store,
     mailer,
     pins: new PinService(store, mailer),
     conferencing: new ConferencingService(store, mailer),
-    timeTravel: async (ms) => timeTravel(sqlite, ms),
+    timeTravel: timeTravelOf,
     close: () => store.close(),
   };
+}
+
+/**
+ * The call runtime alone on an open app (its store, services, IVR settings and recordings folder), for benches and
+ * tests of the flows that need no notifications nor MWI; {@link buildIvr} builds it the same way.
+ */
+export function buildRuntime(app: App, deps: Pick<CallRuntimeDeps, 'clock' | 'logger'> & Partial<Pick<CallRuntimeDeps, 'pins' | 'conferencing' | 'onFlowState'>>): CallRuntime {
+  return new CallRuntime({
+    store: app.store,
+    pins: deps.pins ?? app.pins,
+    conferencing: deps.conferencing ?? app.conferencing,
+    ivr: app.ivr,
+    recordingsDir: app.recordingsDir,
+    clock: deps.clock,
+    logger: deps.logger,
+    onFlowState: deps.onFlowState,
+  });
+}
+
+/** What {@link buildIvr} is handed: the adapters and the hooks in which `serve`, the simulator and the benches differ. */
+export interface IvrAdapters {
+  clock: Clock;
+  logger: Logger;
+  /** Where MWI NOTIFYs go (the embedded or drachtio transport, or the simulator's gateways). */
+  mwiTransport: MwiTransport;
+  /** Host of the Message-Account of subscriptions (`sip:EXT@HOST`): the SIP address callers reach. */
+  accountHost: string;
+  /**
+   * How often the MWI service and the notification queue look for other instances' writes, ms (SQLite polls; a
+   * PostgreSQL store is told, so this only needs to be > 0). 0: never (the simulator, alone on its store).
+   */
+  watchOtherWritersMs: number;
+  /** The runtime's optional hooks and replacements (the simulator counts the services' activity, annotates states). */
+  runtime?: Partial<Pick<CallRuntimeDeps, 'pins' | 'conferencing' | 'onFlowState'>>;
+  /** The notifications' replacements (the simulator's SMS sender, its time zone). */
+  notifications?: Partial<Pick<NotificationsOptions, 'sms' | 'timeZone'>>;
+  /** The MWI service's event hooks (the simulator's transcript). */
+  mwi?: Partial<Pick<MwiServiceOptions, 'onEvent' | 'onSubscriptionNotify'>>;
+}
+
+/** The IVR of one process: the call runtime with its notifications and MWI wired to it. */
+export interface Ivr {
+  runtime: CallRuntime;
+  notifications: Notifications;
+  mwi: MwiService;
+}
+
+/**
+ * Builds the IVR on an open app: the call runtime; the SMS and mail notifications fed by its mailbox events; MWI fed
+ * by its count changes. The MWI service is started (its refresh rounds and its watch of other writers); call sources
+ * and SUBSCRIBE sources are the caller's to connect (`source.onCall(c => ivr.runtime.handleCall(c))`).
+ */
+export function buildIvr(app: App, a: IvrAdapters): Ivr {
+  const runtime = buildRuntime(app, { clock: a.clock, logger: a.logger, ...a.runtime });
+  const mwi = new MwiService({
+    store: app.store,
+    clock: a.clock,
+    transport: a.mwiTransport,
+    settings: app.directory.notifications.mwi,
+    accountHost: a.accountHost,
+    watchIntervalMs: a.watchOtherWritersMs,
+    logger: a.logger.child({ part: 'mwi' }),
+    ...a.mwi,
+  });
+  runtime.onCountsChanged((identity) => mwi.mailboxChanged(identity));
+  mwi.start();
+  const notifications = createNotifications({
+    store: app.store,
+    mailer: app.mailer,
+    settings: app.directory.notifications,
+    dataDir: app.dataDir,
+    clock: a.clock,
+    logger: a.logger.child({ part: 'notify' }),
+    watchIntervalMs: a.watchOtherWritersMs,
+    ...a.notifications,
+  });
+  runtime.onMailboxEvent((event) => notifications.notifier.handle(event));
+  return { runtime, notifications, mwi };
 }

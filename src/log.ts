@@ -3,6 +3,7 @@
  * PIN state, or a PIN hash must never reach a log: these keys are redacted at any depth pino can address, and
  * callers must log digits only under the key `digits` (redacted) — never inside a message string.
  */
+import { readEnvironment } from './config/environment';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Keys whose values are replaced by `[redacted]` wherever they appear (top level and one or two levels down). */
@@ -23,7 +24,7 @@ export interface LoggerOptions {
 export function createLogger(opts: LoggerOptions = {}): Logger {
   return pino(
     {
-      level: opts.level ?? process.env.VA_LOG_LEVEL ?? 'info',
+      level: opts.level ?? readEnvironment().logLevel ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { name: 'voice-access' },
     },

@@ -15,6 +15,7 @@ import { DEFAULT_DATA_DIR, openApp } from '../app';
 import { loadDirectory } from '../config/load';
 import { assertDirectoryPins } from '../directory/directory-pins';
 import { ErrorCodes, VaError, isVaError } from '../errors';
+import { ENV, readEnvironment } from '../config/environment';
 
 /** Where the CLI writes; replaceable for in-process tests. */
 export interface CliIo {
@@ -32,22 +33,29 @@ export interface GlobalOptions {
   json: boolean;
   data?: string;
   config?: string;
+  /** `--store URL`: a PostgreSQL store instead of the data folder's SQLite. */
+  store?: string;
   help: boolean;
   /** `--version`: print the package version. */
   version?: boolean;
 }
 
 /** The environment variable that stands for `--data` when it is not given. */
-export const DATA_ENV = 'VA_DATA';
+export const DATA_ENV = ENV.data;
 /** The environment variable that stands for `--config` when it is not given. */
-export const CONFIG_ENV = 'VA_CONFIG';
+export const CONFIG_ENV = ENV.config;
 
 /**
- * The data folder and directory file a command uses: the options, else `VA_DATA` / `VA_CONFIG` (empty counts as
- * unset), else undefined (the defaults: `./data`, the built-in demo).
+ * The data folder, directory file and store a command uses: the options, else `VA_DATA` / `VA_CONFIG` /
+ * `VA_STORE_URL` (empty counts as unset), else undefined (the defaults: `./data`, the built-in demo, the directory
+ * file's `store.url` or SQLite in the data folder).
  */
-export function dataAndConfig(options: Pick<GlobalOptions, 'data' | 'config'>, env: NodeJS.ProcessEnv = process.env): { data?: string; config?: string } {
-  return { data: options.data ?? (env[DATA_ENV] || undefined), config: options.config ?? (env[CONFIG_ENV] || undefined) };
+export function dataAndConfig(
+  options: Pick<GlobalOptions, 'data' | 'config' | 'store'>,
+  env: NodeJS.ProcessEnv = process.env,
+): { data?: string; config?: string; store?: string } {
+  const e = readEnvironment(env);
+  return { data: options.data ?? e.data, config: options.config ?? e.config, store: options.store ?? e.storeUrl };
 }
 
 /** The version in the package's `package.json` (found from `src/` under ts-jest and from `dist/src/` compiled). */
@@ -73,11 +81,11 @@ export function extractGlobalOptions(argv: readonly string[]): { options: Global
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const m = /^--(data|config)(?:=(.*))?$/.exec(a);
+    const m = /^--(data|config|store)(?:=(.*))?$/.exec(a);
     if (m) {
       const v = m[2] ?? argv[++i];
       if (v === undefined || v === '') throw new VaError(ErrorCodes.CLI_PARAMETER, `--${m[1]} needs a value`);
-      options[m[1] as 'data' | 'config'] = v;
+      options[m[1] as 'data' | 'config' | 'store'] = v;
     } else if (a === '--json') options.json = true;
     else if (a === '--help' || a === '-?' || a === '-h') options.help = true;
     else if (a === '--version') options.version = true;
@@ -94,7 +102,7 @@ export function extractGlobalOptions(argv: readonly string[]): { options: Global
 export function subcommandArgs(argv: readonly string[], name: string): string[] | null {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--data' || a === '--config') {
+    if (a === '--data' || a === '--config' || a === '--store') {
       i++;
       continue;
     }
@@ -109,23 +117,29 @@ function usage(): string {
   return `voice-access ${packageVersion()}: an Outlook-Voice-Access-style IVR and simulator
 
 Usage:
-  voice-access <Cmdlet> [-Parameter value ...] [--json] [--data DIR] [--config FILE]
+  voice-access <Cmdlet> [-Parameter value ...] [--json] [--data DIR] [--config FILE] [--store URL]
   voice-access <Cmdlet> --help
   voice-access serve [--config FILE] [--data DIR] [--sip-host 127.0.0.1] [--sip-port 5060] [--rtp-ports 20000-29999]
                      [--sip-engine embedded|drachtio] [--drachtio HOST:PORT] [--drachtio-secret S] [--log-level info]
+                     [--media embedded|freeswitch] [--freeswitch HOST:PORT ...] [--freeswitch-secret S]
+                     [--store postgresql://USER@HOST:PORT/DB] [--recordings DIR]
   voice-access simulate FILE... [--config FILE] [--data DIR] [--junit OUT.xml] [--json]
   voice-access simulate --target udp:HOST:PORT FILE... [--data DIR] [--server-log FILE] [--max-wait 60s|none]
+  voice-access copy-store --to postgresql://USER@HOST:PORT/DB [--data DIR]
   voice-access --version
 
 Options on every command:
   --data DIR      the data folder (SQLite store, outbox, recordings); default $VA_DATA, else ./data
   --config FILE   the directory file imported on first use; default $VA_CONFIG, else the built-in demo
                   config/contoso.yaml (simulate uses VA_DATA and VA_CONFIG only with --target)
+  --store URL     a PostgreSQL store (postgresql://USER@HOST:PORT/DB) instead of SQLite in the data folder;
+                  default $VA_STORE_URL, else the directory file's store.url
   --json          print JSON instead of PowerShell's list format
 
 Commands:
   serve              the IVR on SIP and RTP (the log level: --log-level or VA_LOG_LEVEL); voice-access serve --help
   simulate FILE...   run scenario files (scripted calls) on the in-process simulator; voice-access simulate --help
+  copy-store         copy the data folder's SQLite store into an empty PostgreSQL database (--to URL), whole
   help               this text
 
 Cmdlets:
@@ -154,6 +168,8 @@ export async function main(argv: readonly string[], io: CliIo = stdio, env: Node
     const { runSimulateCli } = await import('./simulate');
     return runSimulateCli(sim, io);
   }
+  const copy = subcommandArgs(argv, 'copy-store');
+  if (copy) return copyStore(copy, io, env);
   const serve = subcommandArgs(argv, 'serve');
   if (serve) {
     const { runServeCli } = await import('./serve');
@@ -200,7 +216,7 @@ export async function main(argv: readonly string[], io: CliIo = stdio, env: Node
       io.err(`no store in ${displayPath(dataDir)}: without -WhatIf, one would be created from ${displayPath(file)}\n`);
       return 0;
     }
-    app = await openApp({ config, data: dataDir });
+    app = await openApp({ config, data: dataDir, store: where.store });
     if (app.imported) io.err(`created a new store in ${displayPath(app.dataDir)} from ${displayPath(app.configPath)}\n`);
     const output = await cmdlet.run(app, values);
     io.out(options.json ? `${JSON.stringify(output, null, 2)}\n` : formatList(output));
@@ -213,5 +229,54 @@ export async function main(argv: readonly string[], io: CliIo = stdio, env: Node
     throw err;
   } finally {
     await app?.close();
+  }
+}
+
+/**
+ * `voice-access copy-store --to URL [--data DIR]`: copies the data folder's SQLite store into an empty PostgreSQL
+ * database (`directory/postgres/store-copy.ts`), the move from one machine to several (docs/scaling-out.md).
+ * @returns 0 copied; 1 the copy failed (nothing copied); 2 the command line was wrong
+ */
+async function copyStore(argv: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
+  let to: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--to(?:=(.*))?$/.exec(argv[i]);
+    if (m) to = m[1] ?? argv[++i];
+    else rest.push(argv[i]);
+  }
+  let options: GlobalOptions;
+  try {
+    const parsed = extractGlobalOptions(rest);
+    options = parsed.options;
+    if (parsed.rest.length > 0) throw new VaError(ErrorCodes.CLI_PARAMETER, `copy-store takes no argument ${parsed.rest[0]}`);
+  } catch (err) {
+    io.err(`${(err as VaError).code ?? ErrorCodes.CLI_PARAMETER}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (options.help) {
+    io.out(`copy-store --to postgresql://USER@HOST:PORT/DB [--data DIR]: copies the data folder's SQLite store, whole, into an empty
+PostgreSQL database (its schema is created). Run it with the instances stopped; the recordings folder stays where it is.
+`);
+    return 0;
+  }
+  if (!to) {
+    io.err(`${ErrorCodes.CLI_PARAMETER}: copy-store needs --to postgresql://USER@HOST:PORT/DB\n`);
+    return 2;
+  }
+  const { copySqliteToPostgres } = await import('../directory/postgres/store-copy');
+  const { redactUrl } = await import('../directory/postgres/pg-context');
+  const dataDir = path.resolve(dataAndConfig(options, env).data ?? DEFAULT_DATA_DIR);
+  try {
+    const report = await copySqliteToPostgres(dataDir, to);
+    const summary = { From: path.join(dataDir, 'voice-access.db'), To: redactUrl(to), ...report };
+    io.out(options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatList([summary]));
+    return 0;
+  } catch (err) {
+    if (isVaError(err)) {
+      io.err(`${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
   }
 }

@@ -15,12 +15,13 @@ import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import { reportStoreOrigin } from '../admin/directory-import';
-import { DEFAULT_DATA_DIR, openApp, type App } from '../app';
+import { buildIvr, DEFAULT_DATA_DIR, openApp, type App } from '../app';
+import { readEnvironment } from '../config/environment';
 import { createLogger } from '../log';
 import { MediaEngine } from '../media/media-engine';
 import { systemClock } from '../ports/clock';
 import { PromptCatalog } from '../prompts/catalog';
-import { CallRuntime } from '../runtime/call-runtime';
+import type { CallRuntime } from '../runtime/call-runtime';
 import { KnownGateways } from '../runtime/known-gateways';
 import { LoadGuard } from '../runtime/load-guard';
 import { EmbeddedCallSource } from '../sip/embedded/embedded-call-source';
@@ -32,9 +33,9 @@ import { ErrorCodes, VaError } from '../errors';
 import type { CallSource } from '../ports/call-channel';
 import { parseDrachtioAddress } from '../sip/drachtio/drachtio-connection';
 import { startDrachtioSignalling, type DrachtioSignalling } from '../sip/drachtio/drachtio-signalling';
-import { MwiService } from '../notify/mwi-service';
+import type { MwiService } from '../notify/mwi-service';
 import { readTlsMaterial } from '../notify/tls-material';
-import { createNotifications, type Notifications } from '../notify/voice-mail-notifier';
+import type { Notifications } from '../notify/voice-mail-notifier';
 import type { CliIo } from './main';
 import { assertWritableFolder, removeStaleTempFiles, type WritableFolder } from '../util/data-folders';
 
@@ -42,6 +43,9 @@ import { assertWritableFolder, removeStaleTempFiles, type WritableFolder } from 
  * How long `serve` may take to stop after SIGINT/SIGTERM, ms: past it, it logs what was still pending and exits 1.
  */
 export const STOP_BOUND_MS = 5_000;
+
+/** The log levels `--log-level` and `VA_LOG_LEVEL` take (pino's). */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** How long the stop waits for the flows of the calls it ends to finish (store a message, log), ms. */
 const CALLS_END_MS = 1_500;
@@ -53,8 +57,8 @@ const NOTIFY_STOP_GRACE_MS = 1_000;
  * The folders `serve` writes to, besides the data folder itself: `recordings/` (messages, greetings, names),
  * `outbox/` (mails, when no SMTP server is configured) and `sms/` (texts, with the file provider).
  */
-export function writtenFolders(app: Pick<App, 'dataDir' | 'directory'>): WritableFolder[] {
-  const folders: WritableFolder[] = [{ role: 'recordings', path: path.join(app.dataDir, 'recordings') }];
+export function writtenFolders(app: Pick<App, 'dataDir' | 'directory' | 'recordingsDir'>): WritableFolder[] {
+  const folders: WritableFolder[] = [{ role: 'recordings', path: app.recordingsDir }];
   if (!app.directory.mail.smtp) folders.push({ role: 'outbox', path: path.join(app.dataDir, 'outbox') });
   const sms = app.directory.notifications.sms;
   if (!(sms.provider === 'webhook' && sms.webhook)) folders.push({ role: 'sms', path: path.join(app.dataDir, 'sms') });
@@ -65,6 +69,10 @@ export function writtenFolders(app: Pick<App, 'dataDir' | 'directory'>): Writabl
 export interface ServeOptions {
   config?: string;
   data?: string;
+  /** The store's URL (`--store`): a PostgreSQL database several instances share; default the directory's `store.url`, else SQLite in the data folder. */
+  store?: string;
+  /** The recordings folder (`--recordings`); default `<data>/recordings`. */
+  recordings?: string;
   sipHost: string;
   sipPort: number;
   rtpPortMin: number;
@@ -102,7 +110,7 @@ export function resolveMediaEngine(
   if (sipEngine !== 'drachtio') {
     throw new VaError(ErrorCodes.CLI_PARAMETER, 'media on FreeSWITCH needs the drachtio SIP engine (--sip-engine drachtio): drachtio-fsmrf creates its endpoints through drachtio-server');
   }
-  const common = opts.freeswitch?.secret ?? (env.VA_FREESWITCH_SECRET || undefined);
+  const common = opts.freeswitch?.secret ?? readEnvironment(env).freeswitchSecret;
   const listed = opts.freeswitch?.servers?.length ? opts.freeswitch.servers.map((s) => ({ ...s, secret: undefined })) : settings.freeswitch;
   if (listed.length === 0) {
     throw new VaError(ErrorCodes.CLI_PARAMETER, 'media on FreeSWITCH needs at least one server: --freeswitch HOST:PORT, or media.freeswitch in the directory file');
@@ -136,7 +144,7 @@ export type ResolvedSipEngine =
 export function resolveSipEngine(opts: Pick<ServeOptions, 'sipEngine' | 'drachtio'>, settings: SipSettings, env: NodeJS.ProcessEnv = process.env): ResolvedSipEngine {
   const name = opts.sipEngine ?? settings.engine;
   if (name === 'embedded') return { name };
-  const secret = opts.drachtio?.secret ?? (env.VA_DRACHTIO_SECRET || undefined) ?? settings.drachtio.secret;
+  const secret = opts.drachtio?.secret ?? readEnvironment(env).drachtioSecret ?? settings.drachtio.secret;
   if (!secret) {
     throw new VaError(ErrorCodes.CLI_PARAMETER, "the drachtio engine needs drachtio-server's shared secret: --drachtio-secret, VA_DRACHTIO_SECRET, or sip.drachtio.secret in the directory file");
   }
@@ -186,7 +194,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger();
   // Every folder it writes to must take a file now, not when a caller's message is lost (issue 19, "Nothing lost").
   assertWritableFolder({ role: 'data', path: path.resolve(opts.data ?? DEFAULT_DATA_DIR) });
-  const app = await openApp({ config: opts.config, data: opts.data });
+  // A PostgreSQL store that stops answering: new calls get 503 meanwhile (admission reads the store); said once
+  // each way (issue 20, "what each instance does when the database goes away").
+  const onStoreAvailability = (available: boolean, detail: string) =>
+    available
+      ? logger.info({ code: ErrorCodes.STORE_UNAVAILABLE }, 'store: the database answers again')
+      : logger.error({ code: ErrorCodes.STORE_UNAVAILABLE, detail }, 'store: the database does not answer; new calls get 503 until it does');
+  const app = await openApp({ config: opts.config, data: opts.data, store: opts.store, recordings: opts.recordings, onStoreAvailability });
   await reportStoreOrigin(app, logger);
   let mwiTls: ReturnType<typeof readTlsMaterial>;
   // The gateways as last read, for the flood limiter's synchronous question (`runtime/known-gateways.ts`).
@@ -203,7 +217,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     await app.close();
     throw err;
   }
-  const recordingsDir = path.join(app.dataDir, 'recordings');
+  const recordingsDir = app.recordingsDir;
   const catalog = PromptCatalog.load();
   // Admission, shared by both engines (by the source address each reports): the UM IP gateway allow-list (403, 503
   // for NoNewCalls), then MaxCallsAllowed (503 with Retry-After; every call has an RTP session from its INVITE to its
@@ -237,9 +251,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
                 listenAddress: mediaEngine.listenAddress ?? opts.sipHost,
                 profile: mediaEngine.profile,
                 conferenceProfile: mediaEngine.conferenceProfile,
-                // One store, one set of rooms: instances on this data folder meet in the same rooms, another
-                // organisation's store on the same FreeSWITCH does not.
-                roomPrefix: `va-${createHash('sha256').update(path.resolve(app.dataDir)).digest('hex').slice(0, 8)}-`,
+                // One store, one set of rooms: instances on this store (one data folder, or one PostgreSQL database
+                // from several machines) meet in the same rooms, another organisation's store does not.
+                roomPrefix: `va-${createHash('sha256').update(app.store.description).digest('hex').slice(0, 8)}-`,
                 clock: systemClock,
                 catalog,
                 recordingsDir,
@@ -265,23 +279,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     await app.close();
     throw err;
   }
-  const runtime = CallRuntime.forApp(app, { clock: systemClock, logger });
   const embedded = sip;
-  const source: CallSource = drachtio
-    ? drachtio.calls
-    : new EmbeddedCallSource({ server: embedded!, media, mediaAddress: opts.sipHost, admit, clock: systemClock, catalog, recordingsDir, logger, retryAfterSeconds: app.directory.sip.retryAfterSeconds });
-  source.onCall((call) => void runtime.handleCall(call));
-  const notifications = createNotifications({
-    store: app.store,
-    mailer: app.mailer,
-    settings: app.directory.notifications,
-    dataDir: app.dataDir,
-    clock: systemClock,
-    logger: logger.child({ part: 'notify' }),
-    // Other instances on the data folder queue texts too: know their rows, take them over if one dies.
-    watchIntervalMs: 1000,
-  });
-  runtime.onMailboxEvent((event) => notifications.notifier.handle(event));
   const mwiSettings = app.directory.notifications.mwi;
   const mwiTransport = drachtio ? drachtio.mwi : new EmbeddedMwiTransport({
     localHost: opts.sipHost,
@@ -289,10 +287,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     timeoutMs: mwiSettings.notifyTimeoutSeconds * 1000,
     tls: mwiTls,
   });
-  const mwi = new MwiService({ store: app.store, clock: systemClock, logger, transport: mwiTransport, settings: mwiSettings, accountHost: drachtio ? drachtio.sip.host : opts.sipHost });
-  runtime.onCountsChanged((identity) => mwi.mailboxChanged(identity));
+  // Other instances on the store queue texts and change lamps too: know their rows, take them over if one dies.
+  const { runtime, notifications, mwi } = buildIvr(app, {
+    clock: systemClock,
+    logger,
+    mwiTransport,
+    accountHost: drachtio ? drachtio.sip.host : opts.sipHost,
+    watchOtherWritersMs: 1000,
+  });
+  const source: CallSource = drachtio
+    ? drachtio.calls
+    : new EmbeddedCallSource({ server: embedded!, media, mediaAddress: opts.sipHost, admit, clock: systemClock, catalog, recordingsDir, logger, retryAfterSeconds: app.directory.sip.retryAfterSeconds });
+  source.onCall((call) => void runtime.handleCall(call));
   (drachtio ? drachtio.subscriptions : embedded!).onSubscribe((subscription) => mwi.handleSubscribe(subscription));
-  mwi.start();
   // Other processes' gateway changes (a cmdlet's New-/Set-UMIPGateway) reach the flood limiter's list.
   const stopGatewayWatch = gateways.watch(systemClock, 1000, logger);
   const d = drachtio;
@@ -383,12 +390,12 @@ function rangeOption(v: string): [number, number] {
 export async function runServeCli(argv: readonly string[], io: CliIo): Promise<number> {
   const program = new Command('voice-access serve')
     .description('the IVR on SIP (UDP and TCP) and RTP')
-    .addOption(new Option('--config <file>', 'the directory file, imported into an empty data folder (default: the built-in demo)').env('VA_CONFIG'))
-    .addOption(new Option('--data <dir>', 'the data folder').default(DEFAULT_DATA_DIR).env('VA_DATA'))
+    .option('--config <file>', 'the directory file, imported into an empty store (default: $VA_CONFIG, else the built-in demo)')
+    .option('--data <dir>', `the data folder (default: $VA_DATA, else ./${DEFAULT_DATA_DIR})`)
+    .option('--store <url>', "the store: postgresql://USER@HOST:PORT/DB, shared by instances on several machines (default: $VA_STORE_URL, else the directory file's store.url, else SQLite in the data folder)")
+    .option('--recordings <dir>', 'where messages, greetings and names are kept; with PostgreSQL, a folder every instance mounts at the same path (default: <data>/recordings)')
     .addOption(
-      new Option('--log-level <level>', 'the least severe log lines written (JSON lines on stdout; default info)')
-        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
-        .env('VA_LOG_LEVEL'),
+      new Option('--log-level <level>', 'the least severe log lines written (JSON lines on stdout; default: $VA_LOG_LEVEL, else info)').choices(LOG_LEVELS),
     )
     .option('--sip-host <address>', 'address SIP and RTP bind to (RTP only, with --sip-engine drachtio)', '127.0.0.1')
     .option('--sip-port <port>', 'SIP port (UDP and TCP; not used with --sip-engine drachtio)', portOption, 5060)
@@ -403,7 +410,9 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
     .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) });
   let o: {
     config?: string;
-    data: string;
+    data?: string;
+    store?: string;
+    recordings?: string;
     sipHost: string;
     sipPort: number;
     rtpPorts: [number, number];
@@ -429,12 +438,19 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
   }
   const sipEngine = o.sipEngine ?? (o.drachtio ? 'drachtio' : undefined);
   const mediaEngine = o.media ?? (o.freeswitch.length > 0 ? 'freeswitch' : undefined);
-  const logger = createLogger({ level: o.logLevel });
+  const env = readEnvironment(process.env);
+  if (o.logLevel === undefined && env.logLevel !== undefined && !LOG_LEVELS.includes(env.logLevel)) {
+    io.err(`error: option '--log-level <level>' argument '${env.logLevel}' (from VA_LOG_LEVEL) is invalid. Allowed choices are ${LOG_LEVELS.join(', ')}.\n`);
+    return 2;
+  }
+  const logger = createLogger({ level: o.logLevel ?? env.logLevel });
   let server: RunningServer;
   try {
     server = await startServer({
-      config: o.config,
-      data: o.data,
+      config: o.config ?? env.config,
+      data: o.data ?? env.data ?? DEFAULT_DATA_DIR,
+      store: o.store ?? env.storeUrl,
+      recordings: o.recordings,
       sipHost: o.sipHost,
       sipPort: o.sipPort,
       rtpPortMin: o.rtpPorts[0],
@@ -460,6 +476,8 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
       media: server.mediaEngine,
       rtp: `${o.sipHost}:${o.rtpPorts[0]}-${o.rtpPorts[1]}`,
       data: server.app.dataDir,
+      store: server.app.store.description,
+      recordings: server.app.recordingsDir,
       directory: server.app.configPath,
     },
     'ready',

@@ -8,6 +8,7 @@
  * data folder (state expectations, admin cmdlets, time travel), `--server-log FILE` its log (call results),
  * `--max-wait` the longest `wait` step (default 60s; `none` runs waits for real), `--local-address` our address.
  */
+import { readEnvironment } from '../config/environment';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
@@ -31,6 +32,8 @@ export interface SimulationResult {
 export interface SimulateOptions {
   config?: string;
   data?: string;
+  /** A PostgreSQL store (`--store URL`): in-process, shared by every file; with `target`, the server's store. */
+  store?: string;
   junit?: string;
   json?: boolean;
   /** Run over the network against this server instead of in-process. */
@@ -58,12 +61,13 @@ export async function simulate(files: readonly string[], opts: SimulateOptions =
         ? await runScenarioOverNetwork(file, {
             target: opts.target,
             data: opts.data,
+            store: opts.store,
             config: opts.config,
             results: serverLog,
             maxWaitMs: opts.maxWaitMs,
             localAddress: opts.localAddress,
           })
-        : await runScenario(file, { config: opts.config, data: opts.data });
+        : await runScenario(file, { config: opts.config, data: opts.data, store: opts.store });
       results.push({ file, report, realMs: Date.now() - t0 });
     } catch (err) {
       const e = err as Error & { code?: string };
@@ -162,6 +166,7 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
       '--data <dir>',
       "data folder to run on, shared by every scenario (default: a throw-away folder per scenario); with --target: the server's data folder (default: $VA_DATA)",
     )
+    .option('--store <url>', "a PostgreSQL store (postgresql://USER@HOST:PORT/DB) to run on, shared by every scenario; with --target: the server's store (default: $VA_STORE_URL with --target)")
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('--json', 'print the reports as JSON instead of transcripts')
     .option('--target <transport:host:port>', 'run over the network as a SIP caller with RTP: udp:HOST:PORT or tcp:HOST:PORT', targetOption)
@@ -177,8 +182,10 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
       // In-process runs ignore them: each scenario keeps its own directory and a throw-away store, so an exported
       // VA_DATA never lets example scenarios change a real store's PINs.
       if (opts.target) {
-        opts.data ??= process.env.VA_DATA || undefined;
-        opts.config ??= process.env.VA_CONFIG || undefined;
+        const env = readEnvironment();
+        opts.data ??= env.data;
+        opts.config ??= env.config;
+        opts.store ??= env.storeUrl;
       }
       if (!opts.target && (opts.serverLog !== undefined || opts.maxWaitMs !== undefined || opts.localAddress !== undefined)) {
         io.err('error: --server-log, --max-wait and --local-address need --target\n');

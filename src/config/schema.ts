@@ -374,6 +374,24 @@ export const MediaSettingsSchema = z
   .strict();
 export type MediaSettings = z.infer<typeof MediaSettingsSchema>;
 
+/**
+ * Where the store is (issue 20): absent, SQLite in the data folder (`<data>/voice-access.db`, one machine); `url`
+ * a PostgreSQL database that instances on several machines share. `serve --store URL`, a cmdlet's `--store URL` and
+ * `VA_STORE_URL` override it. A password in the URL is never logged; prefer `VA_STORE_URL` or libpq's `PGPASSWORD`
+ * to keep it out of the file.
+ */
+export const StoreSettingsSchema = z
+  .object({
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/[^/\s]+\/[^\s]+$/i, 'must be postgresql://USER@HOST:PORT/DATABASE')
+      .optional(),
+    /** Most connections one instance opens to PostgreSQL. */
+    maxConnections: z.number().int().min(2).max(500).default(10),
+  })
+  .strict();
+export type StoreSettings = z.infer<typeof StoreSettingsSchema>;
+
 const DirectoryObject = z
   .object({
     organization: z.string().min(1),
@@ -389,6 +407,7 @@ const DirectoryObject = z
     notifications: NotificationsSchema.default(() => NotificationsSchema.parse({})),
     sip: SipSettingsSchema.default(() => SipSettingsSchema.parse({})),
     media: MediaSettingsSchema.default(() => MediaSettingsSchema.parse({})),
+    store: StoreSettingsSchema.default(() => StoreSettingsSchema.parse({})),
   })
   .strict();
 

@@ -133,6 +133,11 @@ export class DirectoryStore extends StoreFacade implements OpenedStore {
     return this.context.now();
   }
 
+  /** Always 0: SQLite answers synchronously, nothing waits on I/O between calls. */
+  inFlight(): number {
+    return 0;
+  }
+
   /**
    * Runs the synchronous `fn` in one IMMEDIATE transaction (other writers wait on the busy timeout), for SQLite-
    * specific code (time travel); `fn` must not await.

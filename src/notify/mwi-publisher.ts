@@ -375,6 +375,15 @@ export class MwiPublisher {
             return;
           }
           job.claimed = true;
+          // The state may have been delivered by the process whose claim just ended, between the look above and
+          // this claim: read it again under the claim, so one change is sent once.
+          if (reason === 'change' && job.attempts.length === 0 && this.deps.shared && (await this.lastDelivered(job.identity)) === signature) {
+            if (!job.dirty) {
+              this.finish(job);
+              return;
+            }
+            continue;
+          }
         }
         job.windowStart ??= clock.now();
         let delivered = false;

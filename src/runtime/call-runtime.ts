@@ -9,7 +9,6 @@ import { unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { createActor, type AnyActorRef, type AnyStateMachine, type StateValue } from 'xstate';
-import type { App } from '../app';
 import type { Locale } from '../domain/locale';
 import type { ConferencingService } from '../services/conferencing-service';
 import type { PinService } from '../services/pin-service';
@@ -198,26 +197,6 @@ export class CallRuntime {
   private draining = false;
   /** Errors already logged where they happened (a recording that failed): not logged again as an effect failure. */
   private readonly reported = new WeakSet<object>();
-
-  /**
-   * The runtime of an opened app, as `serve`, the simulator and the benchmarks run it: the app's store, PIN and
-   * conferencing services and IVR settings, recordings under `<data>/recordings`.
-   * @param deps the clock and the logger, and whatever else differs (the simulator's tracked services, its
-   *   `onFlowState`)
-   */
-  static forApp(
-    app: Pick<App, 'store' | 'pins' | 'conferencing' | 'ivr' | 'dataDir'>,
-    deps: Pick<CallRuntimeDeps, 'clock' | 'logger'> & Partial<CallRuntimeDeps>,
-  ): CallRuntime {
-    return new CallRuntime({
-      store: app.store,
-      pins: app.pins,
-      conferencing: app.conferencing,
-      ivr: app.ivr,
-      recordingsDir: path.join(app.dataDir, 'recordings'),
-      ...deps,
-    });
-  }
 
   constructor(private readonly deps: CallRuntimeDeps) {
     this.flows = composeFlows(

@@ -29,22 +29,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import { openApp, type App } from '../app';
+import { buildIvr, openApp, type App } from '../app';
+import { readEnvironment } from '../config/environment';
 import { createLogger } from '../log';
 import { createMailer } from '../notify/nodemailer-mailer';
 import { createSmsSender } from '../notify/sms-provider';
-import { createNotifications, type Notifications } from '../notify/voice-mail-notifier';
+import type { Notifications } from '../notify/voice-mail-notifier';
 import type { Mailer, MailMessage } from '../ports/mailer';
 import type { SmsMessage, SmsSender } from '../ports/mwi';
 import { PromptCatalog } from '../prompts/catalog';
-import { CallRuntime, type CallRecord } from '../runtime/call-runtime';
+import type { CallRecord } from '../runtime/call-runtime';
 import { runAdminAction } from './admin-actions';
 import { checkExpectations, type CapturedMail, type SentMail, type SentSms } from './expectations';
 import { formatDuration, loadScenario, type ScenarioCall } from './scenario';
 import { runSteps } from './scripted-caller';
 import { SimCallChannel } from './sim-call-channel';
 import { SimMwiGateways } from './sim-mwi';
-import { MwiService } from '../notify/mwi-service';
+import type { MwiService } from '../notify/mwi-service';
 import { channelTranscript, formatClock, type CallReport } from './transcript';
 import { DEFAULT_VIRTUAL_START, VirtualClock } from './virtual-clock';
 
@@ -59,6 +60,8 @@ export { formatClock, formatTranscript, type CallReport, type HeardLine, type Tr
 export interface RunScenarioOptions {
   /** A data folder to run on (kept, and shared by every scenario run on it); a throw-away folder when undefined. */
   data?: string;
+  /** A PostgreSQL store to run on (`--store URL`), shared by every scenario run on it, instead of SQLite in the data folder. */
+  store?: string;
   /** A directory file that replaces the scenario's `config:` (and the built-in demo). */
   config?: string;
   /** Keep the throw-away data folder (its path is in the report). */
@@ -179,7 +182,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
   /** SMS and voice-message mail delivery (its queue's attempts are real work the clock waits for). */
   let notifications: Notifications | undefined;
   const clock = new VirtualClock(start, {
-    isBusy: () => activity.inFlight > 0 || anyFlowBusy() || notifications?.queue.busy === true,
+    isBusy: () => activity.inFlight > 0 || anyFlowBusy() || notifications?.queue.busy === true || (app?.store.inFlight() ?? 0) > 0,
     onStall: () => {
       const stalled = [...running].filter(flowBusy);
       for (const c of stalled) c.stalled = true;
@@ -221,56 +224,41 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
   let virtualMs = 0;
   try {
     const pinHashCost = options.data ? undefined : (options.pinHashCost ?? THROWAWAY_PIN_HASH_COST);
-    app = await openApp({ config: options.config ?? scenario.config, data: dataDir, clock, mailer, pinHashCost });
+    app = await openApp({ config: options.config ?? scenario.config, data: dataDir, store: options.store, clock, mailer, pinHashCost });
     delivery = createMailer(app.directory.mail, app.dataDir);
-    const logger = options.logger ?? createLogger({ level: process.env.VA_LOG_LEVEL ?? 'silent', destination: process.stderr });
-    const runtime = CallRuntime.forApp(app, {
-      pins: activity.track(app.pins),
-      conferencing: activity.track(app.conferencing),
-      clock,
-      logger,
-      // Flow states go into the transcript, beside what the caller heard.
-      onFlowState: (callId, state) => callsById.get(callId)?.channel?.annotate('flow', `state ${state}`),
-    });
-    runtime.onCountsChanged((identity) => countsChanged.push({ at: rel(), identity }));
+    const logger = options.logger ?? createLogger({ level: readEnvironment().logLevel ?? 'silent', destination: process.stderr });
     // MWI as `serve` sends it, to simulated UM IP gateways that answer as `mwiGateways:` says, on the virtual clock.
     const store = app.store;
     const known = await store.listGateways();
     const unknownGateways = Object.keys(scenario.mwiGateways).filter((n) => !known.some((g) => g.name.toLowerCase() === n.toLowerCase()));
     for (const n of unknownGateways) failures.push(`mwiGateways: no UM IP gateway named "${n}" in the directory`);
-    const mwiSettings = app.directory.notifications.mwi;
-    const gateways = new SimMwiGateways(clock, () => store.listGateways(), scenario.mwiGateways, mwiSettings.notifyTimeoutSeconds * 1000, rel);
-    const mwiService = new MwiService({
-      store,
-      clock,
-      logger: logger.child({ part: 'mwi' }),
-      transport: gateways,
-      settings: mwiSettings,
-      accountHost: '127.0.0.1',
-      watchIntervalMs: 0,
-      onEvent: (event) => gateways.record(event),
-    });
-    mwi = mwiService;
-    runtime.onCountsChanged((identity) => mwiService.mailboxChanged(identity));
-    mwiService.start();
+    const gateways = new SimMwiGateways(clock, () => store.listGateways(), scenario.mwiGateways, app.directory.notifications.mwi.notifyTimeoutSeconds * 1000, rel);
     // SMS and voice-message mails, as `serve` sends them, on the virtual clock (retries cost no real time).
     smsDelivery = createSmsSender(app.directory.notifications.sms, app.dataDir, clock);
-    const n = createNotifications({
-      store: app.store,
-      mailer: app.mailer,
-      settings: app.directory.notifications,
-      dataDir: app.dataDir,
+    const ivr = buildIvr(app, {
       clock,
-      logger: logger.child({ part: 'notify' }),
-      sms: smsSender,
-      timeZone: SIM_TIME_ZONE,
+      logger,
+      mwiTransport: gateways,
+      accountHost: '127.0.0.1',
+      // Alone on its store: nobody else writes to it.
+      watchOtherWritersMs: 0,
+      runtime: {
+        pins: activity.track(app.pins),
+        conferencing: activity.track(app.conferencing),
+        // Flow states go into the transcript, beside what the caller heard.
+        onFlowState: (callId, state) => callsById.get(callId)?.channel?.annotate('flow', `state ${state}`),
+      },
+      mwi: { onEvent: (event) => gateways.record(event) },
+      notifications: { sms: smsSender, timeZone: SIM_TIME_ZONE },
     });
-    notifications = n;
-    runtime.onMailboxEvent((event) => n.notifier.handle(event));
+    const runtime = ivr.runtime;
+    mwi = ivr.mwi;
+    notifications = ivr.notifications;
+    runtime.onCountsChanged((identity) => countsChanged.push({ at: rel(), identity }));
 
     let finishedCalls = 0;
     const startCall = (call: LiveCall) => {
-      const channel = new SimCallChannel({ callId: call.spec.id, clock, catalog, recordingsDir: path.join(app!.dataDir, 'recordings') });
+      const channel = new SimCallChannel({ callId: call.spec.id, clock, catalog, recordingsDir: app!.recordingsDir });
       call.channel = channel;
       call.running = true;
       running.add(call);
@@ -332,7 +320,8 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     }
     if (scenario.advanceMs > 0) await clock.advance(scenario.advanceMs);
     // MWI deliveries still in flight (or retrying) finish before the expectations look at the gateways.
-    const publisher = mwiService.publisher;
+    const publisher = ivr.mwi.publisher;
+    const mwiSettings = app.directory.notifications.mwi;
     await clock.advanceUntil(() => !publisher.busy, mwiSettings.retryWindowMinutes * 60_000 + mwiSettings.notifyTimeoutSeconds * 1000 * 4);
     await clock.settle();
     virtualMs = rel();

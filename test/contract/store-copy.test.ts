@@ -11,6 +11,8 @@ import { loadDirectory } from '../../src/config/load';
 import { DirectoryStore } from '../../src/directory/store';
 import { PostgresStore } from '../../src/directory/postgres/postgres-store';
 import { copySqliteToPostgres } from '../../src/directory/postgres/store-copy';
+import { main } from '../../src/cli/main';
+import { captureIo } from '../helpers';
 
 let pg: RunningPostgres;
 let dir: string;
@@ -80,4 +82,26 @@ test('a used SQLite store arrives whole in PostgreSQL; a second copy is refused 
 
   await expect(copySqliteToPostgres(data, url)).rejects.toMatchObject({ code: 'VA_ERR_ALREADY_EXISTS' });
   await expect(copySqliteToPostgres(path.join(dir, 'empty'), await pg.createDatabase('copy2'))).rejects.toMatchObject({ code: 'VA_ERR_NOT_FOUND' });
+}, 60_000);
+
+test('voice-access copy-store --to URL: the command prints what it copied, never the password; a bad command line is 2', async () => {
+  const data = path.join(dir, 'cli-data');
+  const sqlite = DirectoryStore.open(data, { pinHashCost: 4 });
+  const { directory, path: source } = loadDirectory();
+  await sqlite.importDirectory(directory, source);
+  await sqlite.close();
+  const url = (await pg.createDatabase('copy_cli')).replace('postgres@', 'postgres:pw-not-shown@');
+  let io = captureIo();
+  expect(await main(['copy-store', '--to', url, '--data', data, '--json'], io)).toBe(0);
+  const out = JSON.parse(io.stdout);
+  expect(out).toMatchObject({ From: path.join(data, 'voice-access.db'), mailboxes: 3 });
+  expect(out.To).toMatch(/^postgresql:\/\/postgres@127\.0\.0\.1:\d+\/copy_cli_/);
+  expect(io.stdout + io.stderr).not.toContain('pw-not-shown');
+  io = captureIo();
+  expect(await main(['copy-store', '--to', url, '--data', data], io)).toBe(1);
+  expect(io.stderr).toMatch(/^VA_ERR_ALREADY_EXISTS: postgresql:\/\/postgres@/);
+  expect(io.stderr).not.toContain('pw-not-shown');
+  io = captureIo();
+  expect(await main(['copy-store', '--data', data], io)).toBe(2);
+  expect(io.stderr).toContain('needs --to');
 }, 60_000);

@@ -1,12 +1,14 @@
 /**
  * PIN guessing over SIP (issue 19): 30 concurrent calls from 30 source numbers each enter one wrong PIN for david's
- * mailbox, against one `serve` and against two `serve` instances on one data folder (the calls shared between them),
+ * mailbox, against one `serve`, against two `serve` instances on one data folder (the calls shared between them), and against
+ * two instances on one PostgreSQL store with a data folder each (as on two machines),
  * with the policy lowered (LogonFailuresBeforePINReset 3, MaxLogonAttempts 6). The callers are real SIP user agents
  * with RTP (the network simulator's `NetCaller`, RFC 4733 keys); what each call heard is observed on the server side
  * (`helpers/ivr-server.ts`). Every call first reaches the PIN prompt, then all type their PIN at once. At the end the
  * mailbox is locked with 6 failures, at most 6 PINs were checked (`verifyPin` calls, both instances counted: they run
  * in this process), and every other call heard "your mailbox is locked". Embedded SIP engine only.
  */
+import { startPostgres, type RunningPostgres } from '../../bench/servers/postgres-server';
 import * as pinHash from '../../src/domain/pin-hash';
 import { MediaEngine } from '../../src/media/media-engine';
 import { PromptCatalog } from '../../src/prompts/catalog';
@@ -32,11 +34,14 @@ const servers: IvrServer[] = [];
 const callers: NetCaller[] = [];
 let verifySpy: jest.SpyInstance;
 
+let pg: RunningPostgres;
 beforeAll(async () => {
+  pg = await startPostgres();
   client = await SipClient.start({ localAddress: '127.0.0.1' });
   media = await MediaEngine.start({ host: '127.0.0.1', portMin: 0, portMax: 0 });
 });
 afterAll(async () => {
+  await pg?.stop();
   await media?.stop();
   await client?.stop();
 });
@@ -49,9 +54,10 @@ afterEach(async () => {
   for (const s of servers.splice(0).reverse()) await s.stop();
 }, 30_000);
 
-/** One `serve` with the lowered policy, and `extra` more instances on its data folder. */
-async function startInstances(extra: number): Promise<IvrServer[]> {
+/** One `serve` with the lowered policy, and `extra` more instances on its data folder (or its PostgreSQL store). */
+async function startInstances(extra: number, store?: string): Promise<IvrServer[]> {
   const first = await startIvrServer({
+    store,
     patch: (doc) => {
       const policy = doc.mailboxPolicies.find((p: { name: string }) => p.name === 'Contoso-Policy');
       policy.logonFailuresBeforePinReset = 3;
@@ -161,6 +167,14 @@ describe('PIN guessing over SIP, 30 calls at once [embedded]', () => {
 
   test('on two serve instances on one data folder: the same, the calls shared between them', async () => {
     const targets = await startInstances(1);
+    const { calls, checks } = await guessAtOnce(targets);
+    expect(targets.map((t) => t.calls.length)).toEqual([CALLS / 2, CALLS / 2]);
+    await expectLockoutHeld(targets, calls, checks);
+  });
+
+  test('on two serve instances on one PostgreSQL store, each with its own data folder: the same', async () => {
+    const targets = await startInstances(1, await pg.createDatabase('guessing'));
+    expect(targets[0].data).not.toBe(targets[1].data);
     const { calls, checks } = await guessAtOnce(targets);
     expect(targets.map((t) => t.calls.length)).toEqual([CALLS / 2, CALLS / 2]);
     await expectLockoutHeld(targets, calls, checks);

@@ -61,11 +61,24 @@ export class FakeMailer implements Mailer {
  * Opens the demo directory (a temp folder, cheap PIN hashes) on a virtual clock.
  * @param patch edits the directory file before it is written
  */
-export async function openVirtualApp(patch: (doc: any) => void = () => {}, data?: string): Promise<{ app: App; clock: VirtualClock; data: string; config: string }> {
+const tracked = new Set<{ store: { inFlight(): number } }>();
+/** True while a tracked app's store waits on its database (the virtual clocks of these tests wait for it). */
+function storesBusy(): boolean {
+  for (const a of tracked) if (a.store.inFlight() > 0) return true;
+  return false;
+}
+/** Makes the virtual clocks of {@link openVirtualApp} wait for this app's store too (a second instance). */
+export function trackStore(app: { store: { inFlight(): number } }): void {
+  tracked.add(app);
+}
+
+export async function openVirtualApp(patch: (doc: any) => void = () => {}, data?: string, store?: string): Promise<{ app: App; clock: VirtualClock; data: string; config: string }> {
   const dir = tempDir('va-notify-');
   const config = writeConfig(dir, patch);
   const folder = data ?? path.join(dir, 'data');
-  const clock = new VirtualClock();
-  const app = await openApp({ config, data: folder, clock, mailer: new FakeMailer() });
+  // A PostgreSQL store answers over the network: virtual time waits for it (SQLite is never busy).
+  const clock = new VirtualClock(undefined, { isBusy: storesBusy });
+  const app = await openApp({ config, data: folder, store, clock, mailer: new FakeMailer() });
+  trackStore(app);
   return { app, clock, data: folder, config };
 }

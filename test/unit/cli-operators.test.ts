@@ -107,9 +107,10 @@ describe('VA_DATA and VA_CONFIG', () => {
       delete process.env.VA_LOG_LEVEL;
       io = captureIo();
       expect(await runServeCli(['--help'], io)).toBe(0);
-      expect(io.stdout).toMatch(/--log-level <level>[\s\S]*env:\s+VA_LOG_LEVEL/);
-      expect(io.stdout).toMatch(/--data <dir>[\s\S]*env:\s+VA_DATA/);
-      expect(io.stdout).toMatch(/--config <file>[\s\S]*env:\s+VA_CONFIG/);
+      expect(io.stdout).toMatch(/--log-level <level>[\s\S]*\$VA_LOG_LEVEL/);
+      expect(io.stdout).toMatch(/--data <dir>[\s\S]*\$VA_DATA/);
+      expect(io.stdout).toMatch(/--config <file>[\s\S]*\$VA_CONFIG/);
+      expect(io.stdout).toMatch(/--store <url>[\s\S]*\$VA_STORE_URL/);
     } finally {
       process.env = saved;
     }

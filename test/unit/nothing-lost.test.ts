@@ -9,10 +9,9 @@ import { mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:
 import * as path from 'node:path';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { openApp } from '../../src/app';
+import { buildRuntime, openApp } from '../../src/app';
 import { stopWithinBound, writtenFolders } from '../../src/cli/serve';
 import { systemClock } from '../../src/ports/clock';
-import { CallRuntime } from '../../src/runtime/call-runtime';
 import type { RecordRequest } from '../../src/flow-kit/media-types';
 import { PromptCatalog } from '../../src/prompts/catalog';
 import { SimCallChannel } from '../../src/sim/sim-call-channel';
@@ -109,9 +108,9 @@ describe("serve's folders", () => {
   });
 
   it('writtenFolders: recordings always; outbox without SMTP; sms with the file provider', () => {
-    const base = { dataDir: '/d', directory: { mail: { smtp: undefined }, notifications: { sms: { provider: 'file' } } } } as any;
+    const base = { dataDir: '/d', recordingsDir: '/d/recordings', directory: { mail: { smtp: undefined }, notifications: { sms: { provider: 'file' } } } } as any;
     expect(writtenFolders(base).map((f) => f.role)).toEqual(['recordings', 'outbox', 'sms']);
-    const smtp = { dataDir: '/d', directory: { mail: { smtp: { host: 'h' } }, notifications: { sms: { provider: 'webhook', webhook: { url: 'http://x' } } } } } as any;
+    const smtp = { dataDir: '/d', recordingsDir: '/d/recordings', directory: { mail: { smtp: { host: 'h' } }, notifications: { sms: { provider: 'webhook', webhook: { url: 'http://x' } } } } } as any;
     expect(writtenFolders(smtp)).toEqual([{ role: 'recordings', path: path.join('/d', 'recordings') }]);
   });
 
@@ -192,7 +191,7 @@ describe('the runtime at shutdown', () => {
     const lines: Array<Record<string, any>> = [];
     const log = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (c.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))), cb()) }));
     try {
-      const runtime = CallRuntime.forApp(app, { clock: systemClock, logger: log });
+      const runtime = buildRuntime(app, { clock: systemClock, logger: log });
       const hangups: Array<string | undefined> = [];
       /** A channel whose answer never comes (a stuck signalling leg). */
       const stuck = (callId: string) =>

@@ -124,14 +124,23 @@ export class PgContext {
 
   /** Runs one statement on the pool (autocommit). @throws VaError VA_ERR_STORE_UNAVAILABLE when the database is unreachable */
   async query(text: string, values?: unknown[], on?: Queryable): Promise<pg.QueryResult> {
+    this.pending++;
     try {
       const r = await (on ?? this.bound ?? this.pool).query(text, values);
       if (!this.available) this.availability(true, 'the database answers again');
       return r;
     } catch (err) {
       throw this.failed(err);
+    } finally {
+      this.pending--;
     }
   }
+
+  /** Statements and transactions waiting on the database now. */
+  get inFlight(): number {
+    return this.pending;
+  }
+  private pending = 0;
 
   /** False from a failure that says the database is unreachable until the next statement that succeeds. */
   private available = true;
@@ -163,6 +172,15 @@ export class PgContext {
    * (up to 5 times) on a serialization failure or deadlock. `fn` must do all its work on the connection it is given.
    */
   async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.pending++;
+    try {
+      return await this.runTx(fn);
+    } finally {
+      this.pending--;
+    }
+  }
+
+  private async runTx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.bound) return this.savepoint(this.bound, fn);
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;

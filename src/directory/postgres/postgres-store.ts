@@ -38,6 +38,7 @@ import { PgMailboxRepository } from './pg-mailbox-repository';
 import { migratePostgres } from './pg-migrate';
 import { PgMwiDeliveryStore } from './pg-mwi-delivery-store';
 import { PgNotificationStore } from './pg-notification-store';
+import { timeTravelPostgres } from './pg-time-travel';
 import { PgVoiceMessageRepository } from './pg-voice-message-repository';
 
 /** Options for {@link PostgresStore.open}. */
@@ -117,6 +118,10 @@ export class PostgresStore extends StoreFacade implements OpenedStore {
     return this.context.now();
   }
 
+  inFlight(): number {
+    return this.context.inFlight;
+  }
+
   watchOtherWriters(watch: OtherWritersWatch): () => void {
     return this.context.watch(watch.onChange, watch.onError);
   }
@@ -163,6 +168,11 @@ export class PostgresStore extends StoreFacade implements OpenedStore {
     } finally {
       this.context.settingsWritten();
     }
+  }
+
+  /** Every stored time `ms` back, in one transaction (`pg-time-travel.ts`). @returns rows changed */
+  timeTravel(ms: number): Promise<number> {
+    return timeTravelPostgres(this.context, ms);
   }
 
   async meta(key: string): Promise<string | undefined> {

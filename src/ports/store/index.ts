@@ -51,4 +51,9 @@ export interface Store
   readonly description: string;
   /** Closes the connection(s); pending calls finish first. */
   close(): Promise<void>;
+  /**
+   * How many operations are waiting on the database now (real I/O): the simulator's virtual clock waits while any
+   * is (`sim/virtual-clock.ts`, `isBusy`). Always 0 for SQLite, which answers synchronously.
+   */
+  inFlight(): number;
 }

@@ -63,6 +63,8 @@ export interface NetRunOptions {
   target: SipTarget;
   /** The server's data folder (store and outbox): state expectations, admin actions and time travel need it. */
   data?: string;
+  /** The server's store when it is on PostgreSQL (`--store URL`): state, admin actions and time travel use it. */
+  store?: string;
   /** The server's directory file (admin cmdlets read its mail settings); the scenario's `config:` when undefined. */
   config?: string;
   /** Where call results come from (the server's log); `result` expectations are skipped without one. */
@@ -180,7 +182,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
 
   // What needs the data folder: refuse before calling anyone, the calls would not mean what the scenario says.
   const needsData = [...timeTravelOf(scenario), ...scenario.admin.map((a, i) => `admin[${i}] (${a.label})`)];
-  if (!options.data && needsData.length > 0) {
+  if (!options.data && !options.store && needsData.length > 0) {
     failures.push(
       `this scenario needs the server's data folder (--data DIR): ${needsData.join('; ')}: the server's clock cannot be moved over the network and cmdlets run on its store; no call was made`,
     );
@@ -197,7 +199,9 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
   let smsBefore = new Set<string>();
   let texts: SentSms[] | { unavailable: string } = { unavailable: "texts are in the server's SMS file sink (<data>/sms): give its data folder with --data" };
   try {
-    if (options.data) {
+    if (options.store) {
+      app = await openApp({ config: options.config ?? scenario.config, data: options.data, store: options.store });
+    } else if (options.data) {
       const dataDir = path.resolve(options.data);
       if (!existsSync(path.join(dataDir, 'voice-access.db'))) {
         failures.push(`no store in ${dataDir} (voice-access.db): --data must be the data folder the server runs on; no call was made`);

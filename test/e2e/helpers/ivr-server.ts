@@ -16,6 +16,7 @@
  * The calls are observed by wrapping `server.runtime.handleCall` (the call source calls it for each new call), so no
  * hook in the product is needed; with FreeSWITCH media the observed channel is the call's FreeswitchCallChannel.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import * as path from 'node:path';
@@ -121,6 +122,10 @@ export interface IvrServer {
   dir: string;
   config: string;
   data: string;
+  /** The PostgreSQL store the instance runs on, when not SQLite in `data`. */
+  store?: string;
+  /** The recordings folder (shared by the instances of one PostgreSQL store). */
+  recordings: string;
   /**
    * Where callers call, SIP over UDP and TCP on 127.0.0.1: our SIP socket (embedded), or drachtio-server's SIP
    * address as it reported it (`server.sip`).
@@ -159,6 +164,11 @@ export interface IvrServerOptions {
    * `ivr` are not used (the directory file is `other`'s).
    */
   sameAs?: IvrServer;
+  /**
+   * A PostgreSQL store (`serve --store`). With `sameAs`, the second instance gets a data folder of its own, as on
+   * another machine, and shares only the store and the recordings folder.
+   */
+  store?: string;
 }
 
 const MAX_LOG_LINES = 400;
@@ -174,7 +184,9 @@ export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrSe
       doc.ivr = { firstDigitTimeoutSeconds: 3, interDigitTimeoutSeconds: 2, ...opts.ivr };
       opts.patch?.(doc);
     });
-  const data = other?.data ?? path.join(dir, 'data');
+  const store = other?.store ?? opts.store;
+  const data = other && !store ? other.data : path.join(dir, other ? `data-${randomUUID().slice(0, 8)}` : 'data');
+  const recordings = other?.recordings ?? path.join(data, 'recordings');
   // What this server starts, it stops (by PID, in stop()); what it was given, its owner stops.
   const owned: Array<{ stop(): Promise<void> }> = [];
   const stopOwned = async () => {
@@ -214,6 +226,8 @@ export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrSe
     server = await startServer({
       config,
       data,
+      store,
+      recordings,
       sipHost: '127.0.0.1',
       sipPort: 0,
       rtpPortMin: 0,
@@ -272,6 +286,8 @@ export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrSe
     dir,
     config,
     data,
+    store,
+    recordings,
     target: { address: server.sip.host, port: server.sip.port },
     calls,
     logs,
@@ -283,7 +299,7 @@ export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrSe
     },
     async cmdlet(...args) {
       const io = captureIo();
-      const code = await main([...args, '--data', data, '--config', config], io);
+      const code = await main([...args, '--data', data, '--config', config, ...(store ? ['--store', store] : [])], io);
       let json: any;
       if (args.includes('--json')) {
         try {
