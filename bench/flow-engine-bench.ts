@@ -96,7 +96,7 @@ export async function flowEngineSignIns(n: number): Promise<number> {
  * A channel that answers at once: every prompt has played, every collect returns the sign-in's next answer. What a
  * simulator would cost if its channel, clock and caller cost nothing.
  */
-class InstantChannel implements CallChannel {
+export class InstantChannel implements CallChannel {
   readonly callId: string;
   ended = false;
   private step = 0;
@@ -125,9 +125,9 @@ class InstantChannel implements CallChannel {
  * @returns sign-ins per second
  * @throws Error when a sign-in does not end signed out
  */
-export async function runtimeSignIns(n: number, pinHashCost: number): Promise<number> {
+export async function runtimeSignIns(n: number, pinHashCost: number, opts: { store?: string; concurrency?: number } = {}): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'va-bench-'));
-  const app = await openApp({ config: path.join(__dirname, '..', '..', 'config', 'contoso.yaml'), data: dir, pinHashCost });
+  const app = await openApp({ config: path.join(__dirname, '..', '..', 'config', 'contoso.yaml'), data: dir, pinHashCost, store: opts.store });
   try {
     const runtime = buildRuntime(app, { clock: systemClock, logger: createLogger({ level: 'silent' }) });
     let calls = 0;
@@ -135,9 +135,20 @@ export async function runtimeSignIns(n: number, pinHashCost: number): Promise<nu
       const record = await runtime.handleCall({ channel: new InstantChannel(calls++), from: '+14255550123', to: '+14255550100' });
       if (record.result !== 'signed-out') throw new Error(`the ceiling's sign-in ended with ${record.result}`);
     };
-    for (let i = 0; i < 200; i++) await run();
+    // `concurrency` calls at a time, as a server has them (each one's store round trips overlap the others').
+    const runMany = async (count: number) => {
+      let next = 0;
+      const lane = async () => {
+        while (next < count) {
+          next++;
+          await run();
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, lane));
+    };
+    await runMany(200);
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) await run();
+    await runMany(n);
     return (n * 1000) / (performance.now() - t0);
   } finally {
     await app.close();

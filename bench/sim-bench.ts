@@ -42,16 +42,17 @@ expect:
 /**
  * Runs `calls` simulated sign-ins on a throw-away store, as `voice-access simulate` does.
  * @param pinHashCost the store's PIN hash cost (log2 N); the simulator's own choice for throw-away stores when absent
+ * @param store a PostgreSQL database (empty) instead of a throw-away SQLite store
  * @returns sign-ins per real second
  */
-export async function measureSignIns(calls: number, pinHashCost?: number): Promise<{ perSecond: number; realMs: number; failures: number }> {
+export async function measureSignIns(calls: number, pinHashCost?: number, store?: string): Promise<{ perSecond: number; realMs: number; failures: number }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'va-bench-'));
   try {
     writeFileSync(path.join(dir, 'directory.yaml'), readFileSync(path.join(__dirname, '..', '..', 'config', 'contoso.yaml'), 'utf8'));
     const file = path.join(dir, 'bench.yaml');
     writeFileSync(file, scenarioYaml(calls, 50));
     const t0 = performance.now();
-    const report = await runScenario(file, { pinHashCost });
+    const report = await runScenario(file, { pinHashCost, store });
     const realMs = performance.now() - t0;
     const failures = report.calls.filter((c) => c.record?.result !== 'signed-out').length;
     return { perSecond: (calls * 1000) / realMs, realMs, failures };

@@ -21,6 +21,9 @@ import type { Clock } from '../../ports/clock';
 /** The channel of the change notifications. */
 export const CHANGE_CHANNEL = 'va_store_changed';
 
+/** Statement names by SQL text, for the whole process ({@link PgContext.statementName}). */
+const STATEMENT_NAMES = new Map<string, string>();
+
 /** A row read as an object. */
 export type Row = Record<string, unknown>;
 
@@ -126,7 +129,8 @@ export class PgContext {
   async query(text: string, values?: unknown[], on?: Queryable): Promise<pg.QueryResult> {
     this.pending++;
     try {
-      const r = await (on ?? this.bound ?? this.pool).query(text, values);
+      // A named statement is parsed and planned once per connection, then only bound and run.
+      const r = await (on ?? this.bound ?? this.pool).query({ name: this.statementName(text), text, values } as never);
       if (!this.available) this.availability(true, 'the database answers again');
       return r;
     } catch (err) {
@@ -134,6 +138,19 @@ export class PgContext {
     } finally {
       this.pending--;
     }
+  }
+
+  /**
+   * A short name per distinct SQL text, the same in every context of the process (pg keeps prepared statements per
+   * connection by name, and a name must always stand for one text on a connection).
+   */
+  private statementName(text: string): string {
+    let n = STATEMENT_NAMES.get(text);
+    if (!n) {
+      n = `va_${STATEMENT_NAMES.size + 1}`;
+      STATEMENT_NAMES.set(text, n);
+    }
+    return n;
   }
 
   /** Statements and transactions waiting on the database now. */

@@ -2,9 +2,10 @@
  * PgMailboxRepository: UM-enabled mailboxes with their PIN state and PIN history on PostgreSQL (the `mailboxes` and
  * `pin_history` tables of `../migrations.ts`). Same behaviour as the SQLite repository (`../mailbox-repository.ts`);
  * what differs is how a read-modify-write stays atomic across instances on several machines: it runs in one
- * transaction that locks the mailbox's row first (`SELECT ... FOR UPDATE`), so a second instance checking a wrong PIN
- * for the same mailbox waits for the first one's commit and then sees its count (issue 20: MaxLogonAttempts caps the
- * guesses across all instances). PINs are stored only as hashes; nothing here accepts or returns a plaintext PIN.
+ * transaction that locks the mailbox's row first (`SELECT ... FOR UPDATE`), or, for the logon-failure count that
+ * every sign-in changes, one compare-and-set `UPDATE` retried on a lost race; either way a second instance checking a
+ * wrong PIN for the same mailbox sees the first one's count (issue 20: MaxLogonAttempts caps the guesses across all
+ * instances). PINs are stored only as hashes; nothing here accepts or returns a plaintext PIN.
  */
 import type pg from 'pg';
 import { ErrorCodes, VaError } from '../../errors';
@@ -273,17 +274,25 @@ export class PgMailboxRepository implements MailboxRepository {
   }
 
   /**
-   * Applies `decide` to the mailbox's current failure count and lockout, read under the row lock, and stores its
-   * result in the same transaction: instances on other machines wait on the lock, so no failure or lockout is lost.
+   * Applies `decide` to the mailbox's current failure count and lockout and stores its result as one compare-and-set:
+   * `UPDATE ... WHERE` the count and the lockout are still what `decide` saw. When another instance changed them in
+   * between, nothing is written and `decide` runs again on the new values, so no failure or lockout is ever lost
+   * (issue 20: MaxLogonAttempts caps the guesses across all instances). Two round trips and no lock held across
+   * them: concurrent sign-ins to one mailbox do not queue behind each other's transactions.
+   * @throws VaError VA_ERR_NOT_FOUND; VA_ERR_STORE_UNAVAILABLE after 100 lost races in a row
    */
-  updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T): Promise<T> {
-    return this.ctx.tx(async (c) => {
-      const m = await this.locked(c, identity);
+  async updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T): Promise<T> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const m = await this.getMailbox(identity);
       const out = decide(m);
       const lockedOut = out.lockedOut ?? m.lockedOut;
-      if (out.failures !== m.logonFailures || lockedOut !== m.lockedOut)
-        await c.query('UPDATE mailboxes SET logon_failures = $1, locked_out = $2 WHERE identity = $3', [out.failures, lockedOut, m.identity]);
-      return out;
-    });
+      if (out.failures === m.logonFailures && lockedOut === m.lockedOut) return out;
+      const r = await this.ctx.query(
+        'UPDATE mailboxes SET logon_failures = $1, locked_out = $2 WHERE identity = $3 AND logon_failures = $4 AND locked_out = $5',
+        [out.failures, lockedOut, m.identity, m.logonFailures, m.lockedOut],
+      );
+      if (r.rowCount === 1) return out;
+    }
+    throw new VaError(ErrorCodes.STORE_UNAVAILABLE, `${identity}: the logon-failure count kept changing under 100 attempts to update it`);
   }
 }
