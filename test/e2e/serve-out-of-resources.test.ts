@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
+import { startPostgres } from '../../bench/servers/postgres-server';
 import { startServer, type RunningServer } from '../../src/cli/serve';
 import { createLogger } from '../../src/log';
 import { counterValue, metrics } from '../../src/metrics';
@@ -24,7 +25,7 @@ interface Served {
 }
 
 /** Starts `serve` with `sip` settings and an RTP range, logging into memory. */
-async function serve(sip: Record<string, unknown>, rtp: [number, number] = [0, 0]): Promise<Served> {
+async function serve(sip: Record<string, unknown>, rtp: [number, number] = [0, 0], store?: string): Promise<Served> {
   const dir = tempDir('va-resources-');
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
@@ -38,6 +39,7 @@ async function serve(sip: Record<string, unknown>, rtp: [number, number] = [0, 0
       doc.sip = { retryAfterSeconds: 9, ...sip };
     }),
     data: path.join(dir, 'data'),
+    store,
     sipHost: '127.0.0.1',
     sipPort: 0,
     rtpPortMin: rtp[0],
@@ -188,3 +190,33 @@ test('the store unavailable while admitting (the UM IP gateway list): 503, not 5
     await s.stop();
   }
 }, 30_000);
+
+test('PostgreSQL goes away: new calls get 503 with Retry-After, said once in the log; back, calls are taken and that is said once', async () => {
+  const pg = await startPostgres();
+  try {
+    const s = await serve({}, [0, 0], await pg.createDatabase('outage'));
+    try {
+      await pg.halt();
+      for (let i = 0; i < 2; i++) {
+        const refused = await place(s);
+        expect(refused.rs.status).toBe(503);
+        expect(h(refused.rs, 'retry-after')).toBe('9');
+      }
+      expect(s.lines.filter((l) => l.msg === 'store: the database does not answer; new calls get 503 until it does')).toHaveLength(1);
+      // One refusal line per call (warn, no stack), beside the one error line of the outage.
+      const refusals = s.lines.filter((l) => l.code === 'VA_ERR_STORE_UNAVAILABLE' && l.level === 40);
+      expect(refusals).toHaveLength(2);
+      for (const l of refusals) expect(l.err).toBeUndefined();
+      await pg.resume();
+      const ok = await place(s);
+      expect(ok.rs.status).toBe(200);
+      s.peer.send(ok.call.inDialog('BYE'));
+      expect(s.lines.filter((l) => l.msg === 'store: the database answers again')).toHaveLength(1);
+    } finally {
+      await pg.resume();
+      await s.stop();
+    }
+  } finally {
+    await pg.stop();
+  }
+}, 60_000);
