@@ -1,6 +1,6 @@
 /**
  * Errors with a stable machine-readable code (`VA_ERR_<AREA>_<WHAT>`), as in fastify's `lib/errors.js`.
- * The README keeps the table of codes; add a code there when adding one here.
+ * docs/error-codes.md keeps the table of codes; add a code there when adding one here.
  */
 
 /** Every error code the project throws on purpose. */
@@ -78,7 +78,7 @@ export const ErrorCodes = {
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /**
- * The base class of every error the project throws on purpose. `code` is stable and documented in the README;
+ * The base class of every error the project throws on purpose. `code` is stable and documented in docs/error-codes.md;
  * `message` is for people and never contains a PIN.
  */
 export class VaError extends Error {

@@ -1,5 +1,5 @@
 /**
- * The README's meeting walk-through with SIPp (issue 6): two SIPp participants (`sipp/conference-participant.xml`)
+ * The meeting walk-through of docs/conferencing.md with SIPp (issue 6): two SIPp participants (`sipp/conference-participant.xml`)
  * call the conferencing number, type the conference ID as RFC 4733 digits and wait in the lobby while "talking"
  * (rtp_stream, a tone each); a SIPp organizer (`sipp/conference-organizer.xml`) types the conference ID, `*` and the
  * leader PIN, and talks in the meeting for 15 s. SIPp cannot tell what it hears, so the server's side is looked at:
