@@ -24,6 +24,7 @@ import type {
 } from '../ports/store/mailboxes';
 import type { SqliteDirectoryObjectsRepository } from './directory-objects-repository';
 import { notFound, type Row, type SqliteContext } from './sqlite-context';
+import { mailboxRowOf, type MailboxRow } from './store-rows';
 
 /**
  * The mailbox columns, in the order {@link toMailbox} reads them. Mailbox rows are read as arrays (better-sqlite3's
@@ -53,8 +54,7 @@ function toMailbox(r: unknown[]): Mailbox {
   };
 }
 
-/** A new mailbox row: everything but what the insert sets itself (PIN set time, failure count, greeting files). */
-export type MailboxRow = Omit<Mailbox, 'pinSetAt' | 'logonFailures' | 'greetingFile' | 'nameFile'>;
+export type { MailboxRow } from './store-rows';
 
 export class SqliteMailboxRepository implements MailboxRepository {
   /**
@@ -206,20 +206,7 @@ export class SqliteMailboxRepository implements MailboxRepository {
         throw new VaError(ErrorCodes.INVALID_SETTING, `${m.identity}: the extension must have ${plan.numberOfDigitsInExtension} digits (dial plan ${plan.name})`);
       const taken = this.findMailboxByExtensionSync(m.extension, plan.name);
       if (taken) throw new VaError(ErrorCodes.ALREADY_EXISTS, `${m.identity}: extension ${m.extension} of dial plan ${plan.name} is already ${taken.identity}'s`);
-      this.insert({
-        identity: m.identity,
-        displayName: m.displayName,
-        extension: m.extension,
-        dialPlan: plan.name,
-        policy: policy.name,
-        pinHash,
-        pinExpired: m.pinExpired,
-        firstTimeUser: m.firstTimeUser,
-        lockedOut: m.lockedOut,
-        smsNotificationOption: m.smsNotificationOption,
-        mobileNumber: m.mobileNumber ?? null,
-        language: m.language ?? null,
-      });
+      this.insert(mailboxRowOf(m, { dialPlan: plan.name, policy: policy.name }, pinHash));
       return this.getMailboxSync(m.identity);
     });
   }

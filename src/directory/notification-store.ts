@@ -11,28 +11,14 @@
  * The port is asynchronous; better-sqlite3 is not: each method is one statement, run when called, and returns a
  * settled promise. The store's `notifications` property is one on the store's connection.
  */
+import { toNotificationRow } from './store-rows';
 import type { NotificationKind, NotificationQueueRepository, NotificationRow, NotificationStatus } from '../ports/store/notifications';
 import type { OtherWritersWatch } from '../ports/store/settings';
 import type { Row, SqliteContext } from './sqlite-context';
 
 export type { NotificationKind, NotificationRow, NotificationStatus } from '../ports/store/notifications';
 
-function toRow(r: Row): NotificationRow {
-  return {
-    id: r.id as number,
-    kind: r.kind as NotificationKind,
-    identity: r.identity as string,
-    payload: r.payload as string,
-    status: r.status as NotificationStatus,
-    attempts: r.attempts as number,
-    createdAt: r.created_at as number,
-    nextAttemptAt: r.next_attempt_at as number,
-    sentAt: (r.sent_at as number | null) ?? null,
-    lastError: (r.last_error as string | null) ?? null,
-    claimedBy: (r.claimed_by as string | null) ?? null,
-    claimedUntil: (r.claimed_until as number | null) ?? null,
-  };
-}
+const toRow = toNotificationRow;
 
 /** The SQLite adapter of the {@link NotificationQueueRepository} port. */
 export class NotificationStore implements NotificationQueueRepository {

@@ -5,9 +5,7 @@
  * transaction so that the CLI and a running server can share the data folder.
  */
 import type Database from 'better-sqlite3';
-import type { z } from 'zod';
-import { describeIssues } from '../config/load';
-import { ErrorCodes, VaError } from '../errors';
+import { ParsedSettings } from './store-rows';
 import type { Clock } from '../ports/clock';
 import type { OtherWritersWatch } from '../ports/store/settings';
 import { watchDataVersion } from './store-watch';
@@ -18,24 +16,12 @@ export type Row = Record<string, unknown>;
 /** How long a check of another connection's commits (`data_version`) stands for the settings cache, real ms. */
 export const SETTINGS_RECHECK_MS = 1;
 
-/** Validates a settings object with a zod schema, naming the entity and the bad key on failure. @throws VaError VA_ERR_INVALID_SETTING */
-export function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new VaError(ErrorCodes.INVALID_SETTING, `${what}: ${describeIssues(r.error.issues)}`);
-  return r.data;
-}
+export { notFound, validated } from './store-rows';
 
-/** The VA_ERR_NOT_FOUND error for an object of a kind (`UM dial plan`, `UM-enabled mailbox`...). */
-export function notFound(kind: string, name: string): VaError {
-  return new VaError(ErrorCodes.NOT_FOUND, `no ${kind} "${name}"`);
-}
-
-/** One store's connection and what its repositories share. */
 export class SqliteContext {
   /** Prepared statements by SQL text: preparing costs more than running most of these queries. */
   private readonly statements = new Map<string, Database.Statement>();
-  /** Parsed settings by their stored JSON, so repeated reads of a policy or dial plan skip JSON and zod. */
-  private readonly parsed = new Map<string, unknown>();
+  private readonly parsedSettings = new ParsedSettings();
 
   /**
    * @param db the open, migrated database (`db.ts`)
@@ -120,19 +106,9 @@ export class SqliteContext {
     }
   }
 
-  /**
-   * Parses stored settings JSON with a schema, once per kind and distinct JSON text (a change stores new JSON, so
-   * the cache never serves stale settings). The result is frozen: callers copy before changing.
-   */
+  /** Parses stored settings JSON with a schema, once per kind and distinct JSON text ({@link ParsedSettings}). */
   settings<T extends object>(kind: string, schema: { parse(v: unknown): T }, json: string): T {
-    const key = `${kind}|${json}`;
-    let v = this.parsed.get(key) as T | undefined;
-    if (v === undefined) {
-      v = Object.freeze(schema.parse(JSON.parse(json)));
-      if (this.parsed.size > 1000) this.parsed.clear();
-      this.parsed.set(key, v);
-    }
-    return v;
+    return this.parsedSettings.parse(kind, schema, json);
   }
 
   /**

@@ -11,6 +11,7 @@
 import type { Directory } from '../config/schema';
 import { hashPin } from '../domain/pin-hash';
 import { assertDirectoryPins } from './directory-pins';
+import { mailboxRowOf } from './store-rows';
 import { snapshotOfDirectory, type DirectorySnapshot } from './directory-snapshot';
 import type { SqliteDirectoryObjectsRepository } from './directory-objects-repository';
 import type { SqliteMailboxRepository } from './mailbox-repository';
@@ -79,20 +80,7 @@ export class SqliteDirectoryImport implements Omit<DirectoryImport, 'rehearse' |
       for (const p of dir.mailboxPolicies) insPol.run(p.name, JSON.stringify(p));
       dir.mailboxes.forEach((m, i) => {
         const policy = policies.get(m.policy.toLowerCase())!;
-        this.parts.mailboxes.insert({
-          identity: m.identity,
-          displayName: m.displayName,
-          extension: m.extension,
-          dialPlan: policy.dialPlan,
-          policy: policy.name,
-          pinHash: pinHashes[i],
-          pinExpired: m.pinExpired,
-          firstTimeUser: m.firstTimeUser,
-          lockedOut: m.lockedOut,
-          smsNotificationOption: m.smsNotificationOption,
-          mobileNumber: m.mobileNumber ?? null,
-          language: m.language ?? null,
-        });
+        this.parts.mailboxes.insert(mailboxRowOf(m, { dialPlan: policy.dialPlan, policy: policy.name }, pinHashes[i]));
       });
       const { organizers, meetings, ...tenant } = dir.conferencing;
       this.ctx.sql('INSERT INTO conferencing_tenant (id, settings) VALUES (1, ?)').run(JSON.stringify(tenant));

@@ -6,7 +6,7 @@
 import { ConferencingSchema } from '../../config/schema';
 import type { ConferencingTenantSettings } from '../../domain/directory-objects';
 import type { ConferencingRepository, ConferencingUser, Meeting } from '../../ports/store/conferencing';
-import { notFound, validated } from '../sqlite-context';
+import { notFound, validated } from '../store-rows';
 import type { PgContext, Row } from './pg-context';
 
 const USER_COLUMNS = 'identity::text AS identity, display_name, leader_pin_hash, allow_pstn_only_meetings';

@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { ErrorCodes, VaError } from '../../errors';
 import type { Clock } from '../../ports/clock';
+import { ParsedSettings } from '../store-rows';
 
 /** The channel of the change notifications. */
 export const CHANGE_CHANNEL = 'va_store_changed';
@@ -88,7 +89,7 @@ export class PgContext {
   /** The pool's `application_name`: the payload of this instance's change notifications. */
   readonly applicationName = `va-${this.instanceId}`;
   readonly pool: pg.Pool;
-  private readonly parsed = new Map<string, unknown>();
+  private readonly parsedSettings = new ParsedSettings();
   private readonly settingsCache = new Map<string, unknown>();
   private listener: pg.Client | null = null;
   private readonly watchers = new Set<() => void>();
@@ -242,19 +243,9 @@ export class PgContext {
     }
   }
 
-  /**
-   * Parses stored settings JSON with a schema, once per kind and distinct JSON text. The result is frozen: callers
-   * copy before changing.
-   */
+  /** Parses stored settings JSON with a schema, once per kind and distinct JSON text ({@link ParsedSettings}). */
   settings<T extends object>(kind: string, schema: { parse(v: unknown): T }, json: string): T {
-    const key = `${kind}|${json}`;
-    let v = this.parsed.get(key) as T | undefined;
-    if (v === undefined) {
-      v = Object.freeze(schema.parse(JSON.parse(json)));
-      if (this.parsed.size > 1000) this.parsed.clear();
-      this.parsed.set(key, v);
-    }
-    return v;
+    return this.parsedSettings.parse(kind, schema, json);
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Directory } from '../../config/schema';
 import { hashPin } from '../../domain/pin-hash';
 import { snapshotOfDirectory, type DirectorySnapshot } from '../directory-snapshot';
 import { assertDirectoryPins } from '../store-import';
+import { mailboxRowOf } from '../store-rows';
 import type { PgContext } from './pg-context';
 import type { PgDirectoryObjectsRepository } from './pg-directory-objects-repository';
 import type { PgMailboxRepository } from './pg-mailbox-repository';
@@ -50,23 +51,7 @@ export class PgDirectoryImport {
         for (const p of dir.mailboxPolicies) await c.query('INSERT INTO mailbox_policies (name, settings) VALUES ($1, $2)', [p.name, JSON.stringify(p)]);
         for (const [i, m] of dir.mailboxes.entries()) {
           const policy = policies.get(m.policy.toLowerCase())!;
-          await this.parts.mailboxes.insert(
-            {
-              identity: m.identity,
-              displayName: m.displayName,
-              extension: m.extension,
-              dialPlan: policy.dialPlan,
-              policy: policy.name,
-              pinHash: pinHashes[i],
-              pinExpired: m.pinExpired,
-              firstTimeUser: m.firstTimeUser,
-              lockedOut: m.lockedOut,
-              smsNotificationOption: m.smsNotificationOption,
-              mobileNumber: m.mobileNumber ?? null,
-              language: m.language ?? null,
-            },
-            c,
-          );
+          await this.parts.mailboxes.insert(mailboxRowOf(m, { dialPlan: policy.dialPlan, policy: policy.name }, pinHashes[i]), c);
         }
         const { organizers, meetings, ...tenant } = dir.conferencing;
         await c.query('INSERT INTO conferencing_tenant (id, settings) VALUES (1, $1)', [JSON.stringify(tenant)]);

@@ -8,7 +8,7 @@ import { DialPlanSchema, GatewaySchema, MailboxPolicySchema } from '../../config
 import { ErrorCodes, VaError } from '../../errors';
 import type { DialPlan, Gateway, MailboxPolicy } from '../../domain/directory-objects';
 import type { DirectoryObjectsRepository } from '../../ports/store/directory-objects';
-import { notFound, validated } from '../sqlite-context';
+import { notFound, validated } from '../store-rows';
 import type { PgContext } from './pg-context';
 
 type Settings = { settings: string };

@@ -22,7 +22,7 @@ import type {
   PinReplacement,
   PinStatus,
 } from '../../ports/store/mailboxes';
-import { notFound } from '../sqlite-context';
+import { mailboxRowOf, notFound, type MailboxRow } from '../store-rows';
 import type { PgContext, Queryable, Row } from './pg-context';
 
 const COLUMNS =
@@ -49,8 +49,6 @@ function toMailbox(r: Row): Mailbox {
   };
 }
 
-/** A new mailbox row: everything but what the insert sets itself. */
-export type PgMailboxRow = Omit<Mailbox, 'pinSetAt' | 'logonFailures' | 'greetingFile' | 'nameFile'>;
 
 /** How many PIN hashes a mailbox's history keeps (PINHistoryCount's maximum). */
 const HISTORY_KEPT = 20;
@@ -70,7 +68,7 @@ export class PgMailboxRepository implements MailboxRepository {
    * connection in the caller's transaction).
    * @throws VaError VA_ERR_ALREADY_EXISTS when the identity or the extension in its dial plan is taken
    */
-  async insert(m: PgMailboxRow, on: Queryable): Promise<void> {
+  async insert(m: MailboxRow, on: Queryable): Promise<void> {
     const now = this.ctx.now();
     try {
       await on.query(
@@ -146,23 +144,7 @@ export class PgMailboxRepository implements MailboxRepository {
     await this.ctx.tx(async (c) => {
       const taken = await this.one('WHERE extension = $1 AND dial_plan = $2', [m.extension, plan.name], c);
       if (taken) throw new VaError(ErrorCodes.ALREADY_EXISTS, `${m.identity}: extension ${m.extension} of dial plan ${plan.name} is already ${taken.identity}'s`);
-      await this.insert(
-        {
-          identity: m.identity,
-          displayName: m.displayName,
-          extension: m.extension,
-          dialPlan: plan.name,
-          policy: policy.name,
-          pinHash,
-          pinExpired: m.pinExpired,
-          firstTimeUser: m.firstTimeUser,
-          lockedOut: m.lockedOut,
-          smsNotificationOption: m.smsNotificationOption,
-          mobileNumber: m.mobileNumber ?? null,
-          language: m.language ?? null,
-        },
-        c,
-      );
+      await this.insert(mailboxRowOf(m, { dialPlan: plan.name, policy: policy.name }, pinHash), c);
     });
     return this.getMailbox(m.identity);
   }

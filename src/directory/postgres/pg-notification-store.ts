@@ -6,28 +6,14 @@
  * of waiting for it. A claim left by an instance that died runs out at its `claimed_until`, and another instance takes
  * the row then. PIN mails never come here: no PIN is ever written to the queue.
  */
+import { toNotificationRow } from '../store-rows';
 import type { NotificationKind, NotificationQueueRepository, NotificationRow, NotificationStatus, OtherWritersWatch } from '../../ports/store';
 import type { PgContext, Row } from './pg-context';
 
 const COLUMNS =
   'id, kind, identity::text AS identity, payload, status, attempts, created_at, next_attempt_at, sent_at, last_error, claimed_by, claimed_until';
 
-function toRow(r: Row): NotificationRow {
-  return {
-    id: r.id as number,
-    kind: r.kind as NotificationKind,
-    identity: r.identity as string,
-    payload: r.payload as string,
-    status: r.status as NotificationStatus,
-    attempts: r.attempts as number,
-    createdAt: r.created_at as number,
-    nextAttemptAt: r.next_attempt_at as number,
-    sentAt: (r.sent_at as number | null) ?? null,
-    lastError: (r.last_error as string | null) ?? null,
-    claimedBy: (r.claimed_by as string | null) ?? null,
-    claimedUntil: (r.claimed_until as number | null) ?? null,
-  };
-}
+const toRow = toNotificationRow;
 
 export class PgNotificationStore implements NotificationQueueRepository {
   /** @param ctx the store's pool */
