@@ -167,3 +167,32 @@ export function describeDifference(d: DirectoryDifference, baseName = 'imported'
         .join('; ')}`;
   }
 }
+
+/** A store's directory objects as they are read for a snapshot (`snapshotOfStore`). */
+export interface StoredDirectoryObjects {
+  dialPlans: readonly DialPlan[];
+  gateways: readonly Gateway[];
+  mailboxPolicies: readonly MailboxPolicy[];
+  mailboxes: ReadonlyArray<Pick<MailboxSnapshot, 'identity' | 'displayName' | 'extension' | 'policy' | 'smsNotificationOption' | 'mobileNumber' | 'language'>>;
+}
+
+/**
+ * The snapshot of what a store holds now (dial plans, gateways in failover order, policies, mailboxes), to compare a
+ * directory file with: the same for every store adapter.
+ */
+export function snapshotOfStoredObjects(o: StoredDirectoryObjects): DirectorySnapshot {
+  return {
+    dialPlans: o.dialPlans.map((d) => ({ ...d })),
+    gateways: o.gateways.map((g) => ({ ...g })),
+    mailboxPolicies: o.mailboxPolicies.map((p) => ({ ...p })),
+    mailboxes: o.mailboxes.map((m) => ({
+      identity: m.identity,
+      displayName: m.displayName,
+      extension: m.extension,
+      policy: m.policy,
+      smsNotificationOption: m.smsNotificationOption,
+      mobileNumber: m.mobileNumber,
+      language: m.language,
+    })),
+  };
+}

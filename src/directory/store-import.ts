@@ -12,7 +12,7 @@ import type { Directory } from '../config/schema';
 import { hashPin } from '../domain/pin-hash';
 import { assertDirectoryPins } from './directory-pins';
 import { mailboxRowOf } from './store-rows';
-import { snapshotOfDirectory, type DirectorySnapshot } from './directory-snapshot';
+import { snapshotOfDirectory, snapshotOfStoredObjects, type DirectorySnapshot } from './directory-snapshot';
 import type { SqliteDirectoryObjectsRepository } from './directory-objects-repository';
 import type { SqliteMailboxRepository } from './mailbox-repository';
 import type { SqliteSettingsRepository } from './settings-repository';
@@ -125,19 +125,11 @@ export class SqliteDirectoryImport implements Omit<DirectoryImport, 'rehearse' |
    */
   async snapshotOfStore(): Promise<DirectorySnapshot> {
     const { directory, mailboxes } = this.parts;
-    return {
-      dialPlans: directory.listDialPlansSync().map((d) => ({ ...d })),
-      gateways: directory.listGatewaysSync().map((g) => ({ ...g })),
-      mailboxPolicies: directory.listPoliciesSync().map((p) => ({ ...p })),
-      mailboxes: mailboxes.listMailboxesSync().map((m) => ({
-        identity: m.identity,
-        displayName: m.displayName,
-        extension: m.extension,
-        policy: m.policy,
-        smsNotificationOption: m.smsNotificationOption,
-        mobileNumber: m.mobileNumber,
-        language: m.language,
-      })),
-    };
+    return snapshotOfStoredObjects({
+      dialPlans: directory.listDialPlansSync(),
+      gateways: directory.listGatewaysSync(),
+      mailboxPolicies: directory.listPoliciesSync(),
+      mailboxes: mailboxes.listMailboxesSync(),
+    });
   }
 }

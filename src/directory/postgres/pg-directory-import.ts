@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { Directory } from '../../config/schema';
 import { hashPin } from '../../domain/pin-hash';
-import { snapshotOfDirectory, type DirectorySnapshot } from '../directory-snapshot';
+import { snapshotOfDirectory, snapshotOfStoredObjects, type DirectorySnapshot } from '../directory-snapshot';
 import { assertDirectoryPins } from '../store-import';
 import { mailboxRowOf } from '../store-rows';
 import type { PgContext } from './pg-context';
@@ -94,19 +94,11 @@ export class PgDirectoryImport {
 
   async snapshotOfStore(): Promise<DirectorySnapshot> {
     const { directory, mailboxes } = this.parts;
-    return {
-      dialPlans: (await directory.listDialPlans()).map((d) => ({ ...d })),
-      gateways: (await directory.listGateways()).map((g) => ({ ...g })),
-      mailboxPolicies: (await directory.listPolicies()).map((p) => ({ ...p })),
-      mailboxes: (await mailboxes.listMailboxes()).map((m) => ({
-        identity: m.identity,
-        displayName: m.displayName,
-        extension: m.extension,
-        policy: m.policy,
-        smsNotificationOption: m.smsNotificationOption,
-        mobileNumber: m.mobileNumber,
-        language: m.language,
-      })),
-    };
+    return snapshotOfStoredObjects({
+      dialPlans: await directory.listDialPlans(),
+      gateways: await directory.listGateways(),
+      mailboxPolicies: await directory.listPolicies(),
+      mailboxes: await mailboxes.listMailboxes(),
+    });
   }
 }
