@@ -72,6 +72,14 @@ export const ErrorCodes = {
    * the way, the permissions or a read-only mount refuse it. Checked at start (exit status 1).
    */
   DATA_NOT_WRITABLE: 'VA_ERR_DATA_NOT_WRITABLE',
+  /** The HTTP API (issue 21): no API key, or one the store does not know (HTTP 401). */
+  HTTP_UNAUTHORIZED: 'VA_ERR_HTTP_UNAUTHORIZED',
+  /** The HTTP API: the API key's role does not allow this request (HTTP 403). */
+  HTTP_FORBIDDEN: 'VA_ERR_HTTP_FORBIDDEN',
+  /** The HTTP API: no such resource (HTTP 404), or the address `--http` / `http.listen` cannot be bound. */
+  HTTP: 'VA_ERR_HTTP',
+  /** An unexpected error (a bug), answered by the HTTP API as 500 and recorded so in the audit log; the log has it. */
+  INTERNAL: 'VA_ERR_INTERNAL',
 } as const;
 
 /** One of {@link ErrorCodes}' values. */

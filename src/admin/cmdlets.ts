@@ -12,6 +12,7 @@ import type { PinService } from '../services/pin-service';
 import type { OpenedStore } from '../directory/opened-store';
 import type { ConferencingUser, Mailbox } from '../ports/store';
 import { ErrorCodes, VaError } from '../errors';
+import { ADMIN_CMDLETS } from './admin-cmdlets';
 import { importDirectoryFile } from './directory-import';
 import { checkGatewayAddress, type HostLookup } from './gateway-address';
 import type { OutputObject } from './ps-format';
@@ -502,6 +503,8 @@ export const CMDLETS: readonly Cmdlet[] = [
       }));
     },
   },
+  // API keys and Search-AdminAuditLog (issue 21).
+  ...ADMIN_CMDLETS,
 ];
 
 /** Finds a cmdlet by name, case-insensitively (PowerShell's rule). */

@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { runAudited } from '../admin/audit';
 import { CMDLETS, findCmdlet } from '../admin/cmdlets';
 import { displayPath } from '../admin/directory-import';
 import { formatList } from '../admin/ps-format';
@@ -218,7 +219,8 @@ export async function main(argv: readonly string[], io: CliIo = stdio, env: Node
     }
     app = await openApp({ config, data: dataDir, store: where.store });
     if (app.imported) io.err(`created a new store in ${displayPath(app.dataDir)} from ${displayPath(app.configPath)}\n`);
-    const output = await cmdlet.run(app, values);
+    // A change is written to the admin audit log as `cli` (issue 21); reads are not.
+    const output = await runAudited(app, cmdlet, values, { who: 'cli', address: null });
     io.out(options.json ? `${JSON.stringify(output, null, 2)}\n` : formatList(output));
     return 0;
   } catch (err) {

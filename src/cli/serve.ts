@@ -37,6 +37,7 @@ import type { MwiService } from '../notify/mwi-service';
 import { readTlsMaterial } from '../notify/tls-material';
 import type { Notifications } from '../notify/voice-mail-notifier';
 import type { CliIo } from './main';
+import { parseListen, startHttpApi, type RunningHttpApi } from '../http/server';
 import { assertWritableFolder, removeStaleTempFiles, type WritableFolder } from '../util/data-folders';
 
 /**
@@ -65,6 +66,9 @@ export function writtenFolders(app: Pick<App, 'dataDir' | 'directory' | 'recordi
   return folders;
 }
 
+/** Where `serve --http` with no address listens: loopback only (keys travel in a header; put TLS in front to go further). */
+export const DEFAULT_HTTP_LISTEN = '127.0.0.1:8080';
+
 /** Options of `serve`. */
 export interface ServeOptions {
   config?: string;
@@ -86,6 +90,11 @@ export interface ServeOptions {
   mediaEngine?: 'embedded' | 'freeswitch';
   /** FreeSWITCH event sockets (replace the directory's `media.freeswitch` list) and their password. */
   freeswitch?: { servers?: Array<{ host: string; port: number }>; secret?: string };
+  /**
+   * The admin center's HTTP API (docs/admin-center.md): HOST:PORT (`--http`; port 0 picks a free one), or false for
+   * none (`--no-http`); when absent, the directory's `http.listen`, else none.
+   */
+  http?: string | false;
 }
 
 /** The media engine {@link startServer} uses, with everything it needs. */
@@ -178,6 +187,8 @@ export interface RunningServer {
   notifications: Notifications;
   /** MaxCallsAllowed: how many calls it refused. */
   load: LoadGuard;
+  /** The admin center's HTTP API, when it listens (`--http`, `http.listen`). */
+  http?: RunningHttpApi;
   /**
    * Ends every call with BYE (each flow finishes: a message being recorded is stored, each call logs `call ended`),
    * then stops MWI, SIP, media, notifications and closes the store. Called again: the same promise.
@@ -305,7 +316,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const d = drachtio;
   const m = media;
   let stopping: Promise<void> | undefined;
-  return {
+  let httpApi: RunningHttpApi | undefined;
+  const running: RunningServer = {
     app,
     engine: d ? 'drachtio' : 'embedded',
     get mediaEngine() {
@@ -318,6 +330,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     mwi,
     notifications,
     load: guard,
+    get http() {
+      return httpApi;
+    },
     stop: (progress) => {
       stopping ??= (async () => {
         const step = (s: string) => progress?.(s);
@@ -326,6 +341,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         step('calls');
         const unfinished = await runtime.endAllCalls(CALLS_END_MS);
         if (unfinished.length > 0) logger.warn({ calls: unfinished }, `${unfinished.length} call(s) still running ${CALLS_END_MS} ms after they were ended`);
+        // The HTTP API said "draining" while the calls ended; it stops before what it reads goes.
+        if (httpApi) {
+          step('http');
+          await httpApi.close();
+        }
         step('mwi');
         stopGatewayWatch();
         await mwi.stop();
@@ -344,6 +364,22 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return stopping;
     },
   };
+  const listen = opts.http === false ? undefined : (opts.http ?? app.directory.http.listen);
+  if (listen !== undefined) {
+    try {
+      httpApi = await startHttpApi({
+        app,
+        listen,
+        logger,
+        version: (await import('./main')).packageVersion(),
+        state: { draining: () => stopping !== undefined, calls: () => runtime.activeCallCount },
+      });
+    } catch (err) {
+      await running.stop();
+      throw err;
+    }
+  }
+  return running;
 }
 
 function portOption(v: string): number {
@@ -373,6 +409,15 @@ function drachtioAddressOption(v: string): { host: string; port: number } {
   const a = parseDrachtioAddress(v);
   if (!a) throw new InvalidArgumentError('must be HOST:PORT, e.g. 127.0.0.1:9022 (port 1-65535)');
   return a;
+}
+
+function httpOption(v: string): string {
+  try {
+    parseListen(v);
+  } catch {
+    throw new InvalidArgumentError('must be HOST:PORT, e.g. 127.0.0.1:8080 (port 0-65535)');
+  }
+  return v;
 }
 
 function rangeOption(v: string): [number, number] {
@@ -406,6 +451,8 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
     .option('--media <engine>', 'embedded (our RTP engine) or freeswitch (FreeSWITCH through drachtio-fsmrf; needs --sip-engine drachtio); default: the directory file, else embedded', mediaOption)
     .option('--freeswitch <host:port>', "a FreeSWITCH event socket (repeat for several; port 8021 when omitted); implies --media freeswitch", freeswitchAddressOption, [] as Array<{ host: string; port: number }>)
     .option('--freeswitch-secret <secret>', "the FreeSWITCH event sockets' password (or VA_FREESWITCH_SECRET, or media.freeswitch[].secret)")
+    .option('--http [host:port]', `the admin center's HTTP API (docs/admin-center.md); ${DEFAULT_HTTP_LISTEN} when no address is given (default: the directory file's http.listen, else off)`, httpOption)
+    .option('--no-http', 'no HTTP API, whatever the directory file says')
     .exitOverride()
     .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) });
   let o: {
@@ -423,6 +470,7 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
     freeswitch: Array<{ host: string; port: number }>;
     freeswitchSecret?: string;
     logLevel?: string;
+    http?: string | boolean;
   };
   try {
     program.parse(['node', 'serve', ...argv]);
@@ -460,6 +508,7 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
       drachtio: { host: o.drachtio?.host, port: o.drachtio?.port, secret: o.drachtioSecret },
       mediaEngine,
       freeswitch: { servers: o.freeswitch, secret: o.freeswitchSecret },
+      http: o.http === true ? DEFAULT_HTTP_LISTEN : o.http,
     });
   } catch (err) {
     const e = err as Error & { code?: string };
@@ -479,6 +528,7 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
       store: server.app.store.description,
       recordings: server.app.recordingsDir,
       directory: server.app.configPath,
+      ...(server.http ? { http: server.http.url } : {}),
     },
     'ready',
   );

@@ -392,6 +392,21 @@ export const StoreSettingsSchema = z
   .strict();
 export type StoreSettings = z.infer<typeof StoreSettingsSchema>;
 
+/**
+ * The admin center's HTTP API (issue 21, docs/admin-center.md): `listen` is HOST:PORT (`127.0.0.1:8080`; port 0 picks
+ * a free one). Off when absent; `serve --http` and `--no-http` override it. Keep it on loopback (or behind a TLS
+ * reverse proxy): API keys travel in the Authorization header.
+ */
+export const HttpSettingsSchema = z
+  .object({
+    listen: z
+      .string()
+      .regex(/^(\[[0-9A-Fa-f:.]+\]|[^:\s\[\]]+):([0-9]{1,5})$/, 'must be HOST:PORT, e.g. 127.0.0.1:8080')
+      .optional(),
+  })
+  .strict();
+export type HttpSettings = z.infer<typeof HttpSettingsSchema>;
+
 const DirectoryObject = z
   .object({
     organization: z.string().min(1),
@@ -408,6 +423,7 @@ const DirectoryObject = z
     sip: SipSettingsSchema.default(() => SipSettingsSchema.parse({})),
     media: MediaSettingsSchema.default(() => MediaSettingsSchema.parse({})),
     store: StoreSettingsSchema.default(() => StoreSettingsSchema.parse({})),
+    http: HttpSettingsSchema.default(() => HttpSettingsSchema.parse({})),
   })
   .strict();
 

@@ -237,6 +237,55 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE TRIGGER mwi_deliveries_changed AFTER INSERT OR UPDATE OR DELETE ON mwi_deliveries FOR EACH ROW EXECUTE FUNCTION va_store_changed();
   `,
   },
+  {
+    // The HTTP API's keys and the admin audit log (issue 21, `ports/store/admin.ts`). A key is kept as the SHA-256
+    // (hex) of its 32 random bytes, never itself; the log's parameters never hold a PIN. Times in ms.
+    name: 'API keys and admin audit log',
+    sqlite: `
+  CREATE TABLE api_keys (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER
+  );
+  CREATE TABLE admin_audit_log (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    address TEXT,
+    action TEXT NOT NULL,
+    target TEXT,
+    parameters TEXT NOT NULL,
+    succeeded INTEGER NOT NULL,
+    error_code TEXT
+  );
+  CREATE INDEX admin_audit_log_at ON admin_audit_log(at);
+  `,
+    postgresql: `
+  CREATE TABLE api_keys (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name CITEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT
+  );
+  CREATE TABLE admin_audit_log (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at BIGINT NOT NULL,
+    who TEXT NOT NULL,
+    address TEXT,
+    action TEXT NOT NULL,
+    target TEXT,
+    parameters TEXT NOT NULL,
+    succeeded BOOLEAN NOT NULL,
+    error_code TEXT
+  );
+  CREATE INDEX admin_audit_log_at ON admin_audit_log(at);
+  `,
+  },
 ];
 
 /** The schema version this code expects (the number of migrations). */

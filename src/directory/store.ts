@@ -20,6 +20,7 @@ import type { Clock } from '../ports/clock';
 import { systemClock } from '../ports/clock';
 import type { Store } from '../ports/store';
 import type { OtherWritersWatch } from '../ports/store/settings';
+import { SqliteAdminRepository } from './admin-repository';
 import { SqliteConferencingRepository } from './conferencing-repository';
 import { openDatabase } from './db';
 import type { DirectorySnapshot } from './directory-snapshot';
@@ -75,6 +76,8 @@ export class DirectoryStore extends StoreFacade implements OpenedStore {
   readonly notifications: NotificationStore;
   /** Who sends each mailbox's lamp changes, on this connection. */
   readonly mwiDeliveries: MwiDeliveryStore;
+  /** API keys and the admin audit log, on this connection. */
+  readonly admin: SqliteAdminRepository;
 
   private constructor(
     readonly db: Database.Database,
@@ -105,6 +108,7 @@ export class DirectoryStore extends StoreFacade implements OpenedStore {
     );
     this.notifications = new NotificationStore(this.context);
     this.mwiDeliveries = new MwiDeliveryStore(this.context);
+    this.admin = new SqliteAdminRepository(this.context);
   }
 
   /**

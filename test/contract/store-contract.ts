@@ -262,6 +262,47 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect(await a.lastDelivered(DAVID)).toBeNull();
     });
 
+    test('API keys: stored by hash, unique names (case-insensitive), seen by another instance, removed', async () => {
+      const other = await h.open();
+      const k = await store.admin.addApiKey({ name: 'ops', role: 'UM Management', keyHash: 'a'.repeat(64), createdAt: 1000 });
+      expect(k).toEqual({ id: expect.any(Number), name: 'ops', role: 'UM Management', createdAt: 1000, lastUsedAt: null });
+      expect(await codeOf(other.admin.addApiKey({ name: 'OPS', role: 'View-Only', keyHash: 'b'.repeat(64), createdAt: 1001 }))).toBe('VA_ERR_ALREADY_EXISTS');
+      await store.admin.addApiKey({ name: 'auditor', role: 'View-Only', keyHash: 'c'.repeat(64), createdAt: 1002 });
+      expect((await other.admin.listApiKeys()).map((x) => x.name)).toEqual(['auditor', 'ops']);
+      expect(await other.admin.findApiKeyByHash('a'.repeat(64))).toMatchObject({ name: 'ops', role: 'UM Management' });
+      expect(await other.admin.findApiKeyByHash('d'.repeat(64))).toBeUndefined();
+      await other.admin.touchApiKey(k.id, 5000);
+      expect((await store.admin.findApiKeyByHash('a'.repeat(64)))!.lastUsedAt).toBe(5000);
+      expect(JSON.stringify(await store.admin.listApiKeys())).not.toContain('aaaa');
+      await store.admin.removeApiKey('Ops');
+      expect(await other.admin.findApiKeyByHash('a'.repeat(64))).toBeUndefined();
+      expect(await codeOf(store.admin.removeApiKey('ops'))).toBe('VA_ERR_NOT_FOUND');
+    });
+
+    test('admin audit log: appended by any instance, searched by cmdlet and dates, newest first, limited', async () => {
+      const other = await h.open();
+      const line = (at: number, action: string, succeeded = true) => ({
+        at,
+        who: 'ops',
+        address: '127.0.0.1',
+        action,
+        target: TONY,
+        parameters: { PinExpired: true, Sent: ['a', 'b'] },
+        succeeded,
+        errorCode: succeeded ? null : 'VA_ERR_PIN_POLICY',
+      });
+      const first = await store.admin.addAuditEntry(line(1000, 'Set-UMMailboxPIN'));
+      expect(first).toEqual({ id: expect.any(Number), ...line(1000, 'Set-UMMailboxPIN') });
+      await other.admin.addAuditEntry(line(2000, 'Set-UMMailboxPolicy'));
+      await other.admin.addAuditEntry({ ...line(3000, 'Set-UMMailboxPIN', false), address: null, target: null, who: 'cli' });
+      const all = await store.admin.searchAuditLog({});
+      expect(all.map((e) => e.at)).toEqual([3000, 2000, 1000]);
+      expect(all[0]).toMatchObject({ who: 'cli', address: null, target: null, succeeded: false, errorCode: 'VA_ERR_PIN_POLICY' });
+      expect((await store.admin.searchAuditLog({ cmdlets: ['set-ummailboxpin'] })).map((e) => e.at)).toEqual([3000, 1000]);
+      expect((await store.admin.searchAuditLog({ startDate: 1500, endDate: 3000 })).map((e) => e.at)).toEqual([3000, 2000]);
+      expect((await store.admin.searchAuditLog({ resultSize: 1 })).map((e) => e.at)).toEqual([3000]);
+    });
+
     test('rehearse: every check runs, nothing stays', async () => {
       const out = await store.rehearse(async (s) => {
         await s.updatePolicy('Contoso-Policy', { minPinLength: 10 });

@@ -42,6 +42,8 @@ test('a used SQLite store arrives whole in PostgreSQL; a second copy is refused 
   const queued = await sqlite.notifications.add('sms', TONY, { to: '+14255550125', text: 'You have a new voice message' });
   await sqlite.notifications.claim(queued.id, 'old-instance', Date.now() + 60_000, Date.now());
   await sqlite.mwiDeliveries.delivered(TONY, '1/0 (1/0)', 1234);
+  await sqlite.admin.addApiKey({ name: 'ops', role: 'UM Management', keyHash: 'f'.repeat(64), createdAt: 1000 });
+  await sqlite.admin.addAuditEntry({ at: 2000, who: 'ops', address: '127.0.0.1', action: 'Set-UMMailboxPIN', target: TONY, parameters: { SendEmail: false }, succeeded: true, errorCode: null });
   const expected = {
     mailboxes: await sqlite.listMailboxes(),
     history: await sqlite.pinHistory(TONY, 20),
@@ -55,7 +57,7 @@ test('a used SQLite store arrives whole in PostgreSQL; a second copy is refused 
 
   const url = await pg.createDatabase('copy');
   const report = await copySqliteToPostgres(data, url);
-  expect(report).toMatchObject({ mailboxes: expected.mailboxes.length, voice_messages: 1, missed_calls: 1, notifications: 1, mwi_deliveries: 1 });
+  expect(report).toMatchObject({ mailboxes: expected.mailboxes.length, voice_messages: 1, missed_calls: 1, notifications: 1, mwi_deliveries: 1, api_keys: 1, admin_audit_log: 1 });
 
   const target = await PostgresStore.open(url, { pinHashCost: 4 });
   try {
@@ -68,6 +70,9 @@ test('a used SQLite store arrives whole in PostgreSQL; a second copy is refused 
     expect((await target.listGateways()).map((g) => g.name)).toEqual(expected.gateways);
     expect(await target.getPolicy('Contoso-Policy')).toEqual(expected.policy);
     expect(await target.importedSnapshot()).toEqual(expected.snapshot);
+    expect(await target.admin.findApiKeyByHash('f'.repeat(64))).toMatchObject({ name: 'ops', role: 'UM Management' });
+    expect(await target.admin.addApiKey({ name: 'second', role: 'View-Only', keyHash: 'e'.repeat(64), createdAt: 3000 })).toMatchObject({ name: 'second' });
+    expect(await target.admin.searchAuditLog({})).toEqual([expect.objectContaining({ who: 'ops', succeeded: true, parameters: { SendEmail: false } })]);
     expect(await target.isImported()).toBe(true);
     // The queue row is there, its old claim released; a new row gets a new id.
     expect(await target.notifications.get(queued.id)).toMatchObject({ status: 'pending', claimedBy: null, identity: TONY });

@@ -30,6 +30,7 @@ import type {
 import type { DirectorySnapshot } from '../directory-snapshot';
 import type { OpenedStore } from '../opened-store';
 import { StoreFacade } from '../store-facade';
+import { PgAdminRepository } from './pg-admin-repository';
 import { PgConferencingRepository } from './pg-conferencing-repository';
 import { PgContext, redactUrl } from './pg-context';
 import { PgDirectoryImport } from './pg-directory-import';
@@ -66,6 +67,8 @@ export class PostgresStore extends StoreFacade implements OpenedStore {
   readonly conferencing: PgConferencingRepository;
   readonly notifications: PgNotificationStore;
   readonly mwiDeliveries: PgMwiDeliveryStore;
+  /** API keys and the admin audit log. */
+  readonly admin: PgAdminRepository;
   private readonly directoryImport: PgDirectoryImport;
 
   private constructor(
@@ -88,6 +91,7 @@ export class PostgresStore extends StoreFacade implements OpenedStore {
     this.description = redactUrl(context.opts.url);
     this.notifications = new PgNotificationStore(context);
     this.mwiDeliveries = new PgMwiDeliveryStore(context);
+    this.admin = new PgAdminRepository(context);
     this.directoryImport = new PgDirectoryImport(context, { mailboxes: this.mailboxes, directory: this.directoryObjects }, pinHashCost);
   }
 

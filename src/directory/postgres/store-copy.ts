@@ -2,7 +2,7 @@
  * Copying a SQLite store (a data folder's `voice-access.db`) into an empty PostgreSQL database: the move from one
  * machine to several (`voice-access copy-store --data DIR --to postgresql://...`, docs/scaling-out.md). Every table
  * is copied as it is, PIN hashes, PIN history, logon-failure counts and lockouts, voice messages, the notifications
- * queue and the MWI delivery state included, in one transaction: the target has all of it or nothing. The voice
+ * queue, the MWI delivery state, the HTTP API's keys and the admin audit log included, in one transaction: the target has all of it or nothing. The voice
  * message rows keep their audio file paths: the recordings folder must be where every instance finds it at the same
  * path (docs/scaling-out.md, "Recordings").
  */
@@ -48,6 +48,14 @@ const TABLES: readonly TableCopy[] = [
     identity: 'id',
   },
   { name: 'mwi_deliveries', columns: ['identity', 'claimed_by', 'claimed_until', 'delivered_signature', 'delivered_at'] },
+  // The HTTP API's keys (their hashes) and the admin audit log (migration 5): the keys keep working after the move.
+  { name: 'api_keys', columns: ['id', 'name', 'role', 'key_hash', 'created_at', 'last_used_at'], identity: 'id' },
+  {
+    name: 'admin_audit_log',
+    columns: ['id', 'at', 'who', 'address', 'action', 'target', 'parameters', 'succeeded', 'error_code'],
+    flags: ['succeeded'],
+    identity: 'id',
+  },
 ];
 
 /** Rows per INSERT statement. */

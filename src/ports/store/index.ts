@@ -8,6 +8,7 @@
  * repositories on one database, its queue and MWI claims, and its lifecycle. The directory file's import (which
  * knows the file's schema) is the adapters' side: `directory/opened-store.ts`.
  */
+import type { AdminRepository } from './admin';
 import type { ConferencingRepository } from './conferencing';
 import type { DirectoryObjectsRepository } from './directory-objects';
 import type { MailboxRepository } from './mailboxes';
@@ -30,6 +31,7 @@ export type { DirectoryObjectsReader, DirectoryObjectsRepository } from './direc
 export type { ConferencingRepository, ConferencingUser, Meeting } from './conferencing';
 export type { NotificationKind, NotificationQueueRepository, NotificationRow, NotificationStatus } from './notifications';
 export type { MwiDeliveryClaims } from './mwi-deliveries';
+export type { AdminRepository, AdminRole, ApiKey, AuditEntry, AuditQuery } from './admin';
 export type { OtherWriters, OtherWritersWatch, PinHashing, SettingsRepository, StoreClock } from './settings';
 export type { ConferencingTenantSettings, DialPlan, Gateway, MailboxPolicy } from '../../domain/directory-objects';
 
@@ -47,6 +49,8 @@ export interface Store
   readonly notifications: NotificationQueueRepository;
   /** Who sends each mailbox's lamp changes, on the same database. */
   readonly mwiDeliveries: MwiDeliveryClaims;
+  /** API keys of the HTTP API and the admin audit log, on the same database (issue 21). */
+  readonly admin: AdminRepository;
   /** What the store is, for the `ready` line and logs: `sqlite:<file>` or `postgresql://user@host:port/db` (never a password). */
   readonly description: string;
   /** Closes the connection(s); pending calls finish first. */
