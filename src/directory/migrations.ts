@@ -284,6 +284,8 @@ export const MIGRATIONS: readonly Migration[] = [
     error_code TEXT
   );
   CREATE INDEX admin_audit_log_at ON admin_audit_log(at);
+  -- No va_store_changed trigger on these two: nothing another instance caches depends on them, and every API
+  -- request writes last_used_at.
   `,
   },
 ];

@@ -24,6 +24,10 @@ export const STORED_TIMES: readonly { table: string; column: string }[] = [
   { table: 'notifications', column: 'claimed_until' },
   { table: 'mwi_deliveries', column: 'claimed_until' },
   { table: 'mwi_deliveries', column: 'delivered_at' },
+  // The admin center's keys and audit log age with everything else (a key used "now" was used before the travel).
+  { table: 'api_keys', column: 'created_at' },
+  { table: 'api_keys', column: 'last_used_at' },
+  { table: 'admin_audit_log', column: 'at' },
 ];
 
 /** Meta values that are times (ms since the epoch, as text). */
