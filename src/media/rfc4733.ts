@@ -19,7 +19,11 @@
  *    duration keeps growing re-opens it without a second report.
  * 5. The same identity seen again after the event has closed is a NEW press (two presses of one digit whose capture
  *    was replayed with the same timestamp) when:
- *    a. the packet is not an end packet and has the marker bit (the first packet of an event, §2.2.2); or
+ *    a. the packet is not an end packet and has the marker bit (the first packet of an event, §2.2.2), unless the
+ *       event timed out (no end seen) and the packet's duration is larger than the longest seen: that is the same
+ *       press continuing after a stall, re-marked by a relay that sets the marker on the first packet after a gap
+ *       in the stream as RFC 3551 §4.1 has it for audio talkspurts (counted once, like Asterisk and FreeSWITCH,
+ *       which keep an event open while its timestamp continues); or
  *    b. after its end: more than `timeoutMs` passed since the event's last packet (the end retransmissions are
  *       over: no two packets of one event are more than `timeoutMs` apart, rule 4), unless the packet is an end
  *       packet and fewer than three end copies came: then it is a copy the sender sent late (a sender stalled past
@@ -127,6 +131,9 @@ export interface ReceivedDtmf {
   reportedAt: number;
 }
 
+/** How long an event may go without packets before it is over (rule 4), ms: Asterisk's `dtmftimeout`. */
+export const DEFAULT_DTMF_TIMEOUT_MS = 150;
+
 /** Options of {@link DtmfEventReceiver}. */
 export interface DtmfEventReceiverOptions {
   /** Time source and timers (DESIGN.md: every timer through the injected Clock). */
@@ -184,7 +191,7 @@ export class DtmfEventReceiver {
     this.clock = opts.clock;
     this.onDigit = opts.onDigit;
     this.rate = opts.clockRate ?? 8000;
-    this.timeoutMs = opts.timeoutMs ?? 150;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_DTMF_TIMEOUT_MS;
     this.reorderMs = opts.reorderMs ?? 50;
   }
 
@@ -293,7 +300,7 @@ export class DtmfEventReceiver {
 
   /** Rule 5: does a packet of a closed event's identity start a new press? */
   private isNewPress(ev: EventState, marker: boolean, te: TelephoneEvent, now: number): boolean {
-    if (!te.end && marker) return true; // 5a
+    if (!te.end && marker && (ev.state === 'ended' || te.duration <= ev.segMax)) return true; // 5a
     if (now - ev.lastAt > this.timeoutMs && ev.state === 'ended' && (!te.end || ev.endCopies >= 3)) return true; // 5b
     if (ev.state === 'ended') {
       if (te.end) return false; // a retransmitted end (rule 3)
@@ -420,6 +427,30 @@ export interface DtmfPacketPlan {
   event: TelephoneEvent;
   /** The serialised 4-byte payload. */
   payload: Uint8Array;
+}
+
+/**
+ * One telephone-event packet of a key press placed in time, as {@link RtpSession.sendDtmfPackets} sends it: a plan's
+ * packets one per interval ({@link scheduleDtmfPlan}), or moved, repeated, dropped or re-marked by a test of the
+ * receiver (the simulator's DTMF faults). Every packet carries the event's start timestamp (RFC 4733 §2.2.1).
+ */
+export interface ScheduledDtmfPacket {
+  /** The send interval it leaves in, counted from the event's first (0); several packets may share one. */
+  slot: number;
+  /** Its place in the sender's numbering: its RTP sequence number is the first packet's plus this (RFC 3550 §5.1). */
+  seq: number;
+  /** The RTP marker bit (RFC 4733 §2.2.2: set on an event's first packet). */
+  marker: boolean;
+  /** The 4-byte telephone-event payload (§2.3). */
+  payload: Uint8Array;
+}
+
+/**
+ * A plan's packets as a sender sends them: packet i in interval i, numbered i.
+ * @param plan from {@link DtmfEventSender.plan}
+ */
+export function scheduleDtmfPlan(plan: readonly DtmfPacketPlan[]): ScheduledDtmfPacket[] {
+  return plan.map((p, i) => ({ slot: i, seq: i, marker: p.marker, payload: p.payload }));
 }
 
 /** Longest digit {@link DtmfEventSender} sends in one segment, ms (0xFFFF units at 8000 Hz is 8.19 s). */

@@ -45,6 +45,9 @@ export interface TelephoneEventActivity {
   readonly lastPacketAt: number;
 }
 
+/** How long in-band detection stays suspended after the last telephone-event packet or INFO digit, ms (a session's default). */
+export const DEFAULT_RFC4733_HOLDOFF_MS = 2000;
+
 /** What an {@link RtpDtmfMerger} needs. */
 export interface RtpDtmfMergerOptions {
   /** In-band detection stays suspended this long after the last telephone-event packet or INFO digit, ms. */

@@ -33,10 +33,11 @@ import { MediaError, MediaErrorCodes } from './errors';
 import { G711_SAMPLE_RATE, decodeG711, encodeG711, type G711PayloadType } from './g711';
 import { VoiceActivityDetector } from './voice-activity';
 import { MsHistogram } from './histogram';
-import { DtmfEventReceiver, DtmfEventSender, type DtmfPacketPlan } from './rfc4733';
+import { DEFAULT_DTMF_TIMEOUT_MS, DtmfEventReceiver, DtmfEventSender, scheduleDtmfPlan, type ScheduledDtmfPacket } from './rfc4733';
+import { DtmfSendQueue } from './dtmf-send-queue';
 import type { MediaEngine } from './media-engine';
 import { parseRtp, serializeRtp, type RtpPacket } from './rtp-packet';
-import { RtpDtmfMerger, type SessionDtmf } from './rtp-dtmf-merger';
+import { DEFAULT_RFC4733_HOLDOFF_MS, RtpDtmfMerger, type SessionDtmf } from './rtp-dtmf-merger';
 import { RtpLatch } from './rtp-latch';
 import { RtpRecorder, type Recording } from './rtp-recorder';
 import { randomU32 } from '../util/random-pool';
@@ -164,13 +165,6 @@ class PlaybackImpl implements Playback {
   }
 }
 
-interface DtmfSend {
-  plan: DtmfPacketPlan[];
-  next: number;
-  timestamp: number;
-  resolve: () => void;
-}
-
 /** One call's RTP stream; see the module comment. Created by {@link MediaEngine.openSession}. */
 export class RtpSession extends EventEmitter<RtpSessionEvents> {
   /** The local address the socket is bound to. */
@@ -199,7 +193,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly encoded = new Uint8Array(SAMPLES_PER_PACKET);
   private readonly queue: PlaybackImpl[] = [];
   private source: ((frame: Int16Array) => boolean) | null = null;
-  private readonly dtmfQueue: DtmfSend[] = [];
+  private readonly dtmfQueue = new DtmfSendQueue();
   private readonly dtmfSender = new DtmfEventSender();
   private lastSendAt: number | null = null;
   /** Made at the second packet sent (4 KB of bins: most calls that end at once never need it). */
@@ -233,8 +227,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.onCloseCb = deps.onClose;
     this.opts = {
       inbandDtmf: opts.inbandDtmf ?? true,
-      dtmfTimeoutMs: opts.dtmfTimeoutMs ?? 150,
-      rfc4733HoldoffMs: opts.rfc4733HoldoffMs ?? 2000,
+      dtmfTimeoutMs: opts.dtmfTimeoutMs ?? DEFAULT_DTMF_TIMEOUT_MS,
+      rfc4733HoldoffMs: opts.rfc4733HoldoffMs ?? DEFAULT_RFC4733_HOLDOFF_MS,
       vadThresholdDbov: opts.vadThresholdDbov ?? -40,
       vadOnsetMs: opts.vadOnsetMs ?? 40,
       vadHangoverMs: opts.vadHangoverMs ?? 300,
@@ -373,13 +367,33 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (!this.remote || this.remote.telephoneEventPt === null) {
       return Promise.reject(new MediaError(MediaErrorCodes.NO_TELEPHONE_EVENT, 'the remote offered no telephone-event payload type'));
     }
-    let plan: DtmfPacketPlan[];
     try {
-      plan = this.dtmfSender.plan(digit, durationMs);
+      return this.dtmfQueue.enqueue(scheduleDtmfPlan(this.dtmfSender.plan(digit, durationMs)));
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise<void>((resolve) => this.dtmfQueue.push({ plan, next: 0, timestamp: 0, resolve }));
+  }
+
+  /**
+   * Sends one key press as the given telephone-event packets, after keys already queued: each in its 20 ms interval
+   * (`slot`, several back to back when they share one), all with the media clock's timestamp of the key's first
+   * interval, numbered the key's first sequence number plus their `seq`. Audio playback pauses meanwhile. For the
+   * network simulator's DTMF faults (lost, repeated, re-ordered or re-marked packets: `sim/dtmf-faults.ts`).
+   * @param packets in slot order, 4-byte payloads (RFC 4733 §2.3)
+   * @returns resolves when the last packet was sent (or the session closed meanwhile)
+   * @throws (rejects) MediaError `VA_ERR_MEDIA_NO_TELEPHONE_EVENT` when the remote SDP has no telephone-event,
+   *         `VA_ERR_MEDIA_ARGUMENT` for no packets or malformed ones, `VA_ERR_MEDIA_CLOSED` after close
+   */
+  sendDtmfPackets(packets: readonly ScheduledDtmfPacket[]): Promise<void> {
+    if (this.closed) return Promise.reject(new MediaError(MediaErrorCodes.CLOSED, 'RTP session is closed'));
+    if (!this.remote || this.remote.telephoneEventPt === null) {
+      return Promise.reject(new MediaError(MediaErrorCodes.NO_TELEPHONE_EVENT, 'the remote offered no telephone-event payload type'));
+    }
+    try {
+      return this.dtmfQueue.enqueue(packets);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -408,7 +422,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.closed = true;
     this.stopPlayback();
     this.source = null;
-    for (const d of this.dtmfQueue.splice(0)) d.resolve();
+    this.dtmfQueue.clear();
     this.rx.close();
     this.recordings.clear();
     this.socket.off('message', this.messageListener);
@@ -424,16 +438,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   tick(): void {
     if (this.closed) return;
     let sent = false;
-    const dtmf = this.dtmfQueue[0];
-    if (dtmf) {
-      if (dtmf.next === 0) dtmf.timestamp = this.ts;
-      const p = dtmf.plan[dtmf.next++];
+    if (this.dtmfQueue.pending) {
       const te = this.remote?.telephoneEventPt;
-      if (te != null) sent = this.send(p.marker, te, dtmf.timestamp, p.payload);
-      if (dtmf.next >= dtmf.plan.length) {
-        this.dtmfQueue.shift();
-        dtmf.resolve();
-      }
+      const r = this.dtmfQueue.tick(this.ts, this.seq, (marker, ts, payload, seq) => te != null && this.send(marker, te, ts, payload, seq));
+      this.seq = r.seq;
+      sent = r.sent;
       this.talking = false;
     } else if (this.fillFrame()) {
       const pt = (this.remote?.payloadType ?? 0) as G711PayloadType;
@@ -473,11 +482,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     return true;
   }
 
-  private send(marker: boolean, pt: number, ts: number, payload: Uint8Array): boolean {
+  /** Sends one packet numbered `seq` (the next sequence number, which then moves on, when not given). */
+  private send(marker: boolean, pt: number, ts: number, payload: Uint8Array, seq?: number): boolean {
     const target = this.latch.target;
     if (!this.sending || !target) return false;
-    const buf = serializeRtp({ marker, payloadType: pt, sequenceNumber: this.seq, timestamp: ts, ssrc: this.ssrc }, payload);
-    this.seq = (this.seq + 1) & 0xffff;
+    const buf = serializeRtp({ marker, payloadType: pt, sequenceNumber: seq ?? this.seq, timestamp: ts, ssrc: this.ssrc }, payload);
+    if (seq === undefined) this.seq = (this.seq + 1) & 0xffff;
     try {
       this.socket.send(buf, target.port, target.address);
     } catch (err) {

@@ -6,9 +6,14 @@
  *   alone, prompts recognised in the received audio.
  * The step semantics (README, "What each step does (exactly)") are written once, against this interface.
  */
+import type { DtmfSignal } from './dtmf-faults';
 
-/** How a `dtmf` step sends its keys. In-process the transport makes no difference (a key is a key). */
-export type DtmfVia = 'rfc4733' | 'info';
+/**
+ * How a `dtmf` step sends its keys: RFC 4733 telephone-events on the RTP stream, SIP INFO requests, or DTMF tones in
+ * the audio. In-process a plain key is delivered at once through the server's DTMF merger; a key with signal options
+ * or a fault goes through the server's own decoding (see `sim-dtmf.ts`).
+ */
+export type DtmfVia = 'rfc4733' | 'info' | 'inband';
 
 /** A prompt the caller heard start. */
 export interface HeardItem {
@@ -44,10 +49,11 @@ export interface CallerSide {
   /** Adds a line to the call's transcript. */
   annotate(who: 'caller' | 'sim', text: string): void;
   /**
-   * Presses keys: the first now, the next ones `gapMs` apart.
+   * Presses keys: the first now, the next ones `gapMs` apart (from one key's start to the next's). Plain keys
+   * without `signal`; with it, each key held `signal.durationMs`, at its level, with its faults (`dtmf-faults.ts`).
    * @returns how many keys were pressed before the call ended
    */
-  pressDigits(digits: string, gapMs: number, via?: DtmfVia): Promise<number>;
+  pressDigits(digits: string, gapMs: number, via?: DtmfVia, signal?: DtmfSignal): Promise<number>;
   /** Talks for `ms` (less when the call ends meanwhile). */
   speak(ms: number): Promise<void>;
   /** Sends a pure tone of `hz` for `ms` as the caller's voice (in a meeting the others hear it, unless muted). */

@@ -14,9 +14,10 @@
  *     diversion: "51235"           # optional
  *     source: 127.0.0.1            # optional signalling source address (UM IP gateway checks)
  *     start: 0s                    # optional offset
+ *     dtmf: { via: inband }        # optional: defaults for the call's dtmf steps (scenario-dtmf.ts)
  *     steps:
  *       - expectPrompt: enter-pin-own-mailbox     # or { id, within }, or with a sibling `within: 2m`
- *       - dtmf: "739164#"                         # or { digits, gap, via }, or with siblings `gap: 300ms`, `via: info`
+ *       - dtmf: "739164#"                         # or { digits, gap, via, durationMs, volumeDb, fault, ... } (scenario-dtmf.ts)
  *       - wait: 2s
  *       - speak: { seconds: 3 }                   # or a duration: `speak: 2500ms`
  *       - speak: { toneHz: 1000, seconds: 2 }     # a pure tone (in a meeting the others hear it, unless muted)
@@ -45,7 +46,8 @@ import { z } from 'zod';
 import { describeIssues } from '../config/load';
 import { ErrorCodes, VaError } from '../errors';
 import { PromptCatalog, TONES } from '../prompts/catalog';
-import type { DtmfVia } from './caller-side';
+import { formatDuration, parseDuration } from './duration';
+import { DTMF_OPTION_KEYS, DtmfCallOptions, finishDtmfStep, parseDtmfStep, readDtmfOptions, type DtmfStep, type PendingDtmfStep } from './scenario-dtmf';
 import { DTMF_KEYS } from './sim-call-channel';
 import { parseYamlData } from '../util/yaml';
 
@@ -62,22 +64,15 @@ export class ScenarioError extends VaError {
 
 /** Default bound of `expectPrompt`, `expectRecording` and `expectHangup`, virtual ms. */
 export const DEFAULT_WITHIN_MS = 60_000;
-/** Default gap between the keys of a `dtmf` step, virtual ms. */
-export const DEFAULT_DTMF_GAP_MS = 150;
+export { DEFAULT_DTMF_GAP_MS } from './scenario-dtmf';
 /** Default bound for the calls of a scenario to end, counted from the last call's start, virtual ms. */
 export const DEFAULT_SCENARIO_TIMEOUT_MS = 4 * 3_600_000;
 
 /** One step of a scripted caller, normalised. `label` is how the file wrote it, for messages. */
 export type Step =
   | { kind: 'expectPrompt'; id: string; withinMs: number; label: string }
-  | {
-      kind: 'dtmf';
-      digits: string;
-      gapMs: number;
-      /** Over the network: RFC 4733 telephone-events (the default) or SIP INFO; set only when the file gives it. */
-      via?: DtmfVia;
-      label: string;
-    }
+  /** Keys pressed: plain, or signalled as the step (or its call) says, with faults (`scenario-dtmf.ts`). */
+  | DtmfStep
   | { kind: 'wait'; ms: number; label: string }
   | {
       kind: 'speak';
@@ -170,43 +165,7 @@ export interface Scenario {
 
 // ------------------------------------------------------------------ durations
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/**
- * Parses a duration: a number with a unit (`150ms`, `2s`, `1.5s`, `5m`, `13h`, `60d`), possibly compound
- * (`1m30s`), or the number 0.
- * @returns ms, or undefined when the text is not a duration
- */
-export function parseDuration(value: unknown): number | undefined {
-  if (value === 0) return 0;
-  if (typeof value !== 'string') return undefined;
-  const text = value.trim();
-  if (text === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < text.length) {
-    re.lastIndex = pos;
-    const m = re.exec(text);
-    if (!m) return undefined;
-    total += Number(m[1]) * UNIT_MS[m[2]];
-    pos = re.lastIndex;
-  }
-  return pos > 0 ? Math.round(total) : undefined;
-}
-
-/** Formats ms as an exact duration: seconds below 2 minutes (`150ms`, `1.5s`, `60s`), else the largest exact unit (`5m`, `13h`, `60d`). */
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-  ] as const) {
-    if (ms >= Math.max(size, 120_000) && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  if (ms >= 1_000 && ms % 100 === 0) return `${ms / 1_000}s`;
-  return `${ms}ms`;
-}
+export { formatDuration, parseDuration } from './duration';
 
 const DURATION_HELP = 'must be a duration such as 150ms, 2s, 1m30s, 13h or 60d';
 
@@ -228,7 +187,7 @@ type StepKind = (typeof STEP_KINDS)[number];
 /** Keys allowed beside each step's own key. */
 const SIBLINGS: Record<StepKind, string[]> = {
   expectPrompt: ['within'],
-  dtmf: ['gap', 'via'],
+  dtmf: [...DTMF_OPTION_KEYS],
   wait: [],
   speak: [],
   hangup: [],
@@ -255,8 +214,6 @@ function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string)
 
 // Step shapes, built once (building a zod schema costs far more than using it: a load scenario has thousands of steps).
 const PromptStep = z.object({ id: z.string().min(1), within: z.unknown().optional() }).strict();
-const DtmfVia = z.enum(['rfc4733', 'info']);
-const DtmfStep = z.object({ digits: Digits, gap: z.unknown().optional(), via: DtmfVia.optional() }).strict();
 /** Tone frequencies a caller can send and hear: below the 4 kHz limit of 8 kHz audio. */
 const ToneHz = z.number().min(100).max(3800);
 const SpeakStep = z.object({ seconds: z.number().positive().max(86_400), toneHz: ToneHz.optional() }).strict();
@@ -264,7 +221,7 @@ const ToneStep = z.object({ hz: ToneHz, within: z.unknown().optional() }).strict
 const NoToneStep = z.object({ hz: ToneHz, for: z.unknown() }).strict();
 const WithinStep = z.object({ within: z.unknown().optional() }).strict();
 
-function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet<string>): Step | undefined {
+function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet<string>): Step | PendingDtmfStep | undefined {
   const kinds = isObject(raw) ? (Object.keys(raw).filter((k) => (STEP_KINDS as readonly string[]).includes(k)) as StepKind[]) : [];
   if (!isObject(raw) || kinds.length !== 1) {
     const found = isObject(raw) ? Object.keys(raw) : [];
@@ -292,19 +249,8 @@ function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet
       if (!knownPrompts.has(parsed.id)) return issue(ctx, isObject(v) ? [kind, 'id'] : [kind], `unknown prompt id "${parsed.id}"`);
       return { kind, id: parsed.id, withinMs, label: `${kind}: ${parsed.id}` };
     }
-    case 'dtmf': {
-      if (typeof v === 'number') return issue(ctx, [kind], `must be a quoted string of keys, e.g. "${v}" (YAML reads ${v} as a number)`);
-      const obj = isObject(v) ? v : { digits: v };
-      const parsed = sub(DtmfStep, obj, ctx, [kind]);
-      if (!parsed) return undefined;
-      const gapMs = isObject(v) ? durationAt(parsed.gap, [kind, 'gap'], DEFAULT_DTMF_GAP_MS) : durationAt(raw.gap, ['gap'], DEFAULT_DTMF_GAP_MS);
-      if (gapMs === undefined) return undefined;
-      if (isObject(v) && raw.via !== undefined) return issue(ctx, ['via'], 'give via either inside dtmf or beside it, not both');
-      const via = isObject(v) ? parsed.via : raw.via === undefined ? undefined : sub(DtmfVia, raw.via, ctx, ['via']);
-      if (!isObject(v) && raw.via !== undefined && via === undefined) return undefined;
-      if (via === undefined) return { kind, digits: parsed.digits, gapMs, label: `${kind}: ${parsed.digits}` };
-      return { kind, digits: parsed.digits, gapMs, via, label: `${kind}: ${parsed.digits} via ${via}` };
-    }
+    case 'dtmf':
+      return parseDtmfStep(raw, ctx, Digits);
     case 'wait': {
       const ms = sub(Duration, v, ctx, [kind]);
       return ms === undefined ? undefined : { kind, ms, label: `${kind}: ${formatDuration(ms)}` };
@@ -475,14 +421,22 @@ function scenarioSchema(knownPrompts: ReadonlySet<string>) {
       start: Duration.optional(),
       /** Load scenarios: the same call `count` times, one every `every` (default 1s) from `start`. */
       repeat: z.object({ count: z.number().int().min(1).max(1_000_000), every: Duration.optional() }).strict().optional(),
+      /** Defaults for the call's `dtmf` steps (`scenario-dtmf.ts`). */
+      dtmf: DtmfCallOptions.optional(),
       steps: z.array(StepSchema).default([]),
     })
     .strict()
-    .superRefine((c, ctx) => {
+    .transform((c, ctx) => {
       c.steps.forEach((s, i) => {
         if ((s.kind === 'hangup' || s.kind === 'expectHangup') && i !== c.steps.length - 1)
           ctx.addIssue({ code: 'custom', path: ['steps', i], message: `${s.kind} must be the last step (the call is over after it)` });
       });
+      const defaults = c.dtmf === undefined ? { options: {}, paths: {} } : readDtmfOptions(c.dtmf, ctx, ['dtmf']);
+      if (!defaults) return z.NEVER;
+      const steps = c.steps.map((s, i) => (s.kind === 'dtmf-pending' ? finishDtmfStep(s, defaults, ['steps', i], ctx) : s));
+      if (steps.some((s) => s === undefined)) return z.NEVER;
+      const { dtmf: _dtmf, ...rest } = c;
+      return { ...rest, steps: steps as Step[] };
     });
   return z
     .object({

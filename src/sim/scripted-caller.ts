@@ -7,6 +7,7 @@
  */
 import { sameTone } from '../media/conference-tones';
 import type { CallerSide } from './caller-side';
+import { describeSignal } from './dtmf-faults';
 import { formatDuration, type ScenarioCall, type Step } from './scenario';
 import { formatClock, idOf } from './transcript';
 
@@ -24,7 +25,8 @@ export interface StepOptions {
  * - `expectPrompt`: passes when a prompt with that id starts after the previously matched prompt (one that started
  *   before this step counts); waits up to `within` (default 60 s) otherwise. Fails at once when the call ends.
  * - `dtmf`: presses the keys, the first at once and the next `gap` apart (default 150 ms); the step takes
- *   (n - 1) x gap. Fails when the call has ended before every key was pressed.
+ *   (n - 1) x gap, and with signal options or a fault until the last key's packets, sound or requests are sent.
+ *   Fails when the call has ended before every key was pressed.
  * - `wait`: lets the duration pass (less when the call ends meanwhile). Never fails.
  * - `speak`: the caller talks for the duration (what a recording picks up); the step takes that long. Fails when
  *   the call has ended.
@@ -90,9 +92,9 @@ export async function runSteps(
         }
         // Keys pressed while the IVR collects a PIN are masked, terminators kept: transcripts never show a PIN.
         const shown = ch.collectingSecret ? step.digits.replace(/[0-9A-D]/g, '*') : step.digits;
-        const via = step.via === 'info' ? ' by SIP INFO' : '';
-        say('caller', `presses ${shown}${step.digits.length > 1 ? ` (${formatDuration(step.gapMs)} apart)` : ''}${via}`);
-        const sent = await ch.pressDigits(step.digits, step.gapMs, step.via);
+        const how = describeSignal(step.via ?? 'rfc4733', step.signal);
+        say('caller', `presses ${shown}${step.digits.length > 1 ? ` (${formatDuration(step.gapMs)} apart)` : ''}${how}`);
+        const sent = await ch.pressDigits(step.digits, step.gapMs, step.via, step.signal);
         if (sent < step.digits.length) {
           fail(`only ${sent} of ${step.digits.length} keys were pressed: ${ended()}`);
           ok = false;

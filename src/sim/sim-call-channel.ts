@@ -11,8 +11,10 @@ import type { ConferenceRole } from '../flow-kit/media-types';
 import { sameTone } from '../media/conference-tones';
 import { encodeWav } from '../media/wav';
 import type { RenderedPrompt } from '../prompts/catalog';
-import type { CallerSide, HeardTone } from './caller-side';
+import type { CallerSide, DtmfVia, HeardTone } from './caller-side';
+import { DEFAULT_DTMF_KEY_MS, DEFAULT_DTMF_LEVEL_DB, type DtmfSignal } from './dtmf-faults';
 import { SimConferenceRooms, type SimConferenceMember } from './sim-conference';
+import { SimDtmfLine } from './sim-dtmf';
 
 export { DTMF_KEYS, type ChannelEvent, type HeardPrompt, type OperationKind } from '../channel/ivr-channel';
 
@@ -34,6 +36,8 @@ export class SimCallChannel extends IvrChannel implements CallerSide {
   private readonly endListeners: (() => void)[] = [];
   private readonly conferences: SimConferenceRooms;
   private readonly member: SimConferenceMember;
+  /** The server's DTMF decoding of this call's keys (made at the first key). */
+  private dtmfLine: SimDtmfLine | null = null;
 
   constructor(options: SimCallChannelOptions) {
     super(options);
@@ -53,6 +57,7 @@ export class SimCallChannel extends IvrChannel implements CallerSide {
       hearRoomSound: (id) => this.heardRoomSound(id),
     };
     this.onEnded(() => {
+      this.dtmfLine?.close();
       for (const l of this.endListeners.splice(0)) l();
     });
   }
@@ -81,34 +86,70 @@ export class SimCallChannel extends IvrChannel implements CallerSide {
   // ================================================================== caller side
 
   /**
-   * The caller presses one key now (instantaneous; de-duplicated as a real channel would deliver it).
+   * The caller presses one key now, as a plain RFC 4733 key: delivered at once through the server's DTMF merger
+   * (`sim-dtmf.ts`), as a real channel would deliver it.
    * @param digit one of `0-9 * # A-D`
    * @returns false when the call has ended (the key goes nowhere)
    * @throws Error for any other character
    */
   pressDigit(digit: string): boolean {
-    if (digit.length !== 1 || !DTMF_KEYS.includes(digit)) throw new Error(`"${digit}" is not a DTMF key (${DTMF_KEYS})`);
-    if (this.ended) return false;
-    this.deliverDigit(digit);
-    return true;
+    return this.pressPlain(digit, 'rfc4733');
   }
 
   /**
-   * The caller presses keys: the first now, the next ones `gapMs` apart (no wait after the last). How the keys
-   * travel (a `dtmf` step's `via`) makes no difference in-process.
-   * @param digits keys `0-9 * # A-D`; @param gapMs virtual ms between keys (default 150)
-   * @returns how many keys were delivered (fewer when the call ended meanwhile)
+   * The caller presses keys, the first now, the next ones `gapMs` apart:
+   * - without `signal`, plain keys (`via` rfc4733 or info), each delivered at once; the call takes (n - 1) x `gapMs`;
+   * - with `signal` (a `dtmf` step's options and faults, `scenario-dtmf.ts`), through the server's own decoding on the
+   *   virtual clock (`sim-dtmf.ts`): RFC 4733 packets to its receiver, in-band audio to its detector, SIP INFO
+   *   requests past the dialog's CSeq check. A key counts when the server would count it (an RFC 4733 key at its
+   *   end), and the call lasts until the last key's packets, sound or requests are sent.
+   * @param digits keys `0-9 * # A-D`; @param gapMs virtual ms from one key's start to the next's (default 150)
+   * @param via how the keys travel (default rfc4733; inband always goes through the detector)
+   * @returns how many keys were sent (fewer when the call ended meanwhile)
    * @throws Error for a character that is not a key (before any key is pressed)
    */
-  async pressDigits(digits: string, gapMs = 150): Promise<number> {
+  async pressDigits(digits: string, gapMs = 150, via: DtmfVia = 'rfc4733', signal?: DtmfSignal): Promise<number> {
     for (const d of digits) if (!DTMF_KEYS.includes(d)) throw new Error(`"${d}" in "${digits}" is not a DTMF key (${DTMF_KEYS})`);
+    if (this.ended) return 0;
+    if (!signal && via === 'inband') signal = { durationMs: DEFAULT_DTMF_KEY_MS, volumeDb: DEFAULT_DTMF_LEVEL_DB, twistDb: 0, faults: [] };
+    if (!signal) {
+      let sent = 0;
+      for (let i = 0; i < digits.length; i++) {
+        if (i > 0) await this.sleep(gapMs);
+        if (!this.pressPlain(digits[i], via === 'info' ? 'info' : 'rfc4733')) break;
+        sent++;
+      }
+      return sent;
+    }
+    const line = this.line();
+    if (via === 'inband') return line.inband(digits, gapMs, signal);
+    if (via === 'info') return line.info(digits, gapMs, signal);
+    const start = this.clock.now();
     let sent = 0;
     for (let i = 0; i < digits.length; i++) {
-      if (i > 0) await this.sleep(gapMs);
-      if (!this.pressDigit(digits[i])) break;
+      const due = start + i * gapMs - this.clock.now();
+      if (due > 0) await this.sleep(due);
+      if (this.ended) break;
+      await line.rfc4733Key(digits[i], signal);
       sent++;
     }
     return sent;
+  }
+
+  private pressPlain(digit: string, via: 'rfc4733' | 'info'): boolean {
+    if (digit.length !== 1 || !DTMF_KEYS.includes(digit)) throw new Error(`"${digit}" is not a DTMF key (${DTMF_KEYS})`);
+    if (this.ended) return false;
+    this.line().plain(digit, via);
+    return true;
+  }
+
+  private line(): SimDtmfLine {
+    return (this.dtmfLine ??= new SimDtmfLine({
+      clock: this.clock,
+      deliver: (d) => this.deliverDigit(d),
+      note: (text) => this.annotate('sim', text),
+      ended: () => this.ended,
+    }));
   }
 
   /**

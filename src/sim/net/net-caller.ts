@@ -8,7 +8,9 @@
  *   (`digit-1`, `number-1`) are one entry, `digit-1|number-1`, matched by any of them;
  * - recording: the IVR is recording once the beep (`tone:beep`) has been received to its end (the server starts
  *   recording when the beep's last packet leaves);
- * - digits: RFC 4733 telephone-events on our RTP stream (80 ms per key), or SIP INFO `application/dtmf-relay`;
+ * - digits: RFC 4733 telephone-events on our RTP stream (80 ms per key), SIP INFO `application/dtmf-relay`, or
+ *   DTMF tones in our audio; with a step's signal options and faults, the packets, tones and requests of
+ *   `../dtmf-faults.ts` (the same the in-process caller feeds to the server's decoding);
  * - speech: low-level noise (about -29 dBov, above the server's -40 dBov voice threshold) on our RTP stream; a tone
  *   (`speak: {toneHz}`) is a sine at about -12 dBFS;
  * - tones heard (in a meeting, the others' tones): the frequencies the scenario listens for, found in the received
@@ -28,13 +30,20 @@ import type { PromptCatalog } from '../../prompts/catalog';
 import { answerOffer, createOffer } from '../../sip/embedded/sdp';
 import type { OutgoingCall, SipClient, SipTarget } from '../../sip/embedded/sip-client';
 import type { CallerSide, DtmfVia, HeardItem, HeardTone } from '../caller-side';
+import { inbandStepAudio } from '../dtmf-audio';
+import { DEFAULT_DTMF_KEY_MS, DEFAULT_DTMF_LEVEL_DB, infoSends, rfc4733KeyPackets, type DtmfSignal } from '../dtmf-faults';
 import { DTMF_KEYS } from '../sim-call-channel';
 import { PromptRecognizer } from './prompt-recognizer';
 
-/** How long each key is held (RFC 4733 and the Duration of an INFO), ms. */
-export const NET_DTMF_KEY_MS = 80;
+/** How long each plain key is held (RFC 4733 and the Duration of an INFO), ms. */
+export const NET_DTMF_KEY_MS = DEFAULT_DTMF_KEY_MS;
 /** Peak amplitude of the noise sent as speech (about -29 dBov RMS). */
 const SPEECH_AMPLITUDE = 2000;
+
+/** The body of a DTMF INFO (`application/dtmf-relay`, as Asterisk sends it). */
+function infoBody(digit: string, durationMs: number): string {
+  return `Signal=${digit}\r\nDuration=${durationMs}\r\n`;
+}
 
 /** A prompt heard over the network. */
 export interface NetHeard extends HeardItem {
@@ -329,9 +338,12 @@ export class NetCaller implements CallerSide {
 
   // ------------------------------------------------------------------ what the caller does
 
-  async pressDigits(digits: string, gapMs: number, via: DtmfVia = 'rfc4733'): Promise<number> {
+  async pressDigits(digits: string, gapMs: number, via: DtmfVia = 'rfc4733', signal?: DtmfSignal): Promise<number> {
     for (const d of digits) if (!DTMF_KEYS.includes(d)) throw new Error(`"${d}" in "${digits}" is not a DTMF key (${DTMF_KEYS})`);
     if (!(await this.whenAnswered())) return 0;
+    if (!signal && via === 'inband') signal = { durationMs: DEFAULT_DTMF_KEY_MS, volumeDb: DEFAULT_DTMF_LEVEL_DB, twistDb: 0, faults: [] };
+    if (via === 'inband') return this.playKeys(digits, gapMs, signal!);
+    if (via === 'info' && signal && signal.faults.length > 0) return this.infoKeys(digits, gapMs, signal);
     const t0 = Date.now();
     let sent = 0;
     for (let i = 0; i < digits.length; i++) {
@@ -341,14 +353,15 @@ export class NetCaller implements CallerSide {
       }
       if (this._ended) break;
       if (via === 'info') {
-        const status = await this.call!.info('application/dtmf-relay', `Signal=${digits[i]}\r\nDuration=${NET_DTMF_KEY_MS}\r\n`);
+        const status = await this.call!.info('application/dtmf-relay', infoBody(digits[i], signal?.durationMs ?? NET_DTMF_KEY_MS));
         if (status !== 200) {
           if (!this._ended) this.log('sim', `the INFO for a key got ${status === null ? 'no answer' : status}`);
           break;
         }
       } else {
         try {
-          await this.session!.sendDtmf(digits[i], NET_DTMF_KEY_MS);
+          if (signal) await this.session!.sendDtmfPackets(rfc4733KeyPackets(digits[i], signal));
+          else await this.session!.sendDtmf(digits[i], NET_DTMF_KEY_MS);
         } catch (err) {
           this.log('sim', `cannot send the key as RFC 4733: ${(err as Error).message}`);
           break;
@@ -358,6 +371,42 @@ export class NetCaller implements CallerSide {
       sent++;
     }
     return sent;
+  }
+
+  /** In-band keys: the step's tones (or talk-off sound) played on our RTP stream; how many keys' sound started. */
+  private async playKeys(digits: string, gapMs: number, signal: DtmfSignal): Promise<number> {
+    if (this._ended) return 0;
+    const pcm = inbandStepAudio(digits, gapMs, signal);
+    const ms = (pcm.length * 1000) / G711_SAMPLE_RATE;
+    const playback: Playback = this.session!.play(pcm);
+    await Promise.race([playback.done, this.sleepWhileUp(ms + 200)]);
+    playback.stop();
+    return this._ended ? Math.min(digits.length, Math.ceil(playback.playedMs / Math.max(1, gapMs))) : digits.length;
+  }
+
+  /**
+   * SIP INFO keys with faults (`infoSends`): the requests one after the other at their times, with CSeq numbers
+   * taken in advance so that an out-of-order request carries a lower CSeq than the one before it. A 500 to such a
+   * request is the server doing its duty (RFC 3261 §12.2.2), not a failure of the step.
+   */
+  private async infoKeys(digits: string, gapMs: number, signal: DtmfSignal): Promise<number> {
+    const sends = infoSends(digits, gapMs, signal.faults);
+    const base = this.call!.reserveCseq(Math.max(...sends.map((x) => x.cseq)) + 1);
+    const t0 = Date.now();
+    const keys = new Set<number>();
+    for (const send of sends) {
+      const due = t0 + send.atMs - Date.now();
+      if (due > 0) await this.sleepWhileUp(due);
+      if (this._ended) break;
+      const status = await this.call!.info('application/dtmf-relay', infoBody(send.digit, signal.durationMs), { cseq: base + send.cseq });
+      if (status === 500 && signal.faults.includes('out-of-order')) this.log('ivr', 'answers an INFO 500: its CSeq is lower than the last one (out of order, RFC 3261 §12.2.2)');
+      else if (status !== 200) {
+        if (!this._ended) this.log('sim', `the INFO for a key got ${status === null ? 'no answer' : status}`);
+        break;
+      }
+      keys.add(send.key);
+    }
+    return keys.size;
   }
 
   async speak(ms: number): Promise<void> {

@@ -448,11 +448,24 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> {
 
   /**
    * Sends an in-dialog INFO (e.g. `application/dtmf-relay` with `Signal=5\r\nDuration=100`).
+   * @param options.cseq a CSeq number taken earlier with {@link reserveCseq} (to send requests out of order, as a
+   *   test of the other side's RFC 3261 §12.2.2 check); the next number when absent
    * @returns its final status; null when the dialog is not confirmed or no final response came in time
    */
-  info(contentType: string, body: string): Promise<number | null> {
+  info(contentType: string, body: string, options: { cseq?: number } = {}): Promise<number | null> {
     if (this._state !== 'confirmed') return Promise.resolve(null);
-    return this.request('INFO', { 'content-type': contentType }, body).then((rs) => rs?.status ?? null);
+    return this.request('INFO', { 'content-type': contentType }, body, options.cseq).then((rs) => rs?.status ?? null);
+  }
+
+  /**
+   * Takes the next `count` CSeq numbers for in-dialog requests sent later with an explicit CSeq ({@link info}'s
+   * `cseq`), in any order; later requests without one continue after them.
+   * @returns the first of them
+   */
+  reserveCseq(count = 1): number {
+    const first = this.cseq + 1;
+    this.cseq += Math.max(1, Math.floor(count));
+    return first;
   }
 
   /**
@@ -572,9 +585,9 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> {
     this.client.send(cancel, this.flow, () => undefined);
   }
 
-  /** Sends an in-dialog request; resolves with its final response, or null after `requestTimeoutMs`. */
-  private request(method: string, extra: Record<string, unknown> = {}, content?: string): Promise<SipResponse | null> {
-    const seq = ++this.cseq;
+  /** Sends an in-dialog request (CSeq `cseq`, else the next); resolves with its final response, or null after `requestTimeoutMs`. */
+  private request(method: string, extra: Record<string, unknown> = {}, content?: string, cseq?: number): Promise<SipResponse | null> {
+    const seq = cseq ?? ++this.cseq;
     const rq: SipRequest = {
       method,
       uri: this.remoteTarget,

@@ -182,14 +182,14 @@ expect:
 });
 
 describe('the via key of dtmf steps', () => {
-  it('is read beside or inside the step, and refused when it is neither transport', () => {
+  it('is read beside or inside the step, and refused when it is none of the transports (rfc4733, info, inband)', () => {
     const s1 = parseScenario(`name: x\ncalls:\n  - id: a\n    to: "1"\n    steps:\n      - dtmf: "12"\n        via: info\n      - dtmf: { digits: "3", via: rfc4733 }\n      - dtmf: "4"\n`, '/x.yaml');
     expect(s1.calls[0].steps).toEqual([
       { kind: 'dtmf', digits: '12', gapMs: 150, via: 'info', label: 'dtmf: 12 via info' },
       { kind: 'dtmf', digits: '3', gapMs: 150, via: 'rfc4733', label: 'dtmf: 3 via rfc4733' },
       { kind: 'dtmf', digits: '4', gapMs: 150, label: 'dtmf: 4' },
     ]);
-    expect(() => parseScenario(`name: x\ncalls:\n  - id: a\n    to: "1"\n    steps:\n      - dtmf: "1"\n        via: inband\n`, '/x.yaml')).toThrow(
+    expect(() => parseScenario(`name: x\ncalls:\n  - id: a\n    to: "1"\n    steps:\n      - dtmf: "1"\n        via: sms\n`, '/x.yaml')).toThrow(
       /calls\[0\]\.steps\[0\]\.via/,
     );
     expect(() => parseScenario(`name: x\ncalls:\n  - id: a\n    to: "1"\n    steps:\n      - dtmf: { digits: "1", via: info }\n        via: info\n`, '/x.yaml')).toThrow(
