@@ -69,6 +69,15 @@ export function writtenFolders(app: Pick<App, 'dataDir' | 'directory' | 'recordi
 /** Where `serve --http` with no address listens: loopback only (keys travel in a header; put TLS in front to go further). */
 export const DEFAULT_HTTP_LISTEN = '127.0.0.1:8080';
 
+/**
+ * The prefix of the FreeSWITCH conference rooms of one store's meetings: one store, one set of rooms, so the
+ * instances of one store (one data folder, or one PostgreSQL database from several machines) meet in the same rooms
+ * and another organisation's store on the same FreeSWITCH does not.
+ */
+export function meetingRoomPrefix(app: Pick<App, 'store'>): string {
+  return `va-${createHash('sha256').update(app.store.description).digest('hex').slice(0, 8)}-`;
+}
+
 /** Options of `serve`. */
 export interface ServeOptions {
   config?: string;
@@ -264,7 +273,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
                 conferenceProfile: mediaEngine.conferenceProfile,
                 // One store, one set of rooms: instances on this store (one data folder, or one PostgreSQL database
                 // from several machines) meet in the same rooms, another organisation's store does not.
-                roomPrefix: `va-${createHash('sha256').update(app.store.description).digest('hex').slice(0, 8)}-`,
+                roomPrefix: meetingRoomPrefix(app),
                 clock: systemClock,
                 catalog,
                 recordingsDir,

@@ -14,7 +14,7 @@
  *   FreeSWITCH: a message left through one is heard through the other.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { meetingRoomPrefix } from '../../src/cli/serve';
 import * as path from 'node:path';
 import * as dgram from 'node:dgram';
 import { greetingPrompts } from '../../flows/call-answering.flow';
@@ -206,7 +206,7 @@ describeWithServers(['drachtio-server', 'freeswitch'], 'media on FreeSWITCH', ()
       return t.calls[n];
     };
     // The room serve names for this data folder's meeting (cli/serve.ts: the data folder's hash, then the ID).
-    const room = `va-${createHash('sha256').update(path.resolve(t.server.app.dataDir)).digest('hex').slice(0, 8)}-${ROOM}`;
+    const room = `${meetingRoomPrefix(t.server.app)}${ROOM}`;
     const members = async () => {
       const reply = (await eslApi(fs.eslPort, fs.secret, `conference ${room} list count`)).trim();
       return /^\d+$/.test(reply) ? Number(reply) : 0;
