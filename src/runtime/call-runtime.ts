@@ -8,18 +8,15 @@ import { statSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import { createActor, type AnyActorRef, type AnyStateMachine, type StateValue } from 'xstate';
+import { createActor, type AnyActorRef, type AnyStateMachine } from 'xstate';
 import type { Locale } from '../domain/locale';
 import type { ConferencingService } from '../services/conferencing-service';
 import type { PinService } from '../services/pin-service';
-import type { Mailbox, Store, VoiceMessage } from '../ports/store';
+import type { Store, VoiceMessage } from '../ports/store';
 import { routeCall, type Route } from '../domain/routing';
 import type {
-  ConferenceSettings,
-  DialPlanInfo,
   IvrSettings,
   JoinConferenceInput,
-  MailboxInfo,
   MeetingInfo,
   PinChangeOutcome,
   SignInOutcome,
@@ -34,6 +31,10 @@ import { metrics as serverMetrics } from '../metrics';
 import type { EffectImplementations } from './effect-runner';
 import { composeFlows } from './flows';
 import { MeetingRooms } from './meeting-rooms';
+import { conferenceSettings, dialPlanInfo, mailboxInfo } from './flow-inputs';
+import { observeFlowStates } from './flow-states';
+
+export { conferenceSettings, dialPlanInfo, mailboxInfo } from './flow-inputs';
 
 /** What the runtime needs. */
 export interface CallRuntimeDeps {
@@ -65,89 +66,6 @@ export interface CallRecord {
   result: string;
   /** The mailbox the call was about, when known. */
   identity: string | null;
-}
-
-/** The dial plan settings a flow needs, from the store. @throws VaError VA_ERR_NOT_FOUND */
-export async function dialPlanInfo(store: Pick<Store, 'getDialPlan'>, name: string): Promise<DialPlanInfo> {
-  const d = await store.getDialPlan(name);
-  return {
-    name: d.name,
-    numberOfDigitsInExtension: d.numberOfDigitsInExtension,
-    logonFailuresBeforeDisconnect: d.logonFailuresBeforeDisconnect,
-    inputFailuresBeforeDisconnect: d.inputFailuresBeforeDisconnect,
-    maxRecordingMs: d.maxRecordingDurationMinutes * 60_000,
-    recordingIdleMs: d.recordingIdleTimeoutSeconds * 1000,
-    locale: d.defaultLanguage,
-  };
-}
-
-/** A mailbox as a flow sees it (no PIN hash), with its effective language. @throws VaError VA_ERR_NOT_FOUND (dial plan) */
-export async function mailboxInfo(store: Pick<Store, 'getDialPlan'>, m: Mailbox): Promise<MailboxInfo> {
-  return {
-    identity: m.identity,
-    displayName: m.displayName,
-    extension: m.extension,
-    locale: m.language ?? (await store.getDialPlan(m.dialPlan)).defaultLanguage,
-    lockedOut: m.lockedOut,
-    greetingFile: m.greetingFile,
-    nameFile: m.nameFile,
-  };
-}
-
-/**
- * The tenant's conferencing settings as the conference flow takes them (config `conferencing:`, kept in the store and
- * read per call, so a change applies from the next call).
- */
-export async function conferenceSettings(store: Pick<Store, 'getTenantSettings'>): Promise<ConferenceSettings> {
-  const t = await store.getTenantSettings();
-  return {
-    lobbyAdmission: t.lobbyAdmission,
-    allowAnonymousMeetingStart: t.allowAnonymousMeetingStart,
-    lobbyAnnouncementMs: t.lobbyAnnouncementIntervalSeconds * 1000,
-    entryExitTones: t.enableEntryExitNotifications,
-  };
-}
-
-/** A state value as `state` or `parent.child` (parallel regions joined by commas). */
-function flatState(v: StateValue): string {
-  return typeof v === 'string' ? v : Object.entries(v).map(([k, sub]) => `${k}.${flatState(sub as StateValue)}`).join(',');
-}
-
-/**
- * Reports each flow's state when it changes, as `flowId.state`: the call's root flow and every child flow it
- * invokes (found in its snapshots' `children` and watched from then on). Subscriptions, not an xstate inspector:
- * an inspector is handed every event, action and microstep of the call, which cost more than the flows themselves.
- */
-function observeFlowStates(root: AnyActorRef, report: (state: string) => void): void {
-  const watched = new WeakSet<AnyActorRef>();
-  const watch = (actor: AnyActorRef) => {
-    if (watched.has(actor)) return;
-    watched.add(actor);
-    let last = '';
-    // xstate keeps a snapshot's `value` (a string for an atomic state) and `children` objects while they do not
-    // change: most snapshots (an effect started or cancelled, a context update) are passed over on identity alone.
-    let lastValue: StateValue | undefined;
-    let lastChildren: object | undefined;
-    const seen = (snap: { value?: StateValue; machine?: { id: string }; children?: Record<string, AnyActorRef | undefined> }) => {
-      if (snap.value === undefined || !snap.machine) return;
-      if (snap.value !== lastValue) {
-        lastValue = snap.value;
-        const state = `${snap.machine.id}.${flatState(snap.value)}`;
-        if (state !== last) {
-          last = state;
-          report(state);
-        }
-      }
-      if (snap.children && snap.children !== lastChildren) {
-        lastChildren = snap.children;
-        for (const child of Object.values(snap.children)) if (child) watch(child);
-      }
-    };
-    // Failures are the runtime's to report (its own subscription); this observer only watches.
-    actor.subscribe({ next: seen, error: () => undefined });
-    seen(actor.getSnapshot());
-  };
-  watch(root);
 }
 
 /** Why `file` cannot be a message's audio (missing, not a file, empty), or null when it can. */
