@@ -38,7 +38,8 @@ describeEngines('baresip signs in', (engine) => {
     const phone = await BaresipPhone.start({ dir: phoneDir, proxy: t.target, dial: dialUri(t, '14255550100'), quitAfterS: 45 });
     const explain = () => `${t.explain()}\nbaresip output (end):\n${phone.log.replace(/\[\d+:\d+:\d+\] audio=[^\n]*?(?=\[|\n|$)/g, '').slice(-2500)}`;
     try {
-      await t.until(() => t.calls.length > 0, 15_000, 'the call from baresip');
+      // baresip starts, loads its modules and sends its INVITE: under the whole suite's load that took over 15 s once.
+      await t.until(() => t.calls.length > 0, 25_000, 'the call from baresip').catch((e) => Promise.reject(new Error(`${e.message}\n${explain()}`)));
       const call = t.calls[0];
       const heard = (id: string) => call.channel.heard.some((p) => p.id === id);
       // The whole welcome plays first: the keys wait for the prompt that follows it.
