@@ -66,13 +66,48 @@ export class SqliteContext {
     return this.db.pragma('data_version', { simple: true }) as number;
   }
 
+  /** One poll of {@link dataVersion} per clock and interval, shared by every watch on them. */
+  private readonly pollers = new Map<Clock, Map<number, { watches: Set<OtherWritersWatch>; stop: () => void }>>();
+
   /**
    * Watches for other connections' commits by polling {@link dataVersion} every `watch.intervalMs` of `watch.clock`
-   * (`store-watch.ts`); the version is read once now, so a commit made after this call is reported.
+   * (`store-watch.ts`); the version is read once when the first watch on that clock and interval starts, so a
+   * commit made after this call is reported. Watches on the same clock and interval share one poll (`serve` has
+   * three: MWI, the notification queue, the gateway list).
    * @returns a function that stops the watch
    */
   watchOtherWriters(watch: OtherWritersWatch): () => void {
-    return watchDataVersion({ ...watch, dataVersion: () => this.dataVersion() });
+    let byInterval = this.pollers.get(watch.clock);
+    if (!byInterval) this.pollers.set(watch.clock, (byInterval = new Map()));
+    let poller = byInterval.get(watch.intervalMs);
+    if (!poller) {
+      const watches = new Set<OtherWritersWatch>();
+      const stop = watchDataVersion({
+        clock: watch.clock,
+        intervalMs: watch.intervalMs,
+        dataVersion: () => this.dataVersion(),
+        onChange: () => {
+          for (const w of [...watches]) {
+            try {
+              w.onChange();
+            } catch (err) {
+              w.onError(err);
+            }
+          }
+        },
+        onError: (err) => {
+          for (const w of [...watches]) w.onError(err);
+        },
+      });
+      byInterval.set(watch.intervalMs, (poller = { watches, stop }));
+    }
+    const shared = poller;
+    shared.watches.add(watch);
+    return () => {
+      if (!shared.watches.delete(watch) || shared.watches.size > 0) return;
+      shared.stop();
+      byInterval!.delete(watch.intervalMs);
+    };
   }
 
   /**
