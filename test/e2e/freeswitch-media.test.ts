@@ -11,7 +11,8 @@
  * - A meeting of two baresip phones: the one in the lobby hears the music; once the organizer has typed the leader
  *   PIN each hears the other's tone (Goertzel), never its own.
  * - Two instances of voice-access on one data folder and directory file, behind one drachtio-server and one
- *   FreeSWITCH: a message left through one is heard through the other.
+ *   FreeSWITCH: a message left through one is heard through the other; and the same with each instance on a data
+ *   folder of its own and one PostgreSQL store, as on two machines (issue 20).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { meetingRoomPrefix } from '../../src/cli/serve';
@@ -25,6 +26,7 @@ import { PromptCatalog } from '../../src/prompts/catalog';
 import { mailboxInfo } from '../../src/runtime/call-runtime';
 import { runScenarioOverNetwork } from '../../src/sim/net/net-runner';
 import { findFreeSipPort } from '../../src/sip/embedded/free-port';
+import { startPostgres } from '../../bench/servers/postgres-server';
 import { tempDir } from '../helpers';
 import { describeWithServers, eslApi, startFreeswitch, type RunningFreeswitch } from '../helpers/real-servers';
 import { h, isStatus, RawCall, UdpPeer } from '../sip/helpers/raw-sip';
@@ -267,9 +269,12 @@ describeWithServers(['drachtio-server', 'freeswitch'], 'media on FreeSWITCH', ()
     }).toEqual({ measured, p1HearsOrganizer: true, organizerHearsP1: true, p1NotItself: true, organizerNotItself: true });
   });
 
-  test('two instances on one data folder behind one drachtio-server and one FreeSWITCH: a message left through one is heard through the other', async () => {
-    const a = await start();
-    const b = await start({ sameAs: a });
+  /**
+   * A message left (SIPp) through whichever of `a` and `b` drachtio-server picks is heard through the other one (the
+   * network simulator signs in, at most 4 calls until one lands there): the store and the recordings folder are
+   * shared, whatever else each instance has of its own.
+   */
+  async function messageThroughOneHeardThroughOther(a: IvrServer, b: IvrServer, folder: string): Promise<void> {
     expect(b.target).toEqual(a.target);
     const instances = [a, b];
     /** Which instance handled the calls that arrived since `before` (calls per instance), or null for none or both. */
@@ -282,7 +287,7 @@ describeWithServers(['drachtio-server', 'freeswitch'], 'media on FreeSWITCH', ()
     // Leave a message (SIPp, diverted from 51235).
     const store = a.server.app.store;
     const greeting = PromptCatalog.load().render([...greetingPrompts(await mailboxInfo(store, await store.getMailbox('david@contoso.com'))), { tone: 'beep' }], 'en-US');
-    const cwd = path.join(dir, 'two-instances');
+    const cwd = path.join(dir, folder);
     mkdirSync(cwd, { recursive: true });
     writeFileSync(path.join(cwd, 'speech-4s.ulaw'), encodeG711(speechLike(4), 0));
     let before = counts();
@@ -323,7 +328,7 @@ describeWithServers(['drachtio-server', 'freeswitch'], 'media on FreeSWITCH', ()
     const tries: string[] = [];
     for (let i = 0; i < 4 && !hearing; i++) {
       before = counts();
-      const report = await runScenarioOverNetwork(scenario, { target: { transport: 'udp', host: a.target.address, port: a.target.port }, data: a.data, config: a.config });
+      const report = await runScenarioOverNetwork(scenario, { target: { transport: 'udp', host: a.target.address, port: a.target.port }, data: a.data, store: a.store, config: a.config });
       const by = handler(before);
       tries.push(by === a ? 'a' : by === b ? 'b' : 'none');
       expect({ passed: report.passed, failures: report.failures }).toEqual({ passed: true, failures: [] });
@@ -338,5 +343,25 @@ describeWithServers(['drachtio-server', 'freeswitch'], 'media on FreeSWITCH', ()
     expect(hearing.record).toMatchObject({ flow: 'sign-in', identity: 'david@contoso.com' });
     const [after] = (await b.cmdlet('Get-VoiceMessage', '-Identity', 'david@contoso.com', '--json')).json as Array<{ AudioFile: string; Unheard: boolean }>;
     expect(after).toMatchObject({ AudioFile: message.AudioFile, Unheard: false });
+  }
+
+  test('two instances on one data folder behind one drachtio-server and one FreeSWITCH: a message left through one is heard through the other', async () => {
+    const a = await start();
+    const b = await start({ sameAs: a });
+    await messageThroughOneHeardThroughOther(a, b, 'two-instances');
+  });
+
+  test('two instances as on two machines (a data folder each, one PostgreSQL, the recordings folder shared) behind one drachtio-server and one FreeSWITCH: a message left through one is heard through the other', async () => {
+    const pg = await startPostgres();
+    try {
+      const store = await pg.createDatabase('fs_two_instances');
+      const a = await start({ store });
+      const b = await start({ sameAs: a });
+      expect(b.data).not.toBe(a.data);
+      await messageThroughOneHeardThroughOther(a, b, 'two-instances-postgres');
+    } finally {
+      await stopAll();
+      await pg.stop();
+    }
   });
 });
