@@ -15,6 +15,7 @@ import { PinService } from './services/pin-service';
 import type { OpenedStore } from './directory/opened-store';
 import { DirectoryStore } from './directory/store';
 import { timeTravel } from './directory/time-travel';
+import { timedStore } from './directory/timed-store';
 import { isPostgresUrl, PostgresStore } from './directory/postgres/postgres-store';
 import { ErrorCodes, VaError } from './errors';
 import { createMailer } from './notify/nodemailer-mailer';
@@ -103,11 +104,12 @@ export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
   if (url !== undefined) {
     if (!isPostgresUrl(url)) throw new VaError(ErrorCodes.CLI_PARAMETER, `--store: must be postgresql://USER@HOST:PORT/DATABASE (SQLite needs no URL: it lives in the data folder)`);
     const pg = await PostgresStore.open(url, { clock: opts.clock, pinHashCost, maxConnections: directory.store.maxConnections, onAvailability: opts.onStoreAvailability });
-    store = pg;
+    store = timedStore(pg);
     timeTravelOf = (ms) => pg.timeTravel(ms);
   } else {
     const sqlite = DirectoryStore.open(dataDir, { clock: opts.clock, pinHashCost });
-    store = sqlite;
+    // Every store call is timed for /metrics (`va_store_query_duration_seconds`, issue 21).
+    store = timedStore(sqlite);
     timeTravelOf = async (ms) => timeTravel(sqlite, ms);
   }
   let imported: boolean;
@@ -193,7 +195,7 @@ export function buildIvr(app: App, a: IvrAdapters): Ivr {
     settings: app.directory.notifications.mwi,
     accountHost: a.accountHost,
     watchIntervalMs: a.watchOtherWritersMs,
-    logger: a.logger.child({ part: 'mwi' }),
+    logger: a.logger,
     ...a.mwi,
   });
   runtime.onCountsChanged((identity) => mwi.mailboxChanged(identity));

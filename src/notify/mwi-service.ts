@@ -19,7 +19,7 @@ import { sameMwiState, type MwiState } from '../domain/message-summary';
 import type { Clock } from '../ports/clock';
 import type { IncomingSubscription, MwiTransport } from '../ports/mwi';
 import type { Store } from '../ports/store';
-import { MwiPublisher, type MwiEvent, type MwiMailboxTarget } from './mwi-publisher';
+import { MwiPublisher, mwiSignature, UNCONFIRMED_SIGNATURE, type MwiEvent, type MwiMailboxTarget } from './mwi-publisher';
 import { MwiSubscriptions } from './mwi-subscriptions';
 
 /** The directory's `notifications.mwi` section. */
@@ -59,6 +59,37 @@ export async function mwiTargetOf(
   return { identity: m.identity, extension: m.extension, state: await store.messageCounts(m.identity), gateways };
 }
 
+/**
+ * How long an instance's claim on a mailbox's lamp lasts, ms: twice `retryWindowMinutes` and twice
+ * `notifyTimeoutSeconds`, so that it outlasts the whole delivery it covers (the failover window, then the gateways'
+ * last timeouts). Only an instance that died mid-delivery leaves a claim that runs out; another then delivers.
+ */
+export function mwiClaimMs(settings: { retryWindowMinutes: number; notifyTimeoutSeconds: number }): number {
+  return 2 * settings.retryWindowMinutes * 60_000 + 2 * settings.notifyTimeoutSeconds * 1000;
+}
+
+/**
+ * A mailbox's lamp as the admin center shows it (issue 21, "the MWI state per mailbox").
+ * `delivery`: whether the gateways were told the state it has now: `current` (the last delivery, by any process on
+ * the store, was this state), `stale` (a change is not delivered yet: in flight, waiting out a backoff, or given up),
+ * `unconfirmed` (the last delivery was given up or cut short: the lamp is unknown), `never` (nothing delivered yet),
+ * `off` (no NOTIFY goes out: the policy's AllowMessageWaitingIndicator is $false, or no Enabled gateway allows MWI).
+ */
+export interface MwiLampState {
+  identity: string;
+  extension: string;
+  /** The policy's AllowMessageWaitingIndicator. */
+  allowed: boolean;
+  /** Messages-Waiting: yes when there are new (unheard) messages (RFC 3842). */
+  messagesWaiting: boolean;
+  state: MwiState;
+  /** The UM IP gateways the NOTIFY goes to, in failover order (names). */
+  gateways: string[];
+  delivery: 'current' | 'stale' | 'unconfirmed' | 'never' | 'off';
+  /** A NOTIFY for the mailbox is in flight or waiting for a retry in this process. */
+  sending: boolean;
+}
+
 export class MwiService {
   readonly publisher: MwiPublisher;
   readonly subscriptions: MwiSubscriptions;
@@ -67,15 +98,17 @@ export class MwiService {
   private stopped = false;
   /** The snapshot of every mailbox's counts, then each look after another process wrote: one at a time, in order. */
   private looking: Promise<void> = Promise.resolve();
+  /** The service's log lines, each with `part: 'mwi'`. */
+  private readonly log: Logger;
 
   constructor(private readonly opts: MwiServiceOptions) {
     const { store, clock, logger, settings } = opts;
-    const log = logger.child({ part: 'mwi' });
+    const log = (this.log = logger.child({ part: 'mwi' }));
     const deliveries = store.mwiDeliveries;
     const owner = randomUUID();
-    // A claim outlasts a whole delivery (the retry window, then one last round of gateway timeouts); only a crashed
-    // process's claim runs out.
-    const claimMs = 2 * settings.retryWindowMinutes * 60_000 + 60_000;
+    // A claim outlasts a whole delivery (the retry window, then one last round of gateway timeouts: twice the window
+    // and twice the NOTIFY timeout, 10 min 64 s with the seed's timings); only a crashed process's claim runs out.
+    const claimMs = mwiClaimMs(settings);
     this.publisher = new MwiPublisher({
       clock,
       transport: opts.transport,
@@ -126,7 +159,8 @@ export class MwiService {
     this.publisher.startRefresh();
     const interval = this.opts.watchIntervalMs ?? 1000;
     if (interval > 0 && !this.stopped) {
-      const { store, clock, logger } = this.opts;
+      const { store, clock } = this.opts;
+      const logger = this.log;
       this.stopWatch = store.watchOtherWriters({
         clock,
         intervalMs: interval,
@@ -150,6 +184,45 @@ export class MwiService {
     );
     this.publisher.changed(identity);
     this.subscriptions.changed(identity);
+  }
+
+  /**
+   * Sends a mailbox's lamp state again, whether or not it changed ("send the lamp state again", issue 21): the same
+   * unsolicited NOTIFY as a refresh round's (first gateway, then failover, retried for the window), and a NOTIFY to
+   * each of its subscribers.
+   * @throws VaError VA_ERR_NOT_FOUND when no such mailbox
+   */
+  async resend(identity: string): Promise<void> {
+    const m = await this.opts.store.getMailbox(identity);
+    if (this.stopped) return;
+    this.publisher.changed(m.identity, 'refresh');
+    this.subscriptions.changed(m.identity);
+  }
+
+  /**
+   * A mailbox's lamp: its counts, where its NOTIFY goes and whether the gateways have its state (see
+   * {@link MwiLampState}).
+   * @throws VaError VA_ERR_NOT_FOUND when no such mailbox; what the store throws
+   */
+  async lampState(identity: string): Promise<MwiLampState> {
+    const { store } = this.opts;
+    const m = await store.getMailbox(identity);
+    const allowed = (await store.getPolicy(m.policy)).allowMessageWaitingIndicator;
+    const target = await mwiTargetOf(store, m.identity);
+    const state = target?.state ?? (await store.messageCounts(m.identity));
+    const last = await store.mwiDeliveries.lastDelivered(m.identity);
+    const delivery: MwiLampState['delivery'] =
+      !target || target.gateways.length === 0 ? 'off' : last === null ? 'never' : last === UNCONFIRMED_SIGNATURE ? 'unconfirmed' : last === mwiSignature(target) ? 'current' : 'stale';
+    return {
+      identity: m.identity,
+      extension: m.extension,
+      allowed,
+      messagesWaiting: state.newMessages > 0,
+      state: { newMessages: state.newMessages, oldMessages: state.oldMessages, urgentNew: state.urgentNew, urgentOld: state.urgentOld },
+      gateways: target?.gateways.map((g) => g.gateway) ?? [],
+      delivery,
+      sending: this.publisher.isSending(m.identity),
+    };
   }
 
   /**
@@ -191,7 +264,7 @@ export class MwiService {
       try {
         all = await this.snapshot();
       } catch (err) {
-        this.opts.logger.warn({ err }, 'mwi: cannot read the store for changes');
+        this.log.warn({ err }, 'mwi: cannot read the store for changes');
         return;
       }
       if (this.stopped) return;

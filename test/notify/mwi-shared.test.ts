@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { openApp, type App } from '../../src/app';
 import { startPostgres, type RunningPostgres } from '../../bench/servers/postgres-server';
 import { parseMessageSummary } from '../../src/domain/message-summary';
-import { MwiService } from '../../src/notify/mwi-service';
+import { MwiService, mwiClaimMs } from '../../src/notify/mwi-service';
 import type { MwiNotifyRequest, MwiNotifyResult, MwiTransport } from '../../src/ports/mwi';
 import type { VirtualClock } from '../../src/sim/virtual-clock';
 import { FakeMailer, memoryLogger, openVirtualApp, trackStore } from './notify-helpers';
@@ -147,7 +147,7 @@ describe.each<StoreKind>(['SQLite', 'PostgreSQL'])('two instances on one %s stor
     const [dead, other] = a.gateway.sent.length > 0 ? [a, b] : [b, a];
     expect(lamp(dead.gateway)).toEqual(['51235 on']);
     other.gateway.hold = false;
-    const claimMs = 2 * first.directory.notifications.mwi.retryWindowMinutes * 60_000 + 60_000;
+    const claimMs = mwiClaimMs(first.directory.notifications.mwi);
     await clock.advance(claimMs - 1);
     expect(other.gateway.sent).toEqual([]);
     await clock.advance(1_000);
