@@ -128,8 +128,8 @@ export abstract class StoreFacade
   clearLogonFailures(identity: string): Promise<void> {
     return this.parts.mailboxes.clearLogonFailures(identity);
   }
-  updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T): Promise<T> {
-    return this.parts.mailboxes.updateLogonFailures(identity, decide);
+  updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T, seen?: Mailbox): Promise<T> {
+    return this.parts.mailboxes.updateLogonFailures(identity, decide, seen);
   }
 
   // ---------------------------------------------------------------- voice messages

@@ -6,18 +6,18 @@
 import { ErrorCodes, VaError } from '../errors';
 import { admitLogonAttempt, settleRightPin, settleWrongPin, type LogonFailureAction } from '../domain/logon-failures';
 import { hashPin, verifyPin } from '../domain/pin-hash';
-import { checkPin, generatePin, historyViolation, type PinViolation } from '../domain/pin-policy';
+import { checkPin, generatePin, historyViolation, isPinExpired, type PinViolation } from '../domain/pin-policy';
 import type { MailboxPolicy } from '../domain/directory-objects';
 import type { Mailer } from '../ports/mailer';
 import type { DirectoryObjectsReader } from '../ports/store/directory-objects';
 import type { Mailbox, MailboxRepository } from '../ports/store/mailboxes';
-import type { PinHashing } from '../ports/store/settings';
+import type { PinHashing, StoreClock } from '../ports/store/settings';
 
 /**
  * What {@link PinService} needs of the store: the mailboxes with their PIN state, the policies and dial plans they
- * refer to, and the PIN-hash cost: any `Store` (SQLite or PostgreSQL).
+ * refer to, the PIN-hash cost and the store's clock: any `Store` (SQLite or PostgreSQL).
  */
-export type PinServiceStore = MailboxRepository & Pick<DirectoryObjectsReader, 'getPolicy' | 'getDialPlan'> & PinHashing;
+export type PinServiceStore = MailboxRepository & Pick<DirectoryObjectsReader, 'getPolicy' | 'getDialPlan'> & PinHashing & StoreClock;
 
 /** Options of an administrator's PIN set or reset (Set-UMMailboxPIN [D-SETPIN]); defaults are the cmdlet's. */
 export interface SetPinOptions {
@@ -76,7 +76,8 @@ export class PinService {
 
   /**
    * Sets or resets a mailbox PIN as an administrator (Set-UMMailboxPIN, [D-SETPIN]): checks a given PIN against the
-   * policy rules (length, patterns, extension tail) or generates one, stores its hash, clears the failure count,
+   * policy rules (length, patterns, extension tail) and the PIN history (PINHistoryCount, the current PIN included:
+   * "previous PINs aren't allowed during a PIN reset" [D-POL]) or generates one, stores its hash, clears the failure count,
    * sets PinExpired (default true) and the lockout (default: unlocked), and mails the PIN (default on).
    * Validation happens before any change: a refused PIN changes nothing.
    * @throws VaError VA_ERR_NOT_FOUND, VA_ERR_PIN_POLICY (says which rule), VA_ERR_MAIL_SEND (nothing was changed)
@@ -85,6 +86,11 @@ export class PinService {
     const m = await this.store.getMailbox(identity);
     const policy = await this.store.getPolicy(m.policy);
     const pin = choosePin(opts.pin, policy, m.extension);
+    // "PINHistoryCount previous PINs aren't allowed during a PIN reset" [D-POL]: the administrator's too (issue 21).
+    if (opts.pin !== undefined) {
+      const used = await this.historyViolationOf(m, policy, pin);
+      if (used) throw new VaError(ErrorCodes.PIN_POLICY, `Pin: ${used.message} (UM mailbox policy ${policy.name})`);
+    }
     const hash = await hashPin(pin, this.store.pinHashCost);
     const result: SetPinResult = { identity: m.identity, generated: opts.pin === undefined };
     // Mail first: when delivery fails nothing has changed, so a generated PIN that nobody received never
@@ -123,8 +129,15 @@ export class PinService {
   async checkNewPin(identity: string, pin: string): Promise<PinViolation | null> {
     const m = await this.store.getMailbox(identity);
     const policy = await this.store.getPolicy(m.policy);
-    const v = checkPin(pin, policy, m.extension);
-    if (v) return v;
+    return checkPin(pin, policy, m.extension) ?? this.historyViolationOf(m, policy, pin);
+  }
+
+  /**
+   * The history rule alone: `pin` matches one of the mailbox's last PINHistoryCount PINs, the current one included
+   * ([D-POL] "includes the first time the PIN was set"). One scrypt check per PIN kept.
+   * @returns the `used-before` violation, or null
+   */
+  private async historyViolationOf(m: Mailbox, policy: MailboxPolicy, pin: string): Promise<PinViolation | null> {
     for (const h of await this.store.pinHistory(m.identity, policy.pinHistoryCount)) {
       if (await verifyPin(pin, h)) return historyViolation(policy.pinHistoryCount);
     }
@@ -168,27 +181,43 @@ export class PinService {
   async signIn(identity: string, pin: string): Promise<SignInResult> {
     const m0 = await this.store.getMailbox(identity);
     const policy = await this.store.getPolicy(m0.policy);
-    const admission = await this.store.updateLogonFailures(m0.identity, (m) => {
-      const a = admitLogonAttempt({ failures: m.logonFailures, lockedOut: m.lockedOut }, policy);
-      return { ...a.next, admission: a, mailbox: m };
-    });
+    // Each write hands the store the row as last seen, so a compare-and-set store (PostgreSQL) need not read it
+    // again: four round trips for a sign-in (mailbox, policy, two counter writes) when no other call interferes.
+    const admission = await this.store.updateLogonFailures(
+      m0.identity,
+      (m) => {
+        const a = admitLogonAttempt({ failures: m.logonFailures, lockedOut: m.lockedOut }, policy);
+        return { ...a.next, admission: a, mailbox: m };
+      },
+      m0,
+    );
     const a = admission.admission;
     if (!a.admitted) return { outcome: 'locked' };
     const m = admission.mailbox;
+    const written: Mailbox = { ...m, logonFailures: admission.failures, lockedOut: admission.lockedOut ?? m.lockedOut };
     const attempt = a.attempt;
     if (await verifyPin(pin, m.pinHash)) {
-      const r = await this.store.updateLogonFailures(m.identity, (cur) => {
-        const s = settleRightPin({ failures: cur.logonFailures, lockedOut: cur.lockedOut });
-        return { ...s.next, signedIn: s.signedIn };
-      });
+      const r = await this.store.updateLogonFailures(
+        m.identity,
+        (cur) => {
+          const s = settleRightPin({ failures: cur.logonFailures, lockedOut: cur.lockedOut });
+          return { ...s.next, signedIn: s.signedIn };
+        },
+        written,
+      );
       if (!r.signedIn) return { outcome: 'locked' };
-      const status = await this.store.pinStatus(m);
-      return { outcome: 'ok', mailbox: m, mustChangePin: status.PinExpired || m.firstTimeUser, firstTimeUser: m.firstTimeUser };
+      // The policy is in hand: the effective PinExpired (PINLifetime) without asking the store for it again.
+      const expired = isPinExpired(m.pinExpired, m.pinSetAt, policy.pinLifetimeDays, this.store.now());
+      return { outcome: 'ok', mailbox: m, mustChangePin: expired || m.firstTimeUser, firstTimeUser: m.firstTimeUser };
     }
-    const { outcome: out } = await this.store.updateLogonFailures(m.identity, (cur) => {
-      const s = settleWrongPin({ failures: cur.logonFailures, lockedOut: cur.lockedOut }, attempt);
-      return { ...s.next, outcome: s.outcome };
-    });
+    const { outcome: out } = await this.store.updateLogonFailures(
+      m.identity,
+      (cur) => {
+        const s = settleWrongPin({ failures: cur.logonFailures, lockedOut: cur.lockedOut }, attempt);
+        return { ...s.next, outcome: s.outcome };
+      },
+      written,
+    );
     const action = out.action === 'reset' ? await this.resetAfterFailures(m, policy) : out.action;
     return { outcome: 'failed', failures: out.failures, action };
   }

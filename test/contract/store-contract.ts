@@ -118,6 +118,30 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect((await store.getMailbox(TONY)).logonFailures).toBe(0);
     });
 
+    test('a failure-count update handed a stale row (`seen`) loses nothing: decide runs again on the counts written since', async () => {
+      const seen = await store.getMailbox(TONY);
+      // Another call (or instance) counts two failures after `seen` was read.
+      const other = await h.open();
+      await other.updateLogonFailures(TONY, (m) => ({ failures: m.logonFailures + 2 }));
+      const decided: number[] = [];
+      const out = await store.updateLogonFailures(
+        TONY,
+        (m) => {
+          decided.push(m.logonFailures);
+          return { failures: m.logonFailures + 1 };
+        },
+        seen,
+      );
+      expect(out.failures).toBe(seen.logonFailures + 3);
+      expect((await store.getMailbox(TONY)).logonFailures).toBe(seen.logonFailures + 3);
+      // The last decision was on the current count, whatever the adapter tried first.
+      expect(decided[decided.length - 1]).toBe(seen.logonFailures + 2);
+      // An up-to-date `seen` is written as is.
+      const now = await store.getMailbox(TONY);
+      await store.updateLogonFailures(TONY, (m) => ({ failures: m.logonFailures + 1, lockedOut: true }), now);
+      expect(await store.getMailbox(TONY)).toMatchObject({ logonFailures: seen.logonFailures + 4, lockedOut: true });
+    });
+
     test('30 concurrent wrong PINs over two instances: exactly MaxLogonAttempts (6) get a guess before the lockout', async () => {
       const other = await h.open();
       const MAX = 6;

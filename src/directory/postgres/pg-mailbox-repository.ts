@@ -260,12 +260,13 @@ export class PgMailboxRepository implements MailboxRepository {
    * `UPDATE ... WHERE` the count and the lockout are still what `decide` saw. When another instance changed them in
    * between, nothing is written and `decide` runs again on the new values, so no failure or lockout is ever lost
    * (issue 20: MaxLogonAttempts caps the guesses across all instances). Two round trips and no lock held across
-   * them: concurrent sign-ins to one mailbox do not queue behind each other's transactions.
+   * them: concurrent sign-ins to one mailbox do not queue behind each other's transactions. With `seen` (the row as
+   * the caller just read it), the first try skips the read: one round trip when nothing changed meanwhile.
    * @throws VaError VA_ERR_NOT_FOUND; VA_ERR_STORE_UNAVAILABLE after 100 lost races in a row
    */
-  async updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T): Promise<T> {
+  async updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T, seen?: Mailbox): Promise<T> {
     for (let attempt = 0; attempt < 100; attempt++) {
-      const m = await this.getMailbox(identity);
+      const m = attempt === 0 && seen ? seen : await this.getMailbox(identity);
       const out = decide(m);
       const lockedOut = out.lockedOut ?? m.lockedOut;
       if (out.failures === m.logonFailures && lockedOut === m.lockedOut) return out;

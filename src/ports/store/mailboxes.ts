@@ -163,8 +163,11 @@ export interface MailboxRepository {
    * another), so concurrent calls never lose a failure or a lockout (issue 19). `decide` must be synchronous (no
    * await between the read and the write); `lockedOut` omitted keeps the current value. Nothing is written when
    * neither value changes.
+   * @param seen the mailbox as the caller has just read or written it, when it has it: an adapter whose read and
+   *   write are separate round trips (PostgreSQL's compare-and-set) tries its first write against these counts and
+   *   reads again only when they changed meanwhile, saving a round trip; the outcome is the same
    * @returns what `decide` returned
    * @throws VaError VA_ERR_NOT_FOUND
    */
-  updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T): Promise<T>;
+  updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T, seen?: Mailbox): Promise<T>;
 }
