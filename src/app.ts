@@ -88,6 +88,11 @@ export interface OpenAppOptions {
   recordings?: string;
   /** Told when a PostgreSQL store stops and starts answering again (`serve` logs it). */
   onStoreAvailability?: (available: boolean, detail: string) => void;
+  /**
+   * Times every store call for `/metrics` (`va_store_query_duration_seconds`, issue 21; `directory/timed-store.ts`).
+   * `serve` turns it on; the simulator, the cmdlets and the benches leave it off (a proxy on every store call).
+   */
+  timeStoreQueries?: boolean;
 }
 
 /**
@@ -104,12 +109,11 @@ export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
   if (url !== undefined) {
     if (!isPostgresUrl(url)) throw new VaError(ErrorCodes.CLI_PARAMETER, `--store: must be postgresql://USER@HOST:PORT/DATABASE (SQLite needs no URL: it lives in the data folder)`);
     const pg = await PostgresStore.open(url, { clock: opts.clock, pinHashCost, maxConnections: directory.store.maxConnections, onAvailability: opts.onStoreAvailability });
-    store = timedStore(pg);
+    store = opts.timeStoreQueries ? timedStore(pg) : pg;
     timeTravelOf = (ms) => pg.timeTravel(ms);
   } else {
     const sqlite = DirectoryStore.open(dataDir, { clock: opts.clock, pinHashCost });
-    // Every store call is timed for /metrics (`va_store_query_duration_seconds`, issue 21).
-    store = timedStore(sqlite);
+    store = opts.timeStoreQueries ? timedStore(sqlite) : sqlite;
     timeTravelOf = async (ms) => timeTravel(sqlite, ms);
   }
   let imported: boolean;

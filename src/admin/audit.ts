@@ -1,7 +1,9 @@
 /**
  * The admin audit log's writer (issue 21): every cmdlet that changes something, run from the HTTP API or the command
  * line, leaves one line in the store (`ports/store/admin.ts`): who, from where, which cmdlet on which object, its
- * parameters without any PIN, and whether it succeeded. Reads (`Get-*`, `Search-*`) and `-WhatIf` leave none.
+ * parameters without any PIN, and whether it succeeded. Reads (`Get-*`, `Search-*`) and `-WhatIf` leave none. The
+ * HTTP API's changes that are no cmdlet (the drain switch, a lamp resend) are logged the same way
+ * ({@link runAuditedAction}).
  */
 import { ErrorCodes, isVaError } from '../errors';
 import type { AdminContext, Cmdlet } from './cmdlets';
@@ -28,13 +30,50 @@ export function isChange(cmdlet: Pick<Cmdlet, 'name'>, values: ParamValues): boo
 }
 
 /** The parameters as the log keeps them: without PINs (see {@link SECRET_PARAM}). */
-export function auditedParameters(values: ParamValues): Record<string, unknown> {
+export function auditedParameters(values: ParamValues | Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) {
     if (SECRET_PARAM.test(k) && typeof v !== 'boolean' && v !== null) continue;
     out[k] = v;
   }
   return out;
+}
+
+/** A change that is not one cmdlet run (an HTTP API action on the running server: the drain switch, a lamp resend). */
+export interface AuditedAction {
+  /** The name the log keeps, cmdlet style (`Set-UMService`, `Send-VaMwiState`). */
+  action: string;
+  /** Its object (a mailbox, the server), or null. */
+  target: string | null;
+  /** Its parameters; any PIN is left out as for cmdlets ({@link auditedParameters}). */
+  parameters: Record<string, unknown>;
+}
+
+/**
+ * Runs a change and writes its audit line (also when it fails, with the `VA_ERR_*` code, or VA_ERR_INTERNAL). A
+ * failure to write the line is not hidden: it rejects after the change ran.
+ * @returns what `change` returns; @throws what `change` throws
+ */
+export async function runAuditedAction<T>(ctx: Pick<AdminContext, 'store'>, what: AuditedAction, caller: AuditCaller, change: () => Promise<T>): Promise<T> {
+  const line = (succeeded: boolean, errorCode: string | null) => ({
+    at: ctx.store.now(),
+    who: caller.who,
+    address: caller.address,
+    action: what.action,
+    target: what.target,
+    parameters: auditedParameters(what.parameters),
+    succeeded,
+    errorCode,
+  });
+  let output: T;
+  try {
+    output = await change();
+  } catch (err) {
+    await ctx.store.admin.addAuditEntry(line(false, isVaError(err) ? err.code : ErrorCodes.INTERNAL)).catch(() => undefined);
+    throw err;
+  }
+  await ctx.store.admin.addAuditEntry(line(true, null));
+  return output;
 }
 
 /**
@@ -45,23 +84,5 @@ export function auditedParameters(values: ParamValues): Record<string, unknown> 
 export async function runAudited(ctx: AdminContext, cmdlet: Cmdlet, values: ParamValues, caller: AuditCaller): Promise<OutputObject[]> {
   if (!isChange(cmdlet, values)) return cmdlet.run(ctx, values);
   const target = (values.Identity ?? values.Name ?? null) as string | null;
-  const line = (succeeded: boolean, errorCode: string | null) => ({
-    at: ctx.store.now(),
-    who: caller.who,
-    address: caller.address,
-    action: cmdlet.name,
-    target: target === null ? null : String(target),
-    parameters: auditedParameters(values),
-    succeeded,
-    errorCode,
-  });
-  let output: OutputObject[];
-  try {
-    output = await cmdlet.run(ctx, values);
-  } catch (err) {
-    await ctx.store.admin.addAuditEntry(line(false, isVaError(err) ? err.code : ErrorCodes.INTERNAL)).catch(() => undefined);
-    throw err;
-  }
-  await ctx.store.admin.addAuditEntry(line(true, null));
-  return output;
+  return runAuditedAction(ctx, { action: cmdlet.name, target: target === null ? null : String(target), parameters: values }, caller, () => cmdlet.run(ctx, values));
 }

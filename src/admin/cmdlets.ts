@@ -9,6 +9,7 @@ import type { DialPlan, Gateway, MailboxPolicy } from '../config/schema';
 import { PHONE_NUMBER } from '../config/schema';
 import type { ConferencingService } from '../services/conferencing-service';
 import type { PinService } from '../services/pin-service';
+import { deleteVoiceMessage } from '../services/voice-message-service';
 import type { OpenedStore } from '../directory/opened-store';
 import type { ConferencingUser, Mailbox } from '../ports/store';
 import { ErrorCodes, VaError } from '../errors';
@@ -26,6 +27,11 @@ export interface AdminContext {
   conferencing: ConferencingService;
   /** Resolves UM IP gateway host names (New-/Set-UMIPGateway, Import-Directory); `dns.lookup` when absent. */
   lookupHost?: HostLookup;
+  /**
+   * Told when a cmdlet changed a mailbox's voice-message counts (Remove-VoiceMessage): the running server's MWI
+   * service sends the lamp change. Absent on the command line: the serving process sees the store change itself.
+   */
+  mailboxChanged?(identity: string): void;
 }
 
 /** A cmdlet: its parameters and what it does. */
@@ -501,6 +507,15 @@ export const CMDLETS: readonly Cmdlet[] = [
         Urgent: v.urgent,
         AudioFile: v.audioFile,
       }));
+    },
+  },
+  {
+    name: 'Remove-VoiceMessage',
+    synopsis: "Deletes one of a mailbox's voice messages (its audio file too); the lamp follows (our addition).",
+    params: [identity('the mailbox'), { name: 'MessageId', type: { kind: 'string', pattern: /^[0-9A-Za-z_-]+$/, patternText: 'must be a message Identity as Get-VoiceMessage prints it' }, required: true, help: "the message (Get-VoiceMessage's Identity)" }],
+    async run(ctx, p) {
+      await deleteVoiceMessage(ctx.store, p.Identity as string, p.MessageId as string, ctx.mailboxChanged ? (id) => ctx.mailboxChanged!(id) : undefined);
+      return [];
     },
   },
   // API keys and Search-AdminAuditLog (issue 21).

@@ -37,7 +37,8 @@ import type { MwiService } from '../notify/mwi-service';
 import { readTlsMaterial } from '../notify/tls-material';
 import type { Notifications } from '../notify/voice-mail-notifier';
 import type { CliIo } from './main';
-import { parseListen, startHttpApi, type RunningHttpApi } from '../http/server';
+import { parseListen, type RunningHttpApi } from '../http/server';
+import { startServeHttp } from './serve-http';
 import { assertWritableFolder, removeStaleTempFiles, type WritableFolder } from '../util/data-folders';
 
 /**
@@ -220,7 +221,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     available
       ? logger.info({ code: ErrorCodes.STORE_UNAVAILABLE }, 'store: the database answers again')
       : logger.error({ code: ErrorCodes.STORE_UNAVAILABLE, detail }, 'store: the database does not answer; new calls get 503 until it does');
-  const app = await openApp({ config: opts.config, data: opts.data, store: opts.store, recordings: opts.recordings, onStoreAvailability });
+  const app = await openApp({ config: opts.config, data: opts.data, store: opts.store, recordings: opts.recordings, onStoreAvailability, timeStoreQueries: true });
   await reportStoreOrigin(app, logger);
   let mwiTls: ReturnType<typeof readTlsMaterial>;
   // The gateways as last read, for the flood limiter's synchronous question (`runtime/known-gateways.ts`).
@@ -376,13 +377,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const listen = opts.http === false ? undefined : (opts.http ?? app.directory.http.listen);
   if (listen !== undefined) {
     try {
-      httpApi = await startHttpApi({
-        app,
-        listen,
-        logger,
-        version: (await import('./main')).packageVersion(),
-        state: { draining: () => stopping !== undefined, calls: () => runtime.activeCallCount },
-      });
+      const sipReady = () => (d ? d.connection.connected : true);
+      httpApi = await startServeHttp({ app, listen, logger, runtime, mwi, load: guard, stopping: () => stopping !== undefined, sipReady });
     } catch (err) {
       await running.stop();
       throw err;

@@ -4,6 +4,7 @@
  */
 import { paramSchema, paramsSchema, type JsonSchema } from './params';
 import { PROBLEM_SCHEMA } from './problem';
+import { plainOpenApiPaths, type PlainRoute } from './plain-routes';
 import type { ResolvedRoute } from './routes';
 
 const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
@@ -20,12 +21,15 @@ const KEYED_ERRORS = {
 /**
  * The OpenAPI document.
  * @param version the package version (info.version)
+ * @param plain the routes that are not one cmdlet (`plain-routes.ts`)
  */
-export function openApiDocument(routes: readonly ResolvedRoute[], version: string): JsonSchema {
+export function openApiDocument(routes: readonly ResolvedRoute[], version: string, plain: readonly PlainRoute[] = []): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
+  for (const [path, ops] of Object.entries(plainOpenApiPaths(plain, KEYED_ERRORS))) Object.assign((paths[path] ??= {}), ops);
   for (const r of routes) {
     const parameters: unknown[] = [];
     if (r.identity) parameters.push({ name: 'identity', in: 'path', required: true, description: r.identity.help, schema: paramSchema(r.identity, 'query') });
+    for (const p of r.pathSpecs) parameters.push({ name: p.placeholder, in: 'path', required: true, description: p.spec.help, schema: paramSchema(p.spec, 'query') });
     if (r.params === 'query') for (const s of r.specs) parameters.push({ name: s.name, in: 'query', required: s.required === true, schema: paramSchema(s, 'query') });
     const ok = r.created ? '201' : '200';
     const responses: Record<string, unknown> = {

@@ -25,6 +25,8 @@ export interface CmdletRoute {
   single?: boolean;
   /** Answers 201 Created rather than 200. */
   created?: boolean;
+  /** The path's other placeholders (`{id}`), each the cmdlet parameter it fills: `{ id: 'MessageId' }`. */
+  pathParams?: Readonly<Record<string, string>>;
 }
 
 /** The resources served today; see docs/admin-center.md for what issue 21 still asks. */
@@ -44,6 +46,15 @@ export const CMDLET_ROUTES: readonly CmdletRoute[] = [
     single: true,
   },
   { method: 'GET', path: '/api/mailboxes/{identity}/messages', summary: "A mailbox's voice messages, unheard first (Get-VoiceMessage)", right: 'read', cmdlet: 'Get-VoiceMessage', params: 'none' },
+  {
+    method: 'DELETE',
+    path: '/api/mailboxes/{identity}/messages/{id}',
+    summary: "Deletes a voice message and its audio; the mailbox's lamp follows (Remove-VoiceMessage)",
+    right: 'um',
+    cmdlet: 'Remove-VoiceMessage',
+    params: 'none',
+    pathParams: { id: 'MessageId' },
+  },
   { method: 'GET', path: '/api/policies', summary: 'UM mailbox policies (Get-UMMailboxPolicy)', right: 'read', cmdlet: 'Get-UMMailboxPolicy', params: 'none' },
   { method: 'GET', path: '/api/policies/{identity}', summary: 'One UM mailbox policy (Get-UMMailboxPolicy -Identity)', right: 'read', cmdlet: 'Get-UMMailboxPolicy', params: 'none', single: true },
   { method: 'PATCH', path: '/api/policies/{identity}', summary: 'Changes a UM mailbox policy: the parameters given (Set-UMMailboxPolicy)', right: 'um', cmdlet: 'Set-UMMailboxPolicy', params: 'body', single: true },
@@ -76,8 +87,10 @@ export interface ResolvedRoute extends CmdletRoute {
   run: Cmdlet;
   /** The -Identity spec when the path has `{identity}`. */
   identity?: ParamSpec;
-  /** The parameters read from the query string or the body (without -Identity when it is in the path). */
+  /** The parameters read from the query string or the body (without those in the path). */
   specs: ParamSpec[];
+  /** The specs of {@link CmdletRoute.pathParams}, by placeholder. */
+  pathSpecs: Array<{ placeholder: string; spec: ParamSpec }>;
 }
 
 /** The route table with each route's cmdlet. @throws Error when a route names no cmdlet (a programming error) */
@@ -87,8 +100,14 @@ export function resolveRoutes(routes: readonly CmdletRoute[] = CMDLET_ROUTES): R
     if (!run) throw new Error(`route ${r.method} ${r.path}: no cmdlet ${r.cmdlet}`);
     const inPath = r.path.includes('{identity}');
     const identity = inPath ? run.params.find((p) => p.name === 'Identity') : undefined;
-    const specs = r.params === 'none' ? [] : run.params.filter((p) => !(inPath && p.name === 'Identity'));
-    return { ...r, run, identity, specs };
+    const pathSpecs = Object.entries(r.pathParams ?? {}).map(([placeholder, name]) => {
+      const spec = run.params.find((p) => p.name === name);
+      if (!spec || !r.path.includes(`{${placeholder}}`)) throw new Error(`route ${r.method} ${r.path}: {${placeholder}} is no parameter ${name} of ${r.cmdlet}`);
+      return { placeholder, spec };
+    });
+    const inPathNames = new Set([...(inPath ? ['Identity'] : []), ...pathSpecs.map((p) => p.spec.name)]);
+    const specs = r.params === 'none' ? [] : run.params.filter((p) => !inPathNames.has(p.name));
+    return { ...r, run, identity, specs, pathSpecs };
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * The admin center's HTTP API in the `serve` process (issue 21, docs/admin-center.md): fastify on `serve --http
- * HOST:PORT` / `http.listen`. Every `/api` route and `/metrics` need an API key (`access.ts`); `/status` and
- * `/openapi.json` do not. Errors are RFC 9457 problem bodies (`problem.ts`). Changes are written to the admin audit
+ * HOST:PORT` / `http.listen`. Every `/api` route and `/metrics` need an API key (`access.ts`); `/status`, `/healthz`,
+ * `/readyz` and `/openapi.json` do not. Routes that are one cmdlet come from `routes.ts`; the others (a message's
+ * audio, the lamp, live calls, the drain switch, health) from `mailbox-routes.ts` and `server-routes.ts`. Errors are RFC 9457 problem bodies (`problem.ts`). Changes are written to the admin audit
  * log (`admin/audit.ts`) with the key's name and the client's address.
  *
  * Never logged: a request's body (it may hold a PIN), the response (a generated PIN, a new key), the Authorization
@@ -20,14 +21,16 @@ import { openApiDocument } from './openapi';
 import { paramsSchema, valuesOf } from './params';
 import { problem, problemOf, sendProblem } from './problem';
 import { fastifyPath, resolveRoutes, type ResolvedRoute } from './routes';
+import { MAILBOX_ROUTES } from './mailbox-routes';
+import { registerPlainRoutes, type PlainRoute } from './plain-routes';
+import { SERVER_ROUTES } from './server-routes';
+import type { ServerState } from './server-state';
+import { registerWebPages } from './web';
 
-/** What `/status` reports about the server. */
-export interface ServerState {
-  /** True once the server stops taking new calls (it is stopping). */
-  draining(): boolean;
-  /** Calls in progress. */
-  calls(): number;
-}
+export type { LiveCallView, MwiControl, MwiLampView, ServerState, ServiceStatus } from './server-state';
+
+/** The routes that are not one cmdlet: a message's audio, the lamp, live calls, the drain switch, health. */
+const PLAIN_ROUTES: readonly PlainRoute[] = [...MAILBOX_ROUTES, ...SERVER_ROUTES];
 
 /** Options of {@link startHttpApi}. */
 export interface HttpApiOptions {
@@ -73,7 +76,7 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<RunningHttpApi
   const { host, port } = parseListen(opts.listen);
   const log = opts.logger.child({ part: 'http' });
   const routes = resolveRoutes();
-  const document = openApiDocument(routes, opts.version);
+  const document = openApiDocument(routes, opts.version, PLAIN_ROUTES);
   const server: FastifyInstance = Fastify({
     logger: false,
     trustProxy: false,
@@ -113,6 +116,9 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<RunningHttpApi
   };
 
   for (const r of routes) registerCmdletRoute(server, r, opts.app, guard(r.right));
+  registerPlainRoutes(server, PLAIN_ROUTES, { app: opts.app, state: opts.state, caller: (req) => ({ who: keys.get(req)?.name ?? 'unknown', address: req.ip }) }, guard);
+  // The web pages (sign-in, recipients, conferencing, policies...) under /admin: src/http/web/.
+  await registerWebPages(server, { app: opts.app, logger: opts.logger, state: opts.state });
 
   server.get('/status', async (_req, reply) => {
     let store: 'ok' | 'unavailable' = 'ok';
@@ -143,7 +149,8 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<RunningHttpApi
 /** Serves one cmdlet route: its schema from the cmdlet's specs, its values converted by the CLI's rules. */
 function registerCmdletRoute(server: FastifyInstance, r: ResolvedRoute, app: AdminContext, onRequest: (req: FastifyRequest) => Promise<void>): void {
   const schema: Record<string, unknown> = {};
-  if (r.identity) schema.params = { type: 'object', properties: { identity: { type: 'string', minLength: 1 } }, required: ['identity'] };
+  const placeholders = [...(r.identity ? ['identity'] : []), ...r.pathSpecs.map((p) => p.placeholder)];
+  if (placeholders.length > 0) schema.params = { type: 'object', properties: Object.fromEntries(placeholders.map((p) => [p, { type: 'string', minLength: 1 }])), required: placeholders };
   if (r.params === 'query') schema.querystring = paramsSchema(r.specs, 'query');
   if (r.params === 'body') schema.body = paramsSchema(r.specs, 'body');
   server.route({
@@ -156,7 +163,9 @@ function registerCmdletRoute(server: FastifyInstance, r: ResolvedRoute, app: Adm
         ...valuesOf(r.params === 'query' ? r.specs : [], r.params === 'query' ? (req.query as Record<string, unknown>) : undefined),
         ...valuesOf(r.params === 'body' ? r.specs : [], r.params === 'body' ? (req.body as Record<string, unknown>) : undefined),
       };
-      if (r.identity) values.Identity = convertValue(r.identity, (req.params as { identity: string }).identity);
+      const inPath = req.params as Record<string, string>;
+      if (r.identity) values.Identity = convertValue(r.identity, inPath.identity);
+      for (const p of r.pathSpecs) values[p.spec.name] = convertValue(p.spec, inPath[p.placeholder]);
       const key = keys.get(req)!;
       const out = await runAudited(app, r.run, values, { who: key.name, address: req.ip });
       // A generated PIN or a new key may be in the answer: no cache may keep it.

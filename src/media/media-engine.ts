@@ -24,6 +24,7 @@ import { isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import pino, { type Logger } from 'pino';
 import { lazyChild } from '../log';
+import { metrics } from '../metrics';
 import type { Clock } from '../ports/clock';
 import { MediaError, MediaErrorCodes } from './errors';
 import { MsHistogram } from './histogram';
@@ -411,6 +412,7 @@ export class MediaEngine {
     let rounds = 0;
     while (now >= this.deadline - EARLY_TOLERANCE_MS && rounds < MAX_CATCH_UP) {
       this.tickHist.record(Math.abs(now - this.deadline));
+      metrics.rtpTickLateness.observe(Math.abs(now - this.deadline) / 1000);
       for (const l of this.tickListeners) {
         try {
           l();

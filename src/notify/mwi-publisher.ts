@@ -21,6 +21,7 @@
  */
 import type { Logger } from 'pino';
 import { formatMessageSummary, type MwiState } from '../domain/message-summary';
+import { metrics } from '../metrics';
 import type { Clock, TimerHandle } from '../ports/clock';
 import type { MwiTransport, MwiTransportName } from '../ports/mwi';
 
@@ -118,6 +119,15 @@ export interface MwiSharedDeliveries {
  * `extension|counts|gateways`), so the next change is never taken for "already delivered".
  */
 export const UNCONFIRMED_SIGNATURE = 'unconfirmed';
+
+/**
+ * The signature that names a mailbox's state as delivered (shared by the processes on one store): its extension,
+ * its counts and its gateways; a change of any of them is a state to send.
+ */
+export function mwiSignature(target: MwiMailboxTarget): string {
+  const { state } = target;
+  return `${target.extension}|${state.newMessages}/${state.oldMessages}/${state.urgentNew}/${state.urgentOld}|${target.gateways.map((g) => `${g.host}:${g.port}/${g.transport}`).join(',')}`;
+}
 
 interface Job {
   identity: string;
@@ -248,6 +258,11 @@ export class MwiPublisher {
     return new Promise((resolve) => this.idle.add(resolve));
   }
 
+  /** True when a NOTIFY for this mailbox is in flight or a retry of it is scheduled. */
+  isSending(identity: string): boolean {
+    return this.jobs.has(identity);
+  }
+
   /** True when a NOTIFY is in flight or a retry is scheduled. */
   get busy(): boolean {
     return this.jobs.size > 0;
@@ -323,6 +338,9 @@ export class MwiPublisher {
   }
 
   private emit(event: MwiEvent): void {
+    if (event.type === 'sent') metrics.mwiNotifies.inc({ gateway: event.gateway, outcome: 'delivered' });
+    else if (event.type === 'attempt-failed') metrics.mwiNotifies.inc({ gateway: event.attempt.gateway, outcome: 'failed' });
+    else metrics.mwiGivenUp.inc();
     try {
       this.deps.onEvent?.(event);
     } catch (err) {
@@ -349,7 +367,7 @@ export class MwiPublisher {
           return;
         }
         const reason = job.reason;
-        const signature = `${target.extension}|${target.state.newMessages}/${target.state.oldMessages}/${target.state.urgentNew}/${target.state.urgentOld}|${target.gateways.map((g) => `${g.host}:${g.port}/${g.transport}`).join(',')}`;
+        const signature = mwiSignature(target);
         if (reason === 'change' && job.attempts.length === 0 && (await this.lastDelivered(job.identity)) === signature) {
           if (!job.dirty) {
             this.finish(job);

@@ -32,7 +32,7 @@ import type { EffectImplementations } from './effect-runner';
 import { composeFlows } from './flows';
 import { MeetingRooms } from './meeting-rooms';
 import { conferenceSettings, dialPlanInfo, mailboxInfo } from './flow-inputs';
-import { observeFlowStates } from './flow-states';
+import { currentFlowState, observeFlowStates } from './flow-states';
 
 export { conferenceSettings, dialPlanInfo, mailboxInfo } from './flow-inputs';
 
@@ -68,6 +68,23 @@ export interface CallRecord {
   identity: string | null;
 }
 
+/**
+ * A call in progress as the admin center lists it (issue 21, "live calls": flow, state, mailbox, duration; never
+ * digits, never the caller's number).
+ */
+export interface LiveCall {
+  /** The signalling's call id (as in the call's log lines). */
+  callId: string;
+  /** The flow, once the call is routed; null before. */
+  flow: Exclude<CallRecord['flow'], 'rejected'> | null;
+  /** The innermost running flow's `flowId.state`, or null before the flow starts. */
+  state: string | null;
+  /** The mailbox: the one a caller leaves a message in, or the one signed in to (once the PIN was right); else null. */
+  mailbox: string | null;
+  /** When the runtime took the call, ms since the epoch (the runtime's clock). */
+  startedAt: number;
+}
+
 /** Why `file` cannot be a message's audio (missing, not a file, empty), or null when it can. */
 function missingAudio(file: string): string | null {
   try {
@@ -90,8 +107,12 @@ interface RunningCall {
   log: Logger | null;
   /** Ended by the server's shutdown ({@link CallRuntime.endAllCalls}). */
   shutdown: boolean;
-  /** The mailbox the call is about, once known from its route (call answering). */
+  /** The mailbox the call is about, once known from its route (call answering) or signed in to. */
   mailbox: string | null;
+  /** The flow, once routed (counted in `va_calls_in_progress` from then on). */
+  flow: LiveCall['flow'];
+  /** When the runtime took the call, ms of its clock. */
+  startedAt: number;
   /** Its `call ended` line is written (by the shutdown, for a flow that did not finish in time). */
   endLogged: boolean;
   /** Resolves when {@link CallRuntime.handleCall} has finished with the call (its `call ended` line is written). */
@@ -160,6 +181,17 @@ export class CallRuntime {
   /** How many calls are in progress (routed, not yet ended). */
   get activeCallCount(): number {
     return this.running.size;
+  }
+
+  /** The calls in progress, oldest first, for the admin center (no digits, no caller's number). */
+  liveCalls(): LiveCall[] {
+    return [...this.running.values()].map((c) => ({
+      callId: c.channel.callId,
+      flow: c.flow,
+      state: c.actor ? currentFlowState(c.actor) : null,
+      mailbox: c.mailbox,
+      startedAt: c.startedAt,
+    }));
   }
 
   /**
@@ -244,6 +276,7 @@ export class CallRuntime {
   async handleCall(call: IncomingCall): Promise<CallRecord> {
     if (this.draining) {
       serverMetrics.callsRefused.inc({ reason: 'draining' });
+      serverMetrics.callsEnded.inc({ flow: 'rejected', result: 'shutdown' });
       await call.channel.hangup('shutdown');
       callLogger(this.deps.logger, call.channel.callId, 'rejected').info({ result: 'shutdown', endedBy: 'shutdown' }, 'call ended');
       return { callId: call.channel.callId, flow: 'rejected', result: 'shutdown', identity: null };
@@ -255,14 +288,22 @@ export class CallRuntime {
       log: null,
       shutdown: false,
       mailbox: null,
+      flow: null,
+      startedAt: this.deps.clock.now(),
       endLogged: false,
       finished: new Promise<void>((r) => (finish = r)),
     };
     this.running.set(call.channel, running);
+    serverMetrics.activeCalls.inc();
+    let record: CallRecord | undefined;
     try {
-      return await this.runCall(call, running);
+      record = await this.runCall(call, running);
+      return record;
     } finally {
       this.running.delete(call.channel);
+      serverMetrics.activeCalls.dec();
+      if (running.flow) serverMetrics.callsInProgress.dec({ flow: running.flow });
+      serverMetrics.callsEnded.inc({ flow: record?.flow ?? running.flow ?? 'rejected', result: record?.result ?? 'error' });
       finish();
     }
   }
@@ -283,6 +324,8 @@ export class CallRuntime {
       await channel.hangup('not-found');
       return { callId: channel.callId, flow: 'rejected', result: 'unknown-number', identity: null };
     }
+    running.flow = route.flow;
+    serverMetrics.callsInProgress.inc({ flow: route.flow });
     let machine: AnyStateMachine;
     let input: unknown;
     try {
@@ -430,14 +473,20 @@ export class CallRuntime {
         const log = callLogger(this.deps.logger, this.channelOf(system).callId, 'sign-in');
         const mailbox = input.identity;
         if (r.outcome === 'ok') {
+          const running = this.running.get(this.channelOf(system));
+          if (running) running.mailbox = mailbox;
           log.info({ mailbox, mustChangePin: r.mustChangePin, firstTimeUser: r.firstTimeUser }, 'signed in');
           return { outcome: 'ok', mustChangePin: r.mustChangePin, firstTimeUser: r.firstTimeUser };
         }
         if (r.outcome === 'locked') {
+          serverMetrics.signInFailures.inc({ outcome: 'locked-out' });
           log.info({ mailbox }, 'sign-in refused: the mailbox is locked out');
           return { outcome: 'locked' };
         }
         log.info({ mailbox, failures: r.failures }, 'wrong PIN');
+        serverMetrics.signInFailures.inc({ outcome: 'wrong-pin' });
+        if (r.action === 'reset') serverMetrics.pinAutomaticResets.inc();
+        if (r.action === 'lockout') serverMetrics.lockouts.inc();
         if (r.action === 'reset') log.info({ mailbox, failures: r.failures }, 'PIN reset automatically after failed sign-ins: the new PIN was mailed');
         if (r.action === 'lockout') log.warn({ mailbox, failures: r.failures }, 'mailbox locked out after failed sign-ins: an administrator must unlock it (Set-UMMailboxPIN)');
         return { outcome: 'failed', action: r.action };
@@ -492,6 +541,7 @@ export class CallRuntime {
           urgent: false,
           audioFile: input.file,
         });
+        serverMetrics.voiceMessagesStored.inc();
         callLogger(this.deps.logger, this.channelOf(system).callId, 'call-answering').info(
           { mailbox: input.identity, messageId: message.id, caller: input.caller, durationMs: input.durationMs, file: path.basename(input.file) },
           'voice message stored',

@@ -46,3 +46,24 @@ export function observeFlowStates(root: AnyActorRef, report: (state: string) => 
   watch(root);
 }
 
+
+/**
+ * Where a call's flows are now, read from their snapshots when asked (no subscription: the admin center's live calls
+ * look rarely): the innermost running flow's `flowId.state`, e.g. `mailboxMenu.summary` while a signed-in
+ * caller listens. Never the flows' context (it may hold the digits typed).
+ * @returns the state, or null when the flow has ended
+ */
+export function currentFlowState(root: AnyActorRef): string | null {
+  type Snap = { status?: string; value?: StateValue; machine?: { id: string }; children?: Record<string, AnyActorRef | undefined> };
+  let snap: Snap | undefined = root.getSnapshot() as Snap;
+  let state: string | null = null;
+  // Flows nest a few levels at most (sign-in > mailbox menu > recording); the bound guards against a cycle.
+  for (let depth = 0; depth < 8 && snap; depth++) {
+    if (snap.status !== 'active' || snap.value === undefined || !snap.machine) break;
+    state = `${snap.machine.id}.${flatState(snap.value)}`;
+    snap = Object.values(snap.children ?? {})
+      .map((c) => c?.getSnapshot() as Snap | undefined)
+      .find((c) => c?.status === 'active' && c.machine !== undefined && c.value !== undefined);
+  }
+  return state;
+}

@@ -9,6 +9,10 @@
  * (`domain/gateway-admission.ts`) and before anything is allocated, so a refused call costs no RTP port, SDP answer
  * or flow.
  *
+ * The drain switch is here too (Exchange's `Set-UMService -Status NoNewCalls`, issue 21): while the status is
+ * `NoNewCalls` every new call gets the same 503 with Retry-After (`va_calls_refused_total{reason="draining"}`), so a
+ * gateway sends it elsewhere, and calls in progress go on to their end.
+ *
  * Load itself is not guarded: refusing on event-loop utilization (over 97% of the last second) was tried and
  * measured with SIPp against `serve`: at 1,000 calls/s, a rate it keeps up with, some seconds were that busy and a
  * tenth of the calls were refused; at 2,000 calls/s, past its ceiling, a fifth of the calls completed all the same.
@@ -35,9 +39,16 @@ export interface LoadGuardOptions {
   logger?: Pick<Logger, 'warn' | 'info'>;
 }
 
+/**
+ * The server's status, after Exchange's `Set-UMService -Status` (Enabled | NoNewCalls; Exchange's Disabled, which
+ * stops the service, is `serve` being stopped): NoNewCalls refuses new calls, calls in progress finish.
+ */
+export type ServiceStatus = 'Enabled' | 'NoNewCalls';
+
 export class LoadGuard {
-  /** Calls refused since start. */
+  /** Calls refused since start for load (MaxCallsAllowed, memory); not those refused while draining. */
   refused = 0;
+  private serviceStatus: ServiceStatus = 'Enabled';
   /** Refusals in the current episode (0: taking calls). */
   private refusing = 0;
 
@@ -52,11 +63,33 @@ export class LoadGuard {
     }
   }
 
+  /** The drain switch's position (`Set-UMService -Status`). */
+  get status(): ServiceStatus {
+    return this.serviceStatus;
+  }
+
+  /**
+   * Turns the drain switch: `NoNewCalls` refuses every new call with 503 from now on (calls in progress go on),
+   * `Enabled` takes them again. Logged once per change. In this process only, until it stops (a restart takes calls).
+   * @returns true when the status changed
+   */
+  setStatus(status: ServiceStatus): boolean {
+    if (status === this.serviceStatus) return false;
+    this.serviceStatus = status;
+    if (status === 'NoNewCalls') this.opts.logger?.warn({ status, active: this.opts.activeCalls() }, 'NoNewCalls: new calls get 503; calls in progress go on');
+    else this.opts.logger?.info({ status }, 'Enabled: taking new calls again');
+    return true;
+  }
+
   /**
    * Decides on a new call before anything is allocated for it.
    * @returns a 503 refusal with its Retry-After, or null when the call may go on to the next rule
    */
   check(): Extract<Admission, { admit: false }> | null {
+    if (this.serviceStatus === 'NoNewCalls') {
+      metrics.callsRefused.inc({ reason: 'draining' });
+      return { admit: false, status: 503, reason: 'the server takes no new calls (Set-UMService -Status NoNewCalls)', retryAfterSeconds: this.opts.retryAfterSeconds };
+    }
     const { maxCallsAllowed } = this.opts;
     if (maxCallsAllowed !== null) {
       const active = this.opts.activeCalls();

@@ -10,6 +10,7 @@
  * The audio of a meeting is the call channels' business (a conference bridge per room); this class only decides who
  * may enter.
  */
+import { metrics } from '../metrics';
 import type { CancelSignal } from '../ports/call-channel';
 
 /** What a caller in the lobby waits for. */
@@ -63,17 +64,20 @@ export class MeetingRooms {
       this.waiters.set(conferenceId, set);
       const onAbort = () => {
         set.delete(waiter);
+        metrics.conferenceLobby.dec();
         if (set.size === 0 && this.waiters.get(conferenceId) === set) this.waiters.delete(conferenceId);
         reject(new Error('stopped waiting in the lobby'));
       };
       const waiter: Waiter = {
         until,
         release: () => {
+          metrics.conferenceLobby.dec();
           signal?.removeEventListener('abort', onAbort);
           resolve();
         },
       };
       set.add(waiter);
+      metrics.conferenceLobby.inc();
       signal?.addEventListener('abort', onAbort, { once: true });
       const waiting = set.size;
       for (const l of [...(this.arrivalListeners.get(conferenceId) ?? [])]) l(waiting);
@@ -109,6 +113,7 @@ export class MeetingRooms {
   joined(conferenceId: string): void {
     this.members.set(conferenceId, (this.members.get(conferenceId) ?? 0) + 1);
     this.started.add(conferenceId);
+    metrics.conferenceParticipants.inc();
   }
 
   /**
@@ -121,6 +126,7 @@ export class MeetingRooms {
 
   /** A caller left; the meeting ends with the last one (the organizer leaving does not end it). */
   left(conferenceId: string): void {
+    metrics.conferenceParticipants.dec();
     const n = (this.members.get(conferenceId) ?? 1) - 1;
     if (n > 0) this.members.set(conferenceId, n);
     else {

@@ -169,6 +169,8 @@ export interface IvrServerOptions {
    * another machine, and shares only the store and the recordings folder.
    */
   store?: string;
+  /** The admin center's HTTP API and web pages: HOST:PORT (`serve --http`), e.g. `127.0.0.1:0`; none by default. */
+  http?: string;
 }
 
 const MAX_LOG_LINES = 400;
@@ -233,6 +235,7 @@ export async function startIvrServer(opts: IvrServerOptions = {}): Promise<IvrSe
       rtpPortMin: 0,
       rtpPortMax: 0,
       logger: createLogger({ level: 'info', destination }),
+      ...(opts.http ? { http: opts.http } : {}),
       ...(drachtio ? { sipEngine: 'drachtio' as const, drachtio: { host: drachtio.host, port: drachtio.adminPort, secret: drachtio.secret } } : {}),
       ...(freeswitch ? { mediaEngine: 'freeswitch' as const, freeswitch: { servers: [{ host: freeswitch.host, port: freeswitch.eslPort }], secret: freeswitch.secret } } : {}),
     });
