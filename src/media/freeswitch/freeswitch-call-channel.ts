@@ -127,6 +127,10 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
   static async prepare(endpoint: FsEndpoint): Promise<void> {
     await endpoint.api('uuid_setvar', `${endpoint.uuid} playback_terminators none`);
     endpoint.conn?.subscribe('RECORD_STOP PLAYBACK_START');
+    // Events drachtio-fsmrf subscribes to that the IVR never reads. Each carries every channel variable (FreeSWITCH
+    // sends these verbose whatever `verbose_events` says), so two of a prompt's four events were most of the
+    // event-socket bytes our process parsed per call (issue 18, CPU per concurrent call).
+    endpoint.conn?.sendRecv('nixevent CHANNEL_EXECUTE PLAYBACK_STOP CHANNEL_PROGRESS_MEDIA DETECTED_TONE');
     await endpoint.execute('spandsp_start_dtmf');
   }
 

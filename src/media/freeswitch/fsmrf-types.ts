@@ -13,6 +13,8 @@ export interface EslEvent {
 /** drachtio-modesl's `Connection`, as an endpoint exposes it (`endpoint.conn`). */
 export interface EslConnection {
   subscribe(events: string | string[], cb?: () => void): void;
+  /** Sends a raw event-socket command (`nixevent ...`) and calls `cb` with the reply. */
+  sendRecv(command: string, cb?: (reply: EslEvent) => void): void;
   on(event: string, listener: (evt: EslEvent) => void): unknown;
   removeListener(event: string, listener: (evt: EslEvent) => void): unknown;
 }
