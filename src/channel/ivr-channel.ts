@@ -21,7 +21,7 @@
  * This module re-exports the public names it exported when it held all of those files, so importers keep importing
  * from here.
  */
-import type { CallChannel, CancelSignal } from '../ports/call-channel';
+import type { CallChannel, CancelSignal, CollectedInput, PromptStart } from '../ports/call-channel';
 import type { Clock } from '../ports/clock';
 import type { Locale } from '../domain/locale';
 import type {
@@ -67,6 +67,11 @@ export interface IvrChannelOptions {
   catalog?: PromptCatalog;
   /** Where recordings are written (created on first use). */
   recordingsDir: string;
+  /**
+   * fsync each recording (default true). False only where the folder lives no longer than the process (the
+   * simulator's throw-away data folder): the file is still written whole before its row, not waited on the disk for.
+   */
+  durableRecordings?: boolean;
 }
 
 export abstract class IvrChannel implements CallChannel {
@@ -86,6 +91,8 @@ export abstract class IvrChannel implements CallChannel {
   private active: Operation<unknown> | null = null;
   /** Is the IVR collecting a secret (a PIN) right now? Transcripts then mask what the caller presses. */
   private secretCollect = false;
+  /** The locale of the latest operation: the one its prompts are in ({@link IvrChannel.onPromptStart}). */
+  private opLocale: Locale = 'en-US';
   /** The caller's voice, as spans of the clock's time; `end` is Infinity while the caller is still talking. */
   protected readonly speech: SpeechSegment[] = [];
 
@@ -102,7 +109,7 @@ export abstract class IvrChannel implements CallChannel {
     this.callId = options.callId;
     this.clock = options.clock;
     this.catalog = options.catalog ?? PromptCatalog.load();
-    this.writer = new RecordingWriter(options.recordingsDir, options.callId);
+    this.writer = new RecordingWriter(options.recordingsDir, options.callId, { durable: options.durableRecordings ?? true });
     this.host = this.makeHost();
   }
 
@@ -245,11 +252,13 @@ export abstract class IvrChannel implements CallChannel {
 
   /** Plays prompts to the caller (the rules: `play-operation.ts`). */
   play(request: PlayRequest, signal?: CancelSignal): Promise<PlayResult> {
+    this.opLocale = request.locale;
     return runPlay(this.host, request, signal);
   }
 
   /** Plays optional prompts, then collects digits (the rules: `collect-operation.ts`). */
   collect(request: CollectRequest, signal?: CancelSignal): Promise<CollectResult> {
+    this.opLocale = request.locale;
     return runCollect(this.host, request, signal);
   }
 
@@ -258,6 +267,7 @@ export abstract class IvrChannel implements CallChannel {
    * @throws VaError VA_ERR_MEDIA_RECORDING (the promise rejects) when the recording cannot be written
    */
   record(request: RecordRequest, signal?: CancelSignal): Promise<RecordResult> {
+    this.opLocale = request.locale;
     return runRecord(this.host, request, signal);
   }
 
@@ -274,6 +284,7 @@ export abstract class IvrChannel implements CallChannel {
    * entry and exit tones: see {@link IvrChannel.heardRoomSound}).
    */
   joinConference(room: string, role: ConferenceRole, signal?: CancelSignal, options: ConferenceOptions = {}): Promise<ConferenceResult> {
+    this.opLocale = options.locale ?? 'en-US';
     return runConference(this.host, room, role, signal, options);
   }
 
@@ -291,6 +302,22 @@ export abstract class IvrChannel implements CallChannel {
   /** Registers a listener for every digit the caller presses. */
   onDtmf(listener: (digit: string) => void): void {
     this.dtmfListeners.push(listener);
+  }
+
+  /**
+   * Calls `listener` synchronously whenever a prompt starts (the port's optional observer, from the heard-log), with
+   * the locale of its operation and whether it plays for a secret input (a PIN collect).
+   */
+  onPromptStart(listener: (prompt: PromptStart) => void): void {
+    this.journal.promptObservers.push((p) => listener({ id: p.id, locale: this.opLocale, op: p.op, secret: p.op === 'collect' && this.secretCollect }));
+  }
+
+  /** Calls `listener` whenever a collect finishes (the port's optional observer): never a secret input's digits. */
+  onCollected(listener: (input: CollectedInput) => void): void {
+    this.journal.collectObservers.push(({ result, secret }) => {
+      if (secret) listener({ secret: true, reason: result.reason });
+      else listener(result.terminator === undefined ? { secret: false, digits: result.digits, reason: result.reason } : { secret: false, digits: result.digits, reason: result.reason, terminator: result.terminator });
+    });
   }
 
   // ================================================================== observation (transcripts, scripted callers, tests)
@@ -432,7 +459,7 @@ export abstract class IvrChannel implements CallChannel {
   // ================================================================== internals
 
   protected log(e: ChannelEvent): void {
-    this.events.push(e);
+    this.journal.log(e);
   }
 
   protected removeObserver<F>(list: F[], f: F): void {

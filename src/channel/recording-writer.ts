@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ErrorCodes, isVaError, VaError } from '../errors';
-import { writeFileAtomic } from '../util/atomic-file';
+import { writeFileAtomic, type AtomicWriteOptions } from '../util/atomic-file';
 
 /** A span of the caller's voice, clock ms (absolute in the channel, from the recording's start in `recordingWav`). */
 export interface SpeechSegment {
@@ -38,10 +38,12 @@ export class RecordingWriter {
   /**
    * @param recordingsDir where recordings are written (created on first use)
    * @param callId the call's id (made safe for a file name)
+   * @param write `durable: false` for a folder that lives no longer than the process (the simulator's throw-away one)
    */
   constructor(
     readonly recordingsDir: string,
     private readonly callId: string,
+    private readonly write: AtomicWriteOptions = {},
   ) {}
 
   /**
@@ -69,7 +71,7 @@ export class RecordingWriter {
   save(purpose: string, wav: () => Buffer): string {
     const file = this.newFile(purpose);
     try {
-      writeFileAtomic(file, wav());
+      writeFileAtomic(file, wav(), this.write);
     } catch (err) {
       throw new VaError(ErrorCodes.MEDIA_RECORDING, `cannot write the recording ${path.basename(file)} into ${this.recordingsDir} (${osReason(err)})`, { cause: err });
     }

@@ -9,7 +9,7 @@ import nodemailer from 'nodemailer';
 import type { z } from 'zod';
 import type { MailSchema } from '../config/schema';
 import { ErrorCodes, VaError } from '../errors';
-import { writeFileAtomic } from '../util/atomic-file';
+import { writeFileAtomic, type AtomicWriteOptions } from '../util/atomic-file';
 import type { Mailer, MailMessage } from '../ports/mailer';
 
 /** Mail settings from the directory file (`mail:`). */
@@ -18,8 +18,9 @@ export type MailSettings = z.infer<typeof MailSchema>;
 /**
  * Creates the mailer for a data folder.
  * @param settings the `mail:` section; @param dataDir the data folder (outbox: `<dataDir>/outbox/`)
+ * @param write how the outbox is written (`durable: false` for a throw-away data folder)
  */
-export function createMailer(settings: MailSettings, dataDir: string): Mailer {
+export function createMailer(settings: MailSettings, dataDir: string, write: AtomicWriteOptions = {}): Mailer {
   if (settings.smtp) {
     const { host, port, secure, user, password } = settings.smtp;
     const transport = nodemailer.createTransport({
@@ -50,7 +51,7 @@ export function createMailer(settings: MailSettings, dataDir: string): Mailer {
         const info = await stream.sendMail({ from: settings.from, ...message });
         mkdirSync(outbox, { recursive: true });
         const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.eml`;
-        writeFileAtomic(path.join(outbox, name), info.message as Buffer);
+        writeFileAtomic(path.join(outbox, name), info.message as Buffer, write);
       } catch (err) {
         throw new VaError(ErrorCodes.MAIL_SEND, `cannot write the mail to ${message.to} into ${outbox}: ${(err as Error).message}`, { cause: err });
       }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { ErrorCodes, VaError } from '../errors';
 import type { Clock } from '../ports/clock';
 import type { SmsMessage, SmsSender } from '../ports/mwi';
-import { writeFileAtomic } from '../util/atomic-file';
+import { writeFileAtomic, type AtomicWriteOptions } from '../util/atomic-file';
 
 /** The sink's folder under the data folder. */
 export const SMS_FOLDER = 'sms';
@@ -27,8 +27,9 @@ export interface SmsFile {
  * Creates the file sink for a data folder.
  * @param dataDir the data folder (texts go to `<dataDir>/sms/`, created when missing)
  * @param clock names and stamps the files (the simulator's virtual clock in-process)
+ * @param write `durable: false` for a data folder that lives no longer than the process (see {@link writeFileAtomic})
  */
-export function createFileSmsSender(dataDir: string, clock: Pick<Clock, 'now'>): SmsSender {
+export function createFileSmsSender(dataDir: string, clock: Pick<Clock, 'now'>, write: AtomicWriteOptions = {}): SmsSender {
   const folder = path.join(dataDir, SMS_FOLDER);
   return {
     /**
@@ -41,7 +42,7 @@ export function createFileSmsSender(dataDir: string, clock: Pick<Clock, 'now'>):
       try {
         mkdirSync(folder, { recursive: true });
         const name = `${at.replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.json`;
-        writeFileAtomic(path.join(folder, name), `${JSON.stringify(body, null, 2)}\n`);
+        writeFileAtomic(path.join(folder, name), `${JSON.stringify(body, null, 2)}\n`, write);
       } catch (err) {
         throw new VaError(ErrorCodes.SMS_SEND, `cannot write the text to ${message.to} into ${folder}: ${(err as Error).message}`, { cause: err });
       }

@@ -2,6 +2,7 @@
 import type { NotificationSettings } from '../config/schema';
 import type { Clock } from '../ports/clock';
 import type { SmsSender } from '../ports/mwi';
+import type { AtomicWriteOptions } from '../util/atomic-file';
 import { createFileSmsSender } from './sms-file-sender';
 import { createWebhookSmsSender } from './sms-webhook-sender';
 
@@ -10,8 +11,9 @@ import { createWebhookSmsSender } from './sms-webhook-sender';
  * @param settings `notifications.sms` (validated: `webhook` is present when the provider is `webhook`)
  * @param dataDir the data folder (the file sink writes to `<dataDir>/sms/`)
  * @param clock stamps the file sink's texts
+ * @param write how the file sink writes (`durable: false` for a throw-away data folder)
  */
-export function createSmsSender(settings: NotificationSettings['sms'], dataDir: string, clock: Pick<Clock, 'now'>): SmsSender {
+export function createSmsSender(settings: NotificationSettings['sms'], dataDir: string, clock: Pick<Clock, 'now'>, write: AtomicWriteOptions = {}): SmsSender {
   if (settings.provider === 'webhook' && settings.webhook) return createWebhookSmsSender(settings.webhook);
-  return createFileSmsSender(dataDir, clock);
+  return createFileSmsSender(dataDir, clock, write);
 }

@@ -9,7 +9,9 @@
  * 2. An App is opened on `data` (kept) or on a throw-away folder seeded from the directory file (removed after),
  *    with the VirtualClock as the store's clock and a mailer that records every mail in memory and still delivers it
  *    through the configured mailer (the outbox gets its `.eml`), and an SMS provider that records every text the
- *    configured provider (the `<data>/sms/` file sink by default) accepted.
+ *    configured provider (the `<data>/sms/` file sink by default) accepted. A throw-away folder that is not kept
+ *    skips the file outboxes (the report has every mail and text) and writes recordings without fsync: a virtual
+ *    day of calls waits on no disk.
  * 3. A CallRuntime is built on the same clock. Each call starts at its `start:` offset on a {@link SimCallChannel};
  *    calls run concurrently on the one clock; each call's steps run as a scripted caller (see {@link runSteps}).
  *    When a call's steps run out and the call is still up, the caller hangs up. New voice messages and missed calls
@@ -211,7 +213,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     send: (m: SmsMessage) =>
       activity.count(
         (async () => {
-          await smsDelivery!.send(m);
+          if (smsDelivery) await smsDelivery.send(m);
           texts.push({ at: rel(), to: m.to, text: m.text });
         })(),
       ),
@@ -224,8 +226,14 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
   let virtualMs = 0;
   try {
     const pinHashCost = options.data ? undefined : (options.pinHashCost ?? THROWAWAY_PIN_HASH_COST);
+    // A throw-away folder is removed at the end of the run: its recordings are written whole (temporary name,
+    // rename) but not fsynced, and mails and texts for its file outboxes stay in the report (nobody could read the
+    // files); a kept folder (`data`, `keepData`) gets everything `serve` writes. A directory with SMTP or an SMS
+    // webhook still delivers through them.
+    const write = { durable: options.data !== undefined || options.keepData === true };
+    const fileSinksOnly = (sinks: boolean) => !write.durable && sinks;
     app = await openApp({ config: options.config ?? scenario.config, data: dataDir, store: options.store, clock, mailer, pinHashCost });
-    delivery = createMailer(app.directory.mail, app.dataDir);
+    delivery = fileSinksOnly(!app.directory.mail.smtp) ? null : createMailer(app.directory.mail, app.dataDir, write);
     const logger = options.logger ?? createLogger({ level: readEnvironment().logLevel ?? 'silent', destination: process.stderr });
     // MWI as `serve` sends it, to simulated UM IP gateways that answer as `mwiGateways:` says, on the virtual clock.
     const store = app.store;
@@ -234,7 +242,8 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     for (const n of unknownGateways) failures.push(`mwiGateways: no UM IP gateway named "${n}" in the directory`);
     const gateways = new SimMwiGateways(clock, () => store.listGateways(), scenario.mwiGateways, app.directory.notifications.mwi.notifyTimeoutSeconds * 1000, rel);
     // SMS and voice-message mails, as `serve` sends them, on the virtual clock (retries cost no real time).
-    smsDelivery = createSmsSender(app.directory.notifications.sms, app.dataDir, clock);
+    const sms = app.directory.notifications.sms;
+    smsDelivery = fileSinksOnly(!(sms.provider === 'webhook' && sms.webhook)) ? null : createSmsSender(sms, app.dataDir, clock, write);
     const ivr = buildIvr(app, {
       clock,
       logger,
@@ -258,7 +267,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
 
     let finishedCalls = 0;
     const startCall = (call: LiveCall) => {
-      const channel = new SimCallChannel({ callId: call.spec.id, clock, catalog, recordingsDir: app!.recordingsDir });
+      const channel = new SimCallChannel({ callId: call.spec.id, clock, catalog, recordingsDir: app!.recordingsDir, durableRecordings: write.durable });
       call.channel = channel;
       call.running = true;
       running.add(call);

@@ -3,12 +3,23 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 
+/** How {@link writeFileAtomic} writes. */
+export interface AtomicWriteOptions {
+  /**
+   * fsync the file and its folder (default true): the new file survives a crash of the machine. Off only for
+   * folders that live no longer than the process (the simulator's throw-away data folder): readers still never
+   * see half a file (the rename), but nothing waits for the disk.
+   */
+  durable?: boolean;
+}
+
 /**
  * Writes `data` to `file` so that a crash leaves either the whole new file or none of it: a temporary file in the
  * same folder, fsync, rename, then fsync of the folder so the rename itself is durable.
  * @throws the underlying fs error (the temporary file is removed first)
  */
-export function writeFileAtomic(file: string, data: Buffer | string): void {
+export function writeFileAtomic(file: string, data: Buffer | string, opts: AtomicWriteOptions = {}): void {
+  const durable = opts.durable ?? true;
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
   const fd = openSync(tmp, 'wx');
   let open = true;
@@ -20,7 +31,7 @@ export function writeFileAtomic(file: string, data: Buffer | string): void {
       if (n <= 0) throw Object.assign(new Error(`no progress writing ${tmp}`), { code: 'EIO' });
       at += n;
     }
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
     open = false;
     closeSync(fd);
   } catch (err) {
@@ -34,6 +45,7 @@ export function writeFileAtomic(file: string, data: Buffer | string): void {
     tryQuietly(() => unlinkSync(tmp));
     throw err;
   }
+  if (!durable) return;
   const dirFd = openSync(path.dirname(file), 'r');
   try {
     fsyncSync(dirFd);
