@@ -64,7 +64,7 @@ describe('admin center web pages in Chromium', () => {
     return (await first).status();
   };
   const signIn = async (b: TestBrowser, key: string) => {
-    await b.page.goto(`${base}/admin/`);
+    await b.page.goto(`${base}/`); // the root leads to the admin center
     expect(new URL(b.page.url()).pathname).toBe('/admin/sign-in');
     await b.page.fill('#key', key);
     expect(await go(b.page, () => b.page.click('#sign-in'))).toBe(303);

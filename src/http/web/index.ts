@@ -282,6 +282,8 @@ export async function registerWebPages(server: FastifyInstance, opts: WebPagesOp
     },
     { prefix: WEB_BASE },
   );
+  // The server's root is where a person types the address: the admin center (the API is under /api).
+  server.get('/', async (_req, reply) => reply.redirect(`${WEB_BASE}/`, 303));
 }
 
 /** A form body (`application/x-www-form-urlencoded`) as name -> value; the last value of a repeated name. */
