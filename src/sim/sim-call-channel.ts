@@ -38,6 +38,8 @@ export class SimCallChannel extends IvrChannel implements CallerSide {
   private readonly member: SimConferenceMember;
   /** The server's DTMF decoding of this call's keys (made at the first key). */
   private dtmfLine: SimDtmfLine | null = null;
+  /** The tone this caller is sending now, if any (it sounds whether or not the caller is in a meeting yet). */
+  private voice: { hz: number; end: number } | null = null;
 
   constructor(options: SimCallChannelOptions) {
     super(options);
@@ -64,6 +66,10 @@ export class SimCallChannel extends IvrChannel implements CallerSide {
 
   protected override conferenceEnter(room: string, _role: ConferenceRole, opts: { entryExitTones: boolean; locale: Locale }): void {
     this.conferences.join(this.member, room, opts.entryExitTones);
+    // A tone the caller started before the bridge took it in (during `conf-joining`) keeps sounding: the others hear
+    // the rest of it, as over the network, where the caller's RTP flows on into the mix.
+    const now = this.clock.now();
+    if (this.voice && this.voice.end > now) this.conferences.speak(this.member, this.voice.hz, this.voice.end - now);
   }
 
   protected override conferenceLeave(): void {
@@ -170,6 +176,7 @@ export class SimCallChannel extends IvrChannel implements CallerSide {
     if (this.ended || ms <= 0) return;
     this.annotate('caller', `sends a ${hz} Hz tone for ${ms / 1000}s`);
     this.addSpeech(ms);
+    this.voice = { hz, end: this.clock.now() + ms };
     this.conferences.speak(this.member, hz, ms);
     await this.sleepWhileUp(ms);
   }
