@@ -33,6 +33,18 @@ export interface CmdletRoute {
 export const CMDLET_ROUTES: readonly CmdletRoute[] = [
   { method: 'GET', path: '/api/mailboxes', summary: 'UM-enabled mailboxes (Get-UMMailbox)', right: 'read', cmdlet: 'Get-UMMailbox', params: 'none' },
   { method: 'GET', path: '/api/mailboxes/{identity}', summary: 'One UM-enabled mailbox (Get-UMMailbox -Identity)', right: 'read', cmdlet: 'Get-UMMailbox', params: 'none', single: true },
+  {
+    method: 'POST',
+    path: '/api/mailboxes',
+    summary: 'UM-enables a mailbox: Identity, Extensions, UMMailboxPolicy; the PIN (given or generated) is mailed, never in this response (Enable-UMMailbox)',
+    right: 'um',
+    cmdlet: 'Enable-UMMailbox',
+    params: 'body',
+    single: true,
+    created: true,
+  },
+  { method: 'PATCH', path: '/api/mailboxes/{identity}', summary: "Changes a mailbox's UM settings: the parameters given (Set-UMMailbox)", right: 'um', cmdlet: 'Set-UMMailbox', params: 'body', single: true },
+  { method: 'DELETE', path: '/api/mailboxes/{identity}', summary: 'Removes Unified Messaging from a mailbox; its voice messages stay (Disable-UMMailbox)', right: 'um', cmdlet: 'Disable-UMMailbox', params: 'none' },
   { method: 'GET', path: '/api/pins', summary: "Every mailbox's PIN state: expired, first-time user, locked out (Get-UMMailboxPIN); never a PIN", right: 'read', cmdlet: 'Get-UMMailboxPIN', params: 'none' },
   { method: 'GET', path: '/api/mailboxes/{identity}/pin', summary: "A mailbox's PIN state (Get-UMMailboxPIN); never the PIN", right: 'read', cmdlet: 'Get-UMMailboxPIN', params: 'none', single: true },
   {

@@ -74,6 +74,36 @@ function describeHttpApi(name: string, storeUrl: () => Promise<string | undefine
       expect(JSON.stringify(listed)).not.toContain(keys['View-Only']);
     });
 
+    test('a mailbox is UM-enabled, changed and disabled over the API (Enable-/Set-/Disable-UMMailbox), audited, never with its PIN', async () => {
+      const identity = 'adele@contoso.com';
+      const body = { Identity: identity, Extensions: '51299', UMMailboxPolicy: 'Contoso-Policy', DisplayName: 'Adele Vance', Pin: '864209' };
+      expect((await call('POST', '/api/mailboxes', 'View-Only', body)).status).toBe(403);
+      const created = await call('POST', '/api/mailboxes', 'UM Management', body);
+      expect(created.status).toBe(201);
+      const made = (await created.json()) as Record<string, unknown>;
+      expect(made).toMatchObject({ Identity: identity, Extensions: ['51299'], UMMailboxPolicy: 'Contoso-Policy', UMEnabled: true });
+      expect(JSON.stringify(made)).not.toMatch(alone('864209'));
+      expect(await verifyPin('864209', (await server.app.store.getMailbox(identity)).pinHash)).toBe(true);
+      // The same extension again: the cmdlet's refusal, as a problem body.
+      const again = await call('POST', '/api/mailboxes', 'UM Management', { ...body, Identity: 'other@contoso.com' });
+      expect(again.status).toBeGreaterThanOrEqual(400);
+      expect(((await again.json()) as { code: string }).code).toMatch(/^VA_ERR_/);
+
+      const changed = await call('PATCH', `/api/mailboxes/${identity}`, 'UM Management', { DisplayName: 'Adele V.', UMSMSNotificationOption: 'VoiceMail', MobileNumber: '+14255550177' });
+      expect(changed.status).toBe(204); // Set-UMMailbox prints nothing
+      expect(await server.app.store.getMailbox(identity)).toMatchObject({ displayName: 'Adele V.', smsNotificationOption: 'VoiceMail', mobileNumber: '+14255550177' });
+      expect((await call('PATCH', `/api/mailboxes/${identity}`, 'UM Management', { Extensions: '1' })).status).toBe(400);
+
+      expect((await call('DELETE', `/api/mailboxes/${identity}`, 'View-Only')).status).toBe(403);
+      expect((await call('DELETE', `/api/mailboxes/${identity}`, 'UM Management')).status).toBe(204);
+      expect(await server.app.store.findMailbox(identity)).toBeUndefined();
+      expect((await call('GET', `/api/mailboxes/${identity}`, 'View-Only')).status).toBe(404);
+
+      const audit = (await (await call('GET', '/api/audit?ResultSize=10', 'Organization Management')).json()) as Array<Record<string, unknown>>;
+      expect(audit.filter((a) => a.ObjectModified === identity).map((a) => a.CmdletName)).toEqual(expect.arrayContaining(['Enable-UMMailbox', 'Set-UMMailbox', 'Disable-UMMailbox']));
+      expect(JSON.stringify(audit)).not.toMatch(alone('864209'));
+    });
+
     test('/status needs no key: ok, not draining, no calls, the store answers', async () => {
       const r = await call('GET', '/status');
       expect(r.status).toBe(200);
