@@ -5,12 +5,27 @@
  * `Remove-VoiceMessage` cmdlet's route (`routes.ts`).
  */
 import { createReadStream } from 'node:fs';
+import type { FastifyReply } from 'fastify';
 import { runAuditedAction } from '../admin/audit';
 import { voiceMessageAudio } from '../services/voice-message-service';
 import { jsonResponse, type PlainRoute } from './plain-routes';
 import type { MwiLampView } from './server-state';
 
 /** The lamp object of `GET /api/mailboxes/{identity}/mwi` (PascalCase, as the cmdlets print objects). */
+
+/**
+ * Answers with a voice message's WAV (`audio/wav`, its length, `inline` with a file name), streamed from its file; a
+ * voice message is personal, so no shared cache may keep it (`private, no-store`). Used by the API and the web pages.
+ */
+export function sendVoiceMessageAudio(reply: FastifyReply, audio: Awaited<ReturnType<typeof voiceMessageAudio>>): FastifyReply {
+  return reply
+    .type('audio/wav')
+    .header('content-length', audio.bytes)
+    .header('cache-control', 'private, no-store')
+    .header('content-disposition', `inline; filename="voice-message-${audio.message.id}.wav"`)
+    .send(createReadStream(audio.file));
+}
+
 const LAMP_SCHEMA = {
   type: 'object',
   required: ['Identity', 'Extension', 'AllowMessageWaitingIndicator', 'MessagesWaiting', 'NewMessages', 'OldMessages', 'Gateways', 'Delivery', 'Sending'],
@@ -60,14 +75,7 @@ export const MAILBOX_ROUTES: readonly PlainRoute[] = [
     responses: { '200': { description: 'The WAV file', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } } },
     handler: async (req, reply, { app }) => {
       const { identity, id } = req.params as { identity: string; id: string };
-      const audio = await voiceMessageAudio(app.store, identity, id);
-      // A voice message is personal: no shared cache keeps it.
-      return reply
-        .type('audio/wav')
-        .header('content-length', audio.bytes)
-        .header('cache-control', 'private, no-store')
-        .header('content-disposition', `inline; filename="voice-message-${audio.message.id}.wav"`)
-        .send(createReadStream(audio.file));
+      return sendVoiceMessageAudio(reply, await voiceMessageAudio(app.store, identity, id));
     },
   },
   {

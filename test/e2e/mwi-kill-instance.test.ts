@@ -10,7 +10,6 @@
  * Both processes run `dist/` (`npm run build` first, as `npm test` does); each is stopped by PID (a hard SIGKILL
  * timer too), drachtio-server and PostgreSQL by theirs.
  */
-import * as net from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { startPostgres, type RunningPostgres } from '../../bench/servers/postgres-server';
@@ -18,6 +17,8 @@ import { openApp } from '../../src/app';
 import { mwiClaimMs } from '../../src/notify/mwi-service';
 import { tempDir, writeConfig } from '../helpers';
 import { describeWithServers, startDrachtio, type RunningDrachtio } from '../helpers/real-servers';
+import { h, type RawMessage } from '../sip/helpers/raw-sip';
+import { startTcpGateway } from '../helpers/tcp-gateway';
 import { spawnServe, type ServeProcess } from './helpers/serve-process';
 
 jest.setTimeout(90_000);
@@ -25,67 +26,8 @@ jest.setTimeout(90_000);
 /** Short MWI timings, so the dead sender's claim runs out in 16 s (2 x 6 s + 2 x 2 s). */
 const MWI = { retryWindowMinutes: 0.1, notifyTimeoutSeconds: 2, initialBackoffSeconds: 0.5, maxBackoffSeconds: 1 };
 
-/** A NOTIFY as the gateway received it. */
-interface GatewayNotify {
-  at: number;
-  callId: string;
-  cseq: string;
-  messagesWaiting: string | null;
-  answered: boolean;
-}
-
-/**
- * A UM IP gateway on TCP (MWI goes over TCP to gateways of an Unsecured dial plan) that answers 200 only to the
- * NOTIFYs `answer` accepts; the others get nothing. Messages are framed by Content-Length (RFC 3261 §18.3).
- */
-async function startGateway(answer: (n: GatewayNotify) => boolean) {
-  const received: GatewayNotify[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let buffered = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      for (;;) {
-        const end = buffered.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const head = buffered.subarray(0, end).toString('latin1');
-        const length = Number(/^(?:content-length|l)\s*:\s*(\d+)/im.exec(head)?.[1] ?? 0);
-        if (buffered.length < end + 4 + length) return;
-        const body = buffered.subarray(end + 4, end + 4 + length).toString('latin1');
-        buffered = buffered.subarray(end + 4 + length);
-        if (head.startsWith('NOTIFY ')) reply(socket, head, body);
-      }
-    });
-  });
-  const reply = (socket: net.Socket, head: string, body: string) => {
-    const lines = head.split('\r\n');
-    const header = (name: string) => lines.find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.slice(name.length + 1).trim() ?? '';
-    const n: GatewayNotify = {
-      at: Date.now(),
-      callId: header('Call-ID'),
-      cseq: header('CSeq'),
-      messagesWaiting: /^Messages-Waiting:\s*(\w+)/im.exec(body)?.[1] ?? null,
-      answered: false,
-    };
-    n.answered = answer(n);
-    received.push(n);
-    if (!n.answered) return;
-    const copied = lines.filter((l) => /^(via|from|to|call-id|cseq)\s*:/i.test(l));
-    const withTag = copied.map((l) => (/^to\s*:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=gw${received.length}` : l));
-    socket.write(Buffer.from(['SIP/2.0 200 OK', ...withTag, 'Content-Length: 0', '', ''].join('\r\n'), 'latin1'));
-  };
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  const close = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
-  return { port, received, close };
-}
+/** The lamp state a NOTIFY's message-summary body gives (RFC 3842: `Messages-Waiting: yes|no`). */
+const waiting = (m: RawMessage) => /^Messages-Waiting:\s*(\w+)/im.exec(m.body)?.[1] ?? null;
 
 describeWithServers(['drachtio-server'], 'an instance killed during an MWI delivery (two serve processes, one PostgreSQL, one drachtio-server)', () => {
   let pg: RunningPostgres | undefined;
@@ -108,7 +50,7 @@ describeWithServers(['drachtio-server'], 'an instance killed during an MWI deliv
   test('SIGKILL of the instance whose NOTIFY is unanswered: the other sends the lamp state when the claim runs out, once', async () => {
     let deadCallIds: Set<string> | null = null;
     // Nothing is answered while both live; after the kill, only NOTIFYs of a transaction the dead one did not start.
-    const gateway = await startGateway((n) => deadCallIds !== null && !deadCallIds.has(n.callId));
+    const gateway = await startTcpGateway((m) => deadCallIds !== null && !deadCallIds.has(h(m, 'call-id')));
     try {
       const config = writeConfig(dir, (doc) => {
         doc.gateways = [{ name: 'gw1', address: '127.0.0.1', port: gateway.port, dialPlan: 'Contoso-DP', messageWaitingIndicatorAllowed: true, status: 'Enabled' }];
@@ -143,31 +85,31 @@ describeWithServers(['drachtio-server'], 'an instance killed during an MWI deliv
       // One instance claims and sends; the other says another process is notifying david.
       const leaving = (p: ServeProcess) => p.lines().some((l) => l.msg === 'mwi: another process is notifying this mailbox' && l.identity === 'david@contoso.com');
       const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline && !(gateway.received.length > 0 && (leaving(a) || leaving(b)))) await new Promise((r) => setTimeout(r, 50));
-      const explain = () => `gateway: ${JSON.stringify(gateway.received)}\na: ${a.out.slice(-3000)}\nb: ${b.out.slice(-3000)}`;
-      if (!(leaving(a) !== leaving(b)) || gateway.received.length === 0) throw new Error(`expected one sender and one instance leaving david to it\n${explain()}`);
+      while (Date.now() < deadline && !(gateway.notifies.length > 0 && (leaving(a) || leaving(b)))) await new Promise((r) => setTimeout(r, 50));
+      const explain = () => `gateway: ${gateway.notifies.map((m) => m.raw).join('\n')}\na: ${a.out.slice(-3000)}\nb: ${b.out.slice(-3000)}`;
+      if (!(leaving(a) !== leaving(b)) || gateway.notifies.length === 0) throw new Error(`expected one sender and one instance leaving david to it\n${explain()}`);
       const [sender, survivor] = leaving(a) ? [b, a] : [a, b];
-      const firstSent = gateway.received[0];
-      expect(firstSent).toMatchObject({ messagesWaiting: 'yes', answered: false });
+      const firstSent = gateway.notifies[0];
+      expect({ waiting: waiting(firstSent), answered: gateway.answered.has(firstSent) }).toEqual({ waiting: 'yes', answered: false });
 
       // kill -9 mid-delivery: its NOTIFY has no answer yet.
       sender.kill();
       const killed = await sender.exited;
       expect(killed.signal).toBe('SIGKILL');
-      deadCallIds = new Set(gateway.received.map((n) => n.callId));
+      deadCallIds = new Set(gateway.notifies.map((m) => h(m, 'call-id')));
       expect(survivor.lines().filter((l) => l.msg === 'mwi notify delivered')).toEqual([]);
 
       // The survivor sends once the claim runs out (16 s after the sender took it, just before its first NOTIFY).
       const claimMs = mwiClaimMs({ ...MWI });
       const delivered = await survivor.line((l) => l.msg === 'mwi notify delivered' && l.identity === 'david@contoso.com', claimMs + 20_000, "the survivor's delivery");
       expect(delivered).toMatchObject({ extension: '51235', gateway: 'gw1', status: 200, messagesWaiting: true });
-      const answered = gateway.received.filter((n) => n.answered);
-      expect(answered.map((n) => ({ callId: n.callId, messagesWaiting: n.messagesWaiting }))).toEqual([{ callId: answered[0].callId, messagesWaiting: 'yes' }]);
+      const answered = [...gateway.answered];
+      expect(answered.map((m) => waiting(m))).toEqual(['yes']);
       // Not before the dead one's claim ran out (its first NOTIFY went out just after the claim; 1 s of slack).
       expect(answered[0].at - firstSent.at).toBeGreaterThanOrEqual(claimMs - 1_000);
       // Nothing more: the survivor recorded the delivery, so it does not send the state again.
       await new Promise((r) => setTimeout(r, 3_000));
-      expect(gateway.received.filter((n) => n.answered)).toHaveLength(1);
+      expect(gateway.answered.size).toBe(1);
       expect(survivor.lines().filter((l) => l.level >= 50)).toEqual([]);
     } finally {
       for (const p of processes.splice(0)) p.kill();

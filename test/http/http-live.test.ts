@@ -7,45 +7,21 @@
  * SQLite and on PostgreSQL (`bench/servers/postgres-server.ts`).
  */
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { findCmdlet } from '../../src/admin/cmdlets';
 import { startServer, type RunningServer } from '../../src/cli/serve';
 import { ADMIN_ROLES, type AdminRole } from '../../src/domain/admin-roles';
 import { createLogger } from '../../src/log';
 import { DEFAULT_OFFER } from '../contract/call-source-contract';
-import { answer, h, onTcpMessages, RawCall, UdpPeer, type RawMessage } from '../sip/helpers/raw-sip';
+import { h, RawCall, UdpPeer, type RawMessage } from '../sip/helpers/raw-sip';
+import { metricSample } from '../helpers/metrics-text';
+import { startTcpGateway } from '../helpers/tcp-gateway';
 import { tempDir, writeConfig } from '../helpers';
 import { startPostgres, type RunningPostgres } from '../../bench/servers/postgres-server';
 
 const DAVID = 'david@contoso.com';
 const TONY = 'tony@contoso.com';
 const ROOT = path.join(__dirname, '..', '..');
-
-/** A UM IP gateway on TCP (the dial plan is Unsecured) that answers 200 to every NOTIFY and keeps them. */
-async function tcpGateway(): Promise<{ port: number; notifies: RawMessage[]; close(): Promise<void> }> {
-  const notifies: RawMessage[] = [];
-  const sockets = new Set<net.Socket>();
-  const s = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    onTcpMessages(socket, (m) => {
-      if (m.method !== 'NOTIFY') return;
-      notifies.push(m);
-      socket.write(answer(m));
-    });
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return {
-    port: (s.address() as net.AddressInfo).port,
-    notifies,
-    close: async () => {
-      for (const k of sockets) k.destroy();
-      await new Promise<void>((r) => s.close(() => r()));
-    },
-  };
-}
 
 /** Polls `probe` until it returns a value (not undefined), every 100 ms. */
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
@@ -56,17 +32,6 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/** The sum of a metric's samples whose labels include `labels` (`name{a="b",...} value` lines). */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
 }
 
 /**
@@ -123,7 +88,7 @@ function describeLive(name: string, storeUrl: () => Promise<string | undefined>)
     }
 
     beforeAll(async () => {
-      const gw = await tcpGateway();
+      const gw = await startTcpGateway();
       const store = await storeUrl();
       gateway = gw;
       const dir = tempDir('va-http-live-');
@@ -210,11 +175,11 @@ function describeLive(name: string, storeUrl: () => Promise<string | undefined>)
       const [line] = await server.app.store.admin.searchAuditLog({ cmdlets: ['Send-VaMwiState'], resultSize: 1 });
       expect(line).toMatchObject({ who: 'UM Management', target: DAVID, succeeded: true });
       // The scrape counts the NOTIFYs by gateway and outcome.
-      expect(sample(await scrape(), 'va_mwi_notifies_total', { gateway: 'gw1', outcome: 'delivered' })).toBeGreaterThanOrEqual(3);
+      expect(metricSample(await scrape(), 'va_mwi_notifies_total', { gateway: 'gw1', outcome: 'delivered' })).toBeGreaterThanOrEqual(3);
     }, 30_000);
 
     test('live calls, the drain switch and the metrics while SIP calls run: a new INVITE gets 503 while the call in progress signs in and ends', async () => {
-      const endedBefore = sample(await scrape(), 'va_calls_ended_total', { flow: 'sign-in' });
+      const endedBefore = metricSample(await scrape(), 'va_calls_ended_total', { flow: 'sign-in' });
       const first = await invite();
       expect(first.rs.status).toBe(200);
       const listed = await until(async () => {
@@ -235,11 +200,11 @@ function describeLive(name: string, storeUrl: () => Promise<string | undefined>)
       const ready = await call('GET', '/readyz');
       expect([ready.status, await ready.json()]).toEqual([503, { ready: false, store: 'ok', sip: 'ok', draining: true }]);
       expect((await call('GET', '/healthz')).status).toBe(200);
-      const refusedBefore = sample(await scrape(), 'va_calls_refused_total', { reason: 'draining' });
+      const refusedBefore = metricSample(await scrape(), 'va_calls_refused_total', { reason: 'draining' });
       const second = await invite();
       expect(second.rs.status).toBe(503);
       expect(h(second.rs, 'retry-after')).toBe('11');
-      expect(sample(await scrape(), 'va_calls_refused_total', { reason: 'draining' })).toBe(refusedBefore + 1);
+      expect(metricSample(await scrape(), 'va_calls_refused_total', { reason: 'draining' })).toBe(refusedBefore + 1);
 
       // The call in progress goes on: the PIN signs it in; the live call shows the mailbox, never the digits.
       await keys_(first.call, '739164#');
@@ -252,11 +217,11 @@ function describeLive(name: string, storeUrl: () => Promise<string | undefined>)
 
       // A scrape while it runs.
       const during = await scrape();
-      expect(sample(during, 'va_calls_in_progress', { flow: 'sign-in' })).toBe(1);
-      expect(sample(during, 'va_active_calls')).toBe(1);
-      expect(sample(during, 'va_rtp_tick_lateness_seconds_count')).toBeGreaterThan(0);
-      expect(sample(during, 'va_store_query_duration_seconds_count', { operation: 'getMailbox' })).toBeGreaterThan(0);
-      expect(sample(during, 'va_store_query_duration_seconds_count', { operation: 'admin.findApiKeyByHash' })).toBeGreaterThan(0);
+      expect(metricSample(during, 'va_calls_in_progress', { flow: 'sign-in' })).toBe(1);
+      expect(metricSample(during, 'va_active_calls')).toBe(1);
+      expect(metricSample(during, 'va_rtp_tick_lateness_seconds_count')).toBeGreaterThan(0);
+      expect(metricSample(during, 'va_store_query_duration_seconds_count', { operation: 'getMailbox' })).toBeGreaterThan(0);
+      expect(metricSample(during, 'va_store_query_duration_seconds_count', { operation: 'admin.findApiKeyByHash' })).toBeGreaterThan(0);
       for (const name of ['nodejs_eventloop_lag_seconds', 'va_notification_queue_depth', 'va_notification_queue_oldest_age_seconds', 'va_conference_participants', 'va_conference_lobby_size', 'va_sign_in_failures_total', 'va_pin_automatic_resets_total', 'va_mailbox_lockouts_total', 'va_voice_messages_stored_total']) {
         expect(during).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
       }
@@ -267,17 +232,17 @@ function describeLive(name: string, storeUrl: () => Promise<string | undefined>)
       await bye(first.call);
       await until(async () => ((await json<any[]>(call('GET', '/api/calls', 'View-Only'))).length === 0 ? true : undefined), 'the call to end');
       const after = await scrape();
-      expect(sample(after, 'va_calls_in_progress', { flow: 'sign-in' })).toBe(0);
-      expect(sample(after, 'va_calls_ended_total', { flow: 'sign-in' })).toBe(endedBefore + 1);
+      expect(metricSample(after, 'va_calls_in_progress', { flow: 'sign-in' })).toBe(0);
+      expect(metricSample(after, 'va_calls_ended_total', { flow: 'sign-in' })).toBe(endedBefore + 1);
 
       // Enabled again: calls are taken. A wrong PIN is a sign-in failure in the metrics.
       expect((await call('PATCH', '/api/server', 'UM Management', { Status: 'Enabled' })).status).toBe(200);
       expect((await call('GET', '/readyz')).status).toBe(200);
-      const failuresBefore = sample(after, 'va_sign_in_failures_total', { outcome: 'wrong-pin' });
+      const failuresBefore = metricSample(after, 'va_sign_in_failures_total', { outcome: 'wrong-pin' });
       const third = await invite();
       expect(third.rs.status).toBe(200);
       await keys_(third.call, '51234000000#');
-      await until(async () => (sample(await scrape(), 'va_sign_in_failures_total', { outcome: 'wrong-pin' }) === failuresBefore + 1 ? true : undefined), 'the wrong PIN counted');
+      await until(async () => (metricSample(await scrape(), 'va_sign_in_failures_total', { outcome: 'wrong-pin' }) === failuresBefore + 1 ? true : undefined), 'the wrong PIN counted');
       await bye(third.call);
 
       const audit = await server.app.store.admin.searchAuditLog({ cmdlets: ['Set-UMService'] });

@@ -6,9 +6,9 @@
  * to the signed-in session (`/admin/recipients/{identity}/messages/{id}/audio`), by the same service and checks as
  * the API's `audio/wav` route (`services/voice-message-service.ts`).
  */
-import { createReadStream } from 'node:fs';
 import type { FastifyRequest } from 'fastify';
 import { voiceMessageAudio } from '../../services/voice-message-service';
+import { sendVoiceMessageAudio } from '../mailbox-routes';
 import type { ServerState } from '../server-state';
 import { html, seg, type SafeHtml } from './html';
 import type { WebKit } from './kit';
@@ -68,13 +68,7 @@ ${table}`;
 /** Registers a voice message's audio and Delete, and "Send the lamp state again" when the server runs MWI. */
 export function registerVoiceMessageRoutes(kit: WebKit, state: ServerState | undefined): void {
   kit.file('/recipients/:identity/messages/:id/audio', async (_ctx, req, reply) => {
-    const audio = await voiceMessageAudio(kit.app.store, req.params.identity, req.params.id);
-    return reply
-      .type('audio/wav')
-      .header('content-length', audio.bytes)
-      .header('cache-control', 'private, no-store')
-      .header('content-disposition', `inline; filename="voice-message-${audio.message.id}.wav"`)
-      .send(createReadStream(audio.file));
+    return sendVoiceMessageAudio(reply, await voiceMessageAudio(kit.app.store, req.params.identity, req.params.id));
   });
 
   kit.action('/recipients/:identity/messages/:id/delete', 'um', async (ctx, req) => {
