@@ -154,6 +154,7 @@ export function buildRuntime(app: App, deps: Pick<CallRuntimeDeps, 'clock' | 'lo
     clock: deps.clock,
     logger: deps.logger,
     onFlowState: deps.onFlowState,
+    testEventsAllowedFrom: app.directory.testing.eventsAllowedFrom,
   });
 }
 

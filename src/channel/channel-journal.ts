@@ -52,12 +52,15 @@ export class ChannelJournal {
   readonly promptObservers: ((p: HeardPrompt) => void)[] = [];
   /** Called whenever a recording starts (after its mark). */
   readonly recordObservers: (() => void)[] = [];
+  /** Called whenever a collect finishes (after its `collected` event is logged). */
+  readonly collectObservers: ((e: Extract<ChannelEvent, { type: 'collected' }>) => void)[] = [];
   /** Heard-log length when each recording started. */
   readonly recordingMarks: number[] = [];
 
-  /** Appends `e` to the event log. */
+  /** Appends `e` to the event log (and tells the collect observers of a `collected` event). */
   log(e: ChannelEvent): void {
     this.events.push(e);
+    if (e.type === 'collected' && this.collectObservers.length > 0) for (const o of this.collectObservers.slice()) o(e);
   }
 
   /**

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { LOCALES, type Locale as DomainLocale } from '../domain/locale';
+import { TestingSchema } from './testing-schema';
 
 /** `Unlimited` or a whole number within [min, max]: the shape of PINLifetime and LogonFailuresBeforePINReset. */
 export function unlimitedOr(min: number, max: number) {
@@ -424,6 +425,7 @@ const DirectoryObject = z
     media: MediaSettingsSchema.default(() => MediaSettingsSchema.parse({})),
     store: StoreSettingsSchema.default(() => StoreSettingsSchema.parse({})),
     http: HttpSettingsSchema.default(() => HttpSettingsSchema.parse({})),
+    testing: TestingSchema.default(() => TestingSchema.parse({})),
   })
   .strict();
 

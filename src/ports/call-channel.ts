@@ -24,6 +24,8 @@ import type {
   RecordRequest,
   RecordResult,
 } from '../flow-kit/media-types';
+import type { Locale } from '../domain/locale';
+import type { TestEventKind } from '../domain/test-events';
 
 /**
  * What an operation needs of an abort signal: a DOM `AbortSignal` fits, and so does the runtime's lighter
@@ -63,6 +65,56 @@ export interface CallChannel {
   onHangup(listener: () => void): void;
   /** Called for every digit the caller presses (after de-duplication across DTMF transports). */
   onDtmf(listener: (digit: string) => void): void;
+  /**
+   * Optional observer (issue 22, prompt events for test tools): called synchronously whenever a prompt starts to
+   * play to the caller, in order. Channels built on `channel/ivr-channel.ts` implement it; a listener must not throw
+   * nor block (it runs inside the media's timing).
+   */
+  onPromptStart?(listener: (prompt: PromptStart) => void): void;
+  /**
+   * Optional observer (issue 22): called whenever a `collect` finishes, with what it collected. For a secret input (a
+   * PIN) the listener gets no digits at all: secrets never leave the channel this way.
+   */
+  onCollected?(listener: (input: CollectedInput) => void): void;
+}
+
+/** A prompt that started, as {@link CallChannel.onPromptStart} reports it. */
+export interface PromptStart {
+  /** The catalog id (`enter-pin`), `tone:<name>` for a tone, null for a recording (a voice message, a greeting). */
+  id: string | null;
+  /** The locale of the operation that plays it. */
+  locale: Locale;
+  /** The operation it belongs to. */
+  op: 'play' | 'collect' | 'record' | 'conference';
+  /** True when it plays for a secret input (the prompts of a `collect` with `secret`: a PIN). */
+  secret: boolean;
+}
+
+/**
+ * What a `collect` ended with, as {@link CallChannel.onCollected} reports it: the digits (terminator excluded) and
+ * the reason, or for a secret input only the reason.
+ */
+export type CollectedInput =
+  | { secret: false; digits: string; reason: CollectResult['reason']; terminator?: string }
+  | { secret: true; reason: CollectResult['reason'] };
+
+/**
+ * What a caller asked of the test events in its INVITE (`X-VA-Test-Events`, issue 22), and how the signalling sends
+ * them: present on an {@link IncomingCall} only when the INVITE asked for at least one kind. Whether the caller gets
+ * them is the runtime's decision (the directory's `testing.eventsAllowedFrom`), not the adapter's.
+ */
+export interface TestEventsRequest {
+  /** The kinds asked for, never empty. */
+  kinds: readonly TestEventKind[];
+  /** The IP address the INVITE came from (no port): what the allow-list is checked against. */
+  sourceIp: string;
+  /**
+   * Sends one in-dialog INFO (RFC 6086) with this body, once the call is answered.
+   * @param contentType the body's Content-Type; @param body the body (UTF-8 text)
+   * @returns the final response's status code, or null when none came (the transaction timed out, 64*T1) or the
+   *   INFO could not be sent (no dialog yet, the call has ended, the transport failed); never rejects
+   */
+  sendInfo(contentType: string, body: string): Promise<number | null>;
 }
 
 /** A new call as the signalling layer announces it. */
@@ -76,6 +128,8 @@ export interface IncomingCall {
   diversion?: string;
   /** Where the signalling came from (`ip` or `ip:port`), for the UM IP gateway allow-list. */
   sourceAddress?: string;
+  /** The test events the caller asked for (`X-VA-Test-Events`), when it asked for any and the signalling can send them. */
+  testEvents?: TestEventsRequest;
 }
 
 /** Announces new calls; implemented by each signalling adapter and by the simulator. */

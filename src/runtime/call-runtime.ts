@@ -33,6 +33,8 @@ import { composeFlows } from './flows';
 import { MeetingRooms } from './meeting-rooms';
 import { conferenceSettings, dialPlanInfo, mailboxInfo } from './flow-inputs';
 import { currentFlowState, observeFlowStates } from './flow-states';
+import { AddressList } from '../domain/address-list';
+import { startTestEvents } from './test-events';
 
 export { conferenceSettings, dialPlanInfo, mailboxInfo } from './flow-inputs';
 
@@ -48,6 +50,11 @@ export interface CallRuntimeDeps {
   recordingsDir: string;
   /** Called with `flowId.state` whenever a call's flow (or a child flow) enters a new state; for transcripts. */
   onFlowState?: (callId: string, state: string) => void;
+  /**
+   * The directory's `testing.eventsAllowedFrom` (IPs and CIDR prefixes): callers from there that ask for test events
+   * (`X-VA-Test-Events`) get them as SIP INFO (`runtime/test-events.ts`, issue 22). Absent or empty: nobody does.
+   */
+  testEventsAllowedFrom?: readonly string[];
 }
 
 /**
@@ -136,8 +143,12 @@ export class CallRuntime {
   private draining = false;
   /** Errors already logged where they happened (a recording that failed): not logged again as an effect failure. */
   private readonly reported = new WeakSet<object>();
+  /** Who may have test events (`testing.eventsAllowedFrom`). */
+  private readonly testEventsAllowed: AddressList;
 
+  /** @throws Error naming a bad `testEventsAllowedFrom` entry (the directory's schema refuses those first) */
   constructor(private readonly deps: CallRuntimeDeps) {
+    this.testEventsAllowed = AddressList.parse(deps.testEventsAllowedFrom ?? []);
     this.flows = composeFlows(
       this.effects(),
       (identity) => this.countsChanged(identity),
@@ -341,6 +352,7 @@ export class CallRuntime {
     running.actor = actor;
     const onFlowState = this.deps.onFlowState;
     if (onFlowState) observeFlowStates(actor, (state) => onFlowState(channel.callId, state));
+    if (call.testEvents) startTestEvents(call.testEvents, channel, actor, { allowed: this.testEventsAllowed, clock: this.deps.clock, log });
     this.channels.set(actor.system, channel);
     const done = new Promise<{ result: string; identity: string | null }>((resolve) => {
       actor.subscribe({

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { MediaEngine } from '../../src/media/media-engine';
 import { readWavPcm } from '../../src/media/wav';
-import type { CallChannel, CallSource, IncomingCall } from '../../src/ports/call-channel';
+import type { CallChannel, CallSource, CollectedInput, IncomingCall, PromptStart } from '../../src/ports/call-channel';
 import { PromptCatalog } from '../../src/prompts/catalog';
 import { NetCaller } from '../../src/sim/net/net-caller';
 import { SipClient, type SipTarget } from '../../src/sip/embedded/sip-client';
@@ -139,6 +139,33 @@ export function describeCallChannelContract(name: string, makeHarness: () => Pro
       await caller.pressDigits('#', 150, 'rfc4733');
       expect(await collecting).toEqual({ digits: '1234', reason: 'terminator', terminator: '#' });
       expect(keys.join('')).toBe('1234#');
+      await channel.hangup();
+    }, 30_000);
+
+    test('observers (issue 22): every prompt start with its locale and secret flag; every collect result, never a secret one', async () => {
+      const { caller, channel } = await call();
+      const prompts: PromptStart[] = [];
+      const inputs: CollectedInput[] = [];
+      expect(typeof channel.onPromptStart).toBe('function');
+      expect(typeof channel.onCollected).toBe('function');
+      channel.onPromptStart!((p) => prompts.push(p));
+      channel.onCollected!((c) => inputs.push(c));
+      expect((await channel.play({ prompts: ['goodbye'], locale: 'fr-FR' })).reason).toBe('done');
+      const pin = channel.collect({ prompts: ['enter-pin'], locale: en, max: 10, terminators: '#', firstDigitTimeoutMs: 5000, interDigitTimeoutMs: 3000, secret: true });
+      await caller.pressDigits('42#', 150, 'info');
+      expect(await pin).toEqual({ digits: '42', reason: 'terminator', terminator: '#' });
+      const ext = channel.collect({ prompts: ['enter-extension'], locale: en, max: 2, firstDigitTimeoutMs: 5000, interDigitTimeoutMs: 3000 });
+      await caller.pressDigits('51', 150, 'rfc4733');
+      expect(await ext).toEqual({ digits: '51', reason: 'max' });
+      expect(prompts).toEqual([
+        { id: 'goodbye', locale: 'fr-FR', op: 'play', secret: false },
+        { id: 'enter-pin', locale: en, op: 'collect', secret: true },
+        { id: 'enter-extension', locale: en, op: 'collect', secret: false },
+      ]);
+      expect(inputs).toEqual([
+        { secret: true, reason: 'terminator' },
+        { secret: false, digits: '51', reason: 'max' },
+      ]);
       await channel.hangup();
     }, 30_000);
 

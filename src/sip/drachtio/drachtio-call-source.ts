@@ -20,6 +20,7 @@ import { exhaustedBy } from '../../errors';
 import { noteExhausted } from '../../metrics';
 import { refusalForHangupCause, refusalForSetupError, type Refusal } from '../refusals';
 import { callerUser, diversionUser, parseNameAddr, parseUriParts, sdpFromBody, uriUser } from '../sip-headers';
+import { parseTestEventsHeader, TEST_EVENTS_HEADER } from '../../domain/test-events';
 import type { DrachtioSrf, SrfDialog, SrfRequest, SrfResponse } from './srf-types';
 
 /** What the call source needs: drachtio-srf, the RTP engine, and the shared admission rule. */
@@ -85,6 +86,21 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
     timer = setTimeout(() => reject(new Error(message)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Sends an in-dialog INFO (RFC 6086) through drachtio-server: `dialog.request`, the only way that works (DESIGN.md,
+ * "Known pitfalls").
+ * @returns the final status, or null without a dialog, after its end, or when drachtio-server could not send it
+ */
+async function sendInfo(dialog: SrfDialog | null, contentType: string, body: string): Promise<number | null> {
+  if (!dialog || !dialog.connected) return null;
+  try {
+    const res = await dialog.request({ method: 'INFO', headers: { 'Content-Type': contentType }, body });
+    return res.status;
+  } catch {
+    return null;
+  }
 }
 
 /** Sends a final response unless one went out already; drachtio-srf throws for a status it does not know. */
@@ -270,12 +286,15 @@ export class DrachtioCallSource implements CallSource {
         .finally(() => this.live.delete(live));
     });
     const parties = inviteParties(req);
+    const testEvents = parseTestEventsHeader(req.get(TEST_EVENTS_HEADER));
     this.handler({
       channel: ch,
       from: parties.fromUser,
       to: parties.toUser,
       ...(parties.diversion !== undefined ? { diversion: parties.diversion } : {}),
       sourceAddress: `${req.source_address}:${req.source_port}`,
+      // Issue 22: what the INVITE asked of the test events, and an in-dialog INFO once the call is answered.
+      ...(testEvents.length > 0 ? { testEvents: { kinds: testEvents, sourceIp: req.source_address, sendInfo: (type: string, body: string) => sendInfo(dialog, type, body) } } : {}),
     });
   }
 

@@ -116,6 +116,10 @@ export class EmbeddedCallSource implements CallSource {
       to: invite.toUser,
       diversion: invite.diversion,
       sourceAddress: `${invite.source.address}:${invite.source.port}`,
+      // Issue 22: what the INVITE asked of the test events, and the dialog's INFO once the call is answered.
+      ...(invite.testEvents.length > 0
+        ? { testEvents: { kinds: invite.testEvents, sourceIp: invite.source.address, sendInfo: (type: string, body: string) => (dialog ? dialog.info(type, body) : Promise.resolve(null)) } }
+        : {}),
     });
   }
 

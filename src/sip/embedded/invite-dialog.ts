@@ -68,6 +68,12 @@ export interface Dialog {
    * for the ACK or the 64*T1 limit (RFC 3261 §15). Idempotent; resolves at once after the caller's BYE.
    */
   bye(): Promise<void>;
+  /**
+   * Sends an in-dialog INFO (RFC 6086; legacy usage, no Info-Package) with this body: the test events of issue 22.
+   * @returns the final response's status, or null after 64*T1 without one, when it cannot be sent, or once the
+   *   dialog is terminating or has ended (nothing is sent then)
+   */
+  info(contentType: string, body: string): Promise<number | null>;
   /** True once the ACK for our 2xx arrived. */
   readonly confirmed: boolean;
 }
@@ -126,6 +132,9 @@ export class EndedDialog implements Dialog {
   }
   bye(): Promise<void> {
     return Promise.resolve();
+  }
+  info(): Promise<number | null> {
+    return Promise.resolve(null);
   }
 }
 
@@ -426,10 +435,16 @@ export class DialogImpl implements Dialog {
     this.finish();
   }
 
+  async info(contentType: string, body: string): Promise<number | null> {
+    if (this.state === 'terminating' || this.state === 'ended') return null;
+    const rs = await this.request('INFO', { headers: { 'content-type': contentType }, content: body });
+    return rs?.status ?? null;
+  }
+
   /** Sends an in-dialog request; resolves with the final response, or null after 64*T1 or when it cannot be sent. */
-  private request(method: string): Promise<SipResponse | null> {
+  private request(method: string, extra?: { headers?: Record<string, unknown>; content?: string }): Promise<SipResponse | null> {
     const { callId, localAddr, remoteAddr, remoteTarget, routeSet, source } = this;
-    return inDialogRequest(this.core, { callId, localAddr, remoteAddr, remoteTarget, routeSet, source, localCseq: ++this.localCseq }, method);
+    return inDialogRequest(this.core, { callId, localAddr, remoteAddr, remoteTarget, routeSet, source, localCseq: ++this.localCseq }, method, extra);
   }
 
   // ------------------------------------------------------------ end

@@ -7,6 +7,7 @@
  * built by the server core (`answerInvite`, `acceptInvite` in sip-server.ts).
  */
 import type { Logger } from 'pino';
+import type { TestEventKind } from '../../domain/test-events';
 import { lazyChild } from '../../log';
 import type { Dialog } from './invite-dialog';
 import type { SipFlow, SipRequest, SipResponse } from './sip-package';
@@ -28,6 +29,8 @@ export interface IncomingInvite {
   readonly source: { address: string; port: number; transport: SipTransportName };
   /** The SDP offer (from a multipart body too), or null for an INVITE without one. */
   readonly offer: string | null;
+  /** The test events asked for in `X-VA-Test-Events` (issue 22; `domain/test-events.ts`); empty when none. */
+  readonly testEvents: readonly TestEventKind[];
   /** True once a CANCEL arrived before our final response (487 was sent). */
   readonly cancelled: boolean;
   /**
@@ -66,6 +69,7 @@ export class PendingInvite implements IncomingInvite {
   readonly diversion?: string;
   readonly source: { address: string; port: number; transport: SipTransportName };
   readonly offer: string | null;
+  readonly testEvents: readonly TestEventKind[];
   readonly branch: string;
   readonly localTag = newTag();
   readonly log: Logger;
@@ -82,7 +86,7 @@ export class PendingInvite implements IncomingInvite {
     readonly rq: SipRequest,
     readonly remote: SipFlow,
     readonly key: string,
-    fields: Pick<IncomingInvite, 'callId' | 'fromUser' | 'toUser' | 'diversion' | 'source' | 'offer'>,
+    fields: Pick<IncomingInvite, 'callId' | 'fromUser' | 'toUser' | 'diversion' | 'source' | 'offer'> & Partial<Pick<IncomingInvite, 'testEvents'>>,
   ) {
     this.callId = fields.callId;
     this.fromUser = fields.fromUser;
@@ -90,6 +94,7 @@ export class PendingInvite implements IncomingInvite {
     if (fields.diversion !== undefined) this.diversion = fields.diversion;
     this.source = fields.source;
     this.offer = fields.offer;
+    this.testEvents = fields.testEvents ?? [];
     this.branch = branchOf(rq);
     this.log = lazyChild(core.log, { callId: this.callId });
   }

@@ -19,6 +19,7 @@
  * It re-exports the public names of those pieces, so importers need only this file.
  */
 import { ErrorCodes, VaError } from '../../errors';
+import { parseTestEventsHeader } from '../../domain/test-events';
 import type { IncomingSubscription, SubscriptionSource } from '../../ports/mwi';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
@@ -434,6 +435,7 @@ class Core {
       diversion: diversionUser(headerString(rq.headers.diversion), headerString(rq.headers['history-info'])),
       source: { address: remote.address, port: remote.port, transport: remote.protocol.toUpperCase() === 'TCP' ? 'tcp' : 'udp' },
       offer: 'sdp' in body ? body.sdp : null,
+      testEvents: parseTestEventsHeader(headerString(rq.headers['x-va-test-events'])),
     });
     this.invites.set(key, inv);
     if ('unsupported' in body) {

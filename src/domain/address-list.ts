@@ -1,0 +1,150 @@
+/**
+ * Lists of IP addresses and CIDR prefixes (RFC 4632 for IPv4, RFC 4291 §2.3 for IPv6), for allow-lists such as the
+ * directory's `testing.eventsAllowedFrom` (issue 22, "Prompt and state events for any test tool"). Pure: no DNS, no
+ * sockets. An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, what a dual-stack socket reports for an IPv4 peer)
+ * matches as the IPv4 address it carries.
+ */
+
+/** One parsed entry: the address bits as bytes (4 for IPv4, 16 for IPv6) and how many leading bits must match. */
+interface Prefix {
+  bytes: Uint8Array;
+  bits: number;
+}
+
+/** The 4 bytes of a dotted-quad IPv4 address, or null when `s` is not one (no leading zeros, each part 0-255). */
+function ipv4Bytes(s: string): Uint8Array | null {
+  const parts = s.split('.');
+  if (parts.length !== 4) return null;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i];
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
+    const n = Number(p);
+    if (n > 255) return null;
+    out[i] = n;
+  }
+  return out;
+}
+
+/** The 16 bytes of an IPv6 address (with `::` and an embedded dotted quad at the end), or null. */
+function ipv6Bytes(s: string): Uint8Array | null {
+  if (!/^[0-9a-fA-F:.]+$/.test(s)) return null;
+  const halves = s.split('::');
+  if (halves.length > 2) return null;
+  const groups = (text: string): number[] | null => {
+    if (text === '') return [];
+    const out: number[] = [];
+    const parts = text.split(':');
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (i === parts.length - 1 && p.includes('.')) {
+        const v4 = ipv4Bytes(p);
+        if (!v4) return null;
+        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) out.push(parseInt(p, 16));
+      else return null;
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !tail) return null;
+  const total = head.length + tail.length;
+  if (halves.length === 1 ? total !== 8 : total > 7) return null;
+  const all = [...head, ...new Array<number>(8 - total).fill(0), ...tail];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    out[2 * i] = g >> 8;
+    out[2 * i + 1] = g & 0xff;
+  });
+  return out;
+}
+
+/** The address's bytes, an IPv4-mapped IPv6 address as its 4 IPv4 bytes; null when it is no IP address. */
+export function ipBytes(address: string): Uint8Array | null {
+  const a = address.trim();
+  const v4 = ipv4Bytes(a);
+  if (v4) return v4;
+  const v6 = ipv6Bytes(a.replace(/^\[(.*)\]$/, '$1'));
+  if (!v6) return null;
+  const mapped = v6.slice(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff;
+  return mapped ? v6.slice(12) : v6;
+}
+
+/**
+ * Parses one entry: an IP address (`192.0.2.7`, `2001:db8::7`) or a CIDR prefix (`192.0.2.0/24`, `2001:db8::/32`).
+ * @returns the prefix, or a sentence saying what is wrong with the entry
+ */
+function parseEntry(entry: string): Prefix | string {
+  const m = /^([^/]+)(?:\/([0-9]{1,3}))?$/.exec(entry.trim());
+  if (!m) return `"${entry}" is not an IP address or a CIDR prefix (ADDRESS or ADDRESS/BITS)`;
+  const bytes = ipBytes(m[1]);
+  if (!bytes) return `"${m[1]}" is not an IPv4 or IPv6 address`;
+  const max = bytes.length * 8;
+  // A prefix written on an IPv4-mapped address counts its bits from the mapped IPv4 address' first bit.
+  let bits = m[2] === undefined ? max : Number(m[2]);
+  if (m[2] !== undefined && bytes.length === 4 && m[1].includes(':')) bits -= 96;
+  if (bits < 0 || bits > max) return `"${entry}": the prefix length must be 0-${max}`;
+  return { bytes, bits };
+}
+
+/**
+ * Checks the entries of an address list.
+ * @param entries IP addresses and CIDR prefixes
+ * @returns one message per bad entry, with its index (empty when every entry is good)
+ */
+export function addressListErrors(entries: readonly string[]): { index: number; message: string }[] {
+  const out: { index: number; message: string }[] = [];
+  entries.forEach((e, index) => {
+    const p = parseEntry(e);
+    if (typeof p === 'string') out.push({ index, message: p });
+  });
+  return out;
+}
+
+/** Does `address` fall within `p`? */
+function within(address: Uint8Array, p: Prefix): boolean {
+  if (address.length !== p.bytes.length) return false;
+  let bits = p.bits;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((address[i] & mask) !== (p.bytes[i] & mask)) return false;
+  }
+  return true;
+}
+
+/** A parsed address list: {@link AddressList.matches} answers whether an address is on it. */
+export class AddressList {
+  private constructor(private readonly prefixes: readonly Prefix[]) {}
+
+  /**
+   * Parses a list of IP addresses and CIDR prefixes.
+   * @param entries e.g. `['127.0.0.1', '10.0.0.0/8', '2001:db8::/32']`; empty: a list that matches nothing
+   * @throws Error naming the first bad entry (validate with {@link addressListErrors} first for all of them)
+   */
+  static parse(entries: readonly string[]): AddressList {
+    const prefixes: Prefix[] = [];
+    for (const e of entries) {
+      const p = parseEntry(e);
+      if (typeof p === 'string') throw new Error(p);
+      prefixes.push(p);
+    }
+    return new AddressList(prefixes);
+  }
+
+  /** True when the list has no entry (it matches nothing). */
+  get empty(): boolean {
+    return this.prefixes.length === 0;
+  }
+
+  /**
+   * Is `address` on the list?
+   * @param address an IP address (no port); an IPv6 one may be in brackets
+   * @returns false for anything that is not an IP address
+   */
+  matches(address: string): boolean {
+    if (this.prefixes.length === 0) return false;
+    const bytes = ipBytes(address);
+    return bytes !== null && this.prefixes.some((p) => within(bytes, p));
+  }
+}
