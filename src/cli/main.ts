@@ -132,6 +132,7 @@ Usage:
 Options on every command:
   --data DIR      the data folder (SQLite store, outbox, recordings); default $VA_DATA, else ./data
   --config FILE   the directory file imported on first use; default $VA_CONFIG, else the built-in demo
+  voice-access export-sipp FILE.yaml... --out DIR [--target HOST:PORT]
                   config/contoso.yaml (simulate uses VA_DATA and VA_CONFIG only with --target)
   --store URL     a PostgreSQL store (postgresql://USER@HOST:PORT/DB) instead of SQLite in the data folder;
                   default $VA_STORE_URL, else the directory file's store.url
@@ -146,6 +147,7 @@ Commands:
 Cmdlets:
 ${names}
 `;
+  export-sipp FILE   write a SIPp scenario per call that waits for the prompts by their events; voice-access export-sipp --help
 }
 
 function cmdletHelp(name: string): string {
@@ -175,6 +177,11 @@ export async function main(argv: readonly string[], io: CliIo = stdio, env: Node
   if (serve) {
     const { runServeCli } = await import('./serve');
     return runServeCli(serve, io);
+  }
+  const exported = subcommandArgs(argv, 'export-sipp');
+  if (exported) {
+    const { runExportSippCli } = await import('./export-sipp');
+    return runExportSippCli(exported, io);
   }
   let parsed: ReturnType<typeof extractGlobalOptions>;
   try {
