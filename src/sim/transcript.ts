@@ -24,6 +24,8 @@ export interface HeardLine {
   at: number;
   id: string | null;
   text: string;
+  /** The locale it played in (in-process runs; `simulate --coverage`). */
+  locale?: string;
 }
 
 /** One call of a scenario report: who called whom, what happened (the transcript), what was heard, the result. */
