@@ -46,7 +46,7 @@ describe('runScenario', () => {
     const ids = call.heard.map((h) => h.id);
     expect(ids.slice(0, 3)).toEqual(['welcome', 'enter-extension', 'enter-pin']);
     expect(ids).toContain('main-menu');
-    expect(call.heard[0]).toEqual({ at: 0, id: 'welcome', text: 'Welcome to Voice Access.' });
+    expect(call.heard[0]).toEqual({ at: 0, id: 'welcome', text: 'Welcome to Voice Access.', locale: 'en-US' });
     const text = formatTranscript(call);
     expect(text).toContain('call david: +14255550999 -> +14255550100');
     expect(text).toContain('caller presses ******# (150ms apart)');
