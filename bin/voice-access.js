@@ -7,7 +7,12 @@
 const SIMULATE_HEAP_FLAG = '--max-semi-space-size=64';
 if (process.argv[2] === 'simulate' && !process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
   const { spawnSync } = require('node:child_process');
+  // Ctrl-C reaches both processes: the child decides (a load run stops, hangs up and still writes its reports), so
+  // this one must not die first and hand the terminal back while the child still prints.
+  const keepOnSigint = () => {};
+  process.on('SIGINT', keepOnSigint);
   const r = spawnSync(process.execPath, [...process.execArgv, SIMULATE_HEAP_FLAG, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.off('SIGINT', keepOnSigint);
   if (r.error) throw r.error;
   if (r.signal) process.kill(process.pid, r.signal);
   process.exit(r.status ?? 1);

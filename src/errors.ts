@@ -35,6 +35,11 @@ export const ErrorCodes = {
   /** A scenario file cannot be read or breaks the scenario format; the message names the file and key path. */
   SIM_SCENARIO_INVALID: 'VA_ERR_SIM_SCENARIO_INVALID',
   /**
+   * A scenario file cannot run as a load (`simulate --rate`): it runs `admin:` cmdlets or travels in time, which change
+   * the server's store.
+   */
+  SIM_LOAD_SCENARIO: 'VA_ERR_SIM_LOAD_SCENARIO',
+  /**
    * A UM IP gateway address is neither an IP address nor a host name, or (New-/Set-UMIPGateway, Import-Directory) a
    * host name that does not resolve (`dns.lookup`).
    */

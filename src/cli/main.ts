@@ -22,11 +22,14 @@ import { ENV, readEnvironment } from '../config/environment';
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** True when `err` writes to a terminal (a live line may then be redrawn in place); false or absent otherwise. */
+  errIsTty?: boolean;
 }
 
 const stdio: CliIo = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
+  errIsTty: process.stderr.isTTY === true,
 };
 
 /** The `--` options every command accepts. */
@@ -126,13 +129,15 @@ Usage:
                      [--store postgresql://USER@HOST:PORT/DB] [--recordings DIR]
   voice-access simulate FILE... [--config FILE] [--data DIR] [--junit OUT.xml] [--json]
   voice-access simulate --target udp:HOST:PORT FILE... [--data DIR] [--server-log FILE] [--max-wait 60s|none]
+  voice-access simulate --target udp:HOST:PORT --calls N --rate R/s [--concurrency C] [--duration D]
+                        [--max-failures K] [--report FILE.json] [--junit FILE.xml] FILE...   (a load run)
   voice-access copy-store --to postgresql://USER@HOST:PORT/DB [--data DIR]
+  voice-access export-sipp FILE.yaml... --out DIR [--target HOST:PORT]
   voice-access --version
 
 Options on every command:
   --data DIR      the data folder (SQLite store, outbox, recordings); default $VA_DATA, else ./data
   --config FILE   the directory file imported on first use; default $VA_CONFIG, else the built-in demo
-  voice-access export-sipp FILE.yaml... --out DIR [--target HOST:PORT]
                   config/contoso.yaml (simulate uses VA_DATA and VA_CONFIG only with --target)
   --store URL     a PostgreSQL store (postgresql://USER@HOST:PORT/DB) instead of SQLite in the data folder;
                   default $VA_STORE_URL, else the directory file's store.url
@@ -142,12 +147,12 @@ Commands:
   serve              the IVR on SIP and RTP (the log level: --log-level or VA_LOG_LEVEL); voice-access serve --help
   simulate FILE...   run scenario files (scripted calls) on the in-process simulator; voice-access simulate --help
   copy-store         copy the data folder's SQLite store into an empty PostgreSQL database (--to URL), whole
+  export-sipp FILE   write a SIPp scenario per call that waits for the prompts by their events; voice-access export-sipp --help
   help               this text
 
 Cmdlets:
 ${names}
 `;
-  export-sipp FILE   write a SIPp scenario per call that waits for the prompts by their events; voice-access export-sipp --help
 }
 
 function cmdletHelp(name: string): string {
@@ -173,15 +178,15 @@ export async function main(argv: readonly string[], io: CliIo = stdio, env: Node
   }
   const copy = subcommandArgs(argv, 'copy-store');
   if (copy) return copyStore(copy, io, env);
-  const serve = subcommandArgs(argv, 'serve');
-  if (serve) {
-    const { runServeCli } = await import('./serve');
-    return runServeCli(serve, io);
-  }
   const exported = subcommandArgs(argv, 'export-sipp');
   if (exported) {
     const { runExportSippCli } = await import('./export-sipp');
     return runExportSippCli(exported, io);
+  }
+  const serve = subcommandArgs(argv, 'serve');
+  if (serve) {
+    const { runServeCli } = await import('./serve');
+    return runServeCli(serve, io);
   }
   let parsed: ReturnType<typeof extractGlobalOptions>;
   try {

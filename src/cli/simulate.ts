@@ -11,13 +11,24 @@
 import { readEnvironment } from '../config/environment';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { NET_DEFAULT_MAX_WAIT_MS, parseTarget, runScenarioOverNetwork } from '../sim/net/net-runner';
 import { ServerLogFile } from '../sim/net/server-log';
 import { formatClock, formatTranscript, runScenario, type ScenarioReport } from '../sim/runner';
 import { formatDuration, parseDuration } from '../sim/scenario';
 import type { SipTarget } from '../sip/embedded/sip-client';
+import {
+  checkLoadShape,
+  LOAD_MAX_CALLS,
+  LOAD_MAX_CONCURRENCY,
+  LoadOptionError,
+  parseLoadDuration,
+  parseRate,
+  parseWholeNumber,
+} from '../sim/net/load/load-options';
 import type { CliIo } from './main';
+import { runLoadCli } from './simulate-load';
+import { xmlEscape } from '../util/xml-text';
 
 /** The outcome of one scenario file: its report, or why it could not run. */
 export interface SimulationResult {
@@ -95,14 +106,7 @@ export function formatResult(r: SimulationResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-const xml = (s: string) =>
-  s
-    // XML 1.0 allows neither most control characters nor lone surrogates.
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
+const xml = xmlEscape;
 
 /**
  * JUnit XML for a run: one `<testsuite>`, one `<testcase>` per scenario file (name = the scenario's `name`,
@@ -142,6 +146,29 @@ function targetOption(v: string): SipTarget {
   }
 }
 
+/** A load option's parser for commander: the {@link LoadOptionError}'s text names the option already. */
+function loadOption<T>(parse: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (err) {
+      if (err instanceof LoadOptionError) throw new InvalidArgumentError(err.message.slice(err.option.length + 1));
+      throw err;
+    }
+  };
+}
+
+/** The load options as commander gives them. */
+interface LoadCliFlags {
+  calls?: number;
+  rate?: number;
+  concurrency?: number;
+  duration?: number;
+  maxFailures?: number;
+  report?: string;
+  progressInterval?: number;
+}
+
 function maxWaitOption(v: string): number {
   if (v.trim().toLowerCase() === 'none') return Infinity;
   const ms = parseDuration(v);
@@ -173,11 +200,23 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
     .option('--server-log <file>', "with --target: the server's log (JSON lines), to check result expectations")
     .option('--max-wait <duration>', `with --target: the longest wait step (default ${formatDuration(NET_DEFAULT_MAX_WAIT_MS)}; none: waits run for real)`, maxWaitOption)
     .option('--local-address <ip>', 'with --target: our address for SIP and RTP (default: the one that routes to the target)')
+    .option('--calls <n>', 'load run (with --target and --rate): how many calls to start; each call runs the next file, round robin', loadOption((v) => parseWholeNumber('--calls', v, 1, LOAD_MAX_CALLS)))
+    .option('--rate <r/s>', 'load run: new calls a second at most, e.g. 10/s (or 10; per minute: 30/m)', loadOption(parseRate))
+    .option('--concurrency <c>', 'load run: calls in progress at most (default: rate x 60 s, at most 1000)', loadOption((v) => parseWholeNumber('--concurrency', v, 1, LOAD_MAX_CONCURRENCY)))
+    .option('--duration <d>', 'load run: stop starting calls after this long (e.g. 30s, 10m), or after --calls, whichever first', loadOption((v) => parseLoadDuration(v)))
+    .option('--max-failures <k>', 'load run: stop early (hang up the calls in progress) once more than K calls failed', loadOption((v) => parseWholeNumber('--max-failures', v, 0, LOAD_MAX_CALLS)))
+    .option('--report <file>', 'load run: write the JSON report (counts, failures by reason, percentiles)')
+    .addOption(new Option('--progress-interval <d>', 'load run: interval of the plain progress line when not on a terminal (default 5s)').argParser(loadOption((v) => parseLoadDuration(v, '--progress-interval'))).hideHelp())
     .exitOverride()
     .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
-    .action(async (files: string[], cli: Omit<SimulateOptions, 'maxWaitMs'> & { maxWait?: number }) => {
-      const { maxWait, ...rest } = cli;
+    .action(async (files: string[], cli: Omit<SimulateOptions, 'maxWaitMs'> & { maxWait?: number } & LoadCliFlags) => {
+      const { maxWait, calls, rate, concurrency, duration, maxFailures, report, progressInterval, ...rest } = cli;
       const opts: SimulateOptions = maxWait === undefined ? rest : { ...rest, maxWaitMs: maxWait };
+      const load = { calls, ratePerSecond: rate, concurrency, durationMs: duration, maxFailures, progressIntervalMs: progressInterval };
+      if (Object.values(load).some((v) => v !== undefined) || report !== undefined) {
+        code = await loadRun(files, opts, load, report, io);
+        return;
+      }
       // Over the network VA_DATA and VA_CONFIG name the server's data folder and directory file, as for the cmdlets.
       // In-process runs ignore them: each scenario keeps its own directory and a throw-away store, so an exported
       // VA_DATA never lets example scenarios change a real store's PINs.
@@ -213,4 +252,32 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
     throw err;
   }
   return code;
+}
+
+/**
+ * The load run branch of `simulate` (any of `--calls`, `--rate`, `--concurrency`, `--duration`, `--max-failures`,
+ * `--report`): checks the options together, then runs the load (`simulate-load.ts`).
+ * @returns the exit code (2 for a wrong combination of options)
+ */
+async function loadRun(files: string[], opts: SimulateOptions, load: Parameters<typeof checkLoadShape>[0], report: string | undefined, io: CliIo): Promise<number> {
+  if (!opts.target) {
+    io.err('error: a load run (--calls, --rate, --concurrency, --duration, --max-failures, --report) needs --target udp:HOST:PORT\n');
+    return 2;
+  }
+  const unused = [opts.data !== undefined && '--data', opts.store !== undefined && '--store', opts.serverLog !== undefined && '--server-log', opts.config !== undefined && '--config'].filter(Boolean);
+  if (unused.length > 0) {
+    io.err(`error: ${unused.join(', ')} not used by a load run: it places calls only (a scenario's expect: entries are not checked)\n`);
+    return 2;
+  }
+  let shape;
+  try {
+    shape = checkLoadShape(load);
+  } catch (err) {
+    if (err instanceof LoadOptionError) {
+      io.err(`error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  return runLoadCli(files, { target: opts.target, shape, report, junit: opts.junit, json: opts.json, maxWaitMs: opts.maxWaitMs, localAddress: opts.localAddress }, io);
 }

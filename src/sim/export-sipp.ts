@@ -21,14 +21,14 @@ import * as path from 'node:path';
 import { sineTone } from '../media/conference-tones';
 import { encodeG711 } from '../media/g711';
 import { ErrorCodes, VaError } from '../errors';
+import { xmlEscape } from '../util/xml-text';
 import { loadScenario, type ScenarioCall, type Step } from './scenario';
+import { fillSpeechNoise } from './speech-noise';
 
 /** How long the beep before a recording lasts (`prompts/tones/beep.wav`), ms: recording starts after it. */
 const BEEP_MS = 400;
 /** SIPp's RFC 4733 payload type in its offer (SIPp 3.6 sends telephone-event with it). */
 const TELEPHONE_EVENT_PT = 101;
-/** Level of the speech-like noise, as the network simulator's caller sends it (a voice activity detector's speech). */
-const SPEECH_AMPLITUDE = 6000;
 
 /** One written SIPp scenario. */
 export interface ExportedCall {
@@ -52,7 +52,7 @@ export class ExportError extends VaError {
   }
 }
 
-const xmlText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const xmlText = xmlEscape;
 /** A comment's text: `--` may not occur inside an XML comment. */
 const comment = (s: string) => `<!-- ${s.replace(/--/g, '- -')} -->`;
 
@@ -62,14 +62,10 @@ function promptRegexp(id: string): string {
   return xmlText(`"prompt":"${escaped}"`);
 }
 
-/** A raw PCMU buffer of speech-like noise (`ms` long), deterministic. */
-export function speechPcmu(ms: number, seed = 0x2545f491): Uint8Array {
+/** A raw PCMU buffer (8 kHz) of the simulated callers' voice, `ms` long ({@link fillSpeechNoise}). */
+export function speechPcmu(ms: number): Uint8Array {
   const pcm = new Int16Array(Math.round(ms * 8));
-  let s = seed;
-  for (let i = 0; i < pcm.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) | 0;
-    pcm[i] = (s >> 16) % SPEECH_AMPLITUDE;
-  }
+  fillSpeechNoise(pcm);
   return encodeG711(pcm, 0);
 }
 

@@ -18,6 +18,40 @@ export interface StepOptions {
    * see `net/README`); no cap when undefined.
    */
   maxWaitMs?: number;
+  /**
+   * Told when each step that ran is over (the load runner's aggregates): the step, its index (from 0), how long it
+   * took on the scenario clock (ms) and, when it failed, why. Steps skipped after a failure are not told.
+   */
+  onStep?: (outcome: StepOutcome) => void;
+}
+
+/**
+ * Why a step failed, as a stable code (load reports count failures by it):
+ * - `prompt-not-heard`: an `expectPrompt` heard no prompt at all within its bound;
+ * - `wrong-prompt`: an `expectPrompt` heard other prompts, not the expected one, within its bound;
+ * - `unexpected-hangup`: the IVR ended (or refused) the call before the step could pass;
+ * - `caller-hung-up`: the call had ended on the caller's side (an `expectHangup` that saw the caller hang up);
+ * - `recording-not-started`, `no-hangup`, `tone-not-heard`, `unexpected-tone`: the other steps' bounds.
+ */
+export type StepFailureReason =
+  | 'prompt-not-heard'
+  | 'wrong-prompt'
+  | 'unexpected-hangup'
+  | 'caller-hung-up'
+  | 'recording-not-started'
+  | 'no-hangup'
+  | 'tone-not-heard'
+  | 'unexpected-tone';
+
+/** What {@link StepOptions.onStep} is told about a step that ran. */
+export interface StepOutcome {
+  /** The step's position in the call's `steps`, from 0. */
+  index: number;
+  step: Step;
+  /** How long the step took, ms on the scenario clock (real time over the network). */
+  ms: number;
+  /** Why it failed; undefined when it passed. */
+  failure?: StepFailureReason;
 }
 
 /**
@@ -66,7 +100,11 @@ export async function runSteps(
   if (toneHzs.length > 0) ch.watchTones?.(toneHzs);
   for (let i = 0; i < steps.length; i++) {
     const step: Step = steps[i];
-    const fail = (why: string) => {
+    const stepStart = ch.now();
+    let reason: StepFailureReason | undefined;
+    const endReason = (): StepFailureReason => (ch.endedBy === 'caller' ? 'caller-hung-up' : 'unexpected-hangup');
+    const fail = (why: string, r: StepFailureReason = endReason()) => {
+      reason = r;
       const msg = `call ${call.spec.id}, step ${i + 1} (${step.label}): ${why}`;
       call.failures.push(msg);
       say('sim', `FAILED step ${i + 1} (${step.label}): ${why}`);
@@ -76,7 +114,7 @@ export async function runSteps(
       case 'expectPrompt': {
         const r = await ch.waitForPrompt(step.id, cursor, step.withinMs);
         if (r === 'timeout') {
-          fail(`not heard within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`);
+          fail(`not heard within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`, ch.heard.length > cursor ? 'wrong-prompt' : 'prompt-not-heard');
           ok = false;
         } else if (r === 'ended') {
           fail(`not heard: the call ended (${ended()}); ${heardSince(cursor)}`);
@@ -121,7 +159,7 @@ export async function runSteps(
       case 'expectTone': {
         const r = await ch.waitForTone(step.hz, ch.now(), step.withinMs);
         if (r === 'timeout') {
-          fail(`no ${step.hz} Hz tone heard within ${formatDuration(step.withinMs)}${tonesHeard(ch)}`);
+          fail(`no ${step.hz} Hz tone heard within ${formatDuration(step.withinMs)}${tonesHeard(ch)}`, 'tone-not-heard');
           ok = false;
         } else if (r === 'ended') {
           fail(`no ${step.hz} Hz tone heard: the call ended (${ended()})${tonesHeard(ch)}`);
@@ -135,7 +173,7 @@ export async function runSteps(
         const to = ch.now();
         const heard = ch.heardTones.find((t) => sameTone(t.hz, step.hz) && t.at <= to && t.end > from);
         if (heard) {
-          fail(`a ${step.hz} Hz tone was heard at ${formatClock(Math.max(heard.at, from) - start)}${heard.from ? ` (from ${heard.from})` : ''}`);
+          fail(`a ${step.hz} Hz tone was heard at ${formatClock(Math.max(heard.at, from) - start)}${heard.from ? ` (from ${heard.from})` : ''}`, 'unexpected-tone');
           ok = false;
         } else if (ch.ended && (ch.endedAt ?? to) < from + step.forMs) {
           fail(`the call ended before the ${formatDuration(step.forMs)} were over (${ended()})`);
@@ -152,7 +190,7 @@ export async function runSteps(
       case 'expectRecording': {
         const r = await ch.waitForRecording(recordings, step.withinMs);
         if (r === 'timeout') {
-          fail(`the IVR did not start recording within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`);
+          fail(`the IVR did not start recording within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`, 'recording-not-started');
           ok = false;
         } else if (r === 'ended') {
           fail(`the IVR did not start recording: the call ended (${ended()}); ${heardSince(cursor)}`);
@@ -166,15 +204,16 @@ export async function runSteps(
       case 'expectHangup': {
         const r = await ch.waitForEnd(step.withinMs);
         if (r === 'timeout') {
-          fail(`the IVR did not hang up within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`);
+          fail(`the IVR did not hang up within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`, 'no-hangup');
           ok = false;
         } else if (r === 'caller') {
-          fail(`the caller hung up, not the IVR (${ended()})`);
+          fail(`the caller hung up, not the IVR (${ended()})`, 'caller-hung-up');
           ok = false;
         }
         break;
       }
     }
+    options.onStep?.({ index: i, step, ms: Math.max(0, ch.now() - stepStart), ...(reason ? { failure: reason } : {}) });
     if (!ok) {
       if (!ch.ended) {
         say('sim', 'the script stops after the failure: the caller hangs up');

@@ -15,6 +15,7 @@ import type { CallerSide, DtmfVia, HeardTone } from './caller-side';
 import { DEFAULT_DTMF_KEY_MS, DEFAULT_DTMF_LEVEL_DB, type DtmfSignal } from './dtmf-faults';
 import { SimConferenceRooms, type SimConferenceMember } from './sim-conference';
 import { SimDtmfLine } from './sim-dtmf';
+import { fillSpeechNoise, SPEECH_SEED } from './speech-noise';
 
 export { DTMF_KEYS, type ChannelEvent, type HeardPrompt, type OperationKind } from '../channel/ivr-channel';
 
@@ -222,14 +223,7 @@ export const RECORDING_SAMPLE_RATE = 8000;
 export function synthesizeWav(durationMs: number, speech: readonly SpeechSegment[]): Buffer {
   const perMs = RECORDING_SAMPLE_RATE / 1000;
   const pcm = new Int16Array(Math.round(durationMs * perMs));
-  let seed = 0x2545f491;
-  for (const s of speech) {
-    const from = Math.round(s.start * perMs);
-    const to = Math.min(pcm.length, Math.round(s.end * perMs));
-    for (let i = from; i < to; i++) {
-      seed = (Math.imul(seed, 1664525) + 1013904223) | 0;
-      pcm[i] = (seed >> 16) % 2000;
-    }
-  }
+  let seed = SPEECH_SEED;
+  for (const s of speech) seed = fillSpeechNoise(pcm, seed, Math.round(s.start * perMs), Math.min(pcm.length, Math.round(s.end * perMs)));
   return encodeWav(pcm, RECORDING_SAMPLE_RATE);
 }

@@ -34,11 +34,10 @@ import { inbandStepAudio } from '../dtmf-audio';
 import { DEFAULT_DTMF_KEY_MS, DEFAULT_DTMF_LEVEL_DB, infoSends, rfc4733KeyPackets, type DtmfSignal } from '../dtmf-faults';
 import { DTMF_KEYS } from '../sim-call-channel';
 import { PromptRecognizer } from './prompt-recognizer';
+import { fillSpeechNoise, SPEECH_SEED } from '../speech-noise';
 
 /** How long each plain key is held (RFC 4733 and the Duration of an INFO), ms. */
 export const NET_DTMF_KEY_MS = DEFAULT_DTMF_KEY_MS;
-/** Peak amplitude of the noise sent as speech (about -29 dBov RMS). */
-const SPEECH_AMPLITUDE = 2000;
 
 /** The body of a DTMF INFO (`application/dtmf-relay`, as Asterisk sends it). */
 function infoBody(digit: string, durationMs: number): string {
@@ -81,6 +80,24 @@ export interface NetCallerOptions {
   to: string;
   from: string | null;
   diversion?: string;
+  /** Told the call's timings as they happen (the load runner's aggregates); nothing is kept for it. */
+  observer?: NetCallObserver;
+}
+
+/**
+ * Timings of a network call, measured on the monotonic clock (`performance.now()`), ms. Told as they happen, so a
+ * load run keeps aggregates only, never per-call lists. No digit typed is ever passed.
+ */
+export interface NetCallObserver {
+  /** The INVITE got its 2xx: `setupMs` from sending the INVITE to the 2xx (call setup time). */
+  answered?(setupMs: number): void;
+  /**
+   * A prompt was recognised in the received audio: `recognitionMs` from its first sample's arrival to its
+   * recognition; `afterDigitMs`, for the first prompt that starts after keys were sent, from the end of the last key
+   * (its start plus its duration: the RFC 4733 end, the tone's end; by SIP INFO when the request left) to that
+   * prompt's first sample.
+   */
+  prompt?(p: { ids: readonly string[]; recognitionMs: number; afterDigitMs?: number }): void;
 }
 
 /** How long after a recognised beep's end the recording counts as started when no more audio came, ms. */
@@ -110,6 +127,11 @@ export class NetCaller implements CallerSide {
   private _endedAt: number | null = null;
   private _answered = false;
   private answeredAt = 0;
+  /** performance.now() (ms) when the INVITE left; when the last key sent started; when the last key of a `pressDigits`
+   * ended, while no prompt has started since (else null). */
+  private invitedPerf = 0;
+  private keyStartPerf = 0;
+  private lastKeyPerf: number | null = null;
   private sipStatus: { status: number; reason: string } | null = null;
   private readonly recordingMarks: number[] = [];
   /** Stream positions (samples) where beeps heard end: recording starts there. */
@@ -127,7 +149,7 @@ export class NetCaller implements CallerSide {
   private readonly endObservers = new Set<() => void>();
   private readonly answerObservers = new Set<(answered: boolean) => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private speechSeed = 0x2545f491;
+  private speechSeed = SPEECH_SEED;
 
   private constructor(opts: NetCallerOptions) {
     this.opts = opts;
@@ -186,6 +208,7 @@ export class NetCaller implements CallerSide {
     const session = await opts.media.openSession({ inbandDtmf: false });
     this.session = session;
     const sdp = createOffer({ address: opts.mediaAddress, port: session.localPort, username: 'voice-access-sim' });
+    this.invitedPerf = performance.now();
     const call = opts.client.call({ target: opts.target, to: opts.to, from: opts.from, diversion: opts.diversion, sdp });
     this.call = call;
     this.log('caller', `calls ${opts.to} from ${opts.from ?? 'anonymous'}${opts.diversion ? ` (diverted from ${opts.diversion})` : ''}: ${call.callId}`);
@@ -219,6 +242,7 @@ export class NetCaller implements CallerSide {
     session.on('audio', (pcm) => this.onAudio(pcm));
     this._answered = true;
     this.answeredAt = this.opts.now();
+    this.opts.observer?.answered?.(performance.now() - this.invitedPerf);
     this.log('ivr', `answers (${r.payloadType === 0 ? 'PCMU' : 'PCMA'}${r.telephoneEventPt === null ? ', no telephone-event' : ''})`);
     for (const o of [...this.answerObservers]) o(true);
   }
@@ -243,8 +267,10 @@ export class NetCaller implements CallerSide {
     if (!rec || this._ended) return;
     const hits = rec.feed(pcm);
     const now = this.opts.now();
+    const perfNow = hits.length > 0 ? performance.now() : 0;
     for (const hit of hits) {
       const ago = ((rec.position - hit.atSample) * 1000) / G711_SAMPLE_RATE;
+      this.observePrompt(hit.ids, perfNow, ago);
       const first = hit.sources[0];
       const text = first ? this.textOf(first.id, first.locale) : '';
       const h: NetHeard = {
@@ -279,6 +305,18 @@ export class NetCaller implements CallerSide {
     }
     this.trackTones(pcm, now);
     this.beepPlayed(rec.position);
+  }
+
+  /**
+   * Tells the observer about a recognised prompt whose first sample arrived `ago` ms before `perfNow`. One that started
+   * before the last key ended (less 40 ms: packet times) is one the keys barged into, not the prompt after them.
+   */
+  private observePrompt(ids: readonly string[], perfNow: number, ago: number): void {
+    const observer = this.opts.observer?.prompt;
+    if (!observer) return;
+    const after = this.lastKeyPerf === null ? -Infinity : perfNow - ago - this.lastKeyPerf;
+    if (after >= -40) this.lastKeyPerf = null;
+    observer(after >= -40 ? { ids, recognitionMs: ago, afterDigitMs: Math.max(0, after) } : { ids, recognitionMs: ago });
   }
 
   /** A beep the recogniser missed, found by its tone (it has ended): heard, and the recording has started. */
@@ -339,6 +377,15 @@ export class NetCaller implements CallerSide {
   // ------------------------------------------------------------------ what the caller does
 
   async pressDigits(digits: string, gapMs: number, via: DtmfVia = 'rfc4733', signal?: DtmfSignal): Promise<number> {
+    const sent = await this.sendKeys(digits, gapMs, via, signal);
+    // The last key is over when its signal ends (the server counts an RFC 4733 key at its first end packet, a tone
+    // at its end), or, by INFO, when the request left.
+    if (sent > 0 && !this._ended) this.lastKeyPerf = this.keyStartPerf + (via === 'info' ? 0 : (signal?.durationMs ?? NET_DTMF_KEY_MS));
+    return sent;
+  }
+
+  /** The keys of {@link pressDigits}, by their transport; how many were sent before the call ended. */
+  private async sendKeys(digits: string, gapMs: number, via: DtmfVia, signal?: DtmfSignal): Promise<number> {
     for (const d of digits) if (!DTMF_KEYS.includes(d)) throw new Error(`"${d}" in "${digits}" is not a DTMF key (${DTMF_KEYS})`);
     if (!(await this.whenAnswered())) return 0;
     if (!signal && via === 'inband') signal = { durationMs: DEFAULT_DTMF_KEY_MS, volumeDb: DEFAULT_DTMF_LEVEL_DB, twistDb: 0, faults: [] };
@@ -352,6 +399,7 @@ export class NetCaller implements CallerSide {
         if (due > 0) await this.sleepWhileUp(due);
       }
       if (this._ended) break;
+      this.keyStartPerf = performance.now();
       if (via === 'info') {
         const status = await this.call!.info('application/dtmf-relay', infoBody(digits[i], signal?.durationMs ?? NET_DTMF_KEY_MS));
         if (status !== 200) {
@@ -378,6 +426,7 @@ export class NetCaller implements CallerSide {
     if (this._ended) return 0;
     const pcm = inbandStepAudio(digits, gapMs, signal);
     const ms = (pcm.length * 1000) / G711_SAMPLE_RATE;
+    this.keyStartPerf = performance.now() + (digits.length - 1) * gapMs;
     const playback: Playback = this.session!.play(pcm);
     await Promise.race([playback.done, this.sleepWhileUp(ms + 200)]);
     playback.stop();
@@ -398,6 +447,7 @@ export class NetCaller implements CallerSide {
       const due = t0 + send.atMs - Date.now();
       if (due > 0) await this.sleepWhileUp(due);
       if (this._ended) break;
+      this.keyStartPerf = performance.now();
       const status = await this.call!.info('application/dtmf-relay', infoBody(send.digit, signal.durationMs), { cseq: base + send.cseq });
       if (status === 500 && signal.faults.includes('out-of-order')) this.log('ivr', 'answers an INFO 500: its CSeq is lower than the last one (out of order, RFC 3261 §12.2.2)');
       else if (status !== 200) {
@@ -413,12 +463,7 @@ export class NetCaller implements CallerSide {
     if (this._ended || ms <= 0) return;
     if (!(await this.whenAnswered())) return;
     const pcm = new Int16Array(Math.round((ms * G711_SAMPLE_RATE) / 1000));
-    let seed = this.speechSeed;
-    for (let i = 0; i < pcm.length; i++) {
-      seed = (Math.imul(seed, 1664525) + 1013904223) | 0;
-      pcm[i] = (seed >> 16) % SPEECH_AMPLITUDE;
-    }
-    this.speechSeed = seed;
+    this.speechSeed = fillSpeechNoise(pcm, this.speechSeed);
     this.log('caller', `speaks for ${ms / 1000}s`);
     const playback: Playback = this.session!.play(pcm);
     await Promise.race([playback.done, this.sleepWhileUp(ms + 100)]);

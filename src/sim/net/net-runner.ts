@@ -42,9 +42,9 @@ import { runAdminAction } from '../admin-actions';
 import { checkExpectations, type CapturedMail, type SentSms } from '../expectations';
 import type { ScenarioReport } from '../runner';
 import { formatDuration, loadScenario, type Scenario, type ScenarioCall } from '../scenario';
-import { runSteps } from '../scripted-caller';
+import { runSteps, type StepOptions } from '../scripted-caller';
 import { formatClock, type CallReport, type TranscriptLine } from '../transcript';
-import { NetCaller } from './net-caller';
+import { NetCaller, type NetCallObserver } from './net-caller';
 import { listOutbox, readNewMails } from './outbox';
 import type { CallResultSource } from './server-log';
 
@@ -126,6 +126,114 @@ export function timeTravelOf(scenario: Scenario): string[] {
   return reasons;
 }
 
+/** The SIP clients and the RTP engine that network calls are placed with: one set serves many calls. */
+export interface NetEndpoints {
+  /** Our address for SIP and RTP (written in our SDP). */
+  localAddress: string;
+  /** The RTP engine: one shared 20 ms tick for every call. */
+  media: MediaEngine;
+  /** The SIP client for a call's `source:` address (ours when undefined), started on first use. */
+  clientFor(source: string | undefined): Promise<SipClient>;
+  /** Stops every SIP client and the RTP engine (calls still up are dropped without a BYE). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the SIP client and the RTP engine for calls to `target` (more SIP clients start on demand, one per call
+ * `source:` address).
+ * @param opts.localAddress our address (default: the one that routes to the target, {@link localAddressFor});
+ *   opts.recvBufferSize the RTP sockets' receive buffer, bytes (the engine's default when undefined)
+ * @throws Error when a socket cannot be bound
+ */
+export async function openNetEndpoints(opts: { target: SipTarget; localAddress?: string; logger: Logger; recvBufferSize?: number }): Promise<NetEndpoints> {
+  const { logger } = opts;
+  const localAddress = opts.localAddress ?? (await localAddressFor(opts.target.host, opts.target.port));
+  const client = await SipClient.start({ localAddress, logger });
+  let media: MediaEngine;
+  try {
+    media = await MediaEngine.start({ host: localAddress, portMin: 0, portMax: 0, logger: logger.child({ part: 'sim-rtp' }), recvBufferSize: opts.recvBufferSize });
+  } catch (err) {
+    await client.stop();
+    throw err;
+  }
+  const sourceClients = new Map<string, Promise<SipClient>>();
+  return {
+    localAddress,
+    media,
+    clientFor(source) {
+      if (!source || source === localAddress) return Promise.resolve(client);
+      let c = sourceClients.get(source);
+      if (!c) {
+        c = SipClient.start({ localAddress: source, logger });
+        sourceClients.set(source, c);
+      }
+      return c;
+    },
+    async stop() {
+      await client.stop();
+      for (const p of sourceClients.values()) await p.then((c) => c.stop()).catch(() => undefined);
+      await media.stop();
+    },
+  };
+}
+
+/** What {@link startNetCall} needs besides the call. */
+export interface NetCallContext {
+  endpoints: NetEndpoints;
+  target: SipTarget;
+  catalog: PromptCatalog;
+  /** The scenario clock, ms since the epoch. */
+  now: () => number;
+  /** The scenario's start on that clock (transcript times are relative to it), ms since the epoch. */
+  start: number;
+  /** Options of the steps (`wait` cap, the step observer). */
+  steps?: StepOptions;
+  /** Told the call's timings (setup, prompts), see {@link NetCallObserver}. */
+  observer?: NetCallObserver;
+}
+
+/** A call placed by {@link startNetCall}. */
+export interface NetCallRun {
+  /** The caller, or null when the call could not be placed (the reason is in the call's failures). */
+  caller: NetCaller | null;
+  /** Resolves once the script and the call have both ended; never rejects. */
+  done: Promise<void>;
+}
+
+/**
+ * Places one call of a scenario and runs its steps (`runSteps`) as the caller, on shared endpoints: the one-call
+ * seam of the network runner, used by it and by the load runner (`load/`). Failures go to `call.failures` (a call
+ * that cannot be placed, a scripted caller that throws: it then hangs up); nothing is thrown.
+ * @returns once the INVITE is sent: the caller and a promise of the call's end
+ */
+export async function startNetCall(call: { spec: ScenarioCall; failures: string[] }, ctx: NetCallContext): Promise<NetCallRun> {
+  const { spec } = call;
+  let caller: NetCaller;
+  try {
+    caller = await NetCaller.place({
+      client: await ctx.endpoints.clientFor(spec.source),
+      target: ctx.target,
+      media: ctx.endpoints.media,
+      mediaAddress: ctx.endpoints.localAddress,
+      catalog: ctx.catalog,
+      locales: ctx.catalog.localeNames,
+      now: ctx.now,
+      to: spec.to,
+      from: spec.from,
+      diversion: spec.diversion,
+      observer: ctx.observer,
+    });
+  } catch (err) {
+    call.failures.push(`call ${spec.id}: cannot place the call: ${(err as Error).message}`);
+    return { caller: null, done: Promise.resolve() };
+  }
+  const script = runSteps(call, caller, ctx.start, ctx.steps).catch((err: unknown) => {
+    call.failures.push(`call ${spec.id}: the scripted caller failed: ${(err as Error).message}`);
+    caller.callerHangup();
+  });
+  return { caller, done: script.then(() => caller.whenEnded()) };
+}
+
 /** A call of the scenario as it runs over the network. */
 interface NetLiveCall {
   spec: ScenarioCall;
@@ -191,9 +299,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
   if (scenario.startTime !== undefined) notes.push('startTime does not apply over the network: the server runs on its own clock');
 
   let app: App | null = null;
-  let client: SipClient | null = null;
-  const sourceClients = new Map<string, Promise<SipClient>>();
-  let media: MediaEngine | null = null;
+  let endpoints: NetEndpoints | null = null;
   let mailsBefore = new Set<string>();
   let mails: CapturedMail[] | { unavailable: string } = { unavailable: "mails are in the server's outbox: give its data folder with --data" };
   let smsBefore = new Set<string>();
@@ -211,18 +317,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
       mailsBefore = new Set(listOutbox(dataDir));
       smsBefore = new Set(listSmsFiles(dataDir));
     }
-    const localAddress = options.localAddress ?? (await localAddressFor(options.target.host, options.target.port));
-    client = await SipClient.start({ localAddress, logger });
-    media = await MediaEngine.start({ host: localAddress, portMin: 0, portMax: 0, logger: logger.child({ part: 'sim-rtp' }) });
-    const clientFor = (source: string | undefined): Promise<SipClient> => {
-      if (!source || source === localAddress) return Promise.resolve(client!);
-      let c = sourceClients.get(source);
-      if (!c) {
-        c = SipClient.start({ localAddress: source, logger });
-        sourceClients.set(source, c);
-      }
-      return c;
-    };
+    endpoints = await openNetEndpoints({ target: options.target, localAddress: options.localAddress, logger });
 
     // ---------------------------------------------------------------- the calls, in scenario time
     const finishWaiters = new Set<() => void>();
@@ -278,40 +373,13 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
 
     const startCall = async (c: NetLiveCall) => {
       started.add(c);
-      const { spec } = c;
-      let caller: NetCaller;
-      try {
-        caller = await NetCaller.place({
-          client: await clientFor(spec.source),
-          target: options.target,
-          media: media!,
-          mediaAddress: localAddress,
-          catalog,
-          locales: catalog.localeNames,
-          now,
-          to: spec.to,
-          from: spec.from,
-          diversion: spec.diversion,
-        });
-      } catch (err) {
-        c.failures.push(`call ${spec.id}: cannot place the call: ${(err as Error).message}`);
+      const run = await startNetCall(c, { endpoints: endpoints!, target: options.target, catalog, now, start: realStart, steps: { maxWaitMs } });
+      c.caller = run.caller;
+      void run.done.then(() => {
         c.finished = true;
         c.finishedAtReal = Date.now();
         onFinished();
-        return;
-      }
-      c.caller = caller;
-      const script = runSteps(c, caller, realStart, { maxWaitMs }).catch((err: unknown) => {
-        c.failures.push(`call ${spec.id}: the scripted caller failed: ${(err as Error).message}`);
-        caller.callerHangup();
       });
-      void script
-        .then(() => caller.whenEnded())
-        .then(() => {
-          c.finished = true;
-          c.finishedAtReal = Date.now();
-          onFinished();
-        });
     };
 
     const events: RunEvent[] = [
@@ -387,9 +455,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
     notes.push(...checked.notes);
   } finally {
     for (const c of calls) c.caller?.callerHangup();
-    await client?.stop();
-    for (const p of sourceClients.values()) await p.then((c) => c.stop()).catch(() => undefined);
-    await media?.stop();
+    await endpoints?.stop();
     await app?.close();
   }
   const out = report();
