@@ -29,15 +29,12 @@ import {
 import type { CliIo } from './main';
 import { runLoadCli } from './simulate-load';
 import { xmlEscape } from '../util/xml-text';
+import { PromptCatalog } from '../prompts/catalog';
+import { coverageOf, formatCoverage } from '../sim/coverage';
+import { defaultJobs, runScenarioFilesInWorkers, type ScenarioFileResult } from '../sim/parallel-runner';
 
 /** The outcome of one scenario file: its report, or why it could not run. */
-export interface SimulationResult {
-  file: string;
-  report?: ScenarioReport;
-  /** Why the scenario could not run (invalid scenario or directory file). */
-  error?: string;
-  realMs: number;
-}
+export type SimulationResult = ScenarioFileResult;
 
 /** Options of the `simulate` command. */
 export interface SimulateOptions {
@@ -55,6 +52,13 @@ export interface SimulateOptions {
   maxWaitMs?: number;
   /** Over the network: our address for SIP and RTP. */
   localAddress?: string;
+  /**
+   * In-process: run the files in this many worker threads (`sim/parallel-runner.ts`), results in file order; 1 runs
+   * them one after the other in this process.
+   */
+  jobs?: number;
+  /** In-process: print which prompts of each locale and which flow states the runs never reached. */
+  coverage?: boolean;
 }
 
 /**
@@ -62,7 +66,10 @@ export interface SimulateOptions {
  * @param files scenario paths; @param opts `--config`, `--data` (shared by every file when given), the network options
  * @returns one result per file, in order; never throws for a failing or invalid scenario
  */
-export async function simulate(files: readonly string[], opts: SimulateOptions = {}): Promise<SimulationResult[]> {
+export async function simulate(files: readonly string[], opts: SimulateOptions = {}, onResult?: (r: SimulationResult) => void): Promise<SimulationResult[]> {
+  if (!opts.target && (opts.jobs ?? 1) > 1 && files.length > 1) {
+    return runScenarioFilesInWorkers(files, { jobs: opts.jobs, options: { config: opts.config }, onResult: (r) => onResult?.(r) });
+  }
   const results: SimulationResult[] = [];
   const serverLog = opts.serverLog ? new ServerLogFile(path.resolve(opts.serverLog)) : undefined;
   for (const file of files) {
@@ -84,6 +91,7 @@ export async function simulate(files: readonly string[], opts: SimulateOptions =
       const e = err as Error & { code?: string };
       results.push({ file, error: e.code ? `${e.code}: ${e.message}` : e.message, realMs: Date.now() - t0 });
     }
+    onResult?.(results[results.length - 1]);
   }
   return results;
 }
@@ -169,6 +177,12 @@ interface LoadCliFlags {
   progressInterval?: number;
 }
 
+function jobsOption(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > 64) throw new InvalidArgumentError('must be a whole number of worker threads, 1 to 64');
+  return n;
+}
+
 function maxWaitOption(v: string): number {
   if (v.trim().toLowerCase() === 'none') return Infinity;
   const ms = parseDuration(v);
@@ -200,6 +214,8 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
     .option('--server-log <file>', "with --target: the server's log (JSON lines), to check result expectations")
     .option('--max-wait <duration>', `with --target: the longest wait step (default ${formatDuration(NET_DEFAULT_MAX_WAIT_MS)}; none: waits run for real)`, maxWaitOption)
     .option('--local-address <ip>', 'with --target: our address for SIP and RTP (default: the one that routes to the target)')
+    .option('--jobs <n>', `in-process: run the files in N worker threads, results in file order (default: the cores, ${defaultJobs()} here; 1 with --data or --store, which the files share)`, jobsOption)
+    .option('--coverage', 'in-process: print which prompt ids of each locale and which flow states the scenarios never reached')
     .option('--calls <n>', 'load run (with --target and --rate): how many calls to start; each call runs the next file, round robin', loadOption((v) => parseWholeNumber('--calls', v, 1, LOAD_MAX_CALLS)))
     .option('--rate <r/s>', 'load run: new calls a second at most, e.g. 10/s (or 10; per minute: 30/m)', loadOption(parseRate))
     .option('--concurrency <c>', 'load run: calls in progress at most (default: rate x 60 s, at most 1000)', loadOption((v) => parseWholeNumber('--concurrency', v, 1, LOAD_MAX_CONCURRENCY)))
@@ -231,13 +247,32 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
         code = 2;
         return;
       }
-      const results = await simulate(files, opts);
+      if (opts.target && (opts.jobs !== undefined || opts.coverage)) {
+        io.err('error: --jobs and --coverage are for in-process runs; over the network, a load run (--rate) places calls in parallel\n');
+        code = 2;
+        return;
+      }
+      const shared = opts.data !== undefined || opts.store !== undefined;
+      if (shared && (opts.jobs ?? 1) > 1) {
+        io.err('error: --jobs: the files share --data or --store (each changes what the next one finds): they run one at a time\n');
+        code = 2;
+        return;
+      }
+      if (!opts.target) opts.jobs ??= shared ? 1 : defaultJobs();
+      // Printed as each file's turn comes (workers finish out of order; the output keeps the files' order).
+      const results = await simulate(files, opts, (r) => {
+        if (!opts.json) io.out(`${formatResult(r)}\n`);
+      });
       if (opts.json) io.out(`${JSON.stringify(results, null, 2)}\n`);
-      else for (const r of results) io.out(`${formatResult(r)}\n`);
       const ok = results.filter(passed).length;
       const summary = `${ok} passed, ${results.length - ok} failed`;
       if (opts.json) io.err(`${summary}\n`);
       else io.out(`${summary}\n`);
+      if (opts.coverage) {
+        const text = formatCoverage(coverageOf(results.flatMap((r) => (r.report ? [r.report] : [])), PromptCatalog.load()));
+        if (opts.json) io.err(text);
+        else io.out(text);
+      }
       if (opts.junit) {
         const out = path.resolve(opts.junit);
         mkdirSync(path.dirname(out), { recursive: true });

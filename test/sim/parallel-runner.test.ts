@@ -8,7 +8,8 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { runScenarioFilesInWorkers } from '../../src/sim/parallel-runner';
 import { formatTranscript, runScenario } from '../../src/sim/runner';
-import { ROOT, tempDir } from '../helpers';
+import { main } from '../../src/cli/main';
+import { captureIo, ROOT, tempDir } from '../helpers';
 
 jest.setTimeout(120_000);
 
@@ -45,4 +46,31 @@ test('a file that cannot run is reported in its place; the files after it still 
   expect(results[1]).toMatchObject({ error: expect.stringMatching(/calls/) });
   expect(results[2]).toMatchObject({ error: expect.stringMatching(/missing\.yaml|ENOENT|not found/i) });
   expect(results[3].report?.passed).toBe(true);
+});
+
+test('voice-access simulate --jobs 2 --coverage: transcripts in file order, the summary, then what was never heard or entered', async () => {
+  const files = ['sign-in.yaml', 'leave-message.yaml', 'french-sign-in-and-message.yaml'].map((f) => path.join(ROOT, 'scenarios', f));
+  const io = captureIo();
+  expect(await main(['simulate', ...files, '--jobs', '2', '--coverage'], io)).toBe(0);
+  const order = [...io.stdout.matchAll(/^=== .*\((.*)\)$/gm)].map((m) => path.basename(m[1]));
+  expect(order).toEqual(['sign-in.yaml', 'leave-message.yaml', 'french-sign-in-and-message.yaml']);
+  expect(io.stdout).toContain('3 passed, 0 failed\ncoverage:\n');
+  expect(io.stdout).toMatch(/ {2}prompts en-US: \d+ of \d+ heard; never: .*conf-welcome/);
+  expect(io.stdout).toMatch(/ {2}prompts fr-FR: [1-9]\d* of \d+ heard/);
+  expect(io.stdout).toMatch(/ {2}flow states: \d+ of \d+ entered; never: .*conferenceJoin\./);
+});
+
+test('--jobs is refused with --data (the files share it), over the network, and out of range', async () => {
+  const dir = tempDir('va-parallel-cli-');
+  const file = examples[0];
+  for (const args of [
+    ['--jobs', '2', '--data', path.join(dir, 'data')],
+    ['--jobs', '2', '--target', 'udp:127.0.0.1:5099'],
+    ['--coverage', '--target', 'udp:127.0.0.1:5099'],
+    ['--jobs', '0'],
+  ]) {
+    const io = captureIo();
+    expect({ args, code: await main(['simulate', file, ...args], io) }).toEqual({ args, code: 2 });
+    expect(io.stderr).toMatch(/--jobs|--coverage/);
+  }
 });
