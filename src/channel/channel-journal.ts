@@ -6,6 +6,7 @@
  * never read it; the channel only writes it.
  */
 import type { CollectResult, ConferenceRole, RecordResult } from '../flow-kit/media-types';
+import type { Locale } from '../domain/locale';
 import type { RenderedPrompt } from '../prompts/catalog';
 
 /** The IVR operation a prompt belonged to. */
@@ -23,6 +24,8 @@ export interface HeardPrompt {
   file: string;
   durationMs: number;
   op: OperationKind;
+  /** The locale of the operation that played it. */
+  locale: Locale;
   /** Set when it was cut short: how much was heard, ms, and why. */
   heardMs?: number;
   stoppedBy?: 'barge-in' | 'stopped' | 'hangup' | 'terminator';
@@ -56,6 +59,8 @@ export class ChannelJournal {
   readonly collectObservers: ((e: Extract<ChannelEvent, { type: 'collected' }>) => void)[] = [];
   /** Heard-log length when each recording started. */
   readonly recordingMarks: number[] = [];
+  /** The locale of the latest operation: the one the prompts starting now are in (the channel sets it). */
+  locale: Locale = 'en-US';
 
   /** Appends `e` to the event log (and tells the collect observers of a `collected` event). */
   log(e: ChannelEvent): void {
@@ -68,7 +73,7 @@ export class ChannelJournal {
    * @param at clock ms since the epoch; @param op the operation it belongs to
    */
   entry(p: RenderedPrompt, at: number, op: OperationKind): HeardPrompt {
-    return { index: this.heard.length, at, id: p.id, text: p.text, file: p.file, durationMs: p.durationMs, op };
+    return { index: this.heard.length, at, id: p.id, text: p.text, file: p.file, durationMs: p.durationMs, op, locale: this.locale };
   }
 
   /** A prompt started: appends `heard` (from {@link ChannelJournal.entry}) to the heard-log, logs it, tells the observers. */

@@ -91,8 +91,6 @@ export abstract class IvrChannel implements CallChannel {
   private active: Operation<unknown> | null = null;
   /** Is the IVR collecting a secret (a PIN) right now? Transcripts then mask what the caller presses. */
   private secretCollect = false;
-  /** The locale of the latest operation: the one its prompts are in ({@link IvrChannel.onPromptStart}). */
-  private opLocale: Locale = 'en-US';
   /** The caller's voice, as spans of the clock's time; `end` is Infinity while the caller is still talking. */
   protected readonly speech: SpeechSegment[] = [];
 
@@ -252,13 +250,13 @@ export abstract class IvrChannel implements CallChannel {
 
   /** Plays prompts to the caller (the rules: `play-operation.ts`). */
   play(request: PlayRequest, signal?: CancelSignal): Promise<PlayResult> {
-    this.opLocale = request.locale;
+    this.journal.locale = request.locale;
     return runPlay(this.host, request, signal);
   }
 
   /** Plays optional prompts, then collects digits (the rules: `collect-operation.ts`). */
   collect(request: CollectRequest, signal?: CancelSignal): Promise<CollectResult> {
-    this.opLocale = request.locale;
+    this.journal.locale = request.locale;
     return runCollect(this.host, request, signal);
   }
 
@@ -267,7 +265,7 @@ export abstract class IvrChannel implements CallChannel {
    * @throws VaError VA_ERR_MEDIA_RECORDING (the promise rejects) when the recording cannot be written
    */
   record(request: RecordRequest, signal?: CancelSignal): Promise<RecordResult> {
-    this.opLocale = request.locale;
+    this.journal.locale = request.locale;
     return runRecord(this.host, request, signal);
   }
 
@@ -284,7 +282,7 @@ export abstract class IvrChannel implements CallChannel {
    * entry and exit tones: see {@link IvrChannel.heardRoomSound}).
    */
   joinConference(room: string, role: ConferenceRole, signal?: CancelSignal, options: ConferenceOptions = {}): Promise<ConferenceResult> {
-    this.opLocale = options.locale ?? 'en-US';
+    this.journal.locale = options.locale ?? 'en-US';
     return runConference(this.host, room, role, signal, options);
   }
 
@@ -309,7 +307,7 @@ export abstract class IvrChannel implements CallChannel {
    * the locale of its operation and whether it plays for a secret input (a PIN collect).
    */
   onPromptStart(listener: (prompt: PromptStart) => void): void {
-    this.journal.promptObservers.push((p) => listener({ id: p.id, locale: this.opLocale, op: p.op, secret: p.op === 'collect' && this.secretCollect }));
+    this.journal.promptObservers.push((p) => listener({ id: p.id, locale: p.locale, op: p.op, secret: p.op === 'collect' && this.secretCollect }));
   }
 
   /** Calls `listener` whenever a collect finishes (the port's optional observer): never a secret input's digits. */

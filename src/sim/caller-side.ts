@@ -21,6 +21,8 @@ export interface HeardItem {
   index: number;
   /** The prompt id (`tone:beep` for the beep); null for a recording. Over the network, ids that sound the same are joined with `|`. */
   id: string | null;
+  /** The locale it was played in (over the network: the locale it was recognised in). */
+  locale?: string;
 }
 
 /** A tone a caller heard (in a meeting: another caller's `speak: {toneHz}`), on the scenario clock (ms since the epoch). */

@@ -142,8 +142,6 @@ class Activity {
 interface LiveCall {
   spec: ScenarioCall;
   channel: SimCallChannel | null;
-  /** The locale of each prompt in the channel's heard-log, by index (`onPromptStart`). */
-  heardLocales: string[];
   /** The flow runs (handleCall has not settled). */
   running: boolean;
   /** handleCall and the script have both settled. */
@@ -172,7 +170,7 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
   const dataDir = options.data ? path.resolve(options.data) : mkdtempSync(path.join(tmpdir(), 'va-sim-'));
   const start = scenario.startTime ?? (options.data ? Date.now() : DEFAULT_VIRTUAL_START);
   const activity = new Activity();
-  const calls: LiveCall[] = scenario.calls.map((spec) => ({ spec, channel: null, heardLocales: [], running: false, finished: false, stalled: false, record: null, failures: [] }));
+  const calls: LiveCall[] = scenario.calls.map((spec) => ({ spec, channel: null, running: false, finished: false, stalled: false, record: null, failures: [] }));
   const callsById = new Map(calls.map((c) => [c.spec.id, c]));
   const notes: string[] = [];
   /** A call whose flow runs but waits on no channel operation: it is doing real work the clock must wait for. */
@@ -271,7 +269,6 @@ export async function runScenario(file: string, options: RunScenarioOptions = {}
     const startCall = (call: LiveCall) => {
       const channel = new SimCallChannel({ callId: call.spec.id, clock, catalog, recordingsDir: app!.recordingsDir, durableRecordings: write.durable });
       call.channel = channel;
-      channel.onPromptStart((p) => call.heardLocales.push(p.locale));
       call.running = true;
       running.add(call);
       const incoming = { channel, from: call.spec.from, to: call.spec.to, diversion: call.spec.diversion, sourceAddress: call.spec.source };
@@ -374,7 +371,7 @@ function callReport(c: LiveCall, start: number): CallReport {
     diversion: c.spec.diversion,
     record: c.record,
     transcript: ch ? channelTranscript(ch.events, start) : [],
-    heard: ch ? ch.heard.map((h, i) => ({ at: h.at - start, id: h.id, text: h.text, locale: c.heardLocales[i] })) : [],
+    heard: ch ? ch.heard.map((h) => ({ at: h.at - start, id: h.id, text: h.text, locale: h.locale })) : [],
     failures: c.failures,
   };
 }

@@ -16,7 +16,7 @@
  *     start: 0s                    # optional offset
  *     dtmf: { via: inband }        # optional: defaults for the call's dtmf steps (scenario-dtmf.ts)
  *     steps:
- *       - expectPrompt: enter-pin-own-mailbox     # or { id, within }, or with a sibling `within: 2m`
+ *       - expectPrompt: enter-pin-own-mailbox     # or { id, within, locale }, or with a sibling `within: 2m`
  *       - dtmf: "739164#"                         # or { digits, gap, via, durationMs, volumeDb, fault, ... } (scenario-dtmf.ts)
  *       - wait: 2s
  *       - speak: { seconds: 3 }                   # or a duration: `speak: 2500ms`
@@ -50,6 +50,7 @@ import { formatDuration, parseDuration } from './duration';
 import { DTMF_OPTION_KEYS, DtmfCallOptions, finishDtmfStep, parseDtmfStep, readDtmfOptions, type DtmfStep, type PendingDtmfStep } from './scenario-dtmf';
 import { DTMF_KEYS } from './sim-call-channel';
 import { parseYamlData } from '../util/yaml';
+import { LOCALES, type Locale } from '../domain/locale';
 
 /** Error code of an unreadable or invalid scenario file. */
 export const SCENARIO_INVALID = ErrorCodes.SIM_SCENARIO_INVALID;
@@ -70,7 +71,8 @@ export const DEFAULT_SCENARIO_TIMEOUT_MS = 4 * 3_600_000;
 
 /** One step of a scripted caller, normalised. `label` is how the file wrote it, for messages. */
 export type Step =
-  | { kind: 'expectPrompt'; id: string; withinMs: number; label: string }
+  /** The prompt, heard in `locale` when given (else in any). */
+  | { kind: 'expectPrompt'; id: string; withinMs: number; locale?: Locale; label: string }
   /** Keys pressed: plain, or signalled as the step (or its call) says, with faults (`scenario-dtmf.ts`). */
   | DtmfStep
   | { kind: 'wait'; ms: number; label: string }
@@ -213,7 +215,13 @@ function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string)
 }
 
 // Step shapes, built once (building a zod schema costs far more than using it: a load scenario has thousands of steps).
-const PromptStep = z.object({ id: z.string().min(1), within: z.unknown().optional() }).strict();
+const PromptStep = z
+  .object({
+    id: z.string().min(1),
+    within: z.unknown().optional(),
+    locale: z.enum(LOCALES, { error: `must be one of ${LOCALES.join(', ')}` }).optional(),
+  })
+  .strict();
 /** Tone frequencies a caller can send and hear: below the 4 kHz limit of 8 kHz audio. */
 const ToneHz = z.number().min(100).max(3800);
 const SpeakStep = z.object({ seconds: z.number().positive().max(86_400), toneHz: ToneHz.optional() }).strict();
@@ -247,6 +255,7 @@ function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet
       const withinMs = isObject(v) ? durationAt(parsed.within, [kind, 'within'], DEFAULT_WITHIN_MS) : durationAt(raw.within, ['within'], DEFAULT_WITHIN_MS);
       if (withinMs === undefined) return undefined;
       if (!knownPrompts.has(parsed.id)) return issue(ctx, isObject(v) ? [kind, 'id'] : [kind], `unknown prompt id "${parsed.id}"`);
+      if (parsed.locale) return { kind, id: parsed.id, withinMs, locale: parsed.locale, label: `${kind}: ${parsed.id} (${parsed.locale})` };
       return { kind, id: parsed.id, withinMs, label: `${kind}: ${parsed.id}` };
     }
     case 'dtmf':

@@ -119,7 +119,14 @@ export async function runSteps(
         } else if (r === 'ended') {
           fail(`not heard: the call ended (${ended()}); ${heardSince(cursor)}`);
           ok = false;
-        } else cursor = r.index + 1;
+        } else {
+          cursor = r.index + 1;
+          // The right prompt in another language (a dial plan's or a mailbox's locale, a fallback) is a wrong prompt.
+          if (step.locale && r.locale !== undefined && r.locale !== step.locale && !step.id.startsWith('tone:')) {
+            fail(`heard in ${r.locale}, expected ${step.locale}`, 'wrong-prompt');
+            ok = false;
+          }
+        }
         break;
       }
       case 'dtmf': {
