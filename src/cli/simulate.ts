@@ -52,6 +52,8 @@ export interface SimulateOptions {
   maxWaitMs?: number;
   /** Over the network: our address for SIP and RTP. */
   localAddress?: string;
+  /** Over the network: let `admin:` cmdlets change the server's store. */
+  allowAdmin?: boolean;
   /**
    * In-process: run the files in this many worker threads (`sim/parallel-runner.ts`), results in file order; 1 runs
    * them one after the other in this process.
@@ -84,6 +86,7 @@ export async function simulate(files: readonly string[], opts: SimulateOptions =
             results: serverLog,
             maxWaitMs: opts.maxWaitMs,
             localAddress: opts.localAddress,
+            allowAdmin: opts.allowAdmin,
           })
         : await runScenario(file, { config: opts.config, data: opts.data, store: opts.store });
       results.push({ file, report, realMs: Date.now() - t0 });
@@ -214,6 +217,7 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
     .option('--server-log <file>', "with --target: the server's log (JSON lines), to check result expectations")
     .option('--max-wait <duration>', `with --target: the longest wait step (default ${formatDuration(NET_DEFAULT_MAX_WAIT_MS)}; none: waits run for real)`, maxWaitOption)
     .option('--local-address <ip>', 'with --target: our address for SIP and RTP (default: the one that routes to the target)')
+    .option('--allow-admin', "with --target: let the scenarios' admin: cmdlets change the server's store (refused without it)")
     .option('--jobs <n>', `in-process: run the files in N worker threads, results in file order (default: the cores, ${defaultJobs()} here; 1 with --data or --store, which the files share)`, jobsOption)
     .option('--coverage', 'in-process: print which prompt ids of each locale and which flow states the scenarios never reached')
     .option('--calls <n>', 'load run (with --target and --rate): how many calls to start; each call runs the next file, round robin', loadOption((v) => parseWholeNumber('--calls', v, 1, LOAD_MAX_CALLS)))
@@ -242,8 +246,8 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
         opts.config ??= env.config;
         opts.store ??= env.storeUrl;
       }
-      if (!opts.target && (opts.serverLog !== undefined || opts.maxWaitMs !== undefined || opts.localAddress !== undefined)) {
-        io.err('error: --server-log, --max-wait and --local-address need --target\n');
+      if (!opts.target && (opts.serverLog !== undefined || opts.maxWaitMs !== undefined || opts.localAddress !== undefined || opts.allowAdmin)) {
+        io.err('error: --server-log, --max-wait, --local-address and --allow-admin need --target\n');
         code = 2;
         return;
       }

@@ -77,6 +77,11 @@ export interface NetRunOptions {
   catalog?: PromptCatalog;
   /** Logger for the SIP client and RTP engine (silent by default). */
   logger?: Logger;
+  /**
+   * Lets the scenario's `admin:` cmdlets run on the server's store (`simulate --allow-admin`): they change the live
+   * server (PINs, policies, gateways), so a scenario with any is refused without it, before any call.
+   */
+  allowAdmin?: boolean;
 }
 
 /**
@@ -293,6 +298,13 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
   if (!options.data && !options.store && needsData.length > 0) {
     failures.push(
       `this scenario needs the server's data folder (--data DIR): ${needsData.join('; ')}: the server's clock cannot be moved over the network and cmdlets run on its store; no call was made`,
+    );
+    return report();
+  }
+  // Cmdlets on a live server's store only when the tester says so: refuse before calling anyone.
+  if (scenario.admin.length > 0 && !options.allowAdmin) {
+    failures.push(
+      `this scenario runs cmdlets on the server's store (${scenario.admin.map((a, i) => `admin[${i}] (${a.label})`).join('; ')}): they change the live server, so they run only with --allow-admin; no call was made`,
     );
     return report();
   }

@@ -61,7 +61,7 @@ describeWithServers(['drachtio-server', 'freeswitch'], 'the example scenarios ov
         freeswitch: { servers: [{ host: '127.0.0.1', port: fs.eslPort }], secret: fs.secret },
       });
       try {
-        reports.set(name, await runScenarioOverNetwork(file, { target: server.target(), data: server.data, config: server.config, results: server.results }));
+        reports.set(name, await runScenarioOverNetwork(file, { target: server.target(), data: server.data, config: server.config, results: server.results, allowAdmin: true }));
       } finally {
         await server.stop();
       }

@@ -25,7 +25,7 @@ beforeAll(async () => {
       try {
         const server = await startServerFor(file);
         try {
-          reports.set(name, await runScenarioOverNetwork(file, { target: server.target(), data: server.data, config: server.config, results: server.results }));
+          reports.set(name, await runScenarioOverNetwork(file, { target: server.target(), data: server.data, config: server.config, results: server.results, allowAdmin: true }));
         } finally {
           await server.stop();
         }

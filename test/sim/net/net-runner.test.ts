@@ -175,6 +175,14 @@ expect:
     expect(timeTravelOf(loadScenario(path.join(EXAMPLES, 'lockout-and-admin-unlock.yaml')))).toEqual([]);
   });
 
+  it("refuses a scenario's admin: cmdlets on a live server unless allowed (--allow-admin), calling no one", async () => {
+    const file = path.join(EXAMPLES, 'lockout-and-admin-unlock.yaml');
+    const r = await runScenarioOverNetwork(file, { target: s.target(), data: s.data, config: s.config, results: s.results });
+    expect(r.failures).toEqual([expect.stringMatching(/^this scenario runs cmdlets on the server's store \(admin\[0\] \(Set-UMMailboxPIN.*they run only with --allow-admin; no call was made$/)]);
+    expect(r.calls.every((c) => c.transcript.length === 0)).toBe(true);
+    expect(r.notes.filter((n) => n.startsWith('admin at'))).toEqual([]);
+  });
+
   it('refuses a data folder without a store', async () => {
     const r = await runScenarioOverNetwork(path.join(EXAMPLES, 'sign-in.yaml'), { target: s.target(), data: tempDir('va-empty-') });
     expect(r.failures[0]).toMatch(/^no store in .* \(voice-access\.db\): --data must be the data folder the server runs on; no call was made$/);
