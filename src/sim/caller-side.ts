@@ -81,6 +81,11 @@ export interface CallerSide {
   waitForRecording(from: number, withinMs: number): Promise<number | 'timeout' | 'ended'>;
   /** The heard-log length when recording number `n` (from 0) started. */
   heardIndexAtRecording(n: number): number;
+  /**
+   * Waits until the caller is in a meeting: the IVR's bridge has taken it in (in-process), or `conf-joining` has
+   * played to its end (over the network, where the bridge takes the caller in then). One already joined counts.
+   */
+  waitForMeeting(withinMs: number): Promise<'in' | 'timeout' | 'ended'>;
   /** Waits until the call ends; who ended it, or `'timeout'`. */
   waitForEnd(withinMs: number): Promise<'caller' | 'ivr' | 'timeout'>;
 }

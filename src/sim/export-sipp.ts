@@ -10,7 +10,8 @@
  * - `dtmf`: RFC 4733 events by SIPp's `play_dtmf` (its RTP stream); with `via: info`, one `INFO`
  *   (`application/dtmf-relay`) per key; in-band keys and DTMF faults are not SIPp's and are refused;
  * - `speak`: speech-like noise or a pure tone (`toneHz`), written next to the XML as raw PCMU and sent with
- *   `rtp_stream`, for as long as the step says; `wait` and `expectRecording` (the beep's event, then its 400 ms);
+ *   `rtp_stream`, for as long as the step says; `wait`, `expectRecording` (the beep's event, then its 400 ms) and
+ *   `expectInMeeting` (`conf-joining`'s event, then its length);
  * - `hangup`: BYE; `expectHangup`: the IVR's BYE, answered;
  * - while SIPp waits (`wait`, `speak`), an event INFO that comes is answered, so nothing arrives unexpected.
  * `expectTone`/`expectNoTone` (SIPp does not analyse what it hears) are refused; `admin:` actions and `expect:`
@@ -24,6 +25,7 @@ import { ErrorCodes, VaError } from '../errors';
 import { xmlEscape } from '../util/xml-text';
 import { loadScenario, type ScenarioCall, type Step } from './scenario';
 import { fillSpeechNoise } from './speech-noise';
+import { PromptCatalog } from '../prompts/catalog';
 
 /** How long the beep before a recording lasts (`prompts/tones/beep.wav`), ms: recording starts after it. */
 const BEEP_MS = 400;
@@ -242,6 +244,11 @@ class SippWriter {
         case 'expectRecording':
           this.expectPrompt('tone:beep', step.withinMs);
           this.idle(BEEP_MS);
+          break;
+        case 'expectInMeeting':
+          // The bridge takes the caller in when conf-joining has played: its event, then its length.
+          this.expectPrompt('conf-joining', step.withinMs);
+          this.idle(PromptCatalog.durationOf(PromptCatalog.load().render(['conf-joining'], 'en-US')) + 200);
           break;
         case 'dtmf':
           this.dtmf(step);

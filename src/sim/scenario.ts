@@ -25,6 +25,7 @@
  *       - expectNoTone: { hz: 1000, for: 3s }     # no such tone heard during the next 3 s (a muted caller)
  *       - hangup: true                            # last step only
  *       - expectRecording: true                   # or { within }: the IVR starts recording (after the beep)
+ *       - expectInMeeting: true                   # or { within }: the bridge has taken the caller in
  *       - expectHangup: { within: 30s }           # or `expectHangup: true` (60 s); last step only
  * advance: 60d
  * expect:
@@ -89,7 +90,9 @@ export type Step =
   | { kind: 'expectNoTone'; hz: number; forMs: number; label: string }
   | { kind: 'hangup'; label: string }
   | { kind: 'expectHangup'; withinMs: number; label: string }
-  | { kind: 'expectRecording'; withinMs: number; label: string };
+  | { kind: 'expectRecording'; withinMs: number; label: string }
+  /** The caller is in the meeting: `conf-joining` has played and the bridge has taken the caller in. */
+  | { kind: 'expectInMeeting'; withinMs: number; label: string };
 
 export interface ScenarioCall {
   id: string;
@@ -184,7 +187,7 @@ const Digits = z.string().regex(new RegExp(`^[${DTMF_KEYS.replace('*', '\\*')}]+
 
 // ------------------------------------------------------------------ steps
 
-const STEP_KINDS = ['expectPrompt', 'dtmf', 'wait', 'speak', 'hangup', 'expectHangup', 'expectRecording', 'expectTone', 'expectNoTone'] as const;
+const STEP_KINDS = ['expectPrompt', 'dtmf', 'wait', 'speak', 'hangup', 'expectHangup', 'expectRecording', 'expectInMeeting', 'expectTone', 'expectNoTone'] as const;
 type StepKind = (typeof STEP_KINDS)[number];
 /** Keys allowed beside each step's own key. */
 const SIBLINGS: Record<StepKind, string[]> = {
@@ -195,6 +198,7 @@ const SIBLINGS: Record<StepKind, string[]> = {
   hangup: [],
   expectHangup: ['within'],
   expectRecording: ['within'],
+  expectInMeeting: ['within'],
   expectTone: ['within'],
   expectNoTone: [],
 };
@@ -298,7 +302,8 @@ function parseStep(raw: unknown, ctx: z.RefinementCtx, knownPrompts: ReadonlySet
       if (v !== true) return issue(ctx, [kind], 'must be true');
       return { kind, label: 'hangup' };
     case 'expectHangup':
-    case 'expectRecording': {
+    case 'expectRecording':
+    case 'expectInMeeting': {
       if (v !== true && !isObject(v)) return issue(ctx, [kind], 'must be true or { within: <duration> }');
       const parsed = isObject(v) ? sub(WithinStep, v, ctx, [kind]) : {};
       if (!parsed) return undefined;

@@ -39,6 +39,7 @@ export type StepFailureReason =
   | 'unexpected-hangup'
   | 'caller-hung-up'
   | 'recording-not-started'
+  | 'not-in-meeting'
   | 'no-hangup'
   | 'tone-not-heard'
   | 'unexpected-tone';
@@ -205,6 +206,17 @@ export async function runSteps(
         } else {
           recordings += 1;
           cursor = Math.max(cursor, ch.heardIndexAtRecording(recordings - 1));
+        }
+        break;
+      }
+      case 'expectInMeeting': {
+        const r = await ch.waitForMeeting(step.withinMs);
+        if (r === 'timeout') {
+          fail(`the caller was not in the meeting within ${formatDuration(step.withinMs)}; ${heardSince(cursor)}`, 'not-in-meeting');
+          ok = false;
+        } else if (r === 'ended') {
+          fail(`the caller was not in the meeting: the call ended (${ended()}); ${heardSince(cursor)}`);
+          ok = false;
         }
         break;
       }

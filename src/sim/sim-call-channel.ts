@@ -41,6 +41,9 @@ export class SimCallChannel extends IvrChannel implements CallerSide {
   private dtmfLine: SimDtmfLine | null = null;
   /** The tone this caller is sending now, if any (it sounds whether or not the caller is in a meeting yet). */
   private voice: { hz: number; end: number } | null = null;
+  /** Is the caller in a meeting room now (the bridge has taken it in)? */
+  private inMeeting = false;
+  private readonly meetingObservers: (() => void)[] = [];
 
   constructor(options: SimCallChannelOptions) {
     super(options);
@@ -67,6 +70,8 @@ export class SimCallChannel extends IvrChannel implements CallerSide {
 
   protected override conferenceEnter(room: string, _role: ConferenceRole, opts: { entryExitTones: boolean; locale: Locale }): void {
     this.conferences.join(this.member, room, opts.entryExitTones);
+    this.inMeeting = true;
+    for (const o of this.meetingObservers.slice()) o();
     // A tone the caller started before the bridge took it in (during `conf-joining`) keeps sounding: the others hear
     // the rest of it, as over the network, where the caller's RTP flows on into the mix.
     const now = this.clock.now();
@@ -74,6 +79,7 @@ export class SimCallChannel extends IvrChannel implements CallerSide {
   }
 
   protected override conferenceLeave(): void {
+    this.inMeeting = false;
     this.conferences.leave(this.member);
   }
 
@@ -197,6 +203,20 @@ export class SimCallChannel extends IvrChannel implements CallerSide {
       withinMs,
       events: arrayListeners(this.toneObservers),
       match: (t: HeardTone) => (fits(t) ? t : undefined),
+      ends: arrayListeners(this.endListeners),
+    });
+  }
+
+  /** Resolves `in` once the IVR's bridge has taken the caller into a meeting (at once when it is in one). */
+  waitForMeeting(withinMs: number): Promise<'in' | 'timeout' | 'ended'> {
+    if (this.inMeeting) return Promise.resolve('in');
+    if (this.ended) return Promise.resolve('ended');
+    return waitFor({
+      setTimer: (fn: () => void, t: number) => this.clock.setTimeout(fn, t),
+      clearTimer: (h: unknown) => this.clock.clearTimeout(h),
+      withinMs,
+      events: arrayListeners(this.meetingObservers),
+      match: () => 'in' as const,
       ends: arrayListeners(this.endListeners),
     });
   }

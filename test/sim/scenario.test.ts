@@ -154,7 +154,7 @@ expect:
     expect(msg).toContain('calls[0].steps[2].wait: must be a duration');
     expect(msg).toContain('calls[0].steps[3].speak.seconds:');
     expect(msg).toContain(
-      'calls[0].steps[4]: must be one step: one of expectPrompt, dtmf, wait, speak, hangup, expectHangup, expectRecording, expectTone, expectNoTone (found "dial")',
+      'calls[0].steps[4]: must be one step: one of expectPrompt, dtmf, wait, speak, hangup, expectHangup, expectRecording, expectInMeeting, expectTone, expectNoTone (found "dial")',
     );
     expect(msg).toContain('calls[0].steps[5].expectRecording.within: must be a duration');
     expect(msg).toContain('calls[0].steps[6].gap: unknown key "gap" in a expectPrompt step');

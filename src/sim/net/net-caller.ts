@@ -30,19 +30,14 @@ import type { PromptCatalog } from '../../prompts/catalog';
 import { answerOffer, createOffer } from '../../sip/embedded/sdp';
 import type { OutgoingCall, SipClient, SipTarget } from '../../sip/embedded/sip-client';
 import type { CallerSide, DtmfVia, HeardItem, HeardTone } from '../caller-side';
-import { inbandStepAudio } from '../dtmf-audio';
-import { DEFAULT_DTMF_KEY_MS, DEFAULT_DTMF_LEVEL_DB, infoSends, rfc4733KeyPackets, type DtmfSignal } from '../dtmf-faults';
+import type { DtmfSignal } from '../dtmf-faults';
 import { DTMF_KEYS } from '../sim-call-channel';
+import { NET_DTMF_KEY_MS, sendNetKeys, type KeyHost } from './net-keys';
+
+export { NET_DTMF_KEY_MS } from './net-keys';
 import { PromptRecognizer } from './prompt-recognizer';
 import { fillSpeechNoise, SPEECH_SEED } from '../speech-noise';
 
-/** How long each plain key is held (RFC 4733 and the Duration of an INFO), ms. */
-export const NET_DTMF_KEY_MS = DEFAULT_DTMF_KEY_MS;
-
-/** The body of a DTMF INFO (`application/dtmf-relay`, as Asterisk sends it). */
-function infoBody(digit: string, durationMs: number): string {
-  return `Signal=${digit}\r\nDuration=${durationMs}\r\n`;
-}
 
 /** A prompt heard over the network. */
 export interface NetHeard extends HeardItem {
@@ -99,6 +94,9 @@ export interface NetCallObserver {
    */
   prompt?(p: { ids: readonly string[]; recognitionMs: number; afterDigitMs?: number }): void;
 }
+
+/** After `conf-joining` has played, how long until the caller counts as in the meeting (the bridge's join), ms. */
+const JOIN_MARGIN_MS = 200;
 
 /** How long after a recognised beep's end the recording counts as started when no more audio came, ms. */
 const BEEP_END_GRACE_MS = 200;
@@ -377,86 +375,25 @@ export class NetCaller implements CallerSide {
   // ------------------------------------------------------------------ what the caller does
 
   async pressDigits(digits: string, gapMs: number, via: DtmfVia = 'rfc4733', signal?: DtmfSignal): Promise<number> {
-    const sent = await this.sendKeys(digits, gapMs, via, signal);
+    for (const d of digits) if (!DTMF_KEYS.includes(d)) throw new Error(`"${d}" in "${digits}" is not a DTMF key (${DTMF_KEYS})`);
+    if (!(await this.whenAnswered())) return 0;
+    const sent = await sendNetKeys(this.keyHost(), digits, gapMs, via, signal);
     // The last key is over when its signal ends (the server counts an RFC 4733 key at its first end packet, a tone
     // at its end), or, by INFO, when the request left.
     if (sent > 0 && !this._ended) this.lastKeyPerf = this.keyStartPerf + (via === 'info' ? 0 : (signal?.durationMs ?? NET_DTMF_KEY_MS));
     return sent;
   }
 
-  /** The keys of {@link pressDigits}, by their transport; how many were sent before the call ended. */
-  private async sendKeys(digits: string, gapMs: number, via: DtmfVia, signal?: DtmfSignal): Promise<number> {
-    for (const d of digits) if (!DTMF_KEYS.includes(d)) throw new Error(`"${d}" in "${digits}" is not a DTMF key (${DTMF_KEYS})`);
-    if (!(await this.whenAnswered())) return 0;
-    if (!signal && via === 'inband') signal = { durationMs: DEFAULT_DTMF_KEY_MS, volumeDb: DEFAULT_DTMF_LEVEL_DB, twistDb: 0, faults: [] };
-    if (via === 'inband') return this.playKeys(digits, gapMs, signal!);
-    if (via === 'info' && signal && signal.faults.length > 0) return this.infoKeys(digits, gapMs, signal);
-    const t0 = Date.now();
-    let sent = 0;
-    for (let i = 0; i < digits.length; i++) {
-      if (i > 0) {
-        const due = t0 + i * gapMs - Date.now();
-        if (due > 0) await this.sleepWhileUp(due);
-      }
-      if (this._ended) break;
-      this.keyStartPerf = performance.now();
-      if (via === 'info') {
-        const status = await this.call!.info('application/dtmf-relay', infoBody(digits[i], signal?.durationMs ?? NET_DTMF_KEY_MS));
-        if (status !== 200) {
-          if (!this._ended) this.log('sim', `the INFO for a key got ${status === null ? 'no answer' : status}`);
-          break;
-        }
-      } else {
-        try {
-          if (signal) await this.session!.sendDtmfPackets(rfc4733KeyPackets(digits[i], signal));
-          else await this.session!.sendDtmf(digits[i], NET_DTMF_KEY_MS);
-        } catch (err) {
-          this.log('sim', `cannot send the key as RFC 4733: ${(err as Error).message}`);
-          break;
-        }
-        if (this._ended) break;
-      }
-      sent++;
-    }
-    return sent;
-  }
-
-  /** In-band keys: the step's tones (or talk-off sound) played on our RTP stream; how many keys' sound started. */
-  private async playKeys(digits: string, gapMs: number, signal: DtmfSignal): Promise<number> {
-    if (this._ended) return 0;
-    const pcm = inbandStepAudio(digits, gapMs, signal);
-    const ms = (pcm.length * 1000) / G711_SAMPLE_RATE;
-    this.keyStartPerf = performance.now() + (digits.length - 1) * gapMs;
-    const playback: Playback = this.session!.play(pcm);
-    await Promise.race([playback.done, this.sleepWhileUp(ms + 200)]);
-    playback.stop();
-    return this._ended ? Math.min(digits.length, Math.ceil(playback.playedMs / Math.max(1, gapMs))) : digits.length;
-  }
-
-  /**
-   * SIP INFO keys with faults (`infoSends`): the requests one after the other at their times, with CSeq numbers
-   * taken in advance so that an out-of-order request carries a lower CSeq than the one before it. A 500 to such a
-   * request is the server doing its duty (RFC 3261 §12.2.2), not a failure of the step.
-   */
-  private async infoKeys(digits: string, gapMs: number, signal: DtmfSignal): Promise<number> {
-    const sends = infoSends(digits, gapMs, signal.faults);
-    const base = this.call!.reserveCseq(Math.max(...sends.map((x) => x.cseq)) + 1);
-    const t0 = Date.now();
-    const keys = new Set<number>();
-    for (const send of sends) {
-      const due = t0 + send.atMs - Date.now();
-      if (due > 0) await this.sleepWhileUp(due);
-      if (this._ended) break;
-      this.keyStartPerf = performance.now();
-      const status = await this.call!.info('application/dtmf-relay', infoBody(send.digit, signal.durationMs), { cseq: base + send.cseq });
-      if (status === 500 && signal.faults.includes('out-of-order')) this.log('ivr', 'answers an INFO 500: its CSeq is lower than the last one (out of order, RFC 3261 §12.2.2)');
-      else if (status !== 200) {
-        if (!this._ended) this.log('sim', `the INFO for a key got ${status === null ? 'no answer' : status}`);
-        break;
-      }
-      keys.add(send.key);
-    }
-    return keys.size;
+  /** What the key senders (`net-keys.ts`) use of this call. */
+  private keyHost(): KeyHost {
+    return {
+      call: this.call!,
+      session: this.session!,
+      ended: () => this._ended,
+      sleepWhileUp: (ms) => this.sleepWhileUp(ms),
+      log: (who, text) => this.log(who, text),
+      keyStarted: (perf) => (this.keyStartPerf = perf),
+    };
   }
 
   async speak(ms: number): Promise<void> {
@@ -529,6 +466,27 @@ export class NetCaller implements CallerSide {
       match: (h: NetHeard) => (h.ids.includes(id) ? h : undefined),
       ends: this.endObservers,
     });
+  }
+
+  /**
+   * In a meeting once `conf-joining` has played to its end (the server's bridge takes the caller in then), with
+   * {@link JOIN_MARGIN_MS} for the last packets; the latest `conf-joining` heard counts.
+   */
+  async waitForMeeting(withinMs: number): Promise<'in' | 'timeout' | 'ended'> {
+    const started = this.now();
+    let joining = [...this.heard].reverse().find((h) => h.ids.includes('conf-joining'));
+    if (!joining) {
+      const r = await this.waitForPrompt('conf-joining', this.heard.length, withinMs);
+      if (r === 'timeout' || r === 'ended') return r;
+      joining = r;
+    }
+    const end = joining.at + this.opts.catalog.render(['conf-joining'], joining.locale)[0].durationMs + JOIN_MARGIN_MS;
+    const wait = end - this.now();
+    if (wait > 0) {
+      if (this.now() - started + wait > withinMs) return 'timeout';
+      await this.sleepWhileUp(wait);
+    }
+    return this._ended ? 'ended' : 'in';
   }
 
   waitForRecording(from: number, withinMs: number): Promise<number | 'timeout' | 'ended'> {

@@ -5,7 +5,7 @@
  * what the network and the server's data folder can tell. `src/sim/net/README.md` documents the rules; in short:
  *
  * Time. The server runs on real time, so:
- * - `expectPrompt`, `expectRecording` and `expectHangup` bounds, `dtmf` gaps and `speak` are real time;
+ * - `expectPrompt`, `expectRecording`, `expectInMeeting` and `expectHangup` bounds, `dtmf` gaps and `speak` are real time;
  * - `wait` steps are real time up to `maxWaitMs` (default 60 s, longer than any single IVR timer the directory
  *   allows except the maximum recording length); a longer wait waits 60 s and the transcript says so;
  * - `start` (and an admin action's `at`) is real time from the scenario's start while some call is up, so

@@ -66,3 +66,57 @@ test('the organizer hears a tone the participant starts during conf-joining, in-
     await server.stop();
   }
 });
+
+const IN_MEETING = `name: expectInMeeting waits until the bridge has taken the caller in
+calls:
+  - id: organizer
+    from: "+14255550131"
+    to: "+14255550199"
+    steps:
+      - expectPrompt: conf-welcome
+      - dtmf: "4455667#"
+      - expectPrompt: conf-organizer-question
+      - dtmf: "*"
+      - expectPrompt: conf-enter-leader-pin
+      - dtmf: "90210#"
+      - expectInMeeting: { within: 30s }
+      - expectTone: { hz: 900, within: 40s }
+      - hangup: true
+  - id: participant
+    from: "+14255550130"
+    to: "+14255550199"
+    start: 15s
+    steps:
+      - expectPrompt: conf-welcome
+      - dtmf: "4455667#"
+      - expectInMeeting: true
+      - speak: { toneHz: 900, seconds: 2 }        # all of it heard: the caller is in the meeting
+      - hangup: true
+  - id: not-a-meeting
+    from: "+14255550123"
+    to: "+14255550100"
+    steps:
+      - expectPrompt: welcome
+      - expectInMeeting: { within: 5s }
+expect:
+  - result: { call: organizer, is: left }
+`;
+
+test('expectInMeeting passes once the bridge has the caller, in-process and over the network, and fails on a call with no meeting', async () => {
+  const dir = tempDir('va-in-meeting-');
+  const file = path.join(dir, 'in-meeting.yaml');
+  writeFileSync(file, IN_MEETING);
+  const notInMeeting = expect.stringMatching(/^call not-a-meeting, step 2 \(expectInMeeting: within 5s\): the caller was not in the meeting within 5s/);
+  const inProcess = await runScenario(file);
+  expect(inProcess.failures).toEqual([notInMeeting]);
+  const organizer = inProcess.calls.find((c) => c.id === 'organizer')!;
+  expect(formatTranscript(organizer)).toMatch(/hears a 900 Hz tone from participant/);
+
+  const server = await startServerFor(file);
+  try {
+    const network = await runScenarioOverNetwork(file, { target: server.target(), data: server.data, config: server.config, results: server.results });
+    expect({ failures: network.failures, why: explain(network) }).toEqual({ failures: [notInMeeting], why: expect.any(String) });
+  } finally {
+    await server.stop();
+  }
+});
