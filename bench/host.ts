@@ -2,6 +2,7 @@
  * The host under a benchmark: on a shared machine the hypervisor takes a varying share of the CPU (steal), and every
  * figure moves with it. Benchmarks print that share beside their figures.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -18,4 +19,30 @@ export function stealMeter(): () => number {
     const now = read();
     return (now.steal - before.steal) / Math.max(1, now.total - before.total);
   };
+}
+
+/**
+ * A process's resident memory and CPU time so far, from /proc (Linux).
+ * @returns `rss` in bytes; `ticks`, user + system CPU in clock ticks (`getconf CLK_TCK`, 100 on Linux); `cpuMs`, the
+ *   same in ms at 100 ticks a second
+ */
+export function procStats(pid: number): { rss: number; ticks: number; cpuMs: number } {
+  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { rss: kb * 1024, ticks, cpuMs: ticks * 10 };
+}
+
+/** Resolves when the child has exited; SIGTERM, then SIGKILL after `killAfterMs`. */
+export function stopChild(child: ChildProcess, killAfterMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }

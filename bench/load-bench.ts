@@ -25,33 +25,13 @@ import { parseDuration } from '../src/sim/duration';
 import { toLoadReport } from '../src/sim/net/load/load-report';
 import { runLoad, type LoadProgress } from '../src/sim/net/load/load-runner';
 import { findFreeSipPort } from '../src/sip/embedded/free-port';
-import { stealMeter } from './host';
+import { procStats, stealMeter, stopChild } from './host';
 
 /** The repository root (this file runs from `dist/bench/`). */
 const ROOT = path.join(__dirname, '..', '..');
 const SCENARIO = path.join(ROOT, 'scenarios', 'no-input.yaml');
 const MIB = 1024 * 1024;
 
-/** RSS (bytes) and CPU time (user + system, ms) of a process, from /proc. */
-function procStats(pid: number): { rss: number; cpuMs: number } {
-  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { rss: kb * 1024, cpuMs: (Number(fields[11]) + Number(fields[12])) * 10 };
-}
-
-/** Resolves when the child has exited; SIGTERM, then SIGKILL after `killAfterMs`. */
-function stopChild(child: ChildProcess, killAfterMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 /** True when a UDP socket cannot bind 127.0.0.1:`port` (serve has it). */
 function udpPortTaken(port: number): Promise<boolean> {

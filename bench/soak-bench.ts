@@ -32,7 +32,7 @@ import { checkPin } from '../src/domain/pin-policy';
 import { runScenario } from '../src/sim/runner';
 import { startAttack } from './attacker';
 import { findFreeSipPort } from '../src/sip/embedded/free-port';
-import { stealMeter } from './host';
+import { procStats, stealMeter, stopChild } from './host';
 
 /** The repository root (this file runs from `dist/bench/`). */
 const ROOT = path.join(__dirname, '..', '..');
@@ -352,15 +352,6 @@ export async function runSimDay(hours: number): Promise<void> {
 
 // ------------------------------------------------------------------ part 2: serve under SIPp
 
-/** RSS (MiB) and CPU ticks (user + system) of a process. */
-function procStats(pid: number): { rss: number; ticks: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? NaN);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { rss: kb / 1024, ticks: Number(fields[11]) + Number(fields[12]) };
-}
-
 /**
  * SIPp's counts so far, from the last line of its statistics file (`-trace_stat -stf FILE`, `;`-separated, a header
  * line first); zeros before the first dump.
@@ -380,18 +371,6 @@ function sippStats(file: string): { ok: number; failed: number; current: number 
   return { ok: col('SuccessfulCall(C)'), failed: col('FailedCall(C)'), current: col('CurrentCall') };
 }
 
-/** Resolves when the child has exited; SIGTERM, then SIGKILL after `killAfterMs`. */
-function stopChild(child: ChildProcess, killAfterMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 interface ServeSample {
   minute: number;
@@ -499,7 +478,7 @@ export async function runServeSoak(minutes: number, rate: number, attack = false
       const c = sippStats(stats);
       samples.push({
         minute: (now - start) / 60_000,
-        rss: s.rss,
+        rss: s.rss / 1024 / 1024,
         fds: openFds(pid),
         cpu: ((s.ticks - prev.ticks) / hz / Math.max(0.001, (now - prevAt) / 1000)) * 100,
         ...c,
