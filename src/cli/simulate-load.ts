@@ -1,6 +1,6 @@
 /**
  * `voice-access simulate --target udp:HOST:PORT --calls N --rate R/s [--concurrency C] [--duration D]
- * [--max-failures K] [--report FILE.json] [--junit FILE.xml] FILE...`: the load run's command line (issue 22,
+ * [--max-failures K] [--report FILE.json] [--junit FILE.xml] [--pcap DIR] FILE...`: the load run's command line (issue 22,
  * "Load runs"; the runner is `src/sim/net/load/`). While the load runs, a live line on stderr: redrawn in place every
  * second on a terminal, a plain line every 5 s otherwise (`--progress-interval`, hidden, for tests). At the end the
  * summary table on stdout (or the JSON report with `--json`), the report files, and the exit code: 0 when every call
@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LOAD_LIVE_REFRESH_MS, type LoadShape } from '../sim/net/load/load-options';
-import { formatLoadProgress, formatLoadTable, toLoadJUnitXml, toLoadReport } from '../sim/net/load/load-report';
+import { formatLoadProgress, formatLoadTable, pcapLine, toLoadJUnitXml, toLoadReport } from '../sim/net/load/load-report';
 import { LoadScenarioError, runLoad } from '../sim/net/load/load-runner';
 import { ScenarioError } from '../sim/scenario';
 import type { SipTarget } from '../sip/embedded/sip-client';
@@ -27,6 +27,8 @@ export interface LoadCliOptions {
   json?: boolean;
   maxWaitMs?: number;
   localAddress?: string;
+  /** `--pcap DIR`: a pcap of each failed call there. */
+  pcapDir?: string;
 }
 
 /** Writes a file, creating its folder. */
@@ -52,6 +54,7 @@ export async function runLoadCli(files: readonly string[], opts: LoadCliOptions,
       drawn = true;
     } else io.err(`${line}\n`);
   };
+  if (opts.pcapDir) io.err(`pcaps of the failed calls go to ${path.resolve(opts.pcapDir)}\n`);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
@@ -62,6 +65,7 @@ export async function runLoadCli(files: readonly string[], opts: LoadCliOptions,
       target: opts.target,
       maxWaitMs: opts.maxWaitMs,
       localAddress: opts.localAddress,
+      pcapDir: opts.pcapDir,
       signal: controller.signal,
       onProgress,
       progressEveryMs: tty ? LOAD_LIVE_REFRESH_MS : opts.shape.progressIntervalMs,
@@ -86,5 +90,6 @@ export async function runLoadCli(files: readonly string[], opts: LoadCliOptions,
   const summary = `${t.passed} passed, ${t.failed} failed${t.aborted > 0 ? `, ${t.aborted} aborted` : ''}`;
   if (opts.json) io.err(`${summary}\n`);
   else io.out(`${summary}\n`);
+  if (opts.json && report.pcaps) io.err(`${pcapLine(report.pcaps)}\n`);
   return t.failed > 0 || report.stoppedBy === 'max-failures' || report.stoppedBy === 'interrupted' ? 1 : 0;
 }

@@ -6,12 +6,14 @@
  * With `--target udp:HOST:PORT` (or `tcp:`) the same files run over the network against a running server, as a SIP
  * caller with RTP (issue 4, "Scenarios over the network"; `src/sim/net/README.md`): `--data` is then the server's
  * data folder (state expectations, admin cmdlets, time travel), `--server-log FILE` its log (call results),
- * `--max-wait` the longest `wait` step (default 60s; `none` runs waits for real), `--local-address` our address.
+ * `--max-wait` the longest `wait` step (default 60s; `none` runs waits for real), `--local-address` our address,
+ * `--pcap DIR` a pcap of each failed call's SIP and RTP (`src/sim/net/call-capture.ts`; also in load runs).
  */
 import { readEnvironment } from '../config/environment';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { PcapRecorder } from '../sim/net/call-capture';
 import { NET_DEFAULT_MAX_WAIT_MS, parseTarget, runScenarioOverNetwork } from '../sim/net/net-runner';
 import { ServerLogFile } from '../sim/net/server-log';
 import { formatClock, formatTranscript, runScenario, type ScenarioReport } from '../sim/runner';
@@ -54,6 +56,8 @@ export interface SimulateOptions {
   localAddress?: string;
   /** Over the network: let `admin:` cmdlets change the server's store. */
   allowAdmin?: boolean;
+  /** Over the network: capture each call, write the failed calls' pcaps (one recorder for every file: unique names). */
+  pcap?: PcapRecorder;
   /**
    * In-process: run the files in this many worker threads (`sim/parallel-runner.ts`), results in file order; 1 runs
    * them one after the other in this process.
@@ -87,6 +91,7 @@ export async function simulate(files: readonly string[], opts: SimulateOptions =
             maxWaitMs: opts.maxWaitMs,
             localAddress: opts.localAddress,
             allowAdmin: opts.allowAdmin,
+            pcap: opts.pcap,
           })
         : await runScenario(file, { config: opts.config, data: opts.data, store: opts.store });
       results.push({ file, report, realMs: Date.now() - t0 });
@@ -180,6 +185,13 @@ interface LoadCliFlags {
   progressInterval?: number;
 }
 
+/** What commander gives besides {@link SimulateOptions} and the load flags. */
+interface NetCliFlags {
+  maxWait?: number;
+  /** `--pcap DIR`. */
+  pcap?: string;
+}
+
 function jobsOption(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()) || n < 1 || n > 64) throw new InvalidArgumentError('must be a whole number of worker threads, 1 to 64');
@@ -218,6 +230,7 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
     .option('--max-wait <duration>', `with --target: the longest wait step (default ${formatDuration(NET_DEFAULT_MAX_WAIT_MS)}; none: waits run for real)`, maxWaitOption)
     .option('--local-address <ip>', 'with --target: our address for SIP and RTP (default: the one that routes to the target)')
     .option('--allow-admin', "with --target: let the scenarios' admin: cmdlets change the server's store (refused without it)")
+    .option('--pcap <dir>', 'with --target (also a load run): write a pcap of the SIP and RTP of each failed call to DIR, named <scenario>-<call>.pcap')
     .option('--jobs <n>', `in-process: run the files in N worker threads, results in file order (default: the cores, ${defaultJobs()} here; 1 with --data or --store, which the files share)`, jobsOption)
     .option('--coverage', 'in-process: print which prompt ids of each locale and which flow states the scenarios never reached')
     .option('--calls <n>', 'load run (with --target and --rate): how many calls to start; each call runs the next file, round robin', loadOption((v) => parseWholeNumber('--calls', v, 1, LOAD_MAX_CALLS)))
@@ -229,14 +242,20 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
     .addOption(new Option('--progress-interval <d>', 'load run: interval of the plain progress line when not on a terminal (default 5s)').argParser(loadOption((v) => parseLoadDuration(v, '--progress-interval'))).hideHelp())
     .exitOverride()
     .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
-    .action(async (files: string[], cli: Omit<SimulateOptions, 'maxWaitMs'> & { maxWait?: number } & LoadCliFlags) => {
-      const { maxWait, calls, rate, concurrency, duration, maxFailures, report, progressInterval, ...rest } = cli;
+    .action(async (files: string[], cli: Omit<SimulateOptions, 'maxWaitMs' | 'pcap'> & NetCliFlags & LoadCliFlags) => {
+      const { maxWait, pcap, calls, rate, concurrency, duration, maxFailures, report, progressInterval, ...rest } = cli;
       const opts: SimulateOptions = maxWait === undefined ? rest : { ...rest, maxWaitMs: maxWait };
       const load = { calls, ratePerSecond: rate, concurrency, durationMs: duration, maxFailures, progressIntervalMs: progressInterval };
-      if (Object.values(load).some((v) => v !== undefined) || report !== undefined) {
-        code = await loadRun(files, opts, load, report, io);
+      if (pcap !== undefined && !opts.target) {
+        io.err('error: --pcap needs --target: it captures the SIP and RTP of calls over the network (in-process calls have none)\n');
+        code = 2;
         return;
       }
+      if (Object.values(load).some((v) => v !== undefined) || report !== undefined) {
+        code = await loadRun(files, opts, load, report, io, pcap);
+        return;
+      }
+      if (pcap !== undefined) opts.pcap = new PcapRecorder(pcap);
       // Over the network VA_DATA and VA_CONFIG name the server's data folder and directory file, as for the cmdlets.
       // In-process runs ignore them: each scenario keeps its own directory and a throw-away store, so an exported
       // VA_DATA never lets example scenarios change a real store's PINs.
@@ -272,6 +291,11 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
       const summary = `${ok} passed, ${results.length - ok} failed`;
       if (opts.json) io.err(`${summary}\n`);
       else io.out(`${summary}\n`);
+      if (opts.pcap) {
+        const line = `pcaps of the failed calls: ${opts.pcap.describe()}\n`;
+        if (opts.json) io.err(line);
+        else io.out(line);
+      }
       if (opts.coverage) {
         const text = formatCoverage(coverageOf(results.flatMap((r) => (r.report ? [r.report] : [])), PromptCatalog.load()));
         if (opts.json) io.err(text);
@@ -298,7 +322,7 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
  * `--report`): checks the options together, then runs the load (`simulate-load.ts`).
  * @returns the exit code (2 for a wrong combination of options)
  */
-async function loadRun(files: string[], opts: SimulateOptions, load: Parameters<typeof checkLoadShape>[0], report: string | undefined, io: CliIo): Promise<number> {
+async function loadRun(files: string[], opts: SimulateOptions, load: Parameters<typeof checkLoadShape>[0], report: string | undefined, io: CliIo, pcap?: string): Promise<number> {
   if (!opts.target) {
     io.err('error: a load run (--calls, --rate, --concurrency, --duration, --max-failures, --report) needs --target udp:HOST:PORT\n');
     return 2;
@@ -318,5 +342,5 @@ async function loadRun(files: string[], opts: SimulateOptions, load: Parameters<
     }
     throw err;
   }
-  return runLoadCli(files, { target: opts.target, shape, report, junit: opts.junit, json: opts.json, maxWaitMs: opts.maxWaitMs, localAddress: opts.localAddress }, io);
+  return runLoadCli(files, { target: opts.target, shape, report, junit: opts.junit, json: opts.json, maxWaitMs: opts.maxWaitMs, localAddress: opts.localAddress, pcapDir: pcap }, io);
 }

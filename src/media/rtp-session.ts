@@ -179,6 +179,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly log: Logger;
   private readonly onCloseCb: (s: RtpSession) => void;
   private readonly opts: Required<RtpSessionOptions>;
+  /** Told each UDP packet this session sends or receives, as on the wire (a capture, `simulate --pcap`); null: none. */
+  packetTap: ((dir: 'sent' | 'received', packet: Buffer, remote: { address: string; port: number }) => void) | null = null;
   private closed = false;
   private remote: RemoteMedia | null = null;
   private readonly latch: RtpLatch;
@@ -490,6 +492,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (seq === undefined) this.seq = (this.seq + 1) & 0xffff;
     try {
       this.socket.send(buf, target.port, target.address);
+      this.packetTap?.('sent', buf, target);
     } catch (err) {
       this.onSocketError(err as Error);
       return false;
@@ -509,6 +512,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
+    this.packetTap?.('received', msg, rinfo);
     const p = parseRtp(msg);
     if (!p) {
       this.packetsIgnoredCount++;

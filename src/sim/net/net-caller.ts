@@ -30,6 +30,7 @@ import type { PromptCatalog } from '../../prompts/catalog';
 import { answerOffer, createOffer } from '../../sip/embedded/sdp';
 import type { OutgoingCall, SipClient, SipTarget } from '../../sip/embedded/sip-client';
 import type { CallerSide, DtmfVia, HeardItem, HeardTone } from '../caller-side';
+import type { CallCapture } from './call-capture';
 import type { DtmfSignal } from '../dtmf-faults';
 import { DTMF_KEYS } from '../sim-call-channel';
 import { NET_DTMF_KEY_MS, sendNetKeys, type KeyHost } from './net-keys';
@@ -77,6 +78,8 @@ export interface NetCallerOptions {
   diversion?: string;
   /** Told the call's timings as they happen (the load runner's aggregates); nothing is kept for it. */
   observer?: NetCallObserver;
+  /** Records the call's SIP messages and RTP packets (`--pcap`): told its Call-ID and RTP session. */
+  capture?: CallCapture;
 }
 
 /**
@@ -205,10 +208,12 @@ export class NetCaller implements CallerSide {
     const { opts } = this;
     const session = await opts.media.openSession({ inbandDtmf: false });
     this.session = session;
+    opts.capture?.tapRtp(session);
     const sdp = createOffer({ address: opts.mediaAddress, port: session.localPort, username: 'voice-access-sim' });
     this.invitedPerf = performance.now();
     const call = opts.client.call({ target: opts.target, to: opts.to, from: opts.from, diversion: opts.diversion, sdp });
     this.call = call;
+    opts.capture?.follow(call.callId); // before the INVITE leaves: the package sends it on the next tick
     this.log('caller', `calls ${opts.to} from ${opts.from ?? 'anonymous'}${opts.diversion ? ` (diverted from ${opts.diversion})` : ''}: ${call.callId}`);
     call.on('provisional', (status, reason) => {
       if (status !== 100) this.log('ivr', `${status} ${reason}`);

@@ -44,6 +44,7 @@ import type { ScenarioReport } from '../runner';
 import { formatDuration, loadScenario, type Scenario, type ScenarioCall } from '../scenario';
 import { runSteps, type StepOptions } from '../scripted-caller';
 import { formatClock, type CallReport, type TranscriptLine } from '../transcript';
+import type { CallCapture, PcapRecorder } from './call-capture';
 import { NetCaller, type NetCallObserver } from './net-caller';
 import { listOutbox, readNewMails } from './outbox';
 import type { CallResultSource } from './server-log';
@@ -82,6 +83,11 @@ export interface NetRunOptions {
    * server (PINs, policies, gateways), so a scenario with any is refused without it, before any call.
    */
   allowAdmin?: boolean;
+  /**
+   * Captures each call's SIP and RTP (`--pcap DIR`) and writes the failed calls' captures as
+   * `<scenario file name>-<call id>.pcap` (see {@link failedCallsOf} for which calls failed); the report's notes name them.
+   */
+  pcap?: PcapRecorder;
 }
 
 /**
@@ -147,13 +153,15 @@ export interface NetEndpoints {
  * Starts the SIP client and the RTP engine for calls to `target` (more SIP clients start on demand, one per call
  * `source:` address).
  * @param opts.localAddress our address (default: the one that routes to the target, {@link localAddressFor});
- *   opts.recvBufferSize the RTP sockets' receive buffer, bytes (the engine's default when undefined)
+ *   opts.recvBufferSize the RTP sockets' receive buffer, bytes (the engine's default when undefined); opts.pcap taps every
+ *   SIP client for the calls' captures
  * @throws Error when a socket cannot be bound
  */
-export async function openNetEndpoints(opts: { target: SipTarget; localAddress?: string; logger: Logger; recvBufferSize?: number }): Promise<NetEndpoints> {
+export async function openNetEndpoints(opts: { target: SipTarget; localAddress?: string; logger: Logger; recvBufferSize?: number; pcap?: PcapRecorder }): Promise<NetEndpoints> {
   const { logger } = opts;
   const localAddress = opts.localAddress ?? (await localAddressFor(opts.target.host, opts.target.port));
-  const client = await SipClient.start({ localAddress, logger });
+  const startClient = (address: string) => SipClient.start({ localAddress: address, logger }).then((c) => (opts.pcap?.tapSip(c), c));
+  const client = await startClient(localAddress);
   let media: MediaEngine;
   try {
     media = await MediaEngine.start({ host: localAddress, portMin: 0, portMax: 0, logger: logger.child({ part: 'sim-rtp' }), recvBufferSize: opts.recvBufferSize });
@@ -169,7 +177,7 @@ export async function openNetEndpoints(opts: { target: SipTarget; localAddress?:
       if (!source || source === localAddress) return Promise.resolve(client);
       let c = sourceClients.get(source);
       if (!c) {
-        c = SipClient.start({ localAddress: source, logger });
+        c = startClient(source);
         sourceClients.set(source, c);
       }
       return c;
@@ -195,6 +203,8 @@ export interface NetCallContext {
   steps?: StepOptions;
   /** Told the call's timings (setup, prompts), see {@link NetCallObserver}. */
   observer?: NetCallObserver;
+  /** Captures the call (`--pcap`); the caller of {@link startNetCall} saves or drops the capture it returns. */
+  pcap?: PcapRecorder;
 }
 
 /** A call placed by {@link startNetCall}. */
@@ -203,6 +213,8 @@ export interface NetCallRun {
   caller: NetCaller | null;
   /** Resolves once the script and the call have both ended; never rejects. */
   done: Promise<void>;
+  /** The call's capture with `ctx.pcap` (to save when it failed, drop otherwise), else null. */
+  capture: CallCapture | null;
 }
 
 /**
@@ -213,6 +225,7 @@ export interface NetCallRun {
  */
 export async function startNetCall(call: { spec: ScenarioCall; failures: string[] }, ctx: NetCallContext): Promise<NetCallRun> {
   const { spec } = call;
+  const capture = ctx.pcap?.capture() ?? null;
   let caller: NetCaller;
   try {
     caller = await NetCaller.place({
@@ -227,22 +240,25 @@ export async function startNetCall(call: { spec: ScenarioCall; failures: string[
       from: spec.from,
       diversion: spec.diversion,
       observer: ctx.observer,
+      capture: capture ?? undefined,
     });
   } catch (err) {
     call.failures.push(`call ${spec.id}: cannot place the call: ${(err as Error).message}`);
-    return { caller: null, done: Promise.resolve() };
+    if (capture) ctx.pcap!.drop(capture);
+    return { caller: null, done: Promise.resolve(), capture: null };
   }
   const script = runSteps(call, caller, ctx.start, ctx.steps).catch((err: unknown) => {
     call.failures.push(`call ${spec.id}: the scripted caller failed: ${(err as Error).message}`);
     caller.callerHangup();
   });
-  return { caller, done: script.then(() => caller.whenEnded()) };
+  return { caller, done: script.then(() => caller.whenEnded()), capture };
 }
 
 /** A call of the scenario as it runs over the network. */
 interface NetLiveCall {
   spec: ScenarioCall;
   caller: NetCaller | null;
+  capture: CallCapture | null;
   failures: string[];
   record: CallRecord | null;
   /** The script and the call have both ended. */
@@ -268,7 +284,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
   const maxWaitMs = options.maxWaitMs ?? NET_DEFAULT_MAX_WAIT_MS;
   const failures: string[] = [];
   const notes: string[] = [];
-  const calls: NetLiveCall[] = scenario.calls.map((spec) => ({ spec, caller: null, failures: [], record: null, finished: false, finishedAtReal: 0 }));
+  const calls: NetLiveCall[] = scenario.calls.map((spec) => ({ spec, caller: null, capture: null, failures: [], record: null, finished: false, finishedAtReal: 0 }));
 
   // The scenario clock: real time plus the idle time skipped so far (ms since the epoch; 0 = the scenario's start).
   let skipped = 0;
@@ -329,7 +345,7 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
       mailsBefore = new Set(listOutbox(dataDir));
       smsBefore = new Set(listSmsFiles(dataDir));
     }
-    endpoints = await openNetEndpoints({ target: options.target, localAddress: options.localAddress, logger });
+    endpoints = await openNetEndpoints({ target: options.target, localAddress: options.localAddress, logger, pcap: options.pcap });
 
     // ---------------------------------------------------------------- the calls, in scenario time
     const finishWaiters = new Set<() => void>();
@@ -385,8 +401,9 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
 
     const startCall = async (c: NetLiveCall) => {
       started.add(c);
-      const run = await startNetCall(c, { endpoints: endpoints!, target: options.target, catalog, now, start: realStart, steps: { maxWaitMs } });
+      const run = await startNetCall(c, { endpoints: endpoints!, target: options.target, catalog, now, start: realStart, steps: { maxWaitMs }, pcap: options.pcap });
       c.caller = run.caller;
+      c.capture = run.capture;
       void run.done.then(() => {
         c.finished = true;
         c.finishedAtReal = Date.now();
@@ -465,7 +482,9 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
     });
     failures.push(...checked.failures);
     notes.push(...checked.notes);
+    if (options.pcap) await savePcaps(options.pcap, scenario.file, failedCallsOf(calls, failures.length > 0), notes);
   } finally {
+    for (const c of calls) if (c.capture) options.pcap?.drop(c.capture);
     for (const c of calls) c.caller?.callerHangup();
     await endpoints?.stop();
     await app?.close();
@@ -474,6 +493,26 @@ export async function runScenarioOverNetwork(file: string, options: NetRunOption
   out.mails = Array.isArray(mails) ? mails.map(({ at, to, subject }) => ({ at, to, subject })) : [];
   out.sms = Array.isArray(texts) ? texts : [];
   return out;
+}
+
+/**
+ * The calls of a scenario that failed, for `--pcap`: those with failures of their own (a step, the call could not be
+ * placed or did not end in time); when the scenario failed only on what is checked after the calls (`expect:`: a
+ * result, the mailbox, a mail, which any of its calls may have caused), every call.
+ */
+export function failedCallsOf<C extends { failures: readonly string[] }>(calls: readonly C[], scenarioFailed: boolean): C[] {
+  const own = calls.filter((c) => c.failures.length > 0);
+  return own.length > 0 || !scenarioFailed ? own : [...calls];
+}
+
+/** Saves the failed calls' captures (`<scenario file name>-<call id>.pcap`, at once: the calls are long over), noting each file. */
+async function savePcaps(pcap: PcapRecorder, file: string, failed: readonly NetLiveCall[], notes: string[]): Promise<void> {
+  const base = path.basename(file).replace(/\.ya?ml$/i, '');
+  for (const c of failed) {
+    if (!c.capture) continue;
+    const saved = await pcap.save(c.capture, `${base}-${c.spec.id}`, 0);
+    notes.push(saved ? `call ${c.spec.id} failed: its SIP and RTP are in ${saved}` : `call ${c.spec.id} failed: its pcap was not written (${pcap.describe()})`);
+  }
 }
 
 function callReport(c: NetLiveCall, start: number, noResult: string): CallReport {

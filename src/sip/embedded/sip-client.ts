@@ -15,6 +15,8 @@
  * - Requests from the server: BYE of a dialog is answered 200 and ends it (`ended` with `remote`); OPTIONS and INFO
  *   200; a re-INVITE 488 (the simulated caller never changes its media); anything for an unknown dialog 481; other
  *   methods 405.
+ * - A wire tap (`setWireTap`, `sip-wire-tap.ts`) is told every message sent or received, as on the wire, for the
+ *   captures of `simulate --pcap DIR`.
  *
  * Routing: a request goes out on an explicit flow (protocol, address, port), named by a flow-token Route that the
  * package strips before sending (route-set.ts, shared with the server): routing by host would fail when the target
@@ -31,6 +33,7 @@ import pino, { type Logger } from 'pino';
 import { findFreeSipPort } from './free-port';
 import { flowOf, flowTokenRoute } from './route-set';
 import { captureSockets, sendRedirectingConsole } from './socket-capture';
+import { tapSipStream, udpReceived, udpSendArgs, wireNow, type SipWireTap } from './sip-wire-tap';
 import {
   isRequest,
   sipPackage,
@@ -43,6 +46,7 @@ import {
 import { ALLOW, OutgoingCall, uriHost, type OutgoingCallOptions, type SipTarget } from './outgoing-call';
 
 export { OutgoingCall } from './outgoing-call';
+export type { SipWireMessage, SipWireTap, WireEndpoint } from './sip-wire-tap';
 export type { CallEndedBy, OutgoingCallEvents, OutgoingCallOptions, OutgoingCallState, SipTarget } from './outgoing-call';
 
 /** Options of {@link SipClient.start}. */
@@ -86,6 +90,8 @@ export class SipClient {
   private readonly calls = new Map<string, OutgoingCall>();
   private readonly clientSockets = new Set<Socket>();
   private stopped = false;
+  /** Told every SIP message sent or received on our sockets (a capture, `simulate --pcap`); null: none. */
+  private wireTap: SipWireTap | null = null;
 
   private constructor(
     private readonly stack: SipStack,
@@ -141,8 +147,13 @@ export class SipClient {
       let closed = false;
       udp.once('close', () => (closed = true));
       (udp as unknown as { send: (...args: unknown[]) => void }).send = (...args: unknown[]) => {
-        if (!closed) send(...args);
+        if (closed) return;
+        if (client?.wireTap) client.tapUdpSend(args);
+        send(...args);
       };
+      // Before the package's listener: a message it answers at once is captured before its answer.
+      udp.prependListener('message', (data, rinfo) => client?.wireTap && client.tell(udpReceived(data, rinfo, { address: client.localAddress, port: client.port })));
+      tcp.on('connection', (s: Socket) => tapSipStream(s, () => client?.wireTap ?? null));
       tcp.on('error', (err) => log.debug({ err }, 'sip client tcp server error'));
       try {
         await Promise.all([listening(udp), listening(tcp)]);
@@ -183,6 +194,29 @@ export class SipClient {
     this.calls.set(call.callId, call);
     call.start();
     return call;
+  }
+
+  /**
+   * Tells `tap` every SIP message this client sends or receives from now on, of every call, as on the wire (UDP
+   * datagrams; TCP streams cut into messages); null stops it. One tap at a time: a later one replaces it.
+   */
+  setWireTap(tap: SipWireTap | null): void {
+    this.wireTap = tap;
+  }
+
+  /** Tells the wire tap a datagram the package sends. */
+  private tapUdpSend(args: readonly unknown[]): void {
+    const d = udpSendArgs(args);
+    if (d) this.tell({ dir: 'sent', transport: 'udp', data: d.data, local: { address: this.localAddress, port: this.port }, remote: { address: d.address, port: d.port }, atMs: wireNow() });
+  }
+
+  /** Tells the wire tap a message; a tap that throws is ignored. */
+  private tell(m: Parameters<SipWireTap>[0]): void {
+    try {
+      this.wireTap?.(m);
+    } catch (err) {
+      this.log.debug({ err }, 'sip wire tap failed');
+    }
   }
 
   /** Calls not yet forgotten (placed and not ended or failed long ago). */
@@ -242,7 +276,10 @@ export class SipClient {
     rq.headers.route = flowTokenRoute(stack, flow);
     try {
       const opened = sendRedirectingConsole(() => (onResponse ? stack.send(rq, onResponse) : stack.send(rq)), this.clientSockets, this.packageConsole);
-      for (const s of opened) s.on('error', () => undefined);
+      for (const s of opened) {
+        s.on('error', () => undefined);
+        tapSipStream(s, () => this.wireTap);
+      }
     } catch (err) {
       this.log.debug({ err, method: rq.method }, 'sip request not sent');
     }

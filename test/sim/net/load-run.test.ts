@@ -182,7 +182,7 @@ describe('load options', () => {
   const run = async (...args: string[]) => {
     const io = captureIo();
     const code = await runSimulateCli(args, io);
-    return { code, err: io.stderr };
+    return { code, err: io.stderr, out: io.stdout };
   };
 
   it('are refused with errors that name the option', async () => {
@@ -200,10 +200,15 @@ describe('load options', () => {
     });
   });
 
-  it('refuses, before any call, a scenario that runs cmdlets or travels in time', async () => {
+  it('leaves out, with a note, a scenario that runs cmdlets or travels in time; refuses a load with nothing else, before any call', async () => {
     const r = await run('--target', 'udp:127.0.0.1:5', '--calls', '3', '--rate', '5', path.join(EXAMPLES, 'expired-pin.yaml'));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/VA_ERR_SIM_LOAD_SCENARIO: .*expired-pin\.yaml: a load run places calls only: it cannot run admin: cmdlets or time travel/);
+    expect(r.err).toMatch(/VA_ERR_SIM_LOAD_SCENARIO: no file can run as a load: .*expired-pin\.yaml left out: a load run places calls only: it cannot run admin: cmdlets or time travel/);
+    const mixed = await run('--target', udp(), '--calls', '2', '--rate', '5', '--json', SIGN_IN, path.join(EXAMPLES, 'lockout-and-admin-unlock.yaml'));
+    expect(mixed.code).toBe(0);
+    const report = JSON.parse(mixed.out);
+    expect(report.notes).toEqual(expect.arrayContaining([expect.stringMatching(/lockout-and-admin-unlock\.yaml left out: .*admin\[0\]/)]));
+    expect(report.scenarios.map((x: { file: string }) => path.basename(x.file))).toEqual(['sign-in.yaml']);
     const bad = scenario('bad', 'calls:\n  - id: x\n    to: 51235\n    steps: []\n');
     expect(await run('--target', 'udp:127.0.0.1:5', '--calls', '3', '--rate', '5', bad)).toMatchObject({ code: 1, err: expect.stringContaining('VA_ERR_SIM_SCENARIO_INVALID') });
   });

@@ -14,7 +14,7 @@
 import * as path from 'node:path';
 import type { SipTarget } from '../../../sip/embedded/sip-client';
 import { LOAD_MAX_CALLS } from './load-options';
-import type { LoadProgress, LoadResult, LoadStop } from './load-runner';
+import type { LoadPcaps, LoadProgress, LoadResult, LoadStop } from './load-runner';
 import type { FailureExample, LatencySummary, LoadLatencies, ScenarioStats } from './load-stats';
 import { xmlEscape } from '../../../util/xml-text';
 
@@ -75,6 +75,8 @@ export interface LoadReport {
   /** Failed calls beyond the examples. */
   failureExamplesDropped: number;
   notes: string[];
+  /** With `--pcap DIR`: the folder, how many pcaps of failed calls were written and the first 100 files. */
+  pcaps?: LoadPcaps;
 }
 
 const targetText = (t: SipTarget) => `${t.transport}:${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
@@ -117,6 +119,7 @@ export function toLoadReport(r: LoadResult): LoadReport {
     failureExamples: r.stats.examples,
     failureExamplesDropped: r.stats.examplesDropped,
     notes: r.notes,
+    ...(r.pcaps ? { pcaps: r.pcaps } : {}),
   };
 }
 
@@ -201,8 +204,15 @@ export function formatLoadTable(r: LoadReport): string {
     ...lines,
     ...(examples.length > 0 ? ['', `first failed calls${r.failureExamples.length > 10 || r.failureExamplesDropped > 0 ? ' (the JSON report has more)' : ''}:`, ...examples] : []),
     ...r.notes.map((n) => `note: ${n}`),
+    ...(r.pcaps ? [pcapLine(r.pcaps)] : []),
     '',
   ].join('\n');
+}
+
+/** `pcaps of the failed calls: 3 written to DIR (the last 1000 RTP packets of each call)`, and what was not written. */
+export function pcapLine(p: LoadPcaps): string {
+  const not = p.notWritten > 0 ? `; ${p.notWritten} not written (${p.error ?? 'more than 1,000 files'})` : '';
+  return `pcaps of the failed calls: ${p.written} written to ${p.dir}${not} (SIP and the last ${p.rtpPacketsPerCall} RTP packets of each call)`;
 }
 
 /** `call 17 (sign-in.yaml, david): wrong-prompt at step 4 (expectPrompt enter-pin)`: never the keys of a step. */

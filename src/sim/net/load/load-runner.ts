@@ -17,7 +17,11 @@
  *   time travel (`start:` gaps of an hour, `advance:`) are refused before any call.
  * - Only aggregates are kept (`load-stats.ts`): a call's caller, transcript and RTP session are released when it
  *   ends. Failures are counted by reason; no digit typed is kept.
+ * - With `pcapDir` (`--pcap DIR`) each call records its SIP and its last RTP packets (`../call-capture.ts`; the RTP
+ *   kept per call shrinks with the concurrency, {@link pcapRtpPacketsFor}); a failed call's capture is written as
+ *   `<scenario file name>-<call number>-<call id>.pcap`, the others are dropped when the call ends.
  */
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino, { type Logger } from 'pino';
 import { ErrorCodes, VaError } from '../../../errors';
@@ -25,6 +29,7 @@ import { PromptCatalog } from '../../../prompts/catalog';
 import type { SipTarget } from '../../../sip/embedded/sip-client';
 import { loadScenario, type Scenario, type ScenarioCall, type Step } from '../../scenario';
 import type { StepFailureReason, StepOutcome } from '../../scripted-caller';
+import { PcapRecorder, pcapRtpPacketsFor, type CallCapture } from '../call-capture';
 import type { NetCaller } from '../net-caller';
 import { NET_DEFAULT_MAX_WAIT_MS, openNetEndpoints, startNetCall, timeTravelOf, type NetEndpoints } from '../net-runner';
 import type { LoadShape } from './load-options';
@@ -47,6 +52,23 @@ export interface LoadRunOptions extends LoadShape {
   /** Told a snapshot every `progressEveryMs` (ms, default `progressIntervalMs`) while the load runs. */
   onProgress?: (p: LoadProgress) => void;
   progressEveryMs?: number;
+  /** `--pcap DIR`: write a pcap of each failed call there (see the file's comment). */
+  pcapDir?: string;
+}
+
+/** The pcaps a load wrote (`--pcap`). */
+export interface LoadPcaps {
+  /** The folder (absolute). */
+  dir: string;
+  /** Files written. */
+  written: number;
+  /** The first files written (absolute paths; at most 100). */
+  files: string[];
+  /** Failed calls whose pcap was not written (more than 1,000 files, or a write error: `error`). */
+  notWritten: number;
+  error?: string;
+  /** RTP packets kept per call (both directions, the last ones). */
+  rtpPacketsPerCall: number;
 }
 
 /** A load's figures at a moment (the live line). */
@@ -82,6 +104,8 @@ export interface LoadResult {
   /** The runner process over the load: CPU time (user + system, ms), and its largest resident set seen (bytes). */
   runner: { cpuMs: number; peakRssBytes: number };
   notes: string[];
+  /** With `pcapDir`: the pcaps written. */
+  pcaps?: LoadPcaps;
 }
 
 /** A scenario file that cannot run as a load (it needs the server's store): `VA_ERR_SIM_LOAD_SCENARIO`. */
@@ -121,6 +145,7 @@ interface LoadCall {
   spec: ScenarioCall;
   failures: string[];
   caller: NetCaller | null;
+  capture: CallCapture | null;
   /** The first step that failed (before the runner stopped the call). */
   stepFailure?: { index: number; kind: Step['kind']; prompt?: string; reason: LoadFailureReason };
 }
@@ -134,18 +159,22 @@ interface ActiveRun {
 }
 
 /**
- * Loads the files and checks that each can run as a load.
- * @throws ScenarioError when a file is invalid; LoadScenarioError naming the file when it has `admin:` or time travel
+ * Loads the files and keeps those that can run as a load: a file with `admin:` cmdlets or time travel changes the
+ * server's store, which a load cannot do, so it is left out with a note (a load of `scenarios/*.yaml` runs the rest).
+ * @returns the files kept, their scenarios, and a note for each file left out
+ * @throws ScenarioError when a file is invalid; LoadScenarioError when no file is left (naming why each was left out)
  */
-export function loadScenariosForLoad(files: readonly string[], catalog: PromptCatalog): Scenario[] {
-  return files.map((file) => {
+export function loadScenariosForLoad(files: readonly string[], catalog: PromptCatalog): { files: string[]; scenarios: Scenario[]; leftOut: string[] } {
+  const kept: { file: string; scenario: Scenario }[] = [];
+  const leftOut: string[] = [];
+  for (const file of files) {
     const scenario = loadScenario(file, catalog);
     const needs = [...timeTravelOf(scenario), ...scenario.admin.map((a, i) => `admin[${i}]`)];
-    if (needs.length > 0) {
-      throw new LoadScenarioError(`${file}: a load run places calls only: it cannot run admin: cmdlets or time travel in the server's store (${needs.join('; ')})`);
-    }
-    return scenario;
-  });
+    if (needs.length > 0) leftOut.push(`${file} left out: a load run places calls only: it cannot run admin: cmdlets or time travel in the server's store (${needs.join('; ')})`);
+    else kept.push({ file, scenario });
+  }
+  if (kept.length === 0) throw new LoadScenarioError(`no file can run as a load: ${leftOut.join('; ')}`);
+  return { files: kept.map((k) => k.file), scenarios: kept.map((k) => k.scenario), leftOut };
 }
 
 const sleep = (ms: number, wake?: (w: () => void) => void) =>
@@ -167,7 +196,9 @@ const sleep = (ms: number, wake?: (w: () => void) => void) =>
 export async function runLoad(files: readonly string[], options: LoadRunOptions): Promise<LoadResult> {
   if (files.length === 0) throw new LoadScenarioError('no scenario file given');
   const catalog = options.catalog ?? PromptCatalog.load();
-  const scenarios = loadScenariosForLoad(files, catalog);
+  const loaded = loadScenariosForLoad(files, catalog);
+  const scenarios = loaded.scenarios;
+  files = loaded.files;
   const logger = options.logger ?? pino({ level: 'silent' });
   const maxWaitMs = options.maxWaitMs ?? NET_DEFAULT_MAX_WAIT_MS;
   const stats = new LoadStats();
@@ -176,7 +207,7 @@ export async function runLoad(files: readonly string[], options: LoadRunOptions)
     stats.scenarios.push(st);
     return st;
   });
-  const notes: string[] = [];
+  const notes: string[] = [...loaded.leftOut];
   if (scenarios.some((s) => s.expect.length > 0)) notes.push("expect: entries are not checked in a load run (the calls share the server's store); run the files without --rate to check them");
   if (scenarios.some((s) => s.startTime !== undefined)) notes.push('startTime does not apply over the network');
 
@@ -224,9 +255,11 @@ export async function runLoad(files: readonly string[], options: LoadRunOptions)
     : null;
   const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 1_000);
 
+  const rtpPacketsPerCall = pcapRtpPacketsFor(options.concurrency);
+  const pcap = options.pcapDir === undefined ? undefined : new PcapRecorder(options.pcapDir, { rtpPackets: rtpPacketsPerCall });
   let endpoints: NetEndpoints | null = null;
   try {
-    endpoints = await openNetEndpoints({ target: options.target, localAddress: options.localAddress, logger, recvBufferSize: 256 * 1024 });
+    endpoints = await openNetEndpoints({ target: options.target, localAddress: options.localAddress, logger, recvBufferSize: 256 * 1024, pcap });
     const shared = endpoints;
 
     /** One run of a scenario file: its calls at their offsets, then the aggregates. */
@@ -242,7 +275,7 @@ export async function runLoad(files: readonly string[], options: LoadRunOptions)
         const due = runStart + spec.startMs - Date.now();
         if (due > 0 && !run.aborted) await sleep(due, (w) => (wakeRun = w));
         if (run.aborted) break;
-        const call: LoadCall = { spec, failures: [], caller: null };
+        const call: LoadCall = { spec, failures: [], caller: null, capture: null };
         run.calls.push(call);
         const onStep = (o: StepOutcome) => {
           if (run.aborted) return;
@@ -262,8 +295,9 @@ export async function runLoad(files: readonly string[], options: LoadRunOptions)
             if (p.afterDigitMs !== undefined) st.latency.afterDigit.record(p.afterDigitMs);
           },
         };
-        const placed = await startNetCall(call, { endpoints: shared, target: options.target, catalog, now: Date.now, start: runStart, steps: { maxWaitMs, onStep }, observer });
+        const placed = await startNetCall(call, { endpoints: shared, target: options.target, catalog, now: Date.now, start: runStart, steps: { maxWaitMs, onStep }, observer, pcap });
         call.caller = placed.caller;
+        call.capture = placed.capture;
         if (run.aborted) placed.caller?.callerHangup();
         dones.push(placed.done);
       }
@@ -289,6 +323,14 @@ export async function runLoad(files: readonly string[], options: LoadRunOptions)
         if (c.failures.length === 0) return [];
         return [{ c, reason: c.stepFailure?.reason ?? (c.caller ? reasonOf(c, 'unexpected-hangup', 'runner-error') : 'cannot-place-call') }];
       });
+      if (pcap) {
+        const base = path.basename(st.file).replace(/\.ya?ml$/i, '');
+        for (const c of run.calls) {
+          if (!c.capture) continue;
+          if (failedCalls.some((f) => f.c === c)) void pcap.save(c.capture, `${base}-${seq}-${c.spec.id}`);
+          else pcap.drop(c.capture);
+        }
+      }
       if (failedCalls.length === 0 && run.aborted) st.aborted++;
       else if (failedCalls.length === 0) st.passed++;
       else {
@@ -350,6 +392,7 @@ export async function runLoad(files: readonly string[], options: LoadRunOptions)
     options.signal?.removeEventListener('abort', onAbort);
     if (ticker) clearInterval(ticker);
     clearInterval(rssSampler);
+    await pcap?.flush(); // the failed calls' captures, written after their grace, while the sockets still listen
     await endpoints?.stop();
   }
   const cpu = process.cpuUsage(cpu0);
@@ -372,6 +415,18 @@ export async function runLoad(files: readonly string[], options: LoadRunOptions)
     peakActive,
     runner: { cpuMs: (cpu.user + cpu.system) / 1000, peakRssBytes: peakRss },
     notes,
+    ...(pcap
+      ? {
+          pcaps: {
+            dir: pcap.dir,
+            written: pcap.written,
+            files: [...pcap.files],
+            notWritten: pcap.notWritten,
+            ...(pcap.firstError ? { error: pcap.firstError } : {}),
+            rtpPacketsPerCall,
+          },
+        }
+      : {}),
   };
 }
 
