@@ -12,7 +12,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { runSimulateCli } from '../../../src/cli/simulate';
 import type { LoadReport } from '../../../src/sim/net/load/load-report';
 import { captureIo, ROOT, tempDir } from '../../helpers';
-import { startServerFor, type ScenarioServer } from './net-helpers';
+import { sharedSignInServer } from './net-helpers';
 
 const EXAMPLES = path.join(ROOT, 'scenarios');
 const SIGN_IN = path.join(EXAMPLES, 'sign-in.yaml');
@@ -20,25 +20,12 @@ const MISSED = path.join(EXAMPLES, 'missed-call.yaml');
 /** David's PIN in the demo directory, typed by sign-in.yaml: never in a load's output. */
 const PIN = '739164';
 
-let s: ScenarioServer;
-let dir: string;
+const shared = sharedSignInServer('va-load-');
 
-beforeAll(async () => {
-  s = await startServerFor(SIGN_IN);
-  dir = tempDir('va-load-');
-});
-afterAll(async () => {
-  await s?.stop();
-});
-
-const udp = () => `udp:127.0.0.1:${s.target().port}`;
+const udp = () => shared.udp();
 const readReport = (file: string): LoadReport => JSON.parse(readFileSync(file, 'utf8'));
 
-function scenario(name: string, body: string): string {
-  const file = path.join(dir, `${name}.yaml`);
-  writeFileSync(file, `name: ${name}\n${body}`);
-  return file;
-}
+const scenario = (name: string, body: string) => shared.scenario(name, body);
 
 /** A number that routes nowhere: the server refuses the call (404). */
 const REFUSED = `
@@ -67,8 +54,8 @@ function ordered(l: { count: number; p50: number; p90: number; p99: number; max:
 
 describe('load runs against serve', () => {
   it('runs the example scenarios as a load: all pass, the report and the JUnit XML hold together', async () => {
-    const report = path.join(dir, 'load.json');
-    const junit = path.join(dir, 'load.xml');
+    const report = path.join(shared.dir, 'load.json');
+    const junit = path.join(shared.dir, 'load.xml');
     const io = captureIo();
     const code = await runSimulateCli(
       ['--target', udp(), '--calls', '20', '--rate', '10/s', '--concurrency', '5', '--report', report, '--junit', junit, '--progress-interval', '2s', SIGN_IN, MISSED],
@@ -124,8 +111,8 @@ describe('load runs against serve', () => {
   }, 150_000);
 
   it('exits 1 with failures by reason when calls fail (a refused number, a wrong prompt)', async () => {
-    const report = path.join(dir, 'fail.json');
-    const junit = path.join(dir, 'fail.xml');
+    const report = path.join(shared.dir, 'fail.json');
+    const junit = path.join(shared.dir, 'fail.xml');
     const io = captureIo();
     const code = await runSimulateCli(
       ['--target', udp(), '--calls', '4', '--rate', '20', '--concurrency', '4', '--report', report, '--junit', junit, scenario('refused', REFUSED), scenario('wrong-prompt', WRONG_PROMPT)],
@@ -150,7 +137,7 @@ describe('load runs against serve', () => {
   }, 60_000);
 
   it('--max-failures stops the load early and exits 1', async () => {
-    const report = path.join(dir, 'max.json');
+    const report = path.join(shared.dir, 'max.json');
     const io = captureIo();
     const code = await runSimulateCli(['--target', udp(), '--calls', '200', '--rate', '5/s', '--concurrency', '2', '--max-failures', '1', '--report', report, scenario('refused2', REFUSED)], io);
     expect(code).toBe(1);
@@ -162,7 +149,7 @@ describe('load runs against serve', () => {
   }, 60_000);
 
   it('--duration stops starting calls; on a terminal the live line is redrawn in place', async () => {
-    const report = path.join(dir, 'duration.json');
+    const report = path.join(shared.dir, 'duration.json');
     const io = Object.assign(captureIo(), { errIsTty: true });
     const t0 = Date.now();
     const code = await runSimulateCli(['--target', udp(), '--duration', '2500ms', '--rate', '2/s', '--report', report, MISSED], io);

@@ -63,3 +63,47 @@ export async function startServerFor(scenarioFile: string, patch: (doc: any) => 
     stop: () => server.stop(),
   };
 }
+
+/** What {@link sharedSignInServer} gives a test file. */
+export interface SharedServer {
+  /** The running server (set before the first test). */
+  readonly server: ScenarioServer;
+  /** Its UDP target as `simulate --target` takes it. */
+  udp(): string;
+  /** The file's temporary folder (its scenarios and outputs). */
+  readonly dir: string;
+  /** Writes a scenario on the demo directory (`name:` then `body`) into the file's folder; its path. */
+  scenario(name: string, body: string): string;
+}
+
+/**
+ * One server for a test file, started before its tests on the demo directory (as for `scenarios/sign-in.yaml`) and
+ * stopped after them, with a temporary folder for the file's scenarios.
+ * @param prefix the temporary folder's name prefix
+ */
+export function sharedSignInServer(prefix: string): SharedServer {
+  let server: ScenarioServer | undefined;
+  let dir = '';
+  beforeAll(async () => {
+    server = await startServerFor(path.join(ROOT, 'scenarios', 'sign-in.yaml'));
+    dir = tempDir(prefix);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('the shared server has not started');
+      return server;
+    },
+    get dir() {
+      return dir;
+    },
+    udp: () => `udp:127.0.0.1:${server!.target().port}`,
+    scenario(name, body) {
+      const file = path.join(dir, `${name}.yaml`);
+      writeFileSync(file, `name: ${name}\n${body}`);
+      return file;
+    },
+  };
+}

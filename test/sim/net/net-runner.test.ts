@@ -14,26 +14,12 @@ import { parseTarget, runScenarioOverNetwork, timeTravelOf } from '../../../src/
 import { formatTranscript, runScenario, type ScenarioReport } from '../../../src/sim/runner';
 import { loadScenario, parseScenario } from '../../../src/sim/scenario';
 import { captureIo, ROOT, tempDir } from '../../helpers';
-import { startServerFor, type ScenarioServer } from './net-helpers';
+import { sharedSignInServer, startServerFor } from './net-helpers';
 
 const EXAMPLES = path.join(ROOT, 'scenarios');
-let s: ScenarioServer;
-let dir: string;
+const shared = sharedSignInServer('va-net-scn-');
 
-beforeAll(async () => {
-  s = await startServerFor(path.join(EXAMPLES, 'sign-in.yaml'));
-  dir = tempDir('va-net-scn-');
-});
-afterAll(async () => {
-  await s?.stop();
-});
-
-/** Writes a scenario (the demo directory) and returns its path. */
-function scenario(name: string, body: string): string {
-  const file = path.join(dir, `${name}.yaml`);
-  writeFileSync(file, `name: ${name}\n${body}`);
-  return file;
-}
+const scenario = (name: string, body: string) => shared.scenario(name, body);
 
 /** Prints a report when it did not go as expected (jest shows console output beside the failure). */
 const show = (r: ScenarioReport) => `${r.calls.map(formatTranscript).join('\n')}\nnotes: ${r.notes.join(' | ')}\nfailures: ${r.failures.join(' | ')}`;
@@ -67,7 +53,7 @@ expect:
 describe('over the network', () => {
   it('signs in with digits sent as SIP INFO, over TCP', async () => {
     const file = scenario('info-over-tcp', INFO_SIGN_IN);
-    const r = await runScenarioOverNetwork(file, { target: s.target('tcp'), data: s.data, config: s.config, results: s.results });
+    const r = await runScenarioOverNetwork(file, { target: shared.server.target('tcp'), data: shared.server.data, config: shared.server.config, results: shared.server.results });
     if (!r.passed) console.log(show(r));
     expect({ failures: r.failures, passed: r.passed }).toEqual({ failures: [], passed: true });
     const lines = r.calls[0].transcript.map((l) => l.text);
@@ -91,7 +77,7 @@ expect:
   - result: { call: nowhere, is: unknown-number }
 `,
     );
-    const r = await runScenarioOverNetwork(file, { target: s.target(), data: s.data, config: s.config, results: s.results });
+    const r = await runScenarioOverNetwork(file, { target: shared.server.target(), data: shared.server.data, config: shared.server.config, results: shared.server.results });
     expect(r.failures).toEqual([]);
     expect(r.calls[0].transcript.map((l) => l.text)).toContain('the IVR refuses the call: 404 Not Found');
 
@@ -144,7 +130,7 @@ expect:
 `,
     );
     const t0 = Date.now();
-    const r = await runScenarioOverNetwork(file, { target: s.target(), data: s.data, config: s.config, results: s.results, maxWaitMs: 2_000 });
+    const r = await runScenarioOverNetwork(file, { target: shared.server.target(), data: shared.server.data, config: shared.server.config, results: shared.server.results, maxWaitMs: 2_000 });
     if (!r.passed) console.log(show(r));
     expect({ failures: r.failures, passed: r.passed }).toEqual({ failures: [], passed: true });
     expect(r.calls[0].transcript.map((l) => l.text)).toEqual(
@@ -154,7 +140,7 @@ expect:
   }, 90_000);
 
   it('without the data folder: state expectations fail saying why, results are skipped with a note', async () => {
-    const r = await runScenarioOverNetwork(path.join(EXAMPLES, 'sign-in.yaml'), { target: s.target() });
+    const r = await runScenarioOverNetwork(path.join(EXAMPLES, 'sign-in.yaml'), { target: shared.server.target() });
     expect(r.failures).toEqual(["expect[1] (mailbox david@contoso.com): mailbox state is in the server's store: give its data folder with --data"]);
     expect(r.notes).toContain(
       'expect[0] (result of call david) not checked: call results are known only to the server: give its log with --server-log FILE',
@@ -166,7 +152,7 @@ expect:
 
   it('without the data folder a scenario that needs time travel or cmdlets fails at once, calling no one', async () => {
     for (const name of ['expired-pin.yaml', 'lockout-and-admin-unlock.yaml']) {
-      const r = await runScenarioOverNetwork(path.join(EXAMPLES, name), { target: s.target() });
+      const r = await runScenarioOverNetwork(path.join(EXAMPLES, name), { target: shared.server.target() });
       expect(r.failures).toHaveLength(1);
       expect(r.failures[0]).toMatch(/^this scenario needs the server's data folder \(--data DIR\): .*no call was made$/);
       expect(r.calls.every((c) => c.transcript.length === 0)).toBe(true);
@@ -177,14 +163,14 @@ expect:
 
   it("refuses a scenario's admin: cmdlets on a live server unless allowed (--allow-admin), calling no one", async () => {
     const file = path.join(EXAMPLES, 'lockout-and-admin-unlock.yaml');
-    const r = await runScenarioOverNetwork(file, { target: s.target(), data: s.data, config: s.config, results: s.results });
+    const r = await runScenarioOverNetwork(file, { target: shared.server.target(), data: shared.server.data, config: shared.server.config, results: shared.server.results });
     expect(r.failures).toEqual([expect.stringMatching(/^this scenario runs cmdlets on the server's store \(admin\[0\] \(Set-UMMailboxPIN.*they run only with --allow-admin; no call was made$/)]);
     expect(r.calls.every((c) => c.transcript.length === 0)).toBe(true);
     expect(r.notes.filter((n) => n.startsWith('admin at'))).toEqual([]);
   });
 
   it('refuses a data folder without a store', async () => {
-    const r = await runScenarioOverNetwork(path.join(EXAMPLES, 'sign-in.yaml'), { target: s.target(), data: tempDir('va-empty-') });
+    const r = await runScenarioOverNetwork(path.join(EXAMPLES, 'sign-in.yaml'), { target: shared.server.target(), data: tempDir('va-empty-') });
     expect(r.failures[0]).toMatch(/^no store in .* \(voice-access\.db\): --data must be the data folder the server runs on; no call was made$/);
   });
 });
@@ -231,7 +217,7 @@ describe('voice-access simulate --target', () => {
   it("runs a scenario against a server whose log is a file, and checks every expectation", async () => {
     const root = tempDir('va-net-cli-');
     const log = path.join(root, 'server.log');
-    const config = s.config; // the demo directory with a cheap hash
+    const config = shared.server.config; // the demo directory with a cheap hash
     const server = await startServer({
       config,
       data: path.join(root, 'data'),

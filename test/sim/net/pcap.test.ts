@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { runSimulateCli } from '../../../src/cli/simulate';
 import type { LoadReport } from '../../../src/sim/net/load/load-report';
 import { captureIo, tempDir } from '../../helpers';
-import { startServerFor, type ScenarioServer } from './net-helpers';
+import { sharedSignInServer } from './net-helpers';
 
 const TSHARK = process.env.TSHARK_BIN ?? 'tshark';
 const tsharkMissing = spawnSync(TSHARK, ['-v'], { timeout: 10_000 }).error ? `tshark not found (install Debian's tshark: apt-get install -y tshark)` : null;
@@ -49,22 +49,9 @@ function offeredRtpPort(file: string): number {
   return Number(m[1]);
 }
 
-let s: ScenarioServer;
-let dir: string;
+const shared = sharedSignInServer('va-pcap-');
 
-beforeAll(async () => {
-  s = await startServerFor(path.join(__dirname, '../../../scenarios/sign-in.yaml'));
-  dir = tempDir('va-pcap-');
-});
-afterAll(async () => {
-  await s?.stop();
-});
-
-function scenario(name: string, body: string): string {
-  const file = path.join(dir, `${name}.yaml`);
-  writeFileSync(file, `name: ${name}\n${body}`);
-  return file;
-}
+const scenario = (name: string, body: string) => shared.scenario(name, body);
 
 /** Talks (so RTP goes both ways), then expects the main menu: the IVR asks for the extension instead. */
 const WRONG_PROMPT = `
@@ -96,9 +83,9 @@ describe('--pcap against serve', () => {
   const laterPcaps: string[] = [];
 
   beforeAll(async () => {
-    out = path.join(dir, 'plain');
+    out = path.join(shared.dir, 'plain');
     const io = captureIo();
-    const code = await runSimulateCli(['--target', `udp:127.0.0.1:${s.target().port}`, '--pcap', out, scenario('passes', PASSES), scenario('wrong-prompt', WRONG_PROMPT)], io);
+    const code = await runSimulateCli(['--target', `udp:127.0.0.1:${shared.server.target().port}`, '--pcap', out, scenario('passes', PASSES), scenario('wrong-prompt', WRONG_PROMPT)], io);
     if (code !== 1) console.log(io.stdout, io.stderr);
     expect(code).toBe(1);
     expect(io.stdout).toMatch(/^1 passed, 1 failed$/m);
@@ -138,9 +125,9 @@ describe('--pcap against serve', () => {
   });
 
   it('over TCP: the failed call’s SIP messages are in its pcap', async () => {
-    const tcpOut = path.join(dir, 'tcp');
+    const tcpOut = path.join(shared.dir, 'tcp');
     const io = captureIo();
-    const code = await runSimulateCli(['--target', `tcp:127.0.0.1:${s.target('tcp').port}`, '--pcap', tcpOut, scenario('wrong-prompt-tcp', WRONG_PROMPT)], io);
+    const code = await runSimulateCli(['--target', `tcp:127.0.0.1:${shared.server.target('tcp').port}`, '--pcap', tcpOut, scenario('wrong-prompt-tcp', WRONG_PROMPT)], io);
     expect(code).toBe(1);
     expect(readdirSync(tcpOut)).toEqual(['wrong-prompt-tcp-hasty.pcap']);
     const text = readFileSync(path.join(tcpOut, 'wrong-prompt-tcp-hasty.pcap')).toString('latin1');
@@ -149,11 +136,11 @@ describe('--pcap against serve', () => {
   }, 60_000);
 
   it('a load writes one pcap per failed call and lists them in its report', async () => {
-    const loadOut = path.join(dir, 'load');
-    const report = path.join(dir, 'load.json');
+    const loadOut = path.join(shared.dir, 'load');
+    const report = path.join(shared.dir, 'load.json');
     const io = captureIo();
     const code = await runSimulateCli(
-      ['--target', `udp:127.0.0.1:${s.target().port}`, '--calls', '4', '--rate', '20', '--concurrency', '4', '--report', report, '--pcap', loadOut, scenario('load-fails', WRONG_PROMPT), scenario('load-passes', PASSES)],
+      ['--target', `udp:127.0.0.1:${shared.server.target().port}`, '--calls', '4', '--rate', '20', '--concurrency', '4', '--report', report, '--pcap', loadOut, scenario('load-fails', WRONG_PROMPT), scenario('load-passes', PASSES)],
       io,
     );
     expect(code).toBe(1);
@@ -180,7 +167,7 @@ describe('--pcap against serve', () => {
 
   it('refuses --pcap without --target (exit 2, saying why)', async () => {
     const io = captureIo();
-    const notThere = path.join(dir, 'never');
+    const notThere = path.join(shared.dir, 'never');
     expect(await runSimulateCli(['--pcap', notThere, scenario('any', PASSES)], io)).toBe(2);
     expect(io.stderr).toContain('--pcap needs --target');
     expect(existsSync(notThere)).toBe(false);
