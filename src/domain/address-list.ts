@@ -4,6 +4,7 @@
  * sockets. An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, what a dual-stack socket reports for an IPv4 peer)
  * matches as the IPv4 address it carries.
  */
+import { isIP } from 'node:net';
 
 /** One parsed entry: the address bits as bytes (4 for IPv4, 16 for IPv6) and how many leading bits must match. */
 interface Prefix {
@@ -11,64 +12,35 @@ interface Prefix {
   bits: number;
 }
 
-/** The 4 bytes of a dotted-quad IPv4 address, or null when `s` is not one (no leading zeros, each part 0-255). */
-function ipv4Bytes(s: string): Uint8Array | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    out[i] = n;
+/**
+ * The 4 or 16 bytes of an IP literal as `net.isIP` accepts it (an IPv6 zone `%eth0` is dropped, an embedded dotted
+ * quad read); `::ffff:a.b.c.d` stays 16 bytes. Null when it is not an IP address.
+ */
+export function ipLiteralBytes(address: string): Buffer | null {
+  const family = isIP(address);
+  if (family === 4) return Buffer.from(address.split('.').map(Number));
+  if (family !== 6) return null;
+  let text = address.replace(/%.*$/, '');
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4[1].split('.').map(Number);
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...new Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
   return out;
 }
 
-/** The 16 bytes of an IPv6 address (with `::` and an embedded dotted quad at the end), or null. */
-function ipv6Bytes(s: string): Uint8Array | null {
-  if (!/^[0-9a-fA-F:.]+$/.test(s)) return null;
-  const halves = s.split('::');
-  if (halves.length > 2) return null;
-  const groups = (text: string): number[] | null => {
-    if (text === '') return [];
-    const out: number[] = [];
-    const parts = text.split(':');
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i];
-      if (i === parts.length - 1 && p.includes('.')) {
-        const v4 = ipv4Bytes(p);
-        if (!v4) return null;
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) out.push(parseInt(p, 16));
-      else return null;
-    }
-    return out;
-  };
-  const head = groups(halves[0]);
-  const tail = halves.length === 2 ? groups(halves[1]) : [];
-  if (!head || !tail) return null;
-  const total = head.length + tail.length;
-  if (halves.length === 1 ? total !== 8 : total > 7) return null;
-  const all = [...head, ...new Array<number>(8 - total).fill(0), ...tail];
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
-}
-
-/** The address's bytes, an IPv4-mapped IPv6 address as its 4 IPv4 bytes; null when it is no IP address. */
+/** The address's bytes, an IPv4-mapped IPv6 address as its 4 IPv4 bytes (brackets allowed); null when it is no IP address. */
 export function ipBytes(address: string): Uint8Array | null {
-  const a = address.trim();
-  const v4 = ipv4Bytes(a);
-  if (v4) return v4;
-  const v6 = ipv6Bytes(a.replace(/^\[(.*)\]$/, '$1'));
-  if (!v6) return null;
-  const mapped = v6.slice(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff;
-  return mapped ? v6.slice(12) : v6;
+  const bytes = ipLiteralBytes(address.trim().replace(/^\[(.*)\]$/, '$1'));
+  if (!bytes || bytes.length === 4) return bytes;
+  const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  return mapped ? bytes.subarray(12) : bytes;
 }
 
 /**

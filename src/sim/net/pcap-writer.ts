@@ -9,8 +9,9 @@
  * a capture by tcpdump would. All fields are written little-endian except the network headers (big-endian).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { isIP, isIPv4 } from 'node:net';
+import { isIPv4 } from 'node:net';
 import * as path from 'node:path';
+import { ipLiteralBytes } from '../../domain/address-list';
 
 /** The link type of raw IPv4/IPv6 packets. */
 export const LINKTYPE_RAW = 101;
@@ -81,22 +82,9 @@ export function pcapRecordHeader(atMs: number, capturedLength: number, originalL
 
 /** The 4 or 16 bytes of an IP address (`::ffff:a.b.c.d` mapped addresses are IPv6). @throws RangeError when it is not an IP literal */
 export function ipBytes(address: string): Buffer {
-  const family = isIP(address);
-  if (family === 4) return Buffer.from(address.split('.').map(Number));
-  if (family !== 6) throw new RangeError(`not an IP address: "${address}"`);
-  let text = address.replace(/%.*$/, '');
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = v4[1].split('.').map(Number);
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? left : [...left, ...new Array(8 - left.length - right.length).fill('0'), ...right];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
+  const bytes = ipLiteralBytes(address);
+  if (!bytes) throw new RangeError(`not an IP address: "${address}"`);
+  return bytes;
 }
 
 /** `::ffff:a.b.c.d` as `a.b.c.d`; other addresses as they are. */
