@@ -2,10 +2,10 @@
  * `voice-access export-sipp FILE.yaml... --out DIR [--target HOST:PORT]` (issue 22): writes a SIPp scenario per call
  * of each scenario file (`sim/export-sipp.ts`) and prints the SIPp command line of each.
  */
-import { Command, CommanderError } from 'commander';
 import * as path from 'node:path';
 import { isVaError } from '../errors';
 import { exportSipp } from '../sim/export-sipp';
+import { cliCommand, parseCommand } from './command';
 import type { CliIo } from './main';
 
 /**
@@ -15,15 +15,13 @@ import type { CliIo } from './main';
  */
 export async function runExportSippCli(args: readonly string[], io: CliIo): Promise<number> {
   let code = 0;
-  const program = new Command('voice-access export-sipp')
+  const program = cliCommand('voice-access export-sipp', io)
     .description(
       "Write a SIPp XML scenario per call of each scenario file: the same call, waiting for the IVR's prompts by their events (X-VA-Test-Events; the server must list SIPp's address under testing.eventsAllowedFrom).",
     )
     .argument('<files...>', 'scenario files (YAML)')
     .requiredOption('--out <dir>', 'folder for the XML files and the audio they stream (created when missing)')
     .option('--target <host:port>', 'the server, for the command lines printed', '127.0.0.1:5060')
-    .exitOverride()
-    .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
     .action((files: string[], opts: { out: string; target: string }) => {
       for (const file of files) {
         try {
@@ -38,11 +36,5 @@ export async function runExportSippCli(args: readonly string[], io: CliIo): Prom
         }
       }
     });
-  try {
-    await program.parseAsync([...args], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
-  }
-  return code;
+  return (await parseCommand(program, args)) ?? code;
 }

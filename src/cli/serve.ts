@@ -12,7 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { CommanderError, InvalidArgumentError, Option } from 'commander';
+import { cliCommand } from './command';
 import type { Logger } from 'pino';
 import { reportStoreOrigin } from '../admin/directory-import';
 import { buildIvr, DEFAULT_DATA_DIR, openApp, type App } from '../app';
@@ -438,7 +439,7 @@ function rangeOption(v: string): [number, number] {
  * @returns the exit code (0 after a clean stop; 1 when it could not start; 2 for a wrong command line)
  */
 export async function runServeCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = new Command('voice-access serve')
+  const program = cliCommand('voice-access serve', io)
     .description('the IVR on SIP (UDP and TCP) and RTP')
     .option('--config <file>', 'the directory file, imported into an empty store (default: $VA_CONFIG, else the built-in demo)')
     .option('--data <dir>', `the data folder (default: $VA_DATA, else ./${DEFAULT_DATA_DIR})`)
@@ -457,9 +458,7 @@ export async function runServeCli(argv: readonly string[], io: CliIo): Promise<n
     .option('--freeswitch <host:port>', "a FreeSWITCH event socket (repeat for several; port 8021 when omitted); implies --media freeswitch", freeswitchAddressOption, [] as Array<{ host: string; port: number }>)
     .option('--freeswitch-secret <secret>', "the FreeSWITCH event sockets' password (or VA_FREESWITCH_SECRET, or media.freeswitch[].secret)")
     .option('--http [host:port]', `the admin center's HTTP API (docs/admin-center.md); ${DEFAULT_HTTP_LISTEN} when no address is given (default: the directory file's http.listen, else off)`, httpOption)
-    .option('--no-http', 'no HTTP API, whatever the directory file says')
-    .exitOverride()
-    .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) });
+    .option('--no-http', 'no HTTP API, whatever the directory file says');
   let o: {
     config?: string;
     data?: string;

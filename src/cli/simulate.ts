@@ -12,7 +12,8 @@
 import { readEnvironment } from '../config/environment';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { cliCommand, parseCommand } from './command';
 import { PcapRecorder } from '../sim/net/call-capture';
 import { NET_DEFAULT_MAX_WAIT_MS, parseTarget, runScenarioOverNetwork } from '../sim/net/net-runner';
 import { ServerLogFile } from '../sim/net/server-log';
@@ -212,7 +213,7 @@ function maxWaitOption(v: string): number {
  */
 export async function runSimulateCli(args: readonly string[], io: CliIo): Promise<number> {
   let code = 0;
-  const program = new Command('voice-access simulate')
+  const program = cliCommand('voice-access simulate', io)
     .description(
       'Run scenario files (scripted calls) on the in-process simulator with a virtual clock, or with --target over the network against a running server.',
     )
@@ -240,8 +241,6 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
     .option('--max-failures <k>', 'load run: stop early (hang up the calls in progress) once more than K calls failed', loadOption((v) => parseWholeNumber('--max-failures', v, 0, LOAD_MAX_CALLS)))
     .option('--report <file>', 'load run: write the JSON report (counts, failures by reason, percentiles)')
     .addOption(new Option('--progress-interval <d>', 'load run: interval of the plain progress line when not on a terminal (default 5s)').argParser(loadOption((v) => parseLoadDuration(v, '--progress-interval'))).hideHelp())
-    .exitOverride()
-    .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
     .action(async (files: string[], cli: Omit<SimulateOptions, 'maxWaitMs' | 'pcap'> & NetCliFlags & LoadCliFlags) => {
       const { maxWait, pcap, calls, rate, concurrency, duration, maxFailures, report, progressInterval, ...rest } = cli;
       const opts: SimulateOptions = maxWait === undefined ? rest : { ...rest, maxWaitMs: maxWait };
@@ -308,13 +307,7 @@ export async function runSimulateCli(args: readonly string[], io: CliIo): Promis
       }
       code = ok === results.length ? 0 : 1;
     });
-  try {
-    await program.parseAsync([...args], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
-  }
-  return code;
+  return (await parseCommand(program, args)) ?? code;
 }
 
 /**
