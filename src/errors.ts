@@ -68,6 +68,8 @@ export const ErrorCodes = {
   DRACHTIO_CONNECT: 'VA_ERR_DRACHTIO_CONNECT',
   /** drachtio-server refused the shared secret (`--drachtio-secret`, `sip.drachtio.secret`). */
   DRACHTIO_AUTH: 'VA_ERR_DRACHTIO_AUTH',
+  /** A message from drachtio-server could not be read (a broken frame on the admin connection): dropped, logged. */
+  DRACHTIO_MESSAGE: 'VA_ERR_DRACHTIO_MESSAGE',
   /** The SMS provider did not take a text (webhook answered non-2xx, timed out or is unreachable; sink not writable). */
   SMS_SEND: 'VA_ERR_SMS_SEND',
   /** A queued SMS or voice-message mail was still not delivered at the end of `notifications.retryWindowHours`. */

@@ -130,6 +130,10 @@ export class DrachtioConnection {
         if (settled && !conn.closed) log.warn({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'drachtio-server connection error');
         else log.debug({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'drachtio-server connection attempt failed');
       });
+      srf.on('dropped-message', (err: Error) => {
+        // The text of the message is left out: it may hold a caller's SIP INFO digits.
+        log.error({ code: ErrorCodes.DRACHTIO_MESSAGE, reason: err.message.split(':')[0].slice(0, 80) }, 'dropped a message from drachtio-server that could not be read; the connection and other calls go on');
+      });
       srf.on('reconnecting', ({ delay, attempt }) => {
         attempts = attempt;
         if (!conn.closed) log.info({ attempt, delayMs: delay }, 'reconnecting to drachtio-server');

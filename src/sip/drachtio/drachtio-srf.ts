@@ -6,16 +6,20 @@
  *   a SUBSCRIBE, with every in-dialog SUBSCRIBE (refresh, and `Expires: 0`, which drachtio-srf would answer 202 on
  *   its own) handed to the application as a `subscribe` event;
  * - a `close()` that also stops the reconnect loop: `Srf#disconnect` throws while no connection is up, and the
- *   package's wire protocol would otherwise retry forever.
+ *   package's wire protocol would otherwise retry forever;
+ * - a message on the admin connection that cannot be read is dropped and emitted as a `dropped-message` event on the
+ *   `Srf` (an `Error`) instead of being thrown where nothing can catch it (`wire-guard.ts`).
  * Behaviour read from the 5.0.29 sources (`lib/srf.js`, `lib/dialog.js`, `lib/drachtio-agent.js`,
  * `lib/wire-protocol.js`).
  */
+import { DROPPED_MESSAGE_EVENT, guardWireProtocol } from './wire-guard';
 import type { DrachtioSrf, SrfConnectOptions, SrfDialog, SrfIncomingResponse, SrfRequest, SrfRequestHandler, SrfRequestOptions, SrfResponse } from './srf-types';
 
 /** The parts of a real `Srf` instance used here, beyond {@link DrachtioSrf}'s. */
 interface RealSrf {
   connect(opts: SrfConnectOptions): unknown;
   on(event: string, listener: (...args: any[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): boolean;
   invite(handler: (req: SrfRequest, res: SrfResponse, next: () => void) => void): unknown;
   subscribe(handler: (req: SrfRequest, res: SrfResponse, next: () => void) => void): unknown;
   createUAS(
@@ -50,6 +54,7 @@ interface RealWireProtocol {
   send?(socket: unknown, msg: string): string;
   closing?: boolean;
   socket?: { destroy(): void };
+  on?(event: string, listener: (...args: any[]) => void): unknown;
   reconnectVars?: { retryTimer?: NodeJS.Timeout | null };
 }
 
@@ -85,6 +90,8 @@ class RealDrachtioSrf implements DrachtioSrf {
 
   connect(opts: SrfConnectOptions): void {
     this.srf.connect({ host: opts.host, port: opts.port, secret: opts.secret });
+    // The agent and its wire protocol exist once connect returns (lib/drachtio-agent.js#connect).
+    this.srf.app.client?.wp?.on?.(DROPPED_MESSAGE_EVENT, (err: Error) => this.srf.emit(DROPPED_MESSAGE_EVENT, err));
   }
 
   on(event: string, listener: (...args: any[]) => void): unknown {
@@ -225,5 +232,7 @@ export function createDrachtioSrf(): DrachtioSrf {
   // The one cast from the package to our typings (its bundled lib/@types are incomplete; see srf-types.ts).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Srf = require('drachtio-srf') as SrfClass;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  guardWireProtocol(require('drachtio-srf/lib/wire-protocol'));
   return new RealDrachtioSrf(new Srf(), Srf.Dialog);
 }

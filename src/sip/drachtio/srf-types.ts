@@ -131,6 +131,11 @@ export interface DrachtioSrf {
   on(event: 'reconnecting', listener: (opts: { delay: number; attempt: number }) => void): unknown;
   /** `close`: the admin connection closed. */
   on(event: 'close', listener: () => void): unknown;
+  /**
+   * `dropped-message`: a message on the admin connection could not be read and was dropped; the connection goes on
+   * (our guard on drachtio-srf's wire protocol, `wire-guard.ts`; not a drachtio-srf event).
+   */
+  on(event: 'dropped-message', listener: (err: Error) => void): unknown;
   /** Registers the handler of new INVITEs (those without a To tag; re-INVITEs go to their dialog). */
   invite(handler: SrfRequestHandler): void;
   /** Registers the handler of new SUBSCRIBEs (in-dialog ones go to their dialog). */

@@ -12,7 +12,7 @@
  * The test plays the SIP side: it delivers requests and answers what the application sends. Only as much SIP as the
  * echo needs is added (a To tag and a Contact on 2xx to INVITE/SUBSCRIBE; From/Call-ID/CSeq on requests).
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 
 /** A message the application sent. */
@@ -25,7 +25,8 @@ export interface AppMessage {
   sip: string;
 }
 
-const uuid = () => randomBytes(8).toString('hex');
+/** drachtio-server's message ids are UUIDs. */
+const uuid = () => randomUUID();
 
 /** A parsed SIP message (enough for assertions). */
 export interface ParsedSip {
@@ -139,9 +140,25 @@ export class FakeDrachtioServer {
    */
   deliver(raw: string, opts: { address?: string; port?: number; protocol?: string; dialogId?: string } = {}): string {
     const txnId = `txn-${++this.txn}`;
-    const meta = ['network', String(Buffer.byteLength(raw)), opts.protocol ?? 'udp', opts.address ?? '127.0.0.1', String(opts.port ?? 5062), '12:00:00.000', txnId, opts.dialogId ?? ''];
-    this.write(`${uuid()}|sip|${meta.join('|')}|\r\n${raw}`);
+    this.write(this.sipPayload(raw, txnId, opts));
     return txnId;
+  }
+
+  /** The bytes `deliver` would write for `raw` (`LENGTH#payload`), for a test that writes them in pieces. */
+  sipFrame(raw: string, opts: { dialogId?: string } = {}): string {
+    const payload = this.sipPayload(raw, `txn-${++this.txn}`, opts);
+    return `${Buffer.byteLength(payload, 'utf8')}#${payload}`;
+  }
+
+  /** Writes bytes on the admin connection as they are, framed or not. */
+  writeRaw(bytes: string): void {
+    if (!this.client) throw new Error('no application is connected');
+    this.client.write(bytes);
+  }
+
+  private sipPayload(raw: string, txnId: string, opts: { address?: string; port?: number; protocol?: string; dialogId?: string }): string {
+    const meta = ['network', String(Buffer.byteLength(raw)), opts.protocol ?? 'udp', opts.address ?? '127.0.0.1', String(opts.port ?? 5062), '12:00:00.000', txnId, opts.dialogId ?? ''];
+    return `${uuid()}|sip|${meta.join('|')}|\r\n${raw}`;
   }
 
   /**

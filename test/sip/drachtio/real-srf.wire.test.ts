@@ -122,8 +122,12 @@ describe('the drachtio engine through the real drachtio-srf (wire-protocol stand
   let engine: DrachtioSignalling;
   /** A refusal the load guard would make (MaxCallsAllowed), ahead of the gateway rule; none by default. */
   let refusal: Admission | null = null;
+  /** What the engine logged in this test. */
+  let logLines: string[];
   beforeEach(async () => {
     refusal = null;
+    const captured = capturedLogger();
+    logLines = captured.lines;
     server = await FakeDrachtioServer.start({ secret: SECRET });
     media = await MediaEngine.start({ host: '127.0.0.1', portMin: 0, portMax: 0 });
     engine = await startDrachtioSignalling({
@@ -136,7 +140,7 @@ describe('the drachtio engine through the real drachtio-srf (wire-protocol stand
       clock: systemClock,
       catalog: PromptCatalog.load(),
       recordingsDir: tempDir('va-drachtio-wire-'),
-      logger: pino({ level: process.env.SIP_TEST_LOG ?? 'silent' }),
+      logger: captured.logger,
       stopTimeoutMs: 500,
     });
     await until(() => server.routes.includes('invite') && server.routes.includes('subscribe'), 2000, 'the routes');
@@ -241,6 +245,59 @@ describe('the drachtio engine through the real drachtio-srf (wire-protocol stand
     expect(bye.args[1]).toBe('dlg-2'); // in-dialog: sent with the dialog id, not a URI of ours
     const byeTxn = server.confirm(bye);
     server.respond(byeTxn, sipMessage('SIP/2.0 200 OK', [['Call-ID', 'call-2@test'], ['CSeq', '1 BYE'], ['From', '<sip:x@127.0.0.1>;tag=srvtag'], ['To', '<sip:y@127.0.0.1>;tag=caller1']]), 'dlg-2');
+  });
+
+  test("broken frames on the admin connection (drachtio-server's interleaved writes) are dropped and logged; the call goes on", async () => {
+    const calls: IncomingCall[] = [];
+    engine.calls.onCall((c) => {
+      calls.push(c);
+      void c.channel.answer();
+    });
+    server.deliver(invite('frames-1@test'));
+    const ok = await server.nextSip(/^SIP\/2\.0 200/);
+    server.confirm(ok, { dialogId: 'dlg-f' });
+    await until(() => calls.length === 1, 2000, 'the call');
+    const digits: string[] = [];
+    calls[0].channel.onDtmf((d) => digits.push(d));
+    await new Promise((r) => setTimeout(r, 50));
+    const info = (cseq: number, digit: string) =>
+      server.sipFrame(
+        sipMessage(
+          'INFO sip:127.0.0.1:5060 SIP/2.0',
+          [
+            ['From', '"Test" <sip:4255550101@127.0.0.1:5062>;tag=caller1'],
+            ['To', '<sip:14255550100@127.0.0.1:5060>;tag=srvtag'],
+            ['Call-ID', 'frames-1@test'],
+            ['CSeq', `${cseq} INFO`],
+            ['Content-Type', 'application/dtmf-relay'],
+          ],
+          `Signal=${digit}\r\nDuration=160\r\n`,
+        ),
+        { dialogId: 'dlg-f' },
+      );
+    const answeredInfo = async (cseq: number) => {
+      const infoOk = await server.nextSip(/^SIP\/2\.0 200/);
+      expect(infoOk.parsed.headers.cseq).toBe(`${cseq} INFO`);
+      server.confirm(infoOk);
+    };
+    // What bench:freeswitch met at 200 calls/s: the tail of a message whose start went out earlier, then a whole
+    // frame, in one read. drachtio-srf 5.0.29 threw "invalid message, missing length specifier" and the process ended.
+    const tail = 'Content-Length: 158\r\nRemote-Party-ID: "drachtio" <sip:drachtio@127.0.0.1>\r\n\r\nv=0\r\na=ptime:20\r\n';
+    server.writeRaw(tail + info(2, '3'));
+    await answeredInfo(2);
+    // A length that is not a number, then a frame split over two writes.
+    const next = info(3, '4');
+    server.writeRaw('x1z#garbage|sip|\r\n' + next.slice(0, 40));
+    await new Promise((r) => setTimeout(r, 20));
+    server.writeRaw(next.slice(40));
+    await answeredInfo(3);
+    await until(() => digits.length === 2, 2000, 'the two digits');
+    expect(digits).toEqual(['3', '4']);
+    const dropped = logLines.map((l) => JSON.parse(l) as { code?: string; msg: string; reason?: string }).filter((l) => l.code === 'VA_ERR_DRACHTIO_MESSAGE');
+    expect(dropped).toHaveLength(2);
+    expect(dropped[0].reason).toBe('invalid message, missing length specifier');
+    expect(logLines.join('\n')).not.toContain('Signal=');
+    expect(calls[0].channel.ended).toBe(false);
   });
 
   test('a number that routes nowhere gets 404 before any answer; an unknown source 403', async () => {
