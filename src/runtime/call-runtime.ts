@@ -4,29 +4,21 @@
  * hang-up to the flow, hangs up when the flow ends, and reports every voice-message count change.
  * Signalling adapters (simulator, embedded SIP, drachtio) only deliver {@link IncomingCall}s to {@link handleCall}.
  */
-import { statSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
-import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { createActor, type AnyActorRef, type AnyStateMachine } from 'xstate';
 import type { Locale } from '../domain/locale';
 import type { ConferencingService } from '../services/conferencing-service';
 import type { PinService } from '../services/pin-service';
 import type { Store, VoiceMessage } from '../ports/store';
+import type { Mailbox } from '../ports/store/mailboxes';
 import { routeCall, type Route } from '../domain/routing';
-import type {
-  IvrSettings,
-  JoinConferenceInput,
-  MeetingInfo,
-  PinChangeOutcome,
-  SignInOutcome,
-} from '../flow-kit/effects';
+import type { IvrSettings, JoinConferenceInput, MeetingInfo } from '../flow-kit/effects';
 import { callLogger } from '../log';
 import { exhaustedBy } from '../errors';
 import { noteExhausted } from '../metrics';
 import type { CallChannel, IncomingCall } from '../ports/call-channel';
 import type { Clock } from '../ports/clock';
-import { ErrorCodes as RecordingErrorCodes, isVaError as isCodedError, VaError } from '../errors';
+import { ErrorCodes as RecordingErrorCodes, isVaError as isCodedError } from '../errors';
 import { metrics as serverMetrics } from '../metrics';
 import type { EffectImplementations } from './effect-runner';
 import { composeFlows } from './flows';
@@ -35,6 +27,7 @@ import { conferenceSettings, dialPlanInfo, mailboxInfo } from './flow-inputs';
 import { currentFlowState, observeFlowStates } from './flow-states';
 import { AddressList } from '../domain/address-list';
 import { startTestEvents } from './test-events';
+import { mailboxEffects, type MailboxEffectsHost } from './mailbox-effects';
 
 export { conferenceSettings, dialPlanInfo, mailboxInfo } from './flow-inputs';
 
@@ -92,16 +85,6 @@ export interface LiveCall {
   startedAt: number;
 }
 
-/** Why `file` cannot be a message's audio (missing, not a file, empty), or null when it can. */
-function missingAudio(file: string): string | null {
-  try {
-    const st = statSync(file);
-    return !st.isFile() ? 'not a file' : st.size === 0 ? 'empty' : null;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-  }
-}
-
 /** The actor system of a call's flow tree: the key under which its channel is found. */
 type ActorSystemKey = object;
 
@@ -116,6 +99,8 @@ interface RunningCall {
   shutdown: boolean;
   /** The mailbox the call is about, once known from its route (call answering) or signed in to. */
   mailbox: string | null;
+  /** Mailbox rows read for the flow (the own-number and extension lookups), by identity, until the sign-in takes one. */
+  readonly seen: Map<string, Mailbox>;
   /** The flow, once routed (counted in `va_calls_in_progress` from then on). */
   flow: LiveCall['flow'];
   /** When the runtime took the call, ms of its clock. */
@@ -157,6 +142,20 @@ export class CallRuntime {
         this.deps.logger.error({ err, effect: src }, 'an effect of a flow failed');
       },
     );
+  }
+
+  /** What the mailbox effects need of this runtime (`mailbox-effects.ts`). */
+  private mailboxHost(): MailboxEffectsHost {
+    const { store, pins, logger } = this.deps;
+    return {
+      store,
+      pins,
+      logger,
+      channelOf: (system) => this.channelOf(system),
+      callOf: (channel) => this.running.get(channel),
+      recordingFailed: (channel, locale, err) => this.recordingFailed(channel, locale, err),
+      mailboxEvent: (event) => this.mailboxEvent(event),
+    };
   }
 
   private channelOf(system: ActorSystemKey): CallChannel {
@@ -299,6 +298,7 @@ export class CallRuntime {
       log: null,
       shutdown: false,
       mailbox: null,
+      seen: new Map(),
       flow: null,
       startedAt: this.deps.clock.now(),
       endLogged: false,
@@ -402,6 +402,7 @@ export class CallRuntime {
         const dialPlan = await dialPlanInfo(store, route.dialPlan);
         const own = call.from ? await store.findMailboxByCaller(call.from) : undefined;
         const callerMailbox = own && own.dialPlan.toLowerCase() === dialPlan.name.toLowerCase() ? await mailboxInfo(store, own) : null;
+        if (own && callerMailbox) this.running.get(call.channel)?.seen.set(own.identity, own);
         return { machine: flows.signIn, input: { settings: ivr, dialPlan, caller: call.from, callerMailbox } };
       }
       case 'call-answering': {
@@ -420,7 +421,7 @@ export class CallRuntime {
 
   /** Every named effect of `flow-kit/effects.ts`; channel effects act on the channel of the calling flow's call. */
   private effects(): EffectImplementations {
-    const { store, pins, conferencing } = this.deps;
+    const { store, conferencing } = this.deps;
     const meetings = this.meetings;
     const meetingInfo = async (conferenceId: string): Promise<MeetingInfo | null> => {
       const m = await store.findMeeting(conferenceId);
@@ -475,95 +476,7 @@ export class CallRuntime {
           log.info({ conferenceId: input.room, inMeeting: left }, left > 0 ? 'left the meeting' : 'left the meeting: it has ended');
         }
       },
-      lookupExtension: async (input) => {
-        const m = await store.findMailboxByExtension(input.extension, input.dialPlan);
-        return m ? mailboxInfo(store, m) : null;
-      },
-      signIn: async (input, { system }): Promise<SignInOutcome> => {
-        const r = await pins.signIn(input.identity, input.pin);
-        // What an operator needs, never the PIN: who signed in, each failure with the running count, the reset, the lockout.
-        const log = callLogger(this.deps.logger, this.channelOf(system).callId, 'sign-in');
-        const mailbox = input.identity;
-        if (r.outcome === 'ok') {
-          const running = this.running.get(this.channelOf(system));
-          if (running) running.mailbox = mailbox;
-          log.info({ mailbox, mustChangePin: r.mustChangePin, firstTimeUser: r.firstTimeUser }, 'signed in');
-          return { outcome: 'ok', mustChangePin: r.mustChangePin, firstTimeUser: r.firstTimeUser };
-        }
-        if (r.outcome === 'locked') {
-          serverMetrics.signInFailures.inc({ outcome: 'locked-out' });
-          log.info({ mailbox }, 'sign-in refused: the mailbox is locked out');
-          return { outcome: 'locked' };
-        }
-        log.info({ mailbox, failures: r.failures }, 'wrong PIN');
-        serverMetrics.signInFailures.inc({ outcome: 'wrong-pin' });
-        if (r.action === 'reset') serverMetrics.pinAutomaticResets.inc();
-        if (r.action === 'lockout') serverMetrics.lockouts.inc();
-        if (r.action === 'reset') log.info({ mailbox, failures: r.failures }, 'PIN reset automatically after failed sign-ins: the new PIN was mailed');
-        if (r.action === 'lockout') log.warn({ mailbox, failures: r.failures }, 'mailbox locked out after failed sign-ins: an administrator must unlock it (Set-UMMailboxPIN)');
-        return { outcome: 'failed', action: r.action };
-      },
-      changePin: async (input): Promise<PinChangeOutcome> => {
-        const v = await pins.changePin(input.identity, input.pin);
-        if (!v) return { ok: true };
-        const policy = await store.getPolicy((await store.getMailbox(input.identity)).policy);
-        return { ok: false, rule: v.rule, minPinLength: policy.minPinLength, historyCount: policy.pinHistoryCount };
-      },
-      completeFirstTimeSetup: async (input) => {
-        await store.updateMailbox(input.identity, { firstTimeUser: false });
-      },
-      saveRecording: async (input) => {
-        const before = await store.getMailbox(input.identity);
-        const old = input.purpose === 'greeting' ? before.greetingFile : before.nameFile;
-        await store.updateMailbox(input.identity, input.purpose === 'greeting' ? { greetingFile: input.file } : { nameFile: input.file });
-        if (old && old !== input.file) await unlink(old).catch(() => undefined);
-      },
-      listMessages: async (input) =>
-        (await store.listVoiceMessages(input.identity)).map((v) => ({
-          id: v.id,
-          caller: v.caller,
-          receivedAt: v.receivedAt,
-          durationMs: v.durationMs,
-          unheard: v.unheard,
-          urgent: v.urgent,
-          file: v.audioFile,
-        })),
-      setMessageHeard: async (input) => {
-        await store.setMessageHeard(input.identity, input.id, input.heard);
-      },
-      deleteMessage: async (input) => {
-        const gone = await store.deleteVoiceMessage(input.identity, input.id);
-        if (gone) await unlink(gone.audioFile).catch(() => undefined);
-      },
-      storeMessage: async (input, { system }) => {
-        // DESIGN.md "Media": the audio is complete on disk (written, fsynced, renamed) before its row; a row never
-        // names a file that is not there.
-        const missing = missingAudio(input.file);
-        if (missing) {
-          const err = new VaError(RecordingErrorCodes.MEDIA_RECORDING, `the recording ${path.basename(input.file)} is not on disk (${missing}): no message stored`);
-          const channel = this.channelOf(system);
-          await this.recordingFailed(channel, (await mailboxInfo(store, await store.getMailbox(input.identity))).locale, err);
-          throw err;
-        }
-        const message = await store.addVoiceMessage({
-          identity: input.identity,
-          caller: input.caller,
-          receivedAt: store.now(),
-          durationMs: input.durationMs,
-          urgent: false,
-          audioFile: input.file,
-        });
-        serverMetrics.voiceMessagesStored.inc();
-        callLogger(this.deps.logger, this.channelOf(system).callId, 'call-answering').info(
-          { mailbox: input.identity, messageId: message.id, caller: input.caller, durationMs: input.durationMs, file: path.basename(input.file) },
-          'voice message stored',
-        );
-        this.mailboxEvent({ type: 'voice-message', identity: input.identity, message });
-      },
-      recordMissedCall: async (input) => {
-        await store.addMissedCall(input.identity, input.caller);
-        this.mailboxEvent({ type: 'missed-call', identity: input.identity, caller: input.caller, at: store.now() });
-      },
+      ...mailboxEffects(this.mailboxHost()),
       findMeeting: (input) => meetingInfo(input.conferenceId),
       verifyLeaderPin: async (input) => {
         const m = await store.findMeeting(input.conferenceId);

@@ -173,16 +173,21 @@ export class PinService {
    *    [D-POL][E-RESET] (see {@link resetAfterFailures}).
    * Nothing here logs or returns the PIN.
    * @param identity the mailbox; @param pin the digits the caller typed
+   * @param seen the mailbox as this call read it a moment ago (at the extension or the own-number lookup), when it
+   *   has it: its counts are only the first guess of the attempt's compare-and-set (a store that compares the
+   *   counts and the PIN hash before it writes, PostgreSQL, reads again when they changed), so a sign-in makes one
+   *   round trip fewer. A locked one is read again (an administrator may have unlocked it since).
    * @returns `ok`, `locked` (refused, no PIN check counted), or `failed` with the sequential failure count and its
    *   action (`retry`, `reset`, `lockout`)
    * @throws VaError VA_ERR_NOT_FOUND; VA_ERR_MAIL_SEND when the reset's mail could not be sent (the failure is
    *   counted, the PIN unchanged)
    */
-  async signIn(identity: string, pin: string): Promise<SignInResult> {
-    const m0 = await this.store.getMailbox(identity);
+  async signIn(identity: string, pin: string, seen?: Mailbox): Promise<SignInResult> {
+    const m0 = seen && !seen.lockedOut && seen.identity === identity ? seen : await this.store.getMailbox(identity);
     const policy = await this.store.getPolicy(m0.policy);
     // Each write hands the store the row as last seen, so a compare-and-set store (PostgreSQL) need not read it
-    // again: four round trips for a sign-in (mailbox, policy, two counter writes) when no other call interferes.
+    // again: two round trips for a sign-in with `seen` (the policy is cached), three without, when no other call
+    // interferes.
     const admission = await this.store.updateLogonFailures(
       m0.identity,
       (m) => {

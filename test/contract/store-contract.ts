@@ -7,6 +7,7 @@
 import { loadDirectory } from '../../src/config/load';
 import { hashPin } from '../../src/domain/pin-hash';
 import type { OpenedStore } from '../../src/directory/opened-store';
+import { PinService } from '../../src/services/pin-service';
 
 /** Opens stores on one database. */
 export interface StoreHarness {
@@ -140,6 +141,34 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       const now = await store.getMailbox(TONY);
       await store.updateLogonFailures(TONY, (m) => ({ failures: m.logonFailures + 1, lockedOut: true }), now);
       expect(await store.getMailbox(TONY)).toMatchObject({ logonFailures: seen.logonFailures + 4, lockedOut: true });
+    });
+
+    test('a failure-count update handed a row whose PIN was replaced since decides on the new PIN hash, never the old', async () => {
+      const seen = await store.getMailbox(TONY);
+      // An administrator's reset on another instance: a new hash, and the counts as they were (0, unlocked).
+      const other = await h.open();
+      await other.setPinHash(TONY, 'hash-after-reset', { expired: false, lockedOut: false });
+      expect(await other.getMailbox(TONY)).toMatchObject({ logonFailures: seen.logonFailures, lockedOut: seen.lockedOut });
+      const out = await store.updateLogonFailures(TONY, (m) => ({ failures: m.logonFailures + 1, hash: m.pinHash }), seen);
+      expect(out.hash).toBe('hash-after-reset');
+      expect((await store.getMailbox(TONY)).logonFailures).toBe(seen.logonFailures + 1);
+    });
+
+    test('a sign-in handed the row read at the extension prompt checks the PIN in force now', async () => {
+      const mails = { send: async () => undefined };
+      const pins = new PinService(store, mails);
+      const admin = new PinService(await h.open(), mails);
+      await admin.setPin(TONY, { pin: '582947', pinExpired: false, sendEmail: false });
+      const seen = await store.getMailbox(TONY);
+      // The administrator resets it again while the caller types the PIN they knew.
+      await admin.setPin(TONY, { pin: '691358', pinExpired: false, sendEmail: false });
+      expect((await pins.signIn(TONY, '582947', seen)).outcome).toBe('failed');
+      expect((await pins.signIn(TONY, '691358', seen)).outcome).toBe('ok');
+      // A row read while locked is read again: an administrator may have unlocked it since.
+      await store.setLockedOut(TONY, true);
+      const locked = await store.getMailbox(TONY);
+      await admin.setPin(TONY, { pin: '730516', pinExpired: false, lockedOut: false, sendEmail: false });
+      expect((await pins.signIn(TONY, '730516', locked)).outcome).toBe('ok');
     });
 
     test('30 concurrent wrong PINs over two instances: exactly MaxLogonAttempts (6) get a guess before the lockout', async () => {

@@ -257,11 +257,12 @@ export class PgMailboxRepository implements MailboxRepository {
 
   /**
    * Applies `decide` to the mailbox's current failure count and lockout and stores its result as one compare-and-set:
-   * `UPDATE ... WHERE` the count and the lockout are still what `decide` saw. When another instance changed them in
-   * between, nothing is written and `decide` runs again on the new values, so no failure or lockout is ever lost
-   * (issue 20: MaxLogonAttempts caps the guesses across all instances). Two round trips and no lock held across
-   * them: concurrent sign-ins to one mailbox do not queue behind each other's transactions. With `seen` (the row as
-   * the caller just read it), the first try skips the read: one round trip when nothing changed meanwhile.
+   * `UPDATE ... WHERE` the count, the lockout and the PIN hash are still what `decide` saw. When another instance
+   * changed them in between, nothing is written and `decide` runs again on the new values, so no failure or lockout
+   * is ever lost (issue 20: MaxLogonAttempts caps the guesses across all instances), and a PIN check never uses a
+   * hash replaced meanwhile (an administrator's reset). Two round trips and no lock held across them: concurrent
+   * sign-ins to one mailbox do not queue behind each other's transactions. With `seen` (the row as the caller just
+   * read it), the first try skips the read: one round trip when nothing changed meanwhile.
    * @throws VaError VA_ERR_NOT_FOUND; VA_ERR_STORE_UNAVAILABLE after 100 lost races in a row
    */
   async updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T, seen?: Mailbox): Promise<T> {
@@ -271,8 +272,8 @@ export class PgMailboxRepository implements MailboxRepository {
       const lockedOut = out.lockedOut ?? m.lockedOut;
       if (out.failures === m.logonFailures && lockedOut === m.lockedOut) return out;
       const r = await this.ctx.query(
-        'UPDATE mailboxes SET logon_failures = $1, locked_out = $2 WHERE identity = $3 AND logon_failures = $4 AND locked_out = $5',
-        [out.failures, lockedOut, m.identity, m.logonFailures, m.lockedOut],
+        'UPDATE mailboxes SET logon_failures = $1, locked_out = $2 WHERE identity = $3 AND logon_failures = $4 AND locked_out = $5 AND pin_hash = $6',
+        [out.failures, lockedOut, m.identity, m.logonFailures, m.lockedOut, m.pinHash],
       );
       if (r.rowCount === 1) return out;
     }
