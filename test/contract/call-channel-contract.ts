@@ -118,6 +118,24 @@ export function describeCallChannelContract(name: string, makeHarness: () => Pro
       await channel.hangup();
     }, 30_000);
 
+    test('a prompt stopped just as it is sent does not play on: the next one is heard at once', async () => {
+      const { caller, channel } = await call();
+      const t0 = Date.now();
+      // Stopped before, while and just after the media server starts it (FreeSWITCH drops a break that arrives before
+      // it has started the playback): main-menu is about 6 s long, and each must end within moments.
+      for (const delayMs of [0, 1, 2, 5, 10, 30]) {
+        const stop = new AbortController();
+        const playing = channel.play({ prompts: ['main-menu'], locale: en, bargeIn: true }, stop.signal);
+        await new Promise((r) => setTimeout(r, delayMs));
+        stop.abort();
+        expect((await playing).reason).toBe('stopped');
+      }
+      expect((await channel.play({ prompts: ['goodbye'], locale: en })).reason).toBe('done');
+      await until(() => caller.heard.some((p) => p.id === 'goodbye'), 3000, 'goodbye to be recognised');
+      expect(Date.now() - t0).toBeLessThan(5000);
+      await channel.hangup();
+    }, 30_000);
+
     test('without barge-in the prompt plays on; the key is kept', async () => {
       const { caller, channel } = await call();
       const playing = channel.play({ prompts: ['welcome'], locale: en, bargeIn: false });

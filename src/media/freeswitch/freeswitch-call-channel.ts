@@ -4,8 +4,10 @@
  * rules, the meeting keys) are {@link IvrChannel}'s, the same as the embedded engine's; only the media differs:
  * - prompts: FreeSWITCH plays the prompt WAVs (`playback`, mod_sndfile), one at a time; a barge-in or a stop is
  *   `uuid_break`. A playback is sent only once the previous one has finished on FreeSWITCH, so a break can only hit
- *   the prompt it was meant for; one broken before FreeSWITCH started it is broken again at its PLAYBACK_START
- *   (FreeSWITCH clears the break flag when an application starts);
+ *   the prompt it was meant for. A break that reaches FreeSWITCH before it has started the playback is lost
+ *   (it clears the break flag when an application starts), so a stopped prompt is broken again every
+ *   {@link REBREAK_MS} until FreeSWITCH reports it finished: the IVR needs no PLAYBACK_START event, a 6 KB event
+ *   per prompt our process would parse;
  * - digits: FreeSWITCH's DTMF events, RFC 2833/4733 (`RTP`) and in-band (`INBAND_AUDIO`, `spandsp_start_dtmf`),
  *   and SIP INFO, which reaches drachtio rather than FreeSWITCH and is handed in with {@link infoDigit}: merged by
  *   {@link DtmfMerger} so one key press counts once;
@@ -54,11 +56,14 @@ export interface FreeswitchCallChannelOptions extends IvrChannelOptions {
 /** How long the IVR's BYE waits after a prompt that has just played to its end, ms (a phone's jitter buffer). */
 const BYE_DRAIN_MS = 200;
 
+/** How often a stopped prompt that FreeSWITCH has not reported finished is broken again, ms. */
+const REBREAK_MS = 40;
+/** How many times a stopped prompt is broken again before the channel gives up on it (and logs it). */
+const REBREAK_TRIES = 50;
+
 /** The prompt being played by FreeSWITCH. */
 interface Playing {
   stopped: boolean;
-  /** FreeSWITCH reported its PLAYBACK_START (or it plays as a member play). */
-  started: boolean;
 }
 
 /** This caller's place in a mod_conference room. */
@@ -106,12 +111,6 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
     this.roomPrefix = options.roomPrefix ?? 'va-';
     this.recordStopTimeoutMs = options.recordStopTimeoutMs ?? 3000;
     this.endpoint.on('dtmf', (e: FsDtmf) => this.mediaDigit(e));
-    this.endpoint.on('playback-start', () => {
-      const p = this.playing;
-      if (!p) return;
-      p.started = true;
-      if (p.stopped) this.breakPlayback(); // stopped before FreeSWITCH started it: the first break was cleared
-    });
     this.endpoint.on('destroy', () => {
       // FreeSWITCH ended its leg (it went away, or hung up on us): the call has no media left.
       if (this.ended) return;
@@ -126,11 +125,11 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
    */
   static async prepare(endpoint: FsEndpoint): Promise<void> {
     await endpoint.api('uuid_setvar', `${endpoint.uuid} playback_terminators none`);
-    endpoint.conn?.subscribe('RECORD_STOP PLAYBACK_START');
+    endpoint.conn?.subscribe('RECORD_STOP');
     // Events drachtio-fsmrf subscribes to that the IVR never reads. Each carries every channel variable (FreeSWITCH
-    // sends these verbose whatever `verbose_events` says), so two of a prompt's four events were most of the
-    // event-socket bytes our process parsed per call (issue 18, CPU per concurrent call).
-    endpoint.conn?.sendRecv('nixevent CHANNEL_EXECUTE PLAYBACK_STOP CHANNEL_PROGRESS_MEDIA DETECTED_TONE');
+    // sends these verbose whatever `verbose_events` says), so they were most of the event-socket bytes our process
+    // parsed per call (issue 18, CPU per concurrent call): a prompt now costs one such event, its EXECUTE_COMPLETE.
+    endpoint.conn?.sendRecv('nixevent CHANNEL_EXECUTE PLAYBACK_START PLAYBACK_STOP CHANNEL_PROGRESS_MEDIA DETECTED_TONE');
     await endpoint.execute('spandsp_start_dtmf');
   }
 
@@ -167,8 +166,19 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
     );
   }
 
-  private breakPlayback(): void {
+  /**
+   * Breaks the playback `state` on FreeSWITCH, again every {@link REBREAK_MS} until its EXECUTE_COMPLETE has come
+   * (a break that arrived before FreeSWITCH started the playback was cleared by it), at most {@link REBREAK_TRIES}
+   * times. Only while `state` is the playback in progress: the next one is sent once this one has finished.
+   */
+  private breakPlayback(state: Playing, tries = 0): void {
+    if (this.playing !== state || this.released) return;
     void this.api('uuid_break', this.endpoint.uuid);
+    if (tries >= REBREAK_TRIES) {
+      this.logger.warn({ callId: this.callId }, 'FreeSWITCH did not stop a prompt after repeated breaks');
+      return;
+    }
+    this.clock.setTimeout(() => this.breakPlayback(state, tries + 1), REBREAK_MS);
   }
 
   // ================================================================== prompts
@@ -177,19 +187,18 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
     const member = this.membership;
     const fullMs = (readWavPcm(prompt.file, { unchanging: prompt.id !== null }).length * 1000) / WAV_SAMPLE_RATE;
     let timer: TimerHandle | undefined;
-    const state: Playing = { stopped: false, started: false };
+    const state: Playing = { stopped: false };
     const stop = () => {
       if (state.stopped) return;
       state.stopped = true;
       if (timer !== undefined) this.clock.clearTimeout(timer);
       if (member) {
         if (member.memberId && !member.left) void this.api('conference', `${member.name} stop current ${member.memberId}`);
-      } else if (this.playing === state) this.breakPlayback();
+      } else this.breakPlayback(state);
     };
     if (member) {
       // In a meeting the conference application owns the channel: a member play, timed on our clock (from when it
       // is sent: a prompt asked for while FreeSWITCH is still joining the caller waits for the member id).
-      state.started = true;
       const play = () => {
         if (state.stopped || member.left || !member.memberId) return;
         // `nomux`: the prompt replaces the meeting's audio for this caller while it plays, as on the embedded engine.
