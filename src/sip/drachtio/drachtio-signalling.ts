@@ -3,6 +3,7 @@
  * to drachtio-server and, on it, the {@link CallSource} and the two MWI ports. Everything above these ports (routing,
  * flows, the gateway allow-list, MWI logic, notifications) is shared with the embedded engine.
  */
+import type { Logger } from 'pino';
 import { DrachtioCallSource } from './drachtio-call-source';
 import type { CallSourceMediaDeps } from '../call-media';
 import { DrachtioConnection, type DrachtioTarget } from './drachtio-connection';
@@ -52,6 +53,31 @@ export interface DrachtioSignalling {
  * @throws VaError VA_ERR_DRACHTIO_AUTH (secret refused) or VA_ERR_DRACHTIO_CONNECT (no connection within
  *   `connectTimeoutMs`)
  */
+/**
+ * Codes of drachtio-srf request failures that drachtio-fsmrf leaves unhandled and that are no fault of a call:
+ * `ENODIALOG`, a BYE on a dialog drachtio-server has just torn down ("a common, benign race" in drachtio-srf's own
+ * words), and `ESOCKETDESTROYED`, a BYE sent once the admin connection is gone (an endpoint whose FreeSWITCH connection
+ * timed out, `lib/mediaserver.js` `timeoutFn`, under overload or after the engine stopped). Either ended the process.
+ */
+const BENIGN_REJECTIONS = new Set(['ENODIALOG', 'ESOCKETDESTROYED']);
+
+/** How long the filter outlives the engine: drachtio-fsmrf's endpoint timers (4 s) may still fire, ms. */
+const BENIGN_FILTER_AFTER_STOP_MS = 5000;
+
+/**
+ * The process's `unhandledRejection` listener while a drachtio engine runs (and {@link BENIGN_FILTER_AFTER_STOP_MS}
+ * after): takes the rejections of {@link BENIGN_REJECTIONS}, logged at debug, and rethrows any other, as Node does
+ * without a listener.
+ * @throws the reason, when it is not one of them
+ */
+export function benignRejectionFilter(logger: Logger): (reason: unknown) => void {
+  return (reason: unknown) => {
+    const code = (reason as { code?: unknown })?.code;
+    if (typeof code !== 'string' || !BENIGN_REJECTIONS.has(code)) throw reason;
+    logger.debug({ err: reason, code }, 'an in-dialog request of drachtio-fsmrf found its dialog or connection gone');
+  };
+}
+
 export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): Promise<DrachtioSignalling> {
   const connection = await DrachtioConnection.open({
     host: opts.host,
@@ -62,20 +88,15 @@ export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): 
     srf: opts.srf,
   });
   const logger = opts.logger.child({ part: 'sip', engine: 'drachtio' });
-  // drachtio-srf rejects an in-dialog request (a BYE) sent just as drachtio-server tears the dialog down with
-  // ENODIALOG, "a common, benign race" in its own words; drachtio-fsmrf sends such BYEs without a handler (an endpoint
-  // whose FreeSWITCH connection came too late), which would end the process. Only that error is taken here.
-  const onUnhandled = (reason: unknown) => {
-    if ((reason as { code?: unknown })?.code !== 'ENODIALOG') throw reason;
-    logger.debug({ err: reason }, 'an in-dialog request found its dialog gone (ENODIALOG)');
-  };
+  const onUnhandled = benignRejectionFilter(logger);
   process.on('unhandledRejection', onUnhandled);
+  const dropFilter = () => setTimeout(() => process.off('unhandledRejection', onUnhandled), BENIGN_FILTER_AFTER_STOP_MS).unref();
   let mediaServers: MediaServerPool | undefined;
   try {
     mediaServers = opts.openMediaServers ? await opts.openMediaServers(connection.srf.native) : undefined;
   } catch (err) {
-    process.off('unhandledRejection', onUnhandled);
     connection.close();
+    dropFilter();
     throw err;
   }
   const calls = new DrachtioCallSource({
@@ -111,7 +132,7 @@ export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): 
       await calls.stop(opts.stopTimeoutMs ?? 2000);
       await mediaServers?.close();
       connection.close();
-      process.off('unhandledRejection', onUnhandled);
+      dropFilter();
     },
   };
 }

@@ -9,6 +9,7 @@ import type { IncomingCall } from '../../../src/ports/call-channel';
 import type { IncomingSubscription } from '../../../src/ports/mwi';
 import { parseDrachtioAddress, parseHostport } from '../../../src/sip/drachtio/drachtio-connection';
 import { inviteParties } from '../../../src/sip/drachtio/drachtio-call-source';
+import { benignRejectionFilter } from '../../../src/sip/drachtio/drachtio-signalling';
 import { DrachtioMwiTransport, DrachtioSubscriptionSource } from '../../../src/sip/drachtio/drachtio-mwi';
 import { DEFAULT_OFFER } from '../../contract/call-source-contract';
 import { FAKE_ADDRESSES, makeDrachtioCallHarness } from '../../contract/drachtio-harness';
@@ -58,6 +59,21 @@ describe('address parsing', () => {
     const r = (uri: string, headers: Array<[string, string]>) => inviteParties(new FakeRequest('INVITE', uri, headers));
     expect(r('sip:+1-425-555-0100@gw;user=phone', [['From', '<tel:+14255550101>;tag=1']])).toEqual({ fromUser: '+14255550101', toUser: '+14255550100' });
     expect(r('sip:gw.contoso.com', [['From', '"Anonymous" <sip:anonymous@anonymous.invalid>;tag=1'], ['To', '<sip:51234@gw>']])).toEqual({ fromUser: null, toUser: '51234' });
+  });
+});
+
+describe("drachtio-fsmrf's unhandled rejections", () => {
+  test('a BYE whose dialog or admin connection is gone is logged; any other rejection is thrown on, as without a listener', () => {
+    const lines: Array<{ code?: string; msg: string }> = [];
+    const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const filter = benignRejectionFilter(logger);
+    // What lib/mediaserver.js's timeoutFn leaves behind: dialog.destroy() without a handler (ESOCKETDESTROYED ended a
+    // bench process under overload), and the BYE racing drachtio-server's own teardown (ENODIALOG).
+    for (const code of ['ENODIALOG', 'ESOCKETDESTROYED']) filter(Object.assign(new Error(`the BYE failed (${code})`), { code }));
+    expect(lines.map((l) => l.code)).toEqual(['ENODIALOG', 'ESOCKETDESTROYED']);
+    const other = Object.assign(new Error('a bug'), { code: 'EDRACHTIO' });
+    expect(() => filter(other)).toThrow(other);
+    expect(() => filter('no code')).toThrow();
   });
 });
 
