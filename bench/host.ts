@@ -2,8 +2,9 @@
  * The host under a benchmark: on a shared machine the hypervisor takes a varying share of the CPU (steal), and every
  * figure moves with it. Benchmarks print that share beside their figures.
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 /**
  * Starts measuring the host's share of CPU time (the `steal` column of /proc/stat, all CPUs); call the result to
@@ -45,4 +46,35 @@ export function stopChild(child: ChildProcess, killAfterMs: number): Promise<voi
     });
     child.kill('SIGTERM');
   });
+}
+
+/**
+ * Runs `fn` with this process (every thread) on CPU 0 and the processes `others` (every thread, and the children
+ * they fork meanwhile: they inherit it) on the other CPUs, then gives every CPU back to all of them: a server that
+ * has cores of its own, on one machine. Linux with `taskset` (util-linux) and at least 2 CPUs.
+ * @returns what `fn` returned, or null when the machine cannot do it (fewer than 2 CPUs, no taskset)
+ */
+export async function withOwnCores<T>(others: number[], fn: () => Promise<T>): Promise<T | null> {
+  const n = cpus().length;
+  if (n < 2) return null;
+  const all = `0-${n - 1}`;
+  const pin = (pid: number, list: string) => execFileSync('taskset', ['-a', '-pc', list, String(pid)], { stdio: 'ignore' });
+  try {
+    pin(process.pid, '0');
+    for (const pid of others) pin(pid, `1-${n - 1}`);
+  } catch {
+    return null;
+  }
+  try {
+    return await fn();
+  } finally {
+    pin(process.pid, all);
+    for (const pid of others) {
+      try {
+        pin(pid, all);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
 }

@@ -13,7 +13,7 @@ import { loadDirectory } from '../src/config/load';
 import { PostgresStore } from '../src/directory/postgres/postgres-store';
 import type { OpenedStore } from '../src/directory/opened-store';
 import { DirectoryStore } from '../src/directory/store';
-import { stealMeter } from './host';
+import { stealMeter, withOwnCores } from './host';
 import { startPostgres } from './servers/postgres-server';
 import { runtimeSignIns } from './flow-engine-bench';
 import { measureSignIns } from './sim-bench';
@@ -67,6 +67,13 @@ export async function runStoreBench(calls = Number(process.env.BENCH_STORE_CALLS
     const CONCURRENT = 10;
     const sqliteServer = await runtimeSignIns(calls * 2, THROWAWAY_PIN_HASH_COST, { concurrency: CONCURRENT });
     const pgServer = await runtimeSignIns(calls * 2, THROWAWAY_PIN_HASH_COST, { concurrency: CONCURRENT, store: await pg.createDatabase('runtime') });
+    // The same with PostgreSQL on cores of its own, as on its own machine: this process on CPU 0, the server on the
+    // others (its backends for the run are forked after the pinning, so they inherit it).
+    const ownDb = await pg.createDatabase('own');
+    const ownCores = await withOwnCores([pg.pid], async () => ({
+      sqlite: await runtimeSignIns(calls * 2, THROWAWAY_PIN_HASH_COST, { concurrency: CONCURRENT }),
+      pg: await runtimeSignIns(calls * 2, THROWAWAY_PIN_HASH_COST, { concurrency: CONCURRENT, store: ownDb }),
+    }));
     const { directory, path: source } = loadDirectory();
     const sqlite = DirectoryStore.open(path.join(dir, 'data'), { pinHashCost: 4 });
     await sqlite.importDirectory(directory, source);
@@ -81,6 +88,10 @@ export async function runStoreBench(calls = Number(process.env.BENCH_STORE_CALLS
     const simRatio = pgRate.perSecond / sqliteRate.perSecond;
     console.log(`the store: PostgreSQL 15 (a cluster on loopback) beside SQLite (WAL), one process; the host took ${(steal() * 100).toFixed(0)}% of the CPU time during the run:`);
     console.log(`  sign-ins through the runtime and the store, ${CONCURRENT} calls at a time as a server has them: SQLite ${f(sqliteServer)}/s, PostgreSQL ${f(pgServer)}/s over ${calls * 2} calls; ratio ${ratio.toFixed(2)}, target ${TARGET_RATIO} (${ratio >= TARGET_RATIO ? 'met' : 'not met'})`);
+    if (ownCores) {
+      const r = ownCores.pg / ownCores.sqlite;
+      console.log(`  the same with PostgreSQL on a core of its own (this process pinned to CPU 0, the server to the others, as on two machines): SQLite ${f(ownCores.sqlite)}/s, PostgreSQL ${f(ownCores.pg)}/s; ratio ${r.toFixed(2)} (${r >= TARGET_RATIO ? 'met' : 'not met'})`);
+    } else console.log('  (PostgreSQL on a core of its own: not measured here, it needs taskset and 2 CPUs)');
     console.log(`  simulated sign-ins on the virtual clock (each waits for the store before time moves: one round trip at a time): SQLite ${f(sqliteRate.perSecond)}/s (${sqliteRate.failures} failed), PostgreSQL ${f(pgRate.perSecond)}/s (${pgRate.failures} failed) over ${calls} calls; ratio ${simRatio.toFixed(2)}`);
     console.log(`  the store's part of a PIN check (mailbox, policy, the atomic failure count): SQLite ${s.pinCheck.toFixed(0)} µs, PostgreSQL ${p.pinCheck.toFixed(0)} µs (${(p.pinCheck / s.pinCheck).toFixed(1)}x)`);
     console.log(`  storing a message row: SQLite ${s.storeMessage.toFixed(0)} µs, PostgreSQL ${p.storeMessage.toFixed(0)} µs (${(p.storeMessage / s.storeMessage).toFixed(1)}x)`);
