@@ -167,6 +167,16 @@ describe('the drachtio engine through the real drachtio-srf (wire-protocol stand
       DEFAULT_OFFER,
     );
 
+  /** Answers every call the engine announces; returns the calls, in order. */
+  const answeringAll = (): IncomingCall[] => {
+    const calls: IncomingCall[] = [];
+    engine.calls.onCall((c) => {
+      calls.push(c);
+      void c.channel.answer();
+    });
+    return calls;
+  };
+
   test('a call refused by the load guard gets 503 with its Retry-After, and no RTP session', async () => {
     refusal = { admit: false, status: 503, reason: 'MaxCallsAllowed reached', retryAfterSeconds: 7 };
     const calls: IncomingCall[] = [];
@@ -181,11 +191,7 @@ describe('the drachtio engine through the real drachtio-srf (wire-protocol stand
 
   test('a call: 200 OK with our SDP via createUAS, an INFO digit, the caller BYE; then an IVR BYE on a second call', async () => {
     expect(engine.sip).toEqual({ host: '127.0.0.1', port: 5060, addresses: ['udp:127.0.0.1:5060', 'tcp:127.0.0.1:5060'] });
-    const calls: IncomingCall[] = [];
-    engine.calls.onCall((c) => {
-      calls.push(c);
-      void c.channel.answer();
-    });
+    const calls = answeringAll();
     server.deliver(invite('call-1@test'));
     const ok = await server.nextSip(/^SIP\/2\.0 200/);
     expect(ok.parsed.headers['call-id']).toBe('call-1@test');
@@ -248,11 +254,7 @@ describe('the drachtio engine through the real drachtio-srf (wire-protocol stand
   });
 
   test("broken frames on the admin connection (drachtio-server's interleaved writes) are dropped and logged; the call goes on", async () => {
-    const calls: IncomingCall[] = [];
-    engine.calls.onCall((c) => {
-      calls.push(c);
-      void c.channel.answer();
-    });
+    const calls = answeringAll();
     server.deliver(invite('frames-1@test'));
     const ok = await server.nextSip(/^SIP\/2\.0 200/);
     server.confirm(ok, { dialogId: 'dlg-f' });
