@@ -49,11 +49,6 @@ export interface DrachtioSignalling {
 }
 
 /**
- * Connects to drachtio-server and starts the call source and MWI ports on it.
- * @throws VaError VA_ERR_DRACHTIO_AUTH (secret refused) or VA_ERR_DRACHTIO_CONNECT (no connection within
- *   `connectTimeoutMs`)
- */
-/**
  * Codes of drachtio-srf request failures that drachtio-fsmrf leaves unhandled and that are no fault of a call:
  * `ENODIALOG`, a BYE on a dialog drachtio-server has just torn down ("a common, benign race" in drachtio-srf's own
  * words), and `ESOCKETDESTROYED`, a BYE sent once the admin connection is gone (an endpoint whose FreeSWITCH connection
@@ -78,6 +73,11 @@ export function benignRejectionFilter(logger: Logger): (reason: unknown) => void
   };
 }
 
+/**
+ * Connects to drachtio-server and starts the call source and MWI ports on it.
+ * @throws VaError VA_ERR_DRACHTIO_AUTH (secret refused) or VA_ERR_DRACHTIO_CONNECT (no connection within
+ *   `connectTimeoutMs`)
+ */
 export async function startDrachtioSignalling(opts: DrachtioSignallingOptions): Promise<DrachtioSignalling> {
   const connection = await DrachtioConnection.open({
     host: opts.host,
