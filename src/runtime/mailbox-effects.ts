@@ -74,12 +74,13 @@ export function mailboxEffects(host: MailboxEffectsHost): MailboxEffects {
     },
     signIn: async (input, { system }): Promise<SignInOutcome> => {
       // The row read at the extension (or own-number) lookup, once: the PIN check's first guess of the counts.
-      const call = host.callOf(host.channelOf(system));
+      const channel = host.channelOf(system);
+      const call = host.callOf(channel);
       const seen = call?.seen.get(input.identity);
       call?.seen.delete(input.identity);
       const r = await pins.signIn(input.identity, input.pin, seen);
       // What an operator needs, never the PIN: who signed in, each failure with the running count, the reset, the lockout.
-      const log = callLogger(host.logger, host.channelOf(system).callId, 'sign-in');
+      const log = callLogger(host.logger, channel.callId, 'sign-in');
       const mailbox = input.identity;
       if (r.outcome === 'ok') {
         if (call) call.mailbox = mailbox;
