@@ -2,9 +2,12 @@
  * The host under a benchmark: on a shared machine the hypervisor takes a varying share of the CPU (steal), and every
  * figure moves with it. Benchmarks print that share beside their figures.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { findFreeSipPort } from '../src/sip/embedded/free-port';
 
 /**
  * Starts measuring the host's share of CPU time (the `steal` column of /proc/stat, all CPUs); call the result to
@@ -77,4 +80,40 @@ export async function withOwnCores<T>(others: number[], fn: () => Promise<T>): P
       }
     }
   }
+}
+
+/** A `serve` child process started by {@link spawnDemoServe}. */
+export interface SpawnedServe {
+  child: ChildProcess;
+  /** Its SIP port (UDP and TCP on 127.0.0.1). */
+  port: number;
+  /** Its folder: the directory file and the data folder. */
+  dir: string;
+  /** The last 4,000 characters it wrote on stderr. */
+  stderr(): string;
+}
+
+/**
+ * Starts `voice-access serve` in a child process on a fresh folder: the demo directory with a PIN hash cost of 10
+ * (as `npm start` would run it, cheaper to import), changed by `edit`, on 127.0.0.1 and a free SIP port. Its stdout
+ * is left to the caller to read; nothing waits for it to be ready.
+ * @param prefix the temporary folder's name prefix; @param logLevel its `--log-level`
+ */
+export async function spawnDemoServe(prefix: string, logLevel: string, edit: (doc: Record<string, any>) => void = () => undefined): Promise<SpawnedServe> {
+  const root = path.join(__dirname, '..', '..');
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const doc = parse(readFileSync(path.join(root, 'config', 'contoso.yaml'), 'utf8'));
+  doc.security = { pinHashCost: 10 };
+  edit(doc);
+  const config = path.join(dir, 'directory.yaml');
+  writeFileSync(config, stringify(doc));
+  const port = await findFreeSipPort('127.0.0.1');
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'bin', 'voice-access.js'), 'serve', '--config', config, '--data', path.join(dir, 'data'), '--sip-host', '127.0.0.1', '--sip-port', String(port), '--log-level', logLevel],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+  return { child, port, dir, stderr: () => stderr };
 }

@@ -15,17 +15,13 @@
  * Usage: `npm run bench:load -- [--levels 100,500,1000] [--hold 20s]`. Bounded: each level by its calls and the
  * runner's bounds, serve by SIGTERM then SIGKILL.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { parseDuration } from '../src/sim/duration';
 import { toLoadReport } from '../src/sim/net/load/load-report';
 import { runLoad, type LoadProgress } from '../src/sim/net/load/load-runner';
-import { findFreeSipPort } from '../src/sip/embedded/free-port';
-import { procStats, stealMeter, stopChild } from './host';
+import { procStats, spawnDemoServe, stealMeter, stopChild } from './host';
 
 /** The repository root (this file runs from `dist/bench/`). */
 const ROOT = path.join(__dirname, '..', '..');
@@ -50,27 +46,15 @@ function udpPortTaken(port: number): Promise<boolean> {
 
 /** Starts `serve` on a fresh data folder and a free port; resolves once it logged `ready`. */
 async function startServe(): Promise<{ child: ChildProcess; port: number }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'va-load-bench-'));
-  const doc = parse(readFileSync(path.join(ROOT, 'config', 'contoso.yaml'), 'utf8'));
-  doc.security = { pinHashCost: 10 };
-  const config = path.join(dir, 'directory.yaml');
-  writeFileSync(config, stringify(doc));
-  const port = await findFreeSipPort('127.0.0.1');
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'voice-access.js'), 'serve', '--config', config, '--data', path.join(dir, 'data'), '--sip-host', '127.0.0.1', '--sip-port', String(port), '--log-level', 'warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+  const { child, port, stderr } = await spawnDemoServe('va-load-bench-', 'warn');
   child.stdout!.setEncoding('utf8').on('data', () => undefined);
   // `ready` is logged at info; at warn nothing is: wait until the SIP port answers by trying to bind it.
   const until = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`serve exited (${child.exitCode}): ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`serve exited (${child.exitCode}): ${stderr()}`);
     if (Date.now() > until) {
       await stopChild(child, 5_000);
-      throw new Error(`serve did not bind ${port} within 60 s: ${stderr}`);
+      throw new Error(`serve did not bind ${port} within 60 s: ${stderr()}`);
     }
     if (await udpPortTaken(port)) break;
     await new Promise((r) => setTimeout(r, 200));

@@ -27,12 +27,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import { parse, stringify } from 'yaml';
 import { checkPin } from '../src/domain/pin-policy';
 import { runScenario } from '../src/sim/runner';
 import { startAttack } from './attacker';
 import { findFreeSipPort } from '../src/sip/embedded/free-port';
-import { procStats, stealMeter, stopChild } from './host';
+import { procStats, spawnDemoServe, stealMeter, stopChild } from './host';
 
 /** The repository root (this file runs from `dist/bench/`). */
 const ROOT = path.join(__dirname, '..', '..');
@@ -390,30 +389,19 @@ interface ServeSample {
  * @param rate calls per second
  */
 export async function runServeSoak(minutes: number, rate: number, attack = false): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'va-soak-serve-'));
-  const doc = parse(readFileSync(path.join(ROOT, 'config', 'contoso.yaml'), 'utf8'));
-  doc.security = { pinHashCost: 10 };
   // Under attack the gateway is 127.0.0.2: SIPVicious sends from 127.0.0.1 whatever it is told.
   const gateway = attack ? '127.0.0.2' : '127.0.0.1';
-  for (const g of doc.gateways) g.address = gateway;
-  const config = path.join(dir, 'directory.yaml');
-  writeFileSync(config, stringify(doc));
-  const port = await findFreeSipPort('127.0.0.1');
-  const serve = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'voice-access.js'), 'serve', '--config', config, '--data', path.join(dir, 'data'), '--sip-host', '127.0.0.1', '--sip-port', String(port), '--log-level', 'info'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const { child: serve, port, dir, stderr } = await spawnDemoServe('va-soak-serve-', 'info', (doc) => {
+    for (const g of doc.gateways) g.address = gateway;
+  });
   let sipp: ChildProcess | null = null;
   let attacker: Awaited<ReturnType<typeof startAttack>> | null = null;
   const problems: string[] = [];
   let problemCount = 0;
-  let stderr = '';
-  serve.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   try {
     // The `ready` line, then every warning or error kept (a few) and counted; the rest is read and dropped.
     const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve did not log ready within 60 s: ${stderr}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`serve did not log ready within 60 s: ${stderr()}`)), 60_000);
       let buf = '';
       serve.stdout!.setEncoding('utf8').on('data', (d: string) => {
         buf += d;
@@ -432,7 +420,7 @@ export async function runServeSoak(minutes: number, rate: number, attack = false
       });
       serve.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`serve exited (${code}) before it was ready: ${stderr}`));
+        reject(new Error(`serve exited (${code}) before it was ready: ${stderr()}`));
       });
     });
     await ready;
