@@ -47,12 +47,27 @@ describe('admin center web pages in Chromium', () => {
     browsers.push(b);
     return b;
   };
-  /** A full-page screenshot, numbered in the order taken, in test-output/admin-web/. */
+  /**
+   * A full-page screenshot, numbered in the order taken, in test-output/admin-web/ (for docs/images; not an outcome
+   * the tests assert). Chromium on a loaded machine sometimes answers "Unable to capture screenshot": tried three
+   * times, then left out with a line on stdout.
+   */
   const shot = async (b: TestBrowser | Page, name: string) => {
     const file = path.join(SCREENSHOTS, `${String(shots.length + 1).padStart(2, '0')}-${name}.png`);
     mkdirSync(SCREENSHOTS, { recursive: true });
-    await ('page' in b ? b.page : b).screenshot({ path: file, fullPage: true });
-    shots.push(file);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ('page' in b ? b.page : b).screenshot({ path: file, fullPage: true });
+        shots.push(file);
+        return;
+      } catch (err) {
+        if (attempt === 3) {
+          process.stdout.write(`admin web screenshot ${name} left out: ${(err as Error).message.split('\n')[0]}\n`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   };
   /**
    * Clicks what follows a link or submits a form and waits for the page it leads to (after any redirect) to load.
