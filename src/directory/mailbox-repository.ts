@@ -347,4 +347,16 @@ export class SqliteMailboxRepository implements MailboxRepository {
       return out;
     });
   }
+
+  /** {@inheritDoc MailboxRepository.compareAndSetLogonState} One transaction: read, compare, write when it differs. */
+  async compareAndSetLogonState(seen: Mailbox, next: { failures: number; lockedOut: boolean }): Promise<boolean> {
+    return this.ctx.transaction(() => {
+      const m = this.findMailboxSync(seen.identity);
+      if (!m || m.logonFailures !== seen.logonFailures || m.lockedOut !== seen.lockedOut || m.pinHash !== seen.pinHash) return false;
+      if (next.failures !== m.logonFailures || next.lockedOut !== m.lockedOut) {
+        this.ctx.sql('UPDATE mailboxes SET logon_failures = ?, locked_out = ? WHERE identity = ?').run(next.failures, next.lockedOut ? 1 : 0, m.identity);
+      }
+      return true;
+    });
+  }
 }

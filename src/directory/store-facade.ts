@@ -131,6 +131,9 @@ export abstract class StoreFacade
   updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T, seen?: Mailbox): Promise<T> {
     return this.parts.mailboxes.updateLogonFailures(identity, decide, seen);
   }
+  compareAndSetLogonState(seen: Mailbox, next: { failures: number; lockedOut: boolean }): Promise<boolean> {
+    return this.parts.mailboxes.compareAndSetLogonState(seen, next);
+  }
 
   // ---------------------------------------------------------------- voice messages
 

@@ -9,10 +9,11 @@
  * not cleared by an automatic reset, so with the defaults failures 5 and 10 reset the PIN and failure 15 locks;
  * a successful sign-in clears it. A reset value of 0 (the cmdlet's range allows it) disables the reset, like Unlimited.
  *
- * Concurrent guesses (issue 19): a PIN check is admitted before it is made, and counted then as a failure, so that
- * many calls at once (on one instance or several sharing the store) never get more than MaxLogonAttempts PIN checks
- * in before the lockout. {@link admitLogonAttempt}, {@link settleWrongPin} and {@link settleRightPin} are the three
- * state changes; the store applies each in one atomic read-modify-write (no await between reading and writing).
+ * Concurrent guesses (issue 19): a PIN check is admitted before its result is used, and counted then as a failure,
+ * so that many calls at once (on one instance or several sharing the store) never get more than MaxLogonAttempts
+ * answers before the lockout. {@link admitLogonAttempt}, {@link settleWrongPin} and {@link settleRightPin} are the
+ * three state changes; the store applies each in one atomic read-modify-write (no await between reading and
+ * writing), or the three composed in one compare-and-set on the row as read earlier (`PinService.signIn`).
  */
 
 /** The subset of a UM mailbox policy that governs failed sign-ins. */
@@ -80,7 +81,7 @@ export type LogonAdmission =
  * When the count has already reached MaxLogonAttempts without a lockout, the checks that make up that count are
  * still in progress on other calls (or their process died): this one is refused, and the mailbox locked, since
  * more than MaxLogonAttempts sequential attempts were made without a success [D-POL][E-LOCK]. So at most
- * MaxLogonAttempts PIN checks are ever made between two successes (or admin resets).
+ * MaxLogonAttempts PIN checks are ever answered between two successes (or admin resets).
  * @param state the stored state, read in the same transaction that stores `next`
  * @returns `admitted` with the attempt and the state to store, or not admitted (the caller hears "locked")
  */

@@ -164,30 +164,40 @@ export class PinService {
    * 1. before the PIN is checked, the attempt is admitted: a locked mailbox is refused (`locked`); otherwise the
    *    attempt is counted at once as the next sequential failure. When that count has already reached
    *    MaxLogonAttempts (the attempts making it up are still being checked), the attempt is refused and the mailbox
-   *    locked. So at most MaxLogonAttempts PINs are ever checked between two successes [D-POL][E-LOCK];
+   *    locked. So at most MaxLogonAttempts attempts are answered between two successes [D-POL][E-LOCK];
    * 2. the PIN is checked (scrypt, asynchronous) against the hash read in step 1;
    * 3. a right PIN clears the count and signs in (it says whether the PIN must be changed now: expired or first-time
    *    user), unless the mailbox was locked meanwhile (`locked`: a sign-in never lifts a lockout); a wrong PIN keeps
    *    its failure and applies its action: at MaxLogonAttempts the mailbox is locked; at each multiple of
    *    LogonFailuresBeforePINReset the PIN is reset to a generated one and mailed with the policy's ResetPINText
    *    [D-POL][E-RESET] (see {@link resetAfterFailures}).
+   * With `seen` (the row this call read at the extension prompt), the usual case takes one step instead of three
+   * (issue 20: one round trip to PostgreSQL, and no write at all for a right PIN with no failures counted): the
+   * attempt is admitted on `seen`'s counts, the PIN checked against `seen`'s hash, and the settled state stored by a
+   * compare-and-set that succeeds only if no other attempt, reset or lockout touched the row since
+   * ({@link MailboxRepository.compareAndSetLogonState}): then the attempt is exactly the one the three steps would
+   * have counted, in the same order. When the row changed, that check's result is thrown away unseen and the
+   * attempt goes through the three steps on the row read again. So the bound holds as outcomes: at most
+   * MaxLogonAttempts attempts between two successes get an answer other than `locked` (a discarded check answers
+   * nothing, and takes as long whatever the PIN).
    * Nothing here logs or returns the PIN.
    * @param identity the mailbox; @param pin the digits the caller typed
    * @param seen the mailbox as this call read it a moment ago (at the extension or the own-number lookup), when it
-   *   has it: its counts are only the first guess of the attempt's compare-and-set (a store that compares the
-   *   counts and the PIN hash before it writes, PostgreSQL, reads again when they changed), so a sign-in makes one
-   *   round trip fewer. A locked one is read again (an administrator may have unlocked it since).
+   *   has it. A locked one is read again (an administrator may have unlocked it since).
    * @returns `ok`, `locked` (refused, no PIN check counted), or `failed` with the sequential failure count and its
    *   action (`retry`, `reset`, `lockout`)
    * @throws VaError VA_ERR_NOT_FOUND; VA_ERR_MAIL_SEND when the reset's mail could not be sent (the failure is
    *   counted, the PIN unchanged)
    */
   async signIn(identity: string, pin: string, seen?: Mailbox): Promise<SignInResult> {
-    const m0 = seen && !seen.lockedOut && seen.identity === identity ? seen : await this.store.getMailbox(identity);
+    if (seen && !seen.lockedOut && seen.identity === identity) {
+      const settled = await this.signInAsSeen(seen, pin);
+      if (settled) return settled;
+    }
+    const m0 = await this.store.getMailbox(identity);
     const policy = await this.store.getPolicy(m0.policy);
     // Each write hands the store the row as last seen, so a compare-and-set store (PostgreSQL) need not read it
-    // again: two round trips for a sign-in with `seen` (the policy is cached), three without, when no other call
-    // interferes.
+    // again: three round trips when no other call interferes.
     const admission = await this.store.updateLogonFailures(
       m0.identity,
       (m) => {
@@ -225,6 +235,28 @@ export class PinService {
     );
     const action = out.action === 'reset' ? await this.resetAfterFailures(m, policy) : out.action;
     return { outcome: 'failed', failures: out.failures, action };
+  }
+
+  /**
+   * The one-step sign-in on the row the call read (see {@link signIn}): admit on its counts, check its hash, and
+   * store the settled state if the row is unchanged.
+   * @returns the result, or null when the row changed since `seen` (or its count already stands at
+   *   MaxLogonAttempts): the check's result is discarded and the caller goes through the three steps
+   */
+  private async signInAsSeen(seen: Mailbox, pin: string): Promise<SignInResult | null> {
+    const policy = await this.store.getPolicy(seen.policy);
+    const a = admitLogonAttempt({ failures: seen.logonFailures, lockedOut: seen.lockedOut }, policy);
+    if (!a.admitted) return null;
+    const right = await verifyPin(pin, seen.pinHash);
+    if (right) {
+      if (!(await this.store.compareAndSetLogonState(seen, settleRightPin(a.next).next))) return null;
+      const expired = isPinExpired(seen.pinExpired, seen.pinSetAt, policy.pinLifetimeDays, this.store.now());
+      return { outcome: 'ok', mailbox: seen, mustChangePin: expired || seen.firstTimeUser, firstTimeUser: seen.firstTimeUser };
+    }
+    const wrong = settleWrongPin(a.next, a.attempt);
+    if (!(await this.store.compareAndSetLogonState(seen, wrong.next))) return null;
+    const action = wrong.outcome.action === 'reset' ? await this.resetAfterFailures(seen, policy) : wrong.outcome.action;
+    return { outcome: 'failed', failures: wrong.outcome.failures, action };
   }
 
   /**

@@ -154,6 +154,27 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect((await store.getMailbox(TONY)).logonFailures).toBe(seen.logonFailures + 1);
     });
 
+    test('compare-and-set of the sign-in state: stored only while the counts, lockout and PIN hash are those seen', async () => {
+      const seen = await store.getMailbox(TONY);
+      // Unchanged row: a state equal to the one seen is a pure comparison; a new one is stored.
+      expect(await store.compareAndSetLogonState(seen, { failures: seen.logonFailures, lockedOut: seen.lockedOut })).toBe(true);
+      expect(await store.compareAndSetLogonState(seen, { failures: seen.logonFailures + 1, lockedOut: false })).toBe(true);
+      expect((await store.getMailbox(TONY)).logonFailures).toBe(seen.logonFailures + 1);
+      // `seen` is now stale (the count moved): nothing is written, whether the new state differs or not.
+      expect(await store.compareAndSetLogonState(seen, { failures: 9, lockedOut: true })).toBe(false);
+      expect(await store.compareAndSetLogonState(seen, { failures: seen.logonFailures, lockedOut: seen.lockedOut })).toBe(false);
+      expect(await store.getMailbox(TONY)).toMatchObject({ logonFailures: seen.logonFailures + 1, lockedOut: false });
+      // Another instance replaces the PIN and leaves the counts as they were: the old row no longer matches.
+      const fresh = await store.getMailbox(TONY);
+      const other = await h.open();
+      await other.replacePinHash(TONY, 'hash-by-other', { expired: false, ifPinHash: fresh.pinHash });
+      expect(await store.compareAndSetLogonState(fresh, { failures: 0, lockedOut: false })).toBe(false);
+      expect(await store.compareAndSetLogonState(fresh, { failures: fresh.logonFailures, lockedOut: false })).toBe(false);
+      expect(await store.getMailbox(TONY)).toMatchObject({ logonFailures: fresh.logonFailures, pinHash: 'hash-by-other' });
+      // A mailbox that is gone never matches.
+      expect(await store.compareAndSetLogonState({ ...fresh, identity: 'nobody@contoso.com' }, { failures: 0, lockedOut: false })).toBe(false);
+    });
+
     test('a sign-in handed the row read at the extension prompt checks the PIN in force now', async () => {
       const mails = { send: async () => undefined };
       const pins = new PinService(store, mails);
@@ -170,6 +191,22 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       await admin.setPin(TONY, { pin: '730516', pinExpired: false, lockedOut: false, sendEmail: false });
       expect((await pins.signIn(TONY, '730516', locked)).outcome).toBe('ok');
     });
+
+    test('30 concurrent sign-ins with wrong PINs over two instances, each handed the row of its extension lookup: exactly MaxLogonAttempts (15) answered', async () => {
+      const mails = { send: async () => undefined };
+      const other = await h.open();
+      const services = [new PinService(store, mails), new PinService(other, mails)];
+      await services[0].setPin(TONY, { pin: '582947', pinExpired: false, sendEmail: false });
+      // Every caller typed the extension before anyone typed a PIN: all hold the same row.
+      const seen = await store.getMailbox(TONY);
+      const wrong = Array.from({ length: 30 }, (_, i) => String(300_001 + i));
+      const results = await Promise.all(wrong.map((pin, i) => services[i % 2].signIn(TONY, pin, seen)));
+      const failed = results.filter((r) => r.outcome === 'failed');
+      // The contoso policy: MaxLogonAttempts 15 (the automatic resets at 5 and 10 do not lower the count).
+      expect({ failed: failed.length, locked: results.filter((r) => r.outcome === 'locked').length }).toEqual({ failed: 15, locked: 15 });
+      expect(failed.map((r) => (r.outcome === 'failed' ? r.failures : 0)).sort((a, b) => a - b)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+      expect(await other.getMailbox(TONY)).toMatchObject({ lockedOut: true, logonFailures: 15 });
+    }, 30_000);
 
     test('30 concurrent wrong PINs over two instances: exactly MaxLogonAttempts (6) get a guess before the lockout', async () => {
       const other = await h.open();

@@ -3,7 +3,8 @@
  * two PinService+store pairs opened on one SQLite file, and in two processes on one data folder. The policy is
  * lowered (LogonFailuresBeforePINReset 3, MaxLogonAttempts 6). Whatever the interleaving, at most MaxLogonAttempts
  * PINs are checked (the rest are refused as locked, before any check), the mailbox ends locked with 6 failures,
- * and the automatic reset at the 3rd failure never lifts the lockout nor lowers the count.
+ * and the automatic reset at the 3rd failure never lifts the lockout nor lowers the count. Sign-ins handed the row
+ * their call read (the one-step path) may check more PINs, but exactly as many are answered.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -169,6 +170,57 @@ describe('concurrent wrong PINs for one mailbox', () => {
       // Admitted in order, the three wrong PINs came before the success: none counts after it.
       expect({ run, ...(await app.store.getMailbox(DAVID)) }).toMatchObject({ run, lockedOut: false, logonFailures: 0 });
     }
+  });
+});
+
+describe('concurrent sign-ins handed the row read at the extension prompt (the one-step path)', () => {
+  it('30 wrong PINs at once, repeated: exactly MaxLogonAttempts are answered, the rest are refused, the lockout holds', async () => {
+    for (let run = 0; run < 4; run++) {
+      const { apps: [app] } = await openShared(1);
+      const seen = await app.store.getMailbox(DAVID);
+      const results = await Promise.all(wrongPins(30, 500_001 + run * 100).map((pin) => app.pins.signIn(DAVID, pin, seen)));
+      // A check whose row had changed is discarded unanswered: only the answers are bounded, and they are exact.
+      expect({ run, ...tally(results) }).toEqual({ run, failed: MAX_LOGON_ATTEMPTS, locked: 30 - MAX_LOGON_ATTEMPTS });
+      const counts = results.flatMap((r) => (r.outcome === 'failed' ? [r.failures] : [])).sort((a, b) => a - b);
+      expect({ run, counts }).toEqual({ run, counts: [1, 2, 3, 4, 5, 6] });
+      expect({ run, ...(await app.store.getMailbox(DAVID)) }).toMatchObject({ run, lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
+    }
+  });
+
+  it('on two instances on one SQLite file: 12 at once, split between them, each with its own row', async () => {
+    const { apps: [a, b] } = await openShared(2);
+    const seen = [await a.store.getMailbox(DAVID), await b.store.getMailbox(DAVID)];
+    const results = await Promise.all(wrongPins(12).map((pin, i) => [a, b][i % 2].pins.signIn(DAVID, pin, seen[i % 2])));
+    expect(tally(results)).toEqual({ failed: MAX_LOGON_ATTEMPTS, locked: 12 - MAX_LOGON_ATTEMPTS });
+    for (const s of [a, b]) expect(await s.store.getMailbox(DAVID)).toMatchObject({ lockedOut: true, logonFailures: MAX_LOGON_ATTEMPTS });
+  });
+
+  it('a right PIN among wrong ones signs in; the failures left are only those answered after it', async () => {
+    for (let run = 0; run < 5; run++) {
+      const { apps: [app] } = await openShared(1);
+      const seen = await app.store.getMailbox(DAVID);
+      const order: string[] = [];
+      const attempt = (pin: string) => app.pins.signIn(DAVID, pin, seen).then((r) => (order.push(r.outcome), r));
+      const results = await Promise.all([...wrongPins(3).map(attempt), attempt(DAVID_PIN)]);
+      expect({ run, r: results.map((r) => r.outcome) }).toEqual({ run, r: ['failed', 'failed', 'failed', 'ok'] });
+      // Only a wrong PIN answered after the success can still count (one admitted before it was cleared by it).
+      const after = order.length - 1 - order.indexOf('ok');
+      const m = await app.store.getMailbox(DAVID);
+      expect({ run, lockedOut: m.lockedOut, atMostAfter: m.logonFailures <= after }).toEqual({ run, lockedOut: false, atMostAfter: true });
+    }
+  });
+
+  it('a right PIN with nothing counted writes nothing; a wrong one is counted once', async () => {
+    const { apps: [app] } = await openShared(1);
+    const seen = await app.store.getMailbox(DAVID);
+    const cas = jest.spyOn(app.store, 'compareAndSetLogonState');
+    const update = jest.spyOn(app.store, 'updateLogonFailures');
+    expect(await app.pins.signIn(DAVID, DAVID_PIN, seen)).toMatchObject({ outcome: 'ok' });
+    expect(cas.mock.calls).toEqual([[seen, { failures: 0, lockedOut: false }]]);
+    expect(await app.pins.signIn(DAVID, '100001', seen)).toEqual({ outcome: 'failed', failures: 1, action: 'retry' });
+    expect(cas.mock.calls[1]).toEqual([seen, { failures: 1, lockedOut: false }]);
+    expect(update).not.toHaveBeenCalled();
+    expect((await app.store.getMailbox(DAVID)).logonFailures).toBe(1);
   });
 });
 

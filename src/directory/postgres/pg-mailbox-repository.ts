@@ -271,12 +271,30 @@ export class PgMailboxRepository implements MailboxRepository {
       const out = decide(m);
       const lockedOut = out.lockedOut ?? m.lockedOut;
       if (out.failures === m.logonFailures && lockedOut === m.lockedOut) return out;
-      const r = await this.ctx.query(
-        'UPDATE mailboxes SET logon_failures = $1, locked_out = $2 WHERE identity = $3 AND logon_failures = $4 AND locked_out = $5 AND pin_hash = $6',
-        [out.failures, lockedOut, m.identity, m.logonFailures, m.lockedOut, m.pinHash],
-      );
-      if (r.rowCount === 1) return out;
+      if (await this.compareAndSetLogonState(m, { failures: out.failures, lockedOut })) return out;
     }
     throw new VaError(ErrorCodes.STORE_UNAVAILABLE, `${identity}: the logon-failure count kept changing under 100 attempts to update it`);
+  }
+
+  /**
+   * {@inheritDoc MailboxRepository.compareAndSetLogonState} One round trip: an `UPDATE ... WHERE` the counts and the
+   * PIN hash are still `seen`'s, or, when `next` changes nothing, a `SELECT` with the same condition (no write, so
+   * no change notification to the other instances).
+   */
+  async compareAndSetLogonState(seen: Mailbox, next: { failures: number; lockedOut: boolean }): Promise<boolean> {
+    if (next.failures === seen.logonFailures && next.lockedOut === seen.lockedOut) {
+      const r = await this.ctx.query('SELECT 1 FROM mailboxes WHERE identity = $1 AND logon_failures = $2 AND locked_out = $3 AND pin_hash = $4', [
+        seen.identity,
+        seen.logonFailures,
+        seen.lockedOut,
+        seen.pinHash,
+      ]);
+      return r.rowCount === 1;
+    }
+    const r = await this.ctx.query(
+      'UPDATE mailboxes SET logon_failures = $1, locked_out = $2 WHERE identity = $3 AND logon_failures = $4 AND locked_out = $5 AND pin_hash = $6',
+      [next.failures, next.lockedOut, seen.identity, seen.logonFailures, seen.lockedOut, seen.pinHash],
+    );
+    return r.rowCount === 1;
   }
 }

@@ -170,4 +170,15 @@ export interface MailboxRepository {
    * @throws VaError VA_ERR_NOT_FOUND
    */
   updateLogonFailures<T extends { failures: number; lockedOut?: boolean }>(identity: string, decide: (m: Mailbox) => T, seen?: Mailbox): Promise<T>;
+
+  /**
+   * Compare-and-set of the cross-call sign-in state: stores `next` (failure count and lockout) only if the mailbox's
+   * stored failure count, lockout and PIN hash are still those of `seen`, in one atomic step (issue 20: a sign-in
+   * whose row nobody changed since the caller's extension lookup settles in one round trip). When `next` equals
+   * `seen`'s state nothing is written: the comparison alone is made (a read on PostgreSQL, no change notification).
+   * @param seen the mailbox as read earlier in this call; @param next the state to store
+   * @returns true when the row still matched (and `next` is stored), false when something changed it since or it
+   *   is gone (nothing written)
+   */
+  compareAndSetLogonState(seen: Mailbox, next: { failures: number; lockedOut: boolean }): Promise<boolean>;
 }
