@@ -1,8 +1,10 @@
 /**
- * What the PostgreSQL repositories of one store share: the connection pool (`pg`), one way to run a statement and a
+ * What the PostgreSQL repositories of one store share: the connections (`pg`), one way to run a statement and a
  * transaction, the clock, the cache of settings read on every call, and the change channel that tells other
  * instances a write was committed.
  *
+ * - Statements outside transactions go to two pipelined connections ({@link PgPipeline}: written without waiting
+ *   for the answers before them, a tick's statements in one write); transactions take a connection of the pool.
  * - Transactions: {@link PgContext.tx} runs a function on one pooled connection between BEGIN and COMMIT; a
  *   read-modify-write locks its rows (`SELECT ... FOR UPDATE`), so instances on several machines serialise on the
  *   row, not on a timer. A serialization failure or deadlock (40001, 40P01) is retried a few times.
@@ -18,6 +20,7 @@ import pg from 'pg';
 import { ErrorCodes, VaError } from '../../errors';
 import type { Clock } from '../../ports/clock';
 import { ParsedSettings } from '../store-rows';
+import { PgPipeline } from './pg-pipeline';
 
 /** The channel of the change notifications. */
 export const CHANGE_CHANNEL = 'va_store_changed';
@@ -74,7 +77,7 @@ export function storeError(err: unknown, url: string): unknown {
 export interface PgContextOptions {
   url: string;
   clock: Pick<Clock, 'now'>;
-  /** Most connections this instance opens (default 10). */
+  /** Most connections of the pool, for transactions (default 10); two pipelined ones and the listener come on top. */
   maxConnections?: number;
   /** How long to wait for a connection, ms (default 5000): after it, the call gets VA_ERR_STORE_UNAVAILABLE. */
   connectTimeoutMs?: number;
@@ -89,6 +92,8 @@ export class PgContext {
   /** The pool's `application_name`: the payload of this instance's change notifications. */
   readonly applicationName = `va-${this.instanceId}`;
   readonly pool: pg.Pool;
+  /** Where statements outside transactions go. */
+  private readonly pipeline: PgPipeline;
   private readonly parsedSettings = new ParsedSettings();
   private readonly settingsCache = new Map<string, unknown>();
   private listener: pg.Client | null = null;
@@ -99,26 +104,23 @@ export class PgContext {
    * @param opts where and how to connect
    * @param bound a connection inside an open transaction that every statement of this context goes to (a
    *   rehearsal's view, {@link PgContext.boundTo}); transactions then are savepoints
+   * @param shared the pool and pipeline of the context this one is bound from
    */
   constructor(
     readonly opts: PgContextOptions,
     private readonly bound: pg.PoolClient | null = null,
-    pool?: pg.Pool,
+    shared?: { pool: pg.Pool; pipeline: PgPipeline },
   ) {
-    this.pool = pool ?? new pg.Pool({
-      connectionString: opts.url,
-      max: opts.maxConnections ?? 10,
-      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
-      application_name: this.applicationName,
-      types,
-    });
+    const connection = { connectionString: opts.url, connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000, application_name: this.applicationName, types };
+    this.pool = shared?.pool ?? new pg.Pool({ ...connection, max: opts.maxConnections ?? 10 });
+    this.pipeline = shared?.pipeline ?? new PgPipeline(connection);
     // An idle connection that the server drops must not crash the process: the next query gets a new one.
-    if (!pool) this.pool.on('error', () => undefined);
+    if (!shared) this.pool.on('error', () => undefined);
   }
 
-  /** A context on the same pool whose statements all go to `client` (in a transaction the caller opened). */
+  /** A context on the same connections whose statements all go to `client` (in a transaction the caller opened). */
   boundTo(client: pg.PoolClient): PgContext {
-    return new PgContext(this.opts, client, this.pool);
+    return new PgContext(this.opts, client, { pool: this.pool, pipeline: this.pipeline });
   }
 
   /** Current time in ms from the store's clock. */
@@ -126,12 +128,17 @@ export class PgContext {
     return this.opts.clock.now();
   }
 
-  /** Runs one statement on the pool (autocommit). @throws VaError VA_ERR_STORE_UNAVAILABLE when the database is unreachable */
+  /**
+   * Runs one statement: on `on` or the bound connection when given, else on the pipeline (autocommit).
+   * @throws VaError VA_ERR_STORE_UNAVAILABLE when the database is unreachable
+   */
   async query(text: string, values?: unknown[], on?: Queryable): Promise<pg.QueryResult> {
     this.pending++;
     try {
       // A named statement is parsed and planned once per connection, then only bound and run.
-      const r = await (on ?? this.bound ?? this.pool).query({ name: this.statementName(text), text, values } as never);
+      const q = { name: this.statementName(text), text, values };
+      const via = on ?? this.bound;
+      const r = await (via ? via.query(q as never) : this.pipeline.query(q));
       if (!this.available) this.availability(true, 'the database answers again');
       return r;
     } catch (err) {
@@ -319,12 +326,13 @@ export class PgContext {
 
   private closed = false;
 
-  /** Closes the listening connection and the pool (pending queries finish first). */
+  /** Closes the listening connection, the pipeline and the pool (pending queries finish first). */
   async close(): Promise<void> {
     this.closed = true;
     const l = this.listener;
     this.listener = null;
     if (l) await l.end().catch(() => undefined);
+    await this.pipeline.close();
     await this.pool.end().catch(() => undefined);
   }
 }
