@@ -387,7 +387,7 @@ export const StoreSettingsSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\/[^/\s]+\/[^\s]+$/i, 'must be postgresql://USER@HOST:PORT/DATABASE')
       .optional(),
-    /** Most connections one instance opens to PostgreSQL. */
+    /** Most connections of one instance's pool (transactions) to PostgreSQL; two pipelined ones and a listening one come on top. */
     maxConnections: z.number().int().min(2).max(500).default(10),
   })
   .strict();
