@@ -9,13 +9,14 @@
  *    `sip-bench.ts`), beside a bare drachtio-srf UAS on the same drachtio-server (200 with a fixed SDP to every
  *    INVITE, nothing else: drachtio-server's and drachtio-srf's own ceiling). drachtio-server hands a new INVITE to
  *    any application connected to it, so the two are measured in turn, round after round. Target: at least 0.5.
- * 2. Concurrent calls hearing prompts on FreeSWITCH: N calls held 15 s, each hearing the sign-in prompts from
- *    FreeSWITCH; printed: failed calls and this process's CPU time per call per second while they are up (less what
- *    it uses with no call, measured just before), beside the same figure for the embedded engine (our RTP engine
+ * 2. Concurrent calls hearing prompts on FreeSWITCH: N calls held 30 s, each hearing the sign-in prompts from
+ *    FreeSWITCH; printed: failed calls and this process's CPU time per call per second in the steady state (20 s
+ *    from 5 s after the last call started, so that the garbage of the set-up is not counted; less what the process
+ *    uses with no call, measured just before), beside the same figure for the embedded engine (our RTP engine
  *    sending the prompts) measured in the same run. Target: at most a fifth.
  *
  * Usage: `node dist/bench/freeswitch-bench.js` (`BENCH_FS_ROUNDS`, default 2; `BENCH_FS_CONCURRENT`, default
- * "100 200"; `BENCH_SIP_STEP_SECONDS`, default 5).
+ * "100 200"; `BENCH_FS_HOLD_MS`, default 30000; `BENCH_SIP_STEP_SECONDS`, default 5).
  */
 import type { ServeOptions } from '../src/cli/serve';
 import { stealMeter } from './host';
@@ -24,7 +25,10 @@ import { findDrachtio, findFreeswitch, startDrachtio, type RunningDrachtio } fro
 import { maxCleanRates, sippUac, startBenchServer } from './sip-bench';
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_FS_ROUNDS ?? 2));
-const HOLD_MS = 15_000;
+/** How long each call of part 2 is held, and the window measured in it (from WARM_MS after the last call started). */
+const HOLD_MS = Number(process.env.BENCH_FS_HOLD_MS ?? 30_000);
+const WARM_MS = 5_000;
+const WINDOW_MS = HOLD_MS - WARM_MS - 5_000;
 const f = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** A bare drachtio-srf UAS: 200 OK with a fixed SDP to every INVITE (drachtio-server answers the BYE's dialog). */
@@ -58,21 +62,22 @@ function onFreeswitch(d: RunningDrachtio, fs: RunningFreeswitch): Partial<ServeO
 
 /**
  * N concurrent calls held {@link HOLD_MS}, hearing the sign-in prompts: this process's CPU time per call per second
- * while all are up (from 1 s after the last started, for 6 s).
+ * while all are up (from {@link WARM_MS} after the last started, for {@link WINDOW_MS}).
  */
 async function concurrentCpu(port: number, n: number): Promise<{ ok: number; failed: number; cpuUsPerCallPerS: number }> {
   // What the process costs with no call (timers, the store's watch, the admin connections) is not the calls' cost.
   const idle = process.cpuUsage();
   const i0 = performance.now();
-  await new Promise((r) => setTimeout(r, 3000));
+  await new Promise((r) => setTimeout(r, 5000));
   const idleUsed = process.cpuUsage(idle);
   const idlePerS = (idleUsed.user + idleUsed.system) / ((performance.now() - i0) / 1000);
   const rate = Math.max(25, Math.ceil(n / 4));
   const run = sippUac(port, '14255550100', n, rate, HOLD_MS, n);
-  await new Promise((r) => setTimeout(r, Math.ceil((n / rate) * 1000) + 1000));
+  // The steady state: the garbage of the calls' set-up collected, every call in its prompts and timeouts.
+  await new Promise((r) => setTimeout(r, Math.ceil((n / rate) * 1000) + WARM_MS));
   const before = process.cpuUsage();
   const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, 6000));
+  await new Promise((r) => setTimeout(r, WINDOW_MS));
   const used = process.cpuUsage(before);
   const seconds = (performance.now() - t0) / 1000;
   const r = await run;
@@ -87,7 +92,7 @@ export async function runFreeswitchBench(): Promise<void> {
   const fs = await startFreeswitch({ rtpPorts: 8000 });
   const drachtio = await startDrachtio();
   try {
-    console.log('concurrent calls hearing prompts (held 15 s; this process\'s CPU per call while all are up):');
+    console.log(`concurrent calls hearing prompts (held ${HOLD_MS / 1000} s; this process's CPU per call in the ${WINDOW_MS / 1000} s from ${WARM_MS / 1000} s after the last started):`);
     for (const n of (process.env.BENCH_FS_CONCURRENT ?? '100 200').split(/\s+/).map(Number).filter((x) => x > 0)) {
       const fsServe = await startBenchServer(onFreeswitch(drachtio, fs));
       const onFs = await concurrentCpu(drachtio.sipPort, n).finally(() => fsServe.done());
