@@ -4,6 +4,8 @@
  * "Layers"). Checked against the package's `lib/mrf.js`, `lib/mediaserver.js` and `lib/endpoint.js`.
  */
 
+import { fsmrfEslConnection, guardEslReconnect } from './esl-reconnect-guard';
+
 /** An event or command reply on FreeSWITCH's event socket (drachtio-modesl's `Event`). */
 export interface EslEvent {
   getHeader(name: string): string | undefined;
@@ -90,8 +92,12 @@ export interface FsMrf {
 /** The package's export. */
 export type FsMrfClass = new (srf: unknown, opts?: Record<string, unknown>) => FsMrf;
 
-/** Loads drachtio-fsmrf (kept out of the embedded engine's start-up: only `--media freeswitch` needs it). */
+/**
+ * Loads drachtio-fsmrf (kept out of the embedded engine's start-up: only `--media freeswitch` needs it), with
+ * drachtio-modesl's own reconnecting turned off (`esl-reconnect-guard.ts`: the pool reconnects).
+ */
 export function loadMrf(): FsMrfClass {
+  guardEslReconnect(fsmrfEslConnection());
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('drachtio-fsmrf') as FsMrfClass;
 }
