@@ -41,6 +41,21 @@ test('no PIN is stored in plain text in the database or its WAL', async () => {
     return pins;
   }
 
+  /**
+   * Whether `pin` occurs in `bytes` as a value of its own: not inside a longer run of digits (a millisecond time in
+   * the audit log's text, a number in settings JSON), where a random 5- or 6-digit PIN turns up by chance now and
+   * then (seen once in a full run: a generated PIN inside other digits). A PIN stored in clear is a text value of
+   * its own, so the search still finds it.
+   */
+  function standsAlone(bytes: Buffer, pin: string): boolean {
+    const needle = Buffer.from(pin, 'ascii');
+    const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
+    for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
+      if (!isDigit(bytes[at - 1]) && !isDigit(bytes[at + needle.length])) return true;
+    }
+    return false;
+  }
+
   /** Fails naming the PIN and the file when any PIN occurs in the store's files. */
   function assertNoPlaintext(pins: readonly string[], expectWal: boolean): void {
     const files = [dbFile, walFile].filter((f) => existsSync(f));
@@ -53,8 +68,10 @@ test('no PIN is stored in plain text in the database or its WAL', async () => {
       if (f === dbFile || expectWal) {
         expect(bytes.includes(Buffer.from('tony@contoso.com', 'ascii'))).toBe(true);
         expect(bytes.includes(Buffer.from('scrypt$10$', 'ascii'))).toBe(true);
+        // A digit string stored as a value of its own (an extension, kept in clear) is found as one.
+        expect(standsAlone(bytes, '51234')).toBe(true);
       }
-      const found = pins.filter((pin) => bytes.includes(Buffer.from(pin, 'ascii')));
+      const found = pins.filter((pin) => standsAlone(bytes, pin));
       expect({ file: path.basename(f), found }).toEqual({ file: path.basename(f), found: [] });
     }
   }
