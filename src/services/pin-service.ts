@@ -4,7 +4,7 @@
  * No method logs or returns a PIN, except {@link PinService.setPin}'s result to the administrator who asked for it.
  */
 import { ErrorCodes, VaError } from '../errors';
-import { admitLogonAttempt, settleRightPin, settleWrongPin, type LogonFailureAction } from '../domain/logon-failures';
+import { admitLogonAttempt, settleRightPin, settleWrongPin, type LogonFailureAction, type LogonFailureOutcome } from '../domain/logon-failures';
 import { hashPin, verifyPin } from '../domain/pin-hash';
 import { checkPin, generatePin, historyViolation, isPinExpired, type PinViolation } from '../domain/pin-policy';
 import type { MailboxPolicy } from '../domain/directory-objects';
@@ -221,9 +221,7 @@ export class PinService {
         written,
       );
       if (!r.signedIn) return { outcome: 'locked' };
-      // The policy is in hand: the effective PinExpired (PINLifetime) without asking the store for it again.
-      const expired = isPinExpired(m.pinExpired, m.pinSetAt, policy.pinLifetimeDays, this.store.now());
-      return { outcome: 'ok', mailbox: m, mustChangePin: expired || m.firstTimeUser, firstTimeUser: m.firstTimeUser };
+      return this.signedIn(m, policy);
     }
     const { outcome: out } = await this.store.updateLogonFailures(
       m.identity,
@@ -233,6 +231,17 @@ export class PinService {
       },
       written,
     );
+    return this.failed(out, m, policy);
+  }
+
+  /** A right PIN's result; the policy is in hand, so the effective PinExpired (PINLifetime) needs no store read. */
+  private signedIn(m: Mailbox, policy: MailboxPolicy): SignInResult {
+    const expired = isPinExpired(m.pinExpired, m.pinSetAt, policy.pinLifetimeDays, this.store.now());
+    return { outcome: 'ok', mailbox: m, mustChangePin: expired || m.firstTimeUser, firstTimeUser: m.firstTimeUser };
+  }
+
+  /** A wrong PIN's result, after its action: a `reset` is carried out here ({@link resetAfterFailures}). */
+  private async failed(out: LogonFailureOutcome, m: Mailbox, policy: MailboxPolicy): Promise<SignInResult> {
     const action = out.action === 'reset' ? await this.resetAfterFailures(m, policy) : out.action;
     return { outcome: 'failed', failures: out.failures, action };
   }
@@ -250,13 +259,11 @@ export class PinService {
     const right = await verifyPin(pin, seen.pinHash);
     if (right) {
       if (!(await this.store.compareAndSetLogonState(seen, settleRightPin(a.next).next))) return null;
-      const expired = isPinExpired(seen.pinExpired, seen.pinSetAt, policy.pinLifetimeDays, this.store.now());
-      return { outcome: 'ok', mailbox: seen, mustChangePin: expired || seen.firstTimeUser, firstTimeUser: seen.firstTimeUser };
+      return this.signedIn(seen, policy);
     }
     const wrong = settleWrongPin(a.next, a.attempt);
     if (!(await this.store.compareAndSetLogonState(seen, wrong.next))) return null;
-    const action = wrong.outcome.action === 'reset' ? await this.resetAfterFailures(seen, policy) : wrong.outcome.action;
-    return { outcome: 'failed', failures: wrong.outcome.failures, action };
+    return this.failed(wrong.outcome, seen, policy);
   }
 
   /**
