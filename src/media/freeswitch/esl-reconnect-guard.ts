@@ -29,23 +29,13 @@ const GUARDED = Symbol.for('voice-access.esl-reconnect-guard');
 /**
  * Replaces `Connection.prototype._onConnectionGone` once (idempotent): an inbound connection that is lost or
  * refused is closed, not retried by drachtio-modesl.
- * @param Connection the class drachtio-fsmrf uses (`require('drachtio-modesl').Connection` as it resolves it)
+ * @param Connection the class drachtio-fsmrf uses (`fsmrfModesl().Connection`, `esl-fast-path.ts`)
  */
-export function guardEslReconnect(Connection: { prototype: EslConnectionLike }): void {
+export function guardEslReconnect(Connection: { prototype: object }): void {
   const proto = Connection.prototype as EslConnectionLike & { [GUARDED]?: boolean };
   if (proto[GUARDED]) return;
   proto._onConnectionGone = function closeInsteadOfRetrying(this: EslConnectionLike): void {
     this.closing = true;
   };
   proto[GUARDED] = true;
-}
-
-/**
- * The `Connection` class of the drachtio-modesl that drachtio-fsmrf loads (resolved from drachtio-fsmrf's folder, so
- * the guard reaches the copy it uses even if another version sits elsewhere in node_modules).
- */
-export function fsmrfEslConnection(): { prototype: EslConnectionLike } {
-  const from = require.resolve('drachtio-fsmrf');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(require.resolve('drachtio-modesl', { paths: [from] })).Connection;
 }

@@ -4,7 +4,8 @@
  * "Layers"). Checked against the package's `lib/mrf.js`, `lib/mediaserver.js` and `lib/endpoint.js`.
  */
 
-import { fsmrfEslConnection, guardEslReconnect } from './esl-reconnect-guard';
+import { applyEslFastPath, fsmrfModesl } from './esl-fast-path';
+import { guardEslReconnect } from './esl-reconnect-guard';
 
 /** An event or command reply on FreeSWITCH's event socket (drachtio-modesl's `Event`). */
 export interface EslEvent {
@@ -94,10 +95,13 @@ export type FsMrfClass = new (srf: unknown, opts?: Record<string, unknown>) => F
 
 /**
  * Loads drachtio-fsmrf (kept out of the embedded engine's start-up: only `--media freeswitch` needs it), with
- * drachtio-modesl's own reconnecting turned off (`esl-reconnect-guard.ts`: the pool reconnects).
+ * drachtio-modesl's own reconnecting turned off (`esl-reconnect-guard.ts`: the pool reconnects) and its event
+ * decoding and command writing made cheaper (`esl-fast-path.ts`).
  */
 export function loadMrf(): FsMrfClass {
-  guardEslReconnect(fsmrfEslConnection());
+  const modesl = fsmrfModesl();
+  guardEslReconnect(modesl.Connection);
+  applyEslFastPath(modesl);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('drachtio-fsmrf') as FsMrfClass;
 }
