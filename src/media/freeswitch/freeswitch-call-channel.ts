@@ -93,7 +93,7 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
   private readonly recordStopTimeoutMs: number;
   private readonly merger = new DtmfMerger();
   /** Settles when FreeSWITCH has finished the last application we sent (playbacks and the conference join). */
-  private mediaIdle: Promise<unknown> = Promise.resolve();
+  private mediaIdle: Promise<void> = Promise.resolve();
   private playing: Playing | null = null;
   private membership: Membership | null = null;
   /** Settles when a recording in progress has been closed by FreeSWITCH (the endpoint is kept until then). */
@@ -220,7 +220,10 @@ export class FreeswitchCallChannel extends IvrChannel implements SignalledChanne
       this.playing = state;
       return this.endpoint.execute('playback', prompt.file);
     });
-    this.mediaIdle = run.catch(() => undefined).finally(() => {
+    // Settles with nothing: keeping the 6 KB EXECUTE_COMPLETE event until the next prompt would let each call's last
+    // one outlive the young generation, and the old one then fills with them (a full collection every few seconds).
+    const nothing = () => undefined;
+    this.mediaIdle = run.then(nothing, nothing).finally(() => {
       if (this.playing === state) this.playing = null;
     });
     run.then(
