@@ -1,6 +1,7 @@
 /**
  * Requests a UAS sends inside a dialog it holds (BYE for a call, NOTIFY for a subscription), built from the dialog
- * state as RFC 3261 §12.2.1.1 says, and sent through the server's client transactions.
+ * state as RFC 3261 §12.2.1.1 says, and sent through the server's client transactions; and the Request-URI and
+ * Route of such a request, which the UAC (`outgoing-call.ts`) builds the same way.
  */
 import { sipPackage, type SipFlow, type SipNameAddr, type SipRequest, type SipResponse, type SipRouteEntry } from './sip-package';
 
@@ -30,6 +31,29 @@ export interface DialogRoute {
 }
 
 /**
+ * The Request-URI, Route and next hop of a request inside a dialog (RFC 3261 §12.2.1.1): the remote target and the
+ * route set (copied); when the first route is strict (no `lr`), it becomes the Request-URI and the remote target
+ * the last Route. The next hop is the first route, or the remote target without one. Shared by the UAS's requests
+ * (below) and the UAC's (`outgoing-call.ts`).
+ */
+export function dialogRequestTarget(remoteTarget: string, routeSet: readonly SipRouteEntry[]): { uri: string; route: SipRouteEntry[]; nextHopUri: string } {
+  let uri = remoteTarget;
+  let route: SipRouteEntry[] = routeSet.map((e) => ({ ...e }));
+  let nextHopUri = uri;
+  if (route.length > 0) {
+    const first = route[0];
+    const firstUri = typeof first.uri === 'string' ? first.uri : sipPackage().stringifyUri(first.uri as NonNullable<typeof first.uri>);
+    const loose = typeof first.uri === 'object' && first.uri !== null && 'lr' in first.uri.params;
+    nextHopUri = firstUri;
+    if (!loose) {
+      uri = firstUri.replace(/;lr(?=;|$)/, '');
+      route = [...route.slice(1), { uri: remoteTarget, params: {} }];
+    }
+  }
+  return { uri, route, nextHopUri };
+}
+
+/**
  * Sends an in-dialog request (§12.2.1.1: Request-URI = remote target, Route = route set; a strict first route
  * becomes the Request-URI). Resolves with the final response, or null after 64*T1 or when it cannot be sent.
  */
@@ -39,19 +63,7 @@ export async function inDialogRequest(
   method: string,
   extra?: { headers?: Record<string, unknown>; content?: string },
 ): Promise<SipResponse | null> {
-  let uri = d.remoteTarget;
-  let route: SipRouteEntry[] = d.routeSet.map((e) => ({ ...e }));
-  let nextHopUri = uri;
-  if (route.length > 0) {
-    const first = route[0];
-    const firstUri = typeof first.uri === 'string' ? first.uri : sipPackage().stringifyUri(first.uri as NonNullable<typeof first.uri>);
-    const loose = typeof first.uri === 'object' && first.uri !== null && 'lr' in first.uri.params;
-    nextHopUri = firstUri;
-    if (!loose) {
-      uri = firstUri.replace(/;lr(?=;|$)/, '');
-      route = [...route.slice(1), { uri: d.remoteTarget, params: {} }];
-    }
-  }
+  const { uri, route, nextHopUri } = dialogRequestTarget(d.remoteTarget, d.routeSet);
   const rq: SipRequest = {
     method,
     uri,

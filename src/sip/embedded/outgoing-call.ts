@@ -6,9 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { contactUriOf } from './route-set';
+import { dialogRequestTarget } from './in-dialog-request';
+import { contactUriOf, routeSetOf } from './route-set';
 import type { SipClient } from './sip-client';
-import type { SipFlow, SipNameAddr, SipRequest, SipResponse } from './sip-package';
+import type { SipFlow, SipNameAddr, SipRequest, SipResponse, SipRouteEntry } from './sip-package';
 /** Where calls go. */
 export interface SipTarget {
   transport: 'udp' | 'tcp';
@@ -73,6 +74,8 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> {
   private readonly local: SipNameAddr;
   private remote: SipNameAddr;
   private remoteTarget: string;
+  /** The dialog's route set: the 2xx's Record-Route, reversed (RFC 3261 §12.1.2). */
+  private routeSet: SipRouteEntry[] = [];
   private cseq = 1;
   private _state: OutgoingCallState = 'calling';
   private invite: SipRequest | null = null;
@@ -214,6 +217,7 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> {
       this.remote = { ...rs.headers.to, params: { ...rs.headers.to.params } };
       const target = contactUriOf(rs);
       if (target) this.remoteTarget = target;
+      this.routeSet = routeSetOf(rs).reverse();
       this.sendAck();
       this.clearInviteTimer();
       if (this._state !== 'calling' || !tag) {
@@ -248,10 +252,13 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> {
 
   private sendAck(): void {
     this.acks++;
+    // The ACK of a 2xx is a request of the dialog (§13.2.2.4): its Request-URI and Route as §12.2.1.1 says.
+    const { uri, route } = dialogRequestTarget(this.remoteTarget, this.routeSet);
     const ack: SipRequest = {
       method: 'ACK',
-      uri: this.remoteTarget,
+      uri,
       headers: {
+        route,
         via: [],
         to: { ...this.remote, params: { ...this.remote.params } },
         from: { ...this.local, params: { ...this.local.params } },
@@ -288,10 +295,12 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> {
   /** Sends an in-dialog request (CSeq `cseq`, else the next); resolves with its final response, or null after `requestTimeoutMs`. */
   private request(method: string, extra: Record<string, unknown> = {}, content?: string, cseq?: number): Promise<SipResponse | null> {
     const seq = cseq ?? ++this.cseq;
+    const { uri, route } = dialogRequestTarget(this.remoteTarget, this.routeSet);
     const rq: SipRequest = {
       method,
-      uri: this.remoteTarget,
+      uri,
       headers: {
+        route,
         via: [],
         to: { ...this.remote, params: { ...this.remote.params } },
         from: { ...this.local, params: { ...this.local.params } },

@@ -3,8 +3,7 @@
  * must go, the UAS (sip-server.ts and its dialogs) and the UAC (sip-client.ts).
  *
  * - Route set (RFC 3261 §12.1.1): the Record-Route of the dialog-creating request, in order, for the UAS; the UAS
- *   also copies it into its 18x and 2xx. (The UAC's route set would be the 2xx's Record-Route reversed, §12.1.2;
- *   sip-client.ts sends to its target directly and keeps none.)
+ *   also copies it into its 18x and 2xx. The UAC's (sip-client.ts) is the 2xx's Record-Route reversed (§12.1.2).
  * - Remote target (§12.1.1, §12.1.2, target refresh §12.2.1.2 and §12.2.2): the URI of the first Contact.
  * - Next hop: the first route or the remote target (§12.2.1.1, §8.1.2), resolved to a flow (protocol, address,
  *   port) with `dns.lookup` only (RFC 3263 SRV and NAPTR lookups are not done). The Request-URI and Route of an

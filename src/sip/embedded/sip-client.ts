@@ -18,11 +18,14 @@
  * - A wire tap (`setWireTap`, `sip-wire-tap.ts`) is told every message sent or received, as on the wire, for the
  *   captures of `simulate --pcap DIR`.
  *
- * Routing: a request goes out on an explicit flow (protocol, address, port), named by a flow-token Route that the
- * package strips before sending (route-set.ts, shared with the server): routing by host would fail when the target
- * shares our host string (the package then looks for a flow token in the Request-URI's user part). The remote target
- * is the 2xx's Contact (RFC 3261 §12.1.2); no route set is kept (the 2xx's Record-Route is not read). Over TCP one
- * connection to the target is opened and reused for the whole dialog, and the server's BYE comes back on it.
+ * Routing: every request goes to the call's target, which acts as the outbound proxy (§8.1.2), on an explicit flow
+ * (protocol, address, port) named by a flow-token Route that the package strips before sending (route-set.ts, shared
+ * with the server): routing by host would fail when the target shares our host string (the package then looks for a
+ * flow token in the Request-URI's user part). The dialog's remote target is the 2xx's Contact and its route set the
+ * 2xx's Record-Route reversed (§12.1.2); the ACK of a 2xx, BYE and INFO carry them as §12.2.1.1 says (Request-URI the
+ * remote target, Route the route set; a strict first route becomes the Request-URI), so a proxy that record-routes
+ * sees the requests of the dialog come back through it. Over TCP one connection to the target is opened and reused
+ * for the whole dialog, and the server's BYE comes back on it.
  *
  * Only `src/sip/embedded/` may import the `sip` package (DESIGN.md, "Layers"); this file shares the server's helpers
  * (`sip-package.ts`, `socket-capture.ts`, `free-port.ts`, `route-set.ts`).
@@ -273,7 +276,7 @@ export class SipClient {
   send(rq: SipRequest, flow: SipFlow, onResponse?: (rs: SipResponse) => void): void {
     if (this.stopped) return;
     const stack = this.stack;
-    rq.headers.route = flowTokenRoute(stack, flow);
+    rq.headers.route = flowTokenRoute(stack, flow, rq.headers.route);
     try {
       const opened = sendRedirectingConsole(() => (onResponse ? stack.send(rq, onResponse) : stack.send(rq)), this.clientSockets, this.packageConsole);
       for (const s of opened) {

@@ -1,7 +1,8 @@
 /**
  * The SIP UAC of the network simulator (`src/sip/embedded/sip-client.ts`) against a raw UAS written by hand in the
  * test (UDP on 127.0.0.1, free ports): INVITE contents, provisional and final responses, the ACK for every 2xx
- * (retransmissions included), error statuses, CANCEL when no final response comes, BYE both ways, INFO.
+ * (retransmissions included), error statuses, CANCEL when no final response comes, BYE both ways, INFO, and the
+ * route set a record-routing proxy leaves in the 2xx (RFC 3261 §12.1.2, §12.2.1.1).
  */
 import { h, isRequest, message, tagOf, UdpPeer, type RawMessage } from '../../sip/helpers/raw-sip';
 import { SipClient, type OutgoingCall } from '../../../src/sip/embedded/sip-client';
@@ -21,7 +22,7 @@ afterEach(async () => {
 });
 
 /** A response to `rq` from the UAS, with our To tag when given. */
-function reply(rq: RawMessage, status: number, reason: string, opts: { tag?: string; contact?: boolean; body?: string } = {}): string {
+function reply(rq: RawMessage, status: number, reason: string, opts: { tag?: string; contact?: boolean; body?: string; recordRoute?: string } = {}): string {
   const to = h(rq, 'to') + (opts.tag && !tagOf(h(rq, 'to')) ? `;tag=${opts.tag}` : '');
   const headers: Array<[string, string]> = [
     ...(rq.headers.get('via') ?? []).map((v) => ['Via', v] as [string, string]),
@@ -30,6 +31,7 @@ function reply(rq: RawMessage, status: number, reason: string, opts: { tag?: str
     ['Call-ID', h(rq, 'call-id')],
     ['CSeq', h(rq, 'cseq')],
   ];
+  if (opts.recordRoute) headers.push(['Record-Route', opts.recordRoute]);
   if (opts.contact) headers.push(['Contact', `<sip:127.0.0.1:${uas.port}>`]);
   if (opts.body) headers.push(['Content-Type', 'application/sdp']);
   return message(`SIP/2.0 ${status} ${reason}`, headers, opts.body ?? '');
@@ -38,6 +40,9 @@ function reply(rq: RawMessage, status: number, reason: string, opts: { tag?: str
 function place(extra: Partial<Parameters<SipClient['call']>[0]> = {}): OutgoingCall {
   return client.call({ target: { transport: 'udp', host: '127.0.0.1', port: uas.port }, to: '14255550100', from: '+14255550123', sdp: 'v=0\r\n', ...extra });
 }
+
+/** Every Route entry of a request, in order, whether in one header line or several. */
+const routes = (m: RawMessage) => (m.headers.get('route') ?? []).join(', ').replace(/"/g, '');
 
 const once = <T extends unknown[]>(call: OutgoingCall, event: 'provisional' | 'answered' | 'failed' | 'ended') =>
   new Promise<T>((resolve) => call.once(event, (...args: unknown[]) => resolve(args as T)));
@@ -117,6 +122,47 @@ test('INFO with application/dtmf-relay, then our BYE with the next CSeq numbers'
   const byeRq = await uas.expect(isRequest('BYE'), 3000, 'BYE');
   expect(h(byeRq, 'cseq')).toBe('3 BYE');
   expect(await ended).toEqual(['local']);
+  uas.send(reply(byeRq, 200, 'OK'));
+  await bye;
+});
+
+test('a 2xx with Record-Route: ACK, INFO and BYE carry the route set reversed, to the remote target', async () => {
+  const call = place();
+  const answered = once<[string]>(call, 'answered');
+  const inv = await uas.expect(isRequest('INVITE'), 3000, 'INVITE');
+  // Two proxies on the way (the one nearest the UAS first), both loose routers.
+  const rr = `<sip:127.0.0.3:5070;lr>, <sip:127.0.0.2:5080;lr;ftag=x1>`;
+  uas.send(reply(inv, 200, 'OK', { tag: 'uas4', contact: true, body: SDP_ANSWER, recordRoute: rr }));
+  await answered;
+  const route = '<sip:127.0.0.2:5080;lr;ftag=x1>, <sip:127.0.0.3:5070;lr>';
+  const ack = await uas.expect(isRequest('ACK'), 3000, 'ACK');
+  expect(ack.startLine).toBe(`ACK sip:127.0.0.1:${uas.port} SIP/2.0`);
+  expect(routes(ack)).toBe(route);
+  const status = call.info('application/dtmf-relay', 'Signal=1\r\nDuration=80\r\n');
+  const info = await uas.expect(isRequest('INFO'), 3000, 'INFO');
+  expect(info.startLine).toBe(`INFO sip:127.0.0.1:${uas.port} SIP/2.0`);
+  expect(routes(info)).toBe(route);
+  uas.send(reply(info, 200, 'OK'));
+  expect(await status).toBe(200);
+  const bye = call.hangup();
+  const byeRq = await uas.expect(isRequest('BYE'), 3000, 'BYE');
+  expect(routes(byeRq)).toBe(route);
+  uas.send(reply(byeRq, 200, 'OK'));
+  await bye;
+});
+
+test('a strict first route becomes the Request-URI, and the remote target the last Route', async () => {
+  const call = place();
+  const answered = once<[string]>(call, 'answered');
+  const inv = await uas.expect(isRequest('INVITE'), 3000, 'INVITE');
+  uas.send(reply(inv, 200, 'OK', { tag: 'uas5', contact: true, body: SDP_ANSWER, recordRoute: '<sip:127.0.0.2:5080>' }));
+  await answered;
+  const ack = await uas.expect(isRequest('ACK'), 3000, 'ACK');
+  expect(ack.startLine).toBe('ACK sip:127.0.0.2:5080 SIP/2.0');
+  expect(routes(ack)).toBe(`<sip:127.0.0.1:${uas.port}>`);
+  const bye = call.hangup();
+  const byeRq = await uas.expect(isRequest('BYE'), 3000, 'BYE');
+  expect(byeRq.startLine).toBe('BYE sip:127.0.0.2:5080 SIP/2.0');
   uas.send(reply(byeRq, 200, 'OK'));
   await bye;
 });
