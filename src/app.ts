@@ -108,7 +108,7 @@ export async function openApp(opts: OpenAppOptions = {}): Promise<App> {
   let timeTravelOf: (ms: number) => Promise<number>;
   if (url !== undefined) {
     if (!isPostgresUrl(url)) throw new VaError(ErrorCodes.CLI_PARAMETER, `--store: must be postgresql://USER@HOST:PORT/DATABASE (SQLite needs no URL: it lives in the data folder)`);
-    const pg = await PostgresStore.open(url, { clock: opts.clock, pinHashCost, maxConnections: directory.store.maxConnections, onAvailability: opts.onStoreAvailability });
+    const pg = await PostgresStore.open(url, { clock: opts.clock, pinHashCost, maxConnections: directory.store.maxConnections, statementTimeoutMs: directory.store.statementTimeoutMs, onAvailability: opts.onStoreAvailability });
     store = opts.timeStoreQueries ? timedStore(pg) : pg;
     timeTravelOf = (ms) => pg.timeTravel(ms);
   } else {

@@ -389,6 +389,12 @@ export const StoreSettingsSchema = z
       .optional(),
     /** Most connections of one instance's pool (transactions) to PostgreSQL; two pipelined ones and a listening one come on top. */
     maxConnections: z.number().int().min(2).max(500).default(10),
+    /**
+     * Longest one statement outside a transaction may run on PostgreSQL, ms (0: no limit); past it the statement is
+     * cancelled and the call gets VA_ERR_STORE_UNAVAILABLE rather than waiting, with the statements behind it, on a
+     * lock held by a stuck transaction.
+     */
+    statementTimeoutMs: z.number().int().min(0).max(3_600_000).default(30_000),
   })
   .strict();
 export type StoreSettings = z.infer<typeof StoreSettingsSchema>;

@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL store's pipelined connections (`src/directory/postgres/pg-pipeline.ts`) on a real server (a cluster
  * of Debian's PostgreSQL on a free loopback port): answers reach the statements that asked, in any number at once; a
- * failing statement fails alone; a tick's statements leave in one socket write; a connection the server ends is
- * replaced at the next statement; close ends every connection.
+ * failing statement fails alone; one that runs past `statement_timeout` is cancelled and the ones behind it answered;
+ * a tick's statements leave in one socket write; a connection the server ends is replaced at the next statement; close
+ * ends every connection.
  */
 import pg from 'pg';
 import { startPostgres, type RunningPostgres } from '../../bench/servers/postgres-server';
@@ -27,8 +28,8 @@ afterAll(async () => {
 }, 30_000);
 
 /** A pipeline on the test database whose connections are named `name` (to find them in pg_stat_activity). */
-function pipeline(name: string, connections = 2): PgPipeline {
-  const p = new PgPipeline({ connectionString: url, application_name: name }, connections);
+function pipeline(name: string, connections = 2, config: pg.ClientConfig = {}): PgPipeline {
+  const p = new PgPipeline({ connectionString: url, application_name: name, ...config }, connections);
   pipelines.push(p);
   return p;
 }
@@ -69,6 +70,26 @@ test('a failing statement fails alone: the ones written before and after it on t
   ]);
   expect((await admin.query('SELECT label FROM t WHERE id > 1000 ORDER BY id')).rows).toEqual([{ label: 'kept' }, { label: 'kept too' }]);
 });
+
+test('a statement stuck on a lock past statement_timeout is cancelled; the one queued behind it is answered', async () => {
+  const p = pipeline('va-test-timeout', 1, { statement_timeout: 300 });
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query('SELECT id FROM t WHERE id = 9 FOR UPDATE'); // a transaction that never ends, holding a row
+    const results = await Promise.allSettled([
+      p.query({ text: 'UPDATE t SET label = $2 WHERE id = $1', values: [9, 'blocked'] }),
+      p.query({ ...byId, values: [10] }),
+    ]);
+    expect(results[0]).toMatchObject({ status: 'rejected', reason: { code: '57014' } });
+    expect(results[1]).toMatchObject({ status: 'fulfilled', value: { rows: [{ id: 10, label: 'row 10' }] } });
+  } finally {
+    await locker.query('ROLLBACK');
+    await locker.end();
+  }
+  expect((await p.query({ ...byId, values: [9] })).rows).toEqual([{ id: 9, label: 'row 9' }]);
+}, 20_000);
 
 test("the statements of one tick leave in one socket write; the next tick's in another", async () => {
   const p = pipeline('va-test-cork', 1);

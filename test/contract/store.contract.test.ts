@@ -91,6 +91,26 @@ describe('PostgreSQL store: what only it has', () => {
     }
   }, 60_000);
 
+  test('a statement stuck on a lock past store.statementTimeoutMs: VA_ERR_STORE_UNAVAILABLE, and the store goes on', async () => {
+    const url = await pg.createDatabase('stuck');
+    const s = await PostgresStore.open(url, { pinHashCost: 4, statementTimeoutMs: 400 });
+    const { Client } = await import('pg');
+    const locker = new Client({ connectionString: url });
+    await locker.connect();
+    try {
+      await s.importDirectory(loadDirectory().directory, 'contoso.yaml');
+      // A transaction that holds the mailboxes and never ends (an operator's session left open, a stuck process).
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE mailboxes IN ACCESS EXCLUSIVE MODE');
+      await expect(s.getMailbox('tony@contoso.com')).rejects.toMatchObject({ code: 'VA_ERR_STORE_UNAVAILABLE' });
+      await locker.query('ROLLBACK');
+      expect((await s.getMailbox('tony@contoso.com')).identity).toBe('tony@contoso.com');
+    } finally {
+      await locker.end().catch(() => undefined);
+      await s.close();
+    }
+  }, 60_000);
+
   test('a schema newer than the program is refused, not downgraded', async () => {
     const url = await pg.createDatabase('newer');
     await (await PostgresStore.open(url)).close();

@@ -46,7 +46,9 @@ const types = {
 function unavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
-    if (/^(08|53|57P)/.test(code)) return true; // connection exception, insufficient resources, operator intervention
+    // Connection exception, insufficient resources, operator intervention; 57014 is a statement cancelled, by
+    // `statement_timeout` (`store.statementTimeoutMs`) or by an operator: the database did not serve it in time.
+    if (/^(08|53|57P)/.test(code) || code === '57014') return true;
     if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE)$/.test(code)) return true;
   }
   const msg = (err as Error | null)?.message ?? '';
@@ -81,6 +83,13 @@ export interface PgContextOptions {
   maxConnections?: number;
   /** How long to wait for a connection, ms (default 5000): after it, the call gets VA_ERR_STORE_UNAVAILABLE. */
   connectTimeoutMs?: number;
+  /**
+   * How long PostgreSQL may run one statement outside a transaction, ms (default 30000; 0: no limit): past it, it is
+   * cancelled (VA_ERR_STORE_UNAVAILABLE), so that a statement stuck on a lock does not hold up the statements queued
+   * behind it on its pipelined connection. Transactions (imports, migrations, which may wait on each other's lock)
+   * have no limit.
+   */
+  statementTimeoutMs?: number;
   /** Told once when the database stops answering and once when it answers again (for the log). */
   onAvailability?: (available: boolean, detail: string) => void;
 }
@@ -113,7 +122,8 @@ export class PgContext {
   ) {
     const connection = { connectionString: opts.url, connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000, application_name: this.applicationName, types };
     this.pool = shared?.pool ?? new pg.Pool({ ...connection, max: opts.maxConnections ?? 10 });
-    this.pipeline = shared?.pipeline ?? new PgPipeline(connection);
+    const statementTimeout = opts.statementTimeoutMs ?? 30_000;
+    this.pipeline = shared?.pipeline ?? new PgPipeline({ ...connection, ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}) });
     // An idle connection that the server drops must not crash the process: the next query gets a new one.
     if (!shared) this.pool.on('error', () => undefined);
   }

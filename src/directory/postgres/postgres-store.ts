@@ -49,6 +49,8 @@ export interface PostgresStoreOptions {
   pinHashCost?: number;
   /** Most connections of this instance's pool (default 10). */
   maxConnections?: number;
+  /** Longest a statement outside a transaction may run, ms (default 30000; 0: no limit): see `PgContextOptions`. */
+  statementTimeoutMs?: number;
   /** Told once when the database stops answering and once when it answers again (`serve` logs both). */
   onAvailability?: (available: boolean, detail: string) => void;
 }
@@ -102,7 +104,7 @@ export class PostgresStore extends StoreFacade implements OpenedStore {
    *   without its password)
    */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const ctx = new PgContext({ url, clock: options.clock ?? systemClock, maxConnections: options.maxConnections, onAvailability: options.onAvailability });
+    const ctx = new PgContext({ url, clock: options.clock ?? systemClock, maxConnections: options.maxConnections, statementTimeoutMs: options.statementTimeoutMs, onAvailability: options.onAvailability });
     try {
       await migratePostgres(ctx);
       await ctx.listen();
