@@ -252,10 +252,18 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> {
 
   private sendAck(): void {
     this.acks++;
-    // The ACK of a 2xx is a request of the dialog (§13.2.2.4): its Request-URI and Route as §12.2.1.1 says.
+    // The ACK of a 2xx is a request of the dialog (§13.2.2.4), with the INVITE's CSeq number.
+    this.client.send(this.dialogRequest('ACK', 1), this.flow);
+  }
+
+  /**
+   * A request of this dialog (§12.2.1.1): Request-URI and Route from the remote target and the route set, the
+   * dialog's To, From and Call-ID, CSeq `seq` with `method`, and `extra` headers.
+   */
+  private dialogRequest(method: string, seq: number, extra: Record<string, unknown> = {}): SipRequest {
     const { uri, route } = dialogRequestTarget(this.remoteTarget, this.routeSet);
-    const ack: SipRequest = {
-      method: 'ACK',
+    return {
+      method,
       uri,
       headers: {
         route,
@@ -263,12 +271,12 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> {
         to: { ...this.remote, params: { ...this.remote.params } },
         from: { ...this.local, params: { ...this.local.params } },
         'call-id': this.callId,
-        cseq: { seq: 1, method: 'ACK' },
+        cseq: { seq, method },
         'max-forwards': 70,
         'user-agent': this.client.userAgent,
+        ...extra,
       },
     };
-    this.client.send(ack, this.flow);
   }
 
   /** CANCEL for the pending INVITE (RFC 3261 §9.1: its Request-URI, Call-ID, To, From, CSeq number and top Via). */
@@ -294,23 +302,7 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> {
 
   /** Sends an in-dialog request (CSeq `cseq`, else the next); resolves with its final response, or null after `requestTimeoutMs`. */
   private request(method: string, extra: Record<string, unknown> = {}, content?: string, cseq?: number): Promise<SipResponse | null> {
-    const seq = cseq ?? ++this.cseq;
-    const { uri, route } = dialogRequestTarget(this.remoteTarget, this.routeSet);
-    const rq: SipRequest = {
-      method,
-      uri,
-      headers: {
-        route,
-        via: [],
-        to: { ...this.remote, params: { ...this.remote.params } },
-        from: { ...this.local, params: { ...this.local.params } },
-        'call-id': this.callId,
-        cseq: { seq, method },
-        'max-forwards': 70,
-        'user-agent': this.client.userAgent,
-        ...extra,
-      },
-    };
+    const rq = this.dialogRequest(method, cseq ?? ++this.cseq, extra);
     if (content !== undefined) rq.content = content;
     return new Promise<SipResponse | null>((resolve) => {
       let done = false;
