@@ -134,3 +134,63 @@ test('applying it twice changes nothing more', () => {
   applyEslFastPath(fast);
   expect(fast.Parser.prototype._parseEvent).toBe(parse);
 });
+
+/** A call's outbound event-socket connection on a fake socket: what it writes, and a way to feed it FreeSWITCH's bytes. */
+function outboundConnection(modesl: ModeslClasses): { conn: EslConnection; writes: string[]; feed(bytes: Buffer): void } {
+  const socket = Object.assign(new EventEmitter(), { writes: [] as string[], write: (data: string) => socket.writes.push(data), setKeepAlive: () => undefined });
+  const Connection = modesl.Connection as unknown as new (s: EventEmitter) => EslConnection;
+  const conn = new Connection(socket);
+  return { conn, writes: socket.writes, feed: (bytes) => socket.emit('data', bytes) };
+}
+
+interface EslConnection {
+  _inbound?: boolean;
+  _doExec(uuid: string, cmd: string, args: Record<string, unknown>, cb: (evt: { getHeader(n: string): unknown }) => void): string;
+  listeners(event: string): unknown[];
+}
+
+const completeFor = (uuid: string, appUuid: string, response: string) =>
+  frame('text/event-json', JSON.stringify({ ...executeComplete(uuid), 'Application-UUID': appUuid, 'Application-Response': response }));
+
+test('an execute on a call connection completes as before, through one listener however many are sent', () => {
+  const { plain, fast } = twoCopies();
+  const uuid = '5f0c1b2e-3333-4333-8333-333333333333';
+  const run = (modesl: ModeslClasses) => {
+    const { conn, writes, feed } = outboundConnection(modesl);
+    const done: string[] = [];
+    const a = conn._doExec(uuid, 'execute', { 'execute-app-name': 'playback', 'execute-app-arg': '/p/a.wav' }, (e) => done.push(`a:${e.getHeader('Application-Response')}`));
+    const b = conn._doExec(uuid, 'execute', { 'execute-app-name': 'playback', 'execute-app-arg': '/p/b.wav' }, (e) => done.push(`b:${e.getHeader('Application-Response')}`));
+    const inFlight = conn.listeners(`esl::event::CHANNEL_EXECUTE_COMPLETE::${uuid}`).length;
+    feed(completeFor(uuid, b, 'FILE PLAYED'));
+    feed(completeFor(uuid, 'not-ours', 'FILE PLAYED')); // another execution's end (e.g. one sent by FreeSWITCH's dialplan)
+    feed(completeFor(uuid, a, 'FILE NOT FOUND'));
+    feed(completeFor(uuid, a, 'FILE PLAYED')); // a second end for the same one is not delivered again
+    const c = conn._doExec(uuid, 'execute', { 'execute-app-name': 'playback', 'execute-app-arg': '/p/c.wav' }, () => done.push('c'));
+    feed(completeFor(uuid, c, 'FILE PLAYED'));
+    const sent = writes.join('').split(a).join('<a>').split(b).join('<b>').split(c).join('<c>');
+    return { done, sent, inFlight, after: conn.listeners(`esl::event::CHANNEL_EXECUTE_COMPLETE::${uuid}`).length };
+  };
+  const before = run(plain);
+  const after = run(fast);
+  expect(before.done).toEqual(['b:FILE PLAYED', 'a:FILE NOT FOUND', 'c']);
+  expect(after.done).toEqual(before.done);
+  expect(after.sent).toBe(before.sent); // same commands, Event-UUIDs aside
+  expect(after.sent).toContain('sendmsg 5f0c1b2e-3333-4333-8333-333333333333\nexecute-app-name: playback\nexecute-app-arg: /p/a.wav\ncall-command: execute\nEvent-UUID: <a>\n\n');
+  expect(before.inFlight).toBe(2); // drachtio-modesl: one listener per execution, removed at its end
+  expect(before.after).toBe(0);
+  expect(after.inFlight).toBe(1); // the fast path: one for the channel, kept
+  expect(after.after).toBe(1);
+});
+
+test('an inbound connection executes through drachtio-modesl\'s own listeners (no listener kept per channel)', () => {
+  const { fast } = twoCopies();
+  const { conn, feed } = outboundConnection(fast);
+  conn._inbound = true;
+  const done: string[] = [];
+  const ids = ['u-1', 'u-2'].map((uuid) => [uuid, conn._doExec(uuid, 'execute', { 'execute-app-name': 'answer' }, () => done.push(uuid))] as const);
+  expect(conn.listeners('esl::event::CHANNEL_EXECUTE_COMPLETE::u-1')).toHaveLength(1);
+  for (const [uuid, id] of ids) feed(completeFor(uuid, id, '+OK'));
+  expect(done).toEqual(['u-1', 'u-2']);
+  expect(conn.listeners('esl::event::CHANNEL_EXECUTE_COMPLETE::u-1')).toHaveLength(0);
+  expect(conn.listeners('esl::event::CHANNEL_EXECUTE_COMPLETE::u-2')).toHaveLength(0);
+});
