@@ -33,7 +33,8 @@ import { findFreeSipPort } from '../src/sip/embedded/free-port';
 
 const SIPP = process.env.SIPP_BIN ?? '/usr/bin/sipp';
 const STEP_SECONDS = Number(process.env.BENCH_SIP_STEP_SECONDS ?? 5);
-const RATES = [100, 200, 400, 700, 1000, 1200, 1400, 1600, 1800, 2000, 2400, 2800, 3200, 3600, 4000, 4500, 5000, 6000, 8000, 10000];
+/** The call-setup ladder's steps, calls/s. */
+export const RATES = [100, 200, 400, 700, 1000, 1200, 1400, 1600, 1800, 2000, 2400, 2800, 3200, 3600, 4000, 4500, 5000, 6000, 8000, 10000];
 /** A step is clean only when its calls went through at (nearly) the rate asked for: SIPp stretches a step it cannot keep up with. */
 const MIN_ACHIEVED = 0.9;
 /**
@@ -112,12 +113,13 @@ export interface LadderTarget {
  * servers are compared under the same conditions (on a shared machine the same server's ceiling varied twofold
  * between runs minutes apart). A step is clean when every call succeeded, none failed, and the calls went
  * through at no less than {@link MIN_ACHIEVED} of the rate asked for (completed over SIPp's whole run).
+ * @param rates the steps, calls/s, ascending (default: 100 up to 10,000)
  * @returns each target's highest clean rate, calls/s
  */
-export async function maxCleanRates(targets: LadderTarget[]): Promise<Map<string, number>> {
+export async function maxCleanRates(targets: LadderTarget[], rates: readonly number[] = RATES): Promise<Map<string, number>> {
   const best = new Map(targets.map((t) => [t.name, 0]));
   const live = new Set(targets.map((t) => t.name));
-  for (const rate of RATES) {
+  for (const rate of rates) {
     if (live.size === 0) break;
     for (const t of targets) {
       if (!live.has(t.name)) continue;
