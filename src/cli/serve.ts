@@ -111,7 +111,7 @@ export interface ServeOptions {
 /** The media engine {@link startServer} uses, with everything it needs. */
 export type ResolvedMediaEngine =
   | { name: 'embedded' }
-  | { name: 'freeswitch'; servers: FreeswitchServer[]; profile: string; conferenceProfile: string; listenAddress?: string };
+  | { name: 'freeswitch'; servers: FreeswitchServer[]; profile: string; conferenceProfile: string; listenAddress?: string; maxPendingEndpoints: number };
 
 /**
  * Chooses the media engine: the command line over `VA_FREESWITCH_SECRET` (the secret only) over the directory's
@@ -148,6 +148,7 @@ export function resolveMediaEngine(
     profile: settings.profile,
     conferenceProfile: settings.conferenceProfile,
     ...(settings.listenAddress ? { listenAddress: settings.listenAddress } : {}),
+    maxPendingEndpoints: settings.maxPendingEndpoints,
   };
 }
 
@@ -273,6 +274,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
                 listenAddress: mediaEngine.listenAddress ?? opts.sipHost,
                 profile: mediaEngine.profile,
                 conferenceProfile: mediaEngine.conferenceProfile,
+                maxPendingEndpoints: mediaEngine.maxPendingEndpoints,
                 // One store, one set of rooms: instances on this store (one data folder, or one PostgreSQL database
                 // from several machines) meet in the same rooms, another organisation's store does not.
                 roomPrefix: meetingRoomPrefix(app),

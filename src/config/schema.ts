@@ -371,6 +371,11 @@ export const MediaSettingsSchema = z
      * this machine that FreeSWITCH reaches. Default: `--sip-host`.
      */
     listenAddress: z.string().min(1).optional(),
+    /**
+     * Endpoints being created on one FreeSWITCH at once, at most; a call that finds every server up at the bound
+     * gets 503 at once rather than waiting on a saturated FreeSWITCH (`FreeswitchPool`).
+     */
+    maxPendingEndpoints: z.number().int().min(1).max(10_000).default(20),
   })
   .strict();
 export type MediaSettings = z.infer<typeof MediaSettingsSchema>;

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { resolveMediaEngine } from '../../src/cli/serve';
 import { defaultConfigPath, loadDirectory, parseDirectory } from '../../src/config/load';
 import { isVaError } from '../../src/errors';
 import { ROOT, tempDir } from '../helpers';
@@ -75,6 +76,16 @@ describe('the directory file', () => {
     expect(loadDirectory().directory.sip).toMatchObject({ maxCallsAllowed: null, retryAfterSeconds: 5 });
     expect(errorOf((d) => (d.sip = { maxCallsAllowed: 0 }))).toMatch(/sip\.maxCallsAllowed/);
     expect(errorOf((d) => (d.sip = { retryAfterSeconds: 1.5 }))).toMatch(/sip\.retryAfterSeconds/);
+  });
+
+  it('media.maxPendingEndpoints: 20 by default, a positive integer otherwise (the key named when wrong)', () => {
+    expect(loadDirectory().directory.media.maxPendingEndpoints).toBe(20);
+    expect(errorOf((d) => (d.media = { maxPendingEndpoints: 0 }))).toMatch(/media\.maxPendingEndpoints/);
+    expect(errorOf((d) => (d.media = { maxPendingEndpoints: 'many' }))).toMatch(/media\.maxPendingEndpoints/);
+    // What serve hands the FreeSWITCH pool.
+    const media = { ...loadDirectory().directory.media, engine: 'freeswitch' as const, maxPendingEndpoints: 7 };
+    const engine = resolveMediaEngine({ freeswitch: { servers: [{ host: '127.0.0.1', port: 8021 }], secret: 's' } }, media, 'drachtio', {});
+    expect(engine).toMatchObject({ name: 'freeswitch', maxPendingEndpoints: 7 });
   });
 
   it('reports every problem at once', () => {
