@@ -65,7 +65,8 @@ const EXECUTIONS = Symbol('voice-access.esl-executions');
 
 /**
  * Replaces drachtio-modesl's `Parser#_indexOfHeaderEnd`, `Parser#_parseEvent` (JSON events only),
- * `Connection#_doExec` (outbound connections only) and `Connection#send` once (idempotent; see the module comment). Events and bytes on the wire are the same as before.
+ * `Connection#_doExec` (outbound connections only) and `Connection#send` once (idempotent; see the module comment).
+ * Events and bytes on the wire are the same as before.
  * @param modesl the drachtio-modesl that drachtio-fsmrf loads (`fsmrfModesl()`)
  */
 export function applyEslFastPath(modesl: ModeslClasses): void {
