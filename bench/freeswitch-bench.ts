@@ -14,8 +14,8 @@
  *    FreeSWITCH; printed: failed calls and this process's CPU time per call per second in the steady state (20 s
  *    from 5 s after the last call started and a full collection of the set-up's garbage, so that it is not counted;
  *    less what the process uses with no call, measured just before: the median of 1 s samples), beside the same
- *    figure for the embedded engine
- *    (our RTP engine sending the prompts) measured in the same run. Target: at most a fifth.
+ *    figure for the embedded engine (our RTP engine sending the prompts) measured in the same run. Target: at most
+ *    a fifth.
  *
  * Usage: `node --expose-gc dist/bench/freeswitch-bench.js` (`BENCH_FS_ROUNDS`, default 2; `BENCH_FS_CONCURRENT`, default
  * "100 200"; `BENCH_FS_HOLD_MS`, default 30000; `BENCH_SIP_STEP_SECONDS`, default 5).
