@@ -20,7 +20,7 @@ function standIn(address: string) {
     connected: () => true,
     createEndpoint: () =>
       new Promise<never>((_resolve, reject) => {
-        creations.push({ fail: () => reject(Object.assign(new Error('Connection timeout'), {})) });
+        creations.push({ fail: () => reject(new Error('Connection timeout')) });
       }),
     api: async () => '',
     disconnect: () => undefined,
